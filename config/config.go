@@ -1,0 +1,224 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"net/netip"
+	"net/url"
+	"os"
+	"strings"
+	"time"
+)
+
+// Environment variable names. They are public interface (SPEC §4).
+const (
+	EnvDatabaseURL      = "DATABASE_URL"
+	EnvAddr             = "CREDVAULT_ADDR"
+	EnvKeysetFile       = "CREDVAULT_KEYSET_FILE"
+	EnvKeyset           = "CREDVAULT_KEYSET"
+	EnvVaultType        = "CREDENTIAL_VAULT_TYPE"
+	EnvCustomBaseURL    = "CUSTOM_CREDENTIAL_API_BASE_URL"
+	EnvCustomToken      = "CUSTOM_CREDENTIAL_API_TOKEN"
+	EnvAllowedHosts     = "CREDVAULT_ALLOWED_HOSTS"
+	EnvCustomTimeout    = "CUSTOM_CREDENTIAL_TIMEOUT"
+	EnvDataDir          = "CREDVAULT_DATA_DIR"
+	EnvLogLevel         = "CREDVAULT_LOG_LEVEL"
+	DefaultAddr         = ":8000"
+	DefaultDataDir      = "credvault-data"
+	DefaultTimeout      = 10 * time.Second
+	VaultTypeCustom     = "custom"
+	fileSuffix          = "_FILE"
+	maxSecretFileLength = 64 << 10
+)
+
+// Config is credvault's whole start-up configuration.
+type Config struct {
+	// DatabaseURL is a postgres:// URL; empty selects the embedded SQLite
+	// database under DataDir.
+	DatabaseURL string
+	// DataDir holds the embedded database and generated keyset.
+	DataDir string
+	// Addr is the HTTP listen address.
+	Addr string
+	// KeysetFile is the path of a Tink AEAD keyset in JSON.
+	KeysetFile string
+	// Keyset is an inline Tink AEAD keyset in JSON. It is key material:
+	// never log it.
+	Keyset string
+	// VaultType is CREDENTIAL_VAULT_TYPE; "custom" enables the
+	// env-configured vault.
+	VaultType string
+	// CustomBaseURL and CustomToken configure the env-configured vault.
+	// CustomToken is a secret: never log it.
+	CustomBaseURL string
+	CustomToken   string
+	// AllowedHosts are host names and CIDR prefixes exempt from the
+	// address rules for custom credential services.
+	AllowedHosts []string
+	// CustomTimeout bounds every request to a custom credential service.
+	CustomTimeout time.Duration
+	// LogLevel is debug, info, warn or error.
+	LogLevel string
+}
+
+// Embedded reports whether the embedded SQLite database is selected.
+func (c Config) Embedded() bool { return c.DatabaseURL == "" }
+
+// EnvVaultEnabled reports whether the env-configured custom vault is on.
+func (c Config) EnvVaultEnabled() bool { return c.VaultType == VaultTypeCustom }
+
+// String describes the configuration without any secret.
+func (c Config) String() string {
+	db := "embedded sqlite"
+	if !c.Embedded() {
+		db = "postgres"
+	}
+	return fmt.Sprintf("config{db=%s addr=%s vault_type=%q}", db, c.Addr, c.VaultType)
+}
+
+// FromEnv reads the process environment.
+func FromEnv() (Config, error) { return Parse(os.LookupEnv) }
+
+// Parse builds a Config from lookup (os.LookupEnv in production, a map in
+// tests) and validates it as a whole.
+func Parse(lookup func(string) (string, bool)) (Config, error) {
+	p := parser{lookup: lookup}
+	c := Config{
+		DatabaseURL:   p.secret(EnvDatabaseURL),
+		DataDir:       p.str(EnvDataDir, DefaultDataDir),
+		Addr:          p.str(EnvAddr, DefaultAddr),
+		KeysetFile:    p.str(EnvKeysetFile, ""),
+		Keyset:        p.str(EnvKeyset, ""),
+		VaultType:     strings.ToLower(p.str(EnvVaultType, "")),
+		CustomBaseURL: p.str(EnvCustomBaseURL, ""),
+		CustomToken:   p.secret(EnvCustomToken),
+		AllowedHosts:  p.list(EnvAllowedHosts),
+		CustomTimeout: p.duration(EnvCustomTimeout, DefaultTimeout),
+		LogLevel:      strings.ToLower(p.str(EnvLogLevel, "info")),
+	}
+	p.errs = append(p.errs, c.Validate())
+	return c, errors.Join(p.errs...)
+}
+
+// Validate checks the relations between fields.
+func (c Config) Validate() error {
+	var errs []error
+	if c.DatabaseURL != "" {
+		u, err := url.Parse(c.DatabaseURL)
+		if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
+			errs = append(errs, fmt.Errorf("%s: must be a postgres:// URL", EnvDatabaseURL))
+		}
+	}
+	if c.KeysetFile != "" && c.Keyset != "" {
+		errs = append(errs, fmt.Errorf("%s and %s are both set: choose one", EnvKeysetFile, EnvKeyset))
+	}
+	switch c.VaultType {
+	case "", "none":
+	case VaultTypeCustom:
+		if c.CustomBaseURL == "" {
+			errs = append(errs, fmt.Errorf("%s=custom needs %s", EnvVaultType, EnvCustomBaseURL))
+		}
+		if c.CustomToken == "" {
+			errs = append(errs, fmt.Errorf("%s=custom needs %s", EnvVaultType, EnvCustomToken))
+		}
+	default:
+		errs = append(errs, fmt.Errorf("%s: unknown vault type %q (supported: custom)", EnvVaultType, c.VaultType))
+	}
+	if c.VaultType != VaultTypeCustom {
+		// One of the pair without the other is a mistake whatever the type.
+		if (c.CustomBaseURL == "") != (c.CustomToken == "") {
+			missing := EnvCustomToken
+			if c.CustomBaseURL == "" {
+				missing = EnvCustomBaseURL
+			}
+			errs = append(errs, fmt.Errorf("%s is missing: %s and %s go together", missing, EnvCustomBaseURL, EnvCustomToken))
+		}
+	}
+	if c.CustomTimeout <= 0 || c.CustomTimeout > 5*time.Minute {
+		errs = append(errs, fmt.Errorf("%s: must be between 1ms and 5m", EnvCustomTimeout))
+	}
+	for _, h := range c.AllowedHosts {
+		if strings.Contains(h, "/") {
+			if _, err := netip.ParsePrefix(h); err != nil {
+				errs = append(errs, fmt.Errorf("%s: %q is not a valid CIDR", EnvAllowedHosts, h))
+			}
+		}
+	}
+	switch c.LogLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		errs = append(errs, fmt.Errorf("%s: must be debug, info, warn or error", EnvLogLevel))
+	}
+	return errors.Join(errs...)
+}
+
+type parser struct {
+	lookup func(string) (string, bool)
+	errs   []error
+}
+
+func (p *parser) str(name, def string) string {
+	if v, ok := p.lookup(name); ok && strings.TrimSpace(v) != "" {
+		return strings.TrimSpace(v)
+	}
+	return def
+}
+
+// secret reads NAME or, when unset, the file named by NAME_FILE.
+func (p *parser) secret(name string) string {
+	v := p.str(name, "")
+	file := p.str(name+fileSuffix, "")
+	switch {
+	case v != "" && file != "":
+		p.errs = append(p.errs, fmt.Errorf("%s and %s are both set: choose one", name, name+fileSuffix))
+		return v
+	case file == "":
+		return v
+	}
+	b, err := readSmallFile(file)
+	if err != nil {
+		p.errs = append(p.errs, fmt.Errorf("%s: %w", name+fileSuffix, err))
+		return ""
+	}
+	return strings.TrimSpace(string(b))
+}
+
+func (p *parser) list(name string) []string {
+	var out []string
+	for _, part := range strings.Split(p.str(name, ""), ",") {
+		if part = strings.ToLower(strings.TrimSpace(part)); part != "" {
+			out = append(out, part)
+		}
+	}
+	return out
+}
+
+func (p *parser) duration(name string, def time.Duration) time.Duration {
+	v := p.str(name, "")
+	if v == "" {
+		return def
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil {
+		p.errs = append(p.errs, fmt.Errorf("%s: %q is not a duration such as 10s", name, v))
+		return def
+	}
+	return d
+}
+
+func readSmallFile(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("cannot open %s: %w", path, errors.Unwrap(err))
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, maxSecretFileLength+1))
+	if err != nil {
+		return nil, fmt.Errorf("cannot read %s", path)
+	}
+	if len(b) > maxSecretFileLength {
+		return nil, fmt.Errorf("%s is larger than 64 KiB", path)
+	}
+	return b, nil
+}

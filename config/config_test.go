@@ -1,0 +1,68 @@
+package config_test
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/credvault/credvault/config"
+)
+
+func env(m map[string]string) func(string) (string, bool) {
+	return func(k string) (string, bool) { v, ok := m[k]; return v, ok }
+}
+
+func TestParseDefaults(t *testing.T) {
+	c, err := config.Parse(env(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Addr != ":8000" || !c.Embedded() || c.CustomTimeout != 10*time.Second || c.EnvVaultEnabled() {
+		t.Fatalf("defaults: %+v", c)
+	}
+}
+
+func TestParseErrorsNameTheVariable(t *testing.T) {
+	tokenFile := filepath.Join(t.TempDir(), "tok")
+	if err := os.WriteFile(tokenFile, []byte("file-token\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		name string
+		env  map[string]string
+		want string // substring of the error; "" = no error
+	}{
+		{"custom without url", map[string]string{"CREDENTIAL_VAULT_TYPE": "custom", "CUSTOM_CREDENTIAL_API_TOKEN": "t"}, "CUSTOM_CREDENTIAL_API_BASE_URL"},
+		{"custom without token", map[string]string{"CREDENTIAL_VAULT_TYPE": "custom", "CUSTOM_CREDENTIAL_API_BASE_URL": "https://x"}, "CUSTOM_CREDENTIAL_API_TOKEN"},
+		{"url without token", map[string]string{"CUSTOM_CREDENTIAL_API_BASE_URL": "https://x"}, "CUSTOM_CREDENTIAL_API_TOKEN"},
+		{"unknown vault type", map[string]string{"CREDENTIAL_VAULT_TYPE": "bitwarden"}, "CREDENTIAL_VAULT_TYPE"},
+		{"bad timeout", map[string]string{"CUSTOM_CREDENTIAL_TIMEOUT": "soon"}, "CUSTOM_CREDENTIAL_TIMEOUT"},
+		{"bad db url", map[string]string{"DATABASE_URL": "mysql://x"}, "DATABASE_URL"},
+		{"bad cidr", map[string]string{"CREDVAULT_ALLOWED_HOSTS": "10.0.0.0/99"}, "CREDVAULT_ALLOWED_HOSTS"},
+		{"both keysets", map[string]string{"CREDVAULT_KEYSET": "{}", "CREDVAULT_KEYSET_FILE": "/x"}, "CREDVAULT_KEYSET"},
+		{"token file missing", map[string]string{"CUSTOM_CREDENTIAL_API_TOKEN_FILE": "/nonexistent/tok", "CUSTOM_CREDENTIAL_API_BASE_URL": "https://x"}, "CUSTOM_CREDENTIAL_API_TOKEN_FILE"},
+		{"token from file", map[string]string{"CREDENTIAL_VAULT_TYPE": "custom", "CUSTOM_CREDENTIAL_API_TOKEN_FILE": tokenFile, "CUSTOM_CREDENTIAL_API_BASE_URL": "https://x"}, ""},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := config.Parse(env(tc.env))
+			if tc.want == "" {
+				if err != nil {
+					t.Fatal(err)
+				}
+				if c.CustomToken != "file-token" {
+					t.Fatalf("token from file = %q", c.CustomToken)
+				}
+				if strings.Contains(c.String(), "file-token") {
+					t.Fatal("Config.String shows the token")
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("error %v, want one naming %s", err, tc.want)
+			}
+		})
+	}
+}

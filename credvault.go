@@ -1,0 +1,124 @@
+// Package credvault is the entry point for a platform backend that embeds
+// credvault: Open wires the store, keyring, organizations, vaults and
+// credentials from a config.Config, and the returned Platform offers the
+// Go API (create, get with the secret, list, update, delete credentials,
+// TOTP codes) and the HTTP handler of the REST API.
+package credvault
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"path/filepath"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/credvault/credvault/config"
+	"github.com/credvault/credvault/httpapi"
+	"github.com/credvault/credvault/keyring"
+	"github.com/credvault/credvault/migrations"
+	"github.com/credvault/credvault/org"
+	"github.com/credvault/credvault/store"
+)
+
+// Options tune Open beyond the environment configuration.
+type Options struct {
+	// Logger receives credvault's logs (default: discarded).
+	Logger *slog.Logger
+	// Migrate applies pending migrations before returning.
+	Migrate bool
+	// Registerer receives Prometheus metrics (default: a private registry).
+	Registerer prometheus.Registerer
+	Gatherer   prometheus.Gatherer
+}
+
+// Platform is a running credvault: everything wired and ready.
+type Platform struct {
+	cfg     config.Config
+	log     *slog.Logger
+	Store   *store.Store
+	Keyring *keyring.Keyring
+	// Organizations creates organizations and authenticates API keys.
+	Organizations *org.Organizations
+	handler       http.Handler
+}
+
+// SQLitePath is where the embedded database lives for cfg.
+func SQLitePath(cfg config.Config) string { return filepath.Join(cfg.DataDir, "credvault.db") }
+
+// GeneratedKeysetPath is where the embedded default generates its keyset.
+func GeneratedKeysetPath(cfg config.Config) string { return filepath.Join(cfg.DataDir, "keyset.json") }
+
+// LoadKeyring applies the keyset rules: an explicit keyset wins; the
+// embedded default generates one once (with a warning); PostgreSQL without
+// a keyset is refused.
+func LoadKeyring(cfg config.Config, log *slog.Logger) (*keyring.Keyring, error) {
+	src := keyring.Source{File: cfg.KeysetFile, Inline: cfg.Keyset}
+	if cfg.Embedded() {
+		src.GenerateAt = GeneratedKeysetPath(cfg)
+	}
+	k, generated, err := keyring.Load(src)
+	if errors.Is(err, keyring.ErrNoKeyset) {
+		return nil, fmt.Errorf("no Tink keyset configured: with DATABASE_URL set, %s (or %s) is required; create one with `credvault keys init --out FILE`",
+			config.EnvKeysetFile, config.EnvKeyset)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if generated {
+		log.Warn("generated a new Tink keyset for the embedded database; back it up, or set CREDVAULT_KEYSET_FILE",
+			slog.String("path", src.GenerateAt))
+	}
+	return k, nil
+}
+
+// OpenStore opens the database described by cfg.
+func OpenStore(ctx context.Context, cfg config.Config) (*store.Store, error) {
+	return store.Open(ctx, store.Options{DatabaseURL: cfg.DatabaseURL, SQLitePath: SQLitePath(cfg)})
+}
+
+// Open wires a Platform from cfg. Close it when done.
+func Open(ctx context.Context, cfg config.Config, opts Options) (*Platform, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	kr, err := LoadKeyring(cfg, log)
+	if err != nil {
+		return nil, err
+	}
+	st, err := OpenStore(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	if opts.Migrate {
+		n, err := st.Migrate(ctx, migrations.Credvault)
+		if err != nil {
+			st.Close()
+			return nil, err
+		}
+		if n > 0 {
+			log.Info("applied database migrations", slog.Int("count", n))
+		}
+	}
+	p := &Platform{cfg: cfg, log: log, Store: st, Keyring: kr, Organizations: org.NewOrganizations(st)}
+	p.handler = httpapi.New(httpapi.Deps{
+		Logger:     log,
+		Auth:       p.Organizations,
+		Ready:      st.Ping,
+		Registerer: opts.Registerer,
+		Gatherer:   opts.Gatherer,
+	})
+	return p, nil
+}
+
+// Handler serves the REST API, settings page and operational endpoints.
+func (p *Platform) Handler() http.Handler { return p.handler }
+
+// Close releases the database.
+func (p *Platform) Close() error { return p.Store.Close() }

@@ -1,0 +1,143 @@
+package credvault_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/credvault/credvault"
+	"github.com/credvault/credvault/config"
+	"github.com/credvault/credvault/internal/testdb"
+	"github.com/credvault/credvault/keyring"
+	"github.com/credvault/credvault/org"
+)
+
+func testConfig(t *testing.T, kind testdb.Kind) config.Config {
+	t.Helper()
+	cfg, err := config.Parse(func(string) (string, bool) { return "", false })
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.DataDir = t.TempDir()
+	if kind == testdb.Postgres {
+		cfg.DatabaseURL = testdb.PostgresURL(t)
+		b, _ := keyring.Generate()
+		cfg.Keyset = string(b)
+	}
+	return cfg
+}
+
+func TestKeysetRules(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+
+	// PostgreSQL without a keyset: refuse, naming the variable.
+	cfg := testConfig(t, testdb.Postgres)
+	cfg.Keyset = ""
+	if _, err := credvault.Open(ctx, cfg, credvault.Options{Migrate: true}); err == nil || !strings.Contains(err.Error(), "CREDVAULT_KEYSET_FILE") {
+		t.Fatalf("postgres without keyset: %v, want an error naming CREDVAULT_KEYSET_FILE", err)
+	}
+
+	// Embedded default: generated once, 0600, reused.
+	cfg = testConfig(t, testdb.SQLite)
+	p, err := credvault.Open(ctx, cfg, credvault.Options{Migrate: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.Close()
+	path := filepath.Join(cfg.DataDir, "keyset.json")
+	fi, err := os.Stat(path)
+	if err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("generated keyset: %v %v", fi, err)
+	}
+	before, _ := os.ReadFile(path)
+	p, err = credvault.Open(ctx, cfg, credvault.Options{Migrate: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.Close()
+	after, _ := os.ReadFile(path)
+	if string(before) != string(after) {
+		t.Fatal("keyset regenerated on second start")
+	}
+}
+
+func TestOrganizationKeys(t *testing.T) {
+	t.Parallel()
+	for _, kind := range testdb.Kinds {
+		t.Run(string(kind), func(t *testing.T) {
+			t.Parallel()
+			ctx := context.Background()
+			p, err := credvault.Open(ctx, testConfig(t, kind), credvault.Options{Migrate: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer p.Close()
+			created, err := p.Organizations.Create(ctx, "Acme")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !strings.HasPrefix(created.APIKey, "cvk_") || created.OrganizationID == "" {
+				t.Fatalf("created = %+v", created.OrganizationID)
+			}
+			testdb.AssertAbsent(t, p.Store, created.APIKey)
+			testdb.AssertAbsent(t, p.Store, strings.TrimPrefix(created.APIKey, "cvk_"))
+
+			pr, err := p.Organizations.Authenticate(ctx, created.APIKey)
+			if err != nil || pr.OrganizationID != created.OrganizationID {
+				t.Fatalf("authenticate: %+v %v", pr, err)
+			}
+			second, secondID, err := p.Organizations.AddKey(ctx, created.OrganizationID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := p.Organizations.RevokeKey(ctx, created.OrganizationID, created.APIKeyID); err != nil {
+				t.Fatal(err)
+			}
+			for name, key := range map[string]string{"revoked": created.APIKey, "wrong": "cvk_nope", "empty": "", "foreign": "sk-abc"} {
+				if _, err := p.Organizations.Authenticate(ctx, key); !errors.Is(err, org.ErrUnauthorized) {
+					t.Errorf("%s key: %v, want ErrUnauthorized", name, err)
+				}
+			}
+			if pr, err := p.Organizations.Authenticate(ctx, second); err != nil || pr.KeyID != secondID {
+				t.Fatalf("second key: %+v %v", pr, err)
+			}
+		})
+	}
+}
+
+func TestReadyzFailsWhenDatabaseIsDown(t *testing.T) {
+	t.Parallel()
+	p, err := credvault.Open(context.Background(), testConfig(t, testdb.Postgres), credvault.Options{Migrate: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(p.Handler())
+	defer srv.Close()
+	get := func(path string) (int, map[string]string) {
+		resp, err := http.Get(srv.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var body map[string]string
+		_ = json.NewDecoder(resp.Body).Decode(&body)
+		return resp.StatusCode, body
+	}
+	if code, _ := get("/readyz"); code != 200 {
+		t.Fatalf("readyz = %d, want 200", code)
+	}
+	p.Close() // the database goes away
+	if code, body := get("/readyz"); code != 503 || body["detail"] == "" {
+		t.Fatalf("readyz with the database down = %d %v, want 503 with detail", code, body)
+	}
+	if code, _ := get("/healthz"); code != 200 {
+		t.Fatalf("healthz = %d, want 200 (process is up)", code)
+	}
+}

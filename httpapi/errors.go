@@ -1,0 +1,78 @@
+package httpapi
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/credvault/credvault/org"
+	"github.com/credvault/credvault/store"
+	"github.com/credvault/credvault/vault"
+)
+
+// errorBody is every error answer: {"detail": "..."}.
+type errorBody struct {
+	Detail string `json:"detail"`
+}
+
+// statusOf maps an error to its HTTP status and the text a client may see.
+// A 5xx caused by something internal never shows the internal text.
+func statusOf(err error) (int, string) {
+	var he *echo.HTTPError
+	var inv *vault.InvalidError
+	switch {
+	case errors.As(err, &he):
+		msg, ok := he.Message.(string)
+		if !ok || msg == "" {
+			msg = http.StatusText(he.Code)
+		}
+		if he.Code >= 500 {
+			msg = http.StatusText(he.Code)
+		}
+		return he.Code, msg
+	case errors.As(err, &inv):
+		return http.StatusBadRequest, inv.Error()
+	case errors.Is(err, org.ErrUnauthorized):
+		return http.StatusUnauthorized, org.ErrUnauthorized.Error()
+	case errors.Is(err, vault.ErrNotConfigured):
+		return http.StatusBadRequest, vault.ErrNotConfigured.Error()
+	case errors.Is(err, vault.ErrTimeout):
+		return http.StatusGatewayTimeout, err.Error()
+	case errors.Is(err, vault.ErrUpstream), errors.Is(err, vault.ErrContractViolation):
+		return http.StatusBadGateway, err.Error()
+	case errors.Is(err, vault.ErrNotFound):
+		return http.StatusBadGateway, "Custom credential service returned 404: the stored item no longer exists"
+	case errors.Is(err, store.ErrNotFound):
+		return http.StatusNotFound, "not found"
+	case errors.Is(err, store.ErrConflict):
+		return http.StatusConflict, "the resource was changed concurrently; retry"
+	case errors.Is(err, context.Canceled):
+		return 499, "client closed request"
+	}
+	return http.StatusInternalServerError, "internal server error"
+}
+
+func (s *server) handleError(err error, c echo.Context) {
+	if c.Response().Committed {
+		return
+	}
+	code, msg := statusOf(err)
+	if code >= 500 {
+		// Internal details go to the log (errors never carry secrets),
+		// tagged with the request id the client also sees.
+		s.log.ErrorContext(c.Request().Context(), "request failed",
+			slog.String("request_id", c.Response().Header().Get(echo.HeaderXRequestID)),
+			slog.String("path", c.Path()), slog.Int("status", code), slog.String("error", err.Error()))
+	}
+	if code == http.StatusTooManyRequests && c.Response().Header().Get("Retry-After") == "" {
+		c.Response().Header().Set("Retry-After", "1")
+	}
+	if c.Request().Method == http.MethodHead {
+		_ = c.NoContent(code)
+		return
+	}
+	_ = c.JSON(code, errorBody{Detail: msg})
+}

@@ -1,0 +1,136 @@
+package httpapi
+
+import (
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"github.com/labstack/echo/v4/middleware"
+	"github.com/prometheus/client_golang/prometheus"
+	"golang.org/x/time/rate"
+
+	"github.com/credvault/credvault/org"
+)
+
+const principalKey = "credvault.principal"
+
+// principal returns the authenticated caller; routes behind authenticate
+// always have one.
+func principal(c echo.Context) org.Principal {
+	p, _ := c.Get(principalKey).(org.Principal)
+	return p
+}
+
+// apiKey reads the organization API key from x-api-key or a Bearer
+// Authorization header.
+func apiKey(r *http.Request) string {
+	if k := strings.TrimSpace(r.Header.Get("x-api-key")); k != "" {
+		return k
+	}
+	auth := r.Header.Get(echo.HeaderAuthorization)
+	if len(auth) > 7 && strings.EqualFold(auth[:7], "bearer ") {
+		return strings.TrimSpace(auth[7:])
+	}
+	return ""
+}
+
+func (s *server) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		key := apiKey(c.Request())
+		if key == "" || s.Auth == nil {
+			return org.ErrUnauthorized
+		}
+		p, err := s.Auth.Authenticate(c.Request().Context(), key)
+		if err != nil {
+			return err
+		}
+		c.Set(principalKey, p)
+		return next(c)
+	}
+}
+
+// rateLimit limits mutating and test requests per organization, with
+// echo's limiter (golang.org/x/time/rate underneath).
+func (s *server) rateLimit() echo.MiddlewareFunc {
+	store := middleware.NewRateLimiterMemoryStoreWithConfig(middleware.RateLimiterMemoryStoreConfig{
+		Rate: rate.Limit(s.RateLimit), Burst: s.RateBurst, ExpiresIn: 10 * time.Minute,
+	})
+	retryAfter := strconv.Itoa(max(1, int(1/s.RateLimit+0.999)))
+	return middleware.RateLimiterWithConfig(middleware.RateLimiterConfig{
+		Store: store,
+		IdentifierExtractor: func(c echo.Context) (string, error) {
+			return principal(c).OrganizationID, nil
+		},
+		DenyHandler: func(c echo.Context, _ string, _ error) error {
+			c.Response().Header().Set("Retry-After", retryAfter)
+			return echo.NewHTTPError(http.StatusTooManyRequests, "too many requests for this organization; retry after "+retryAfter+"s")
+		},
+	})
+}
+
+// accessLog writes one structured line per request: never bodies, never
+// headers, never query strings (they could carry search terms).
+func (s *server) accessLog() echo.MiddlewareFunc {
+	return middleware.RequestLoggerWithConfig(middleware.RequestLoggerConfig{
+		LogStatus: true, LogMethod: true, LogRoutePath: true, LogLatency: true,
+		LogRequestID: true, LogError: true, HandleError: true,
+		LogValuesFunc: func(c echo.Context, v middleware.RequestLoggerValues) error {
+			attrs := []slog.Attr{
+				slog.String("request_id", v.RequestID), slog.String("method", v.Method),
+				slog.String("route", v.RoutePath), slog.Int("status", v.Status),
+				slog.Duration("latency", v.Latency),
+			}
+			if p := principal(c); p.OrganizationID != "" {
+				attrs = append(attrs, slog.String("organization_id", p.OrganizationID))
+			}
+			level := slog.LevelInfo
+			if v.Status >= 500 {
+				level = slog.LevelError
+			}
+			s.log.LogAttrs(c.Request().Context(), level, "http request", attrs...)
+			return nil
+		},
+	})
+}
+
+type httpMetrics struct {
+	requests *prometheus.CounterVec
+	latency  *prometheus.HistogramVec
+}
+
+func newHTTPMetrics(reg prometheus.Registerer) *httpMetrics {
+	m := &httpMetrics{
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "credvault_http_requests_total", Help: "HTTP requests by route, method and status.",
+		}, []string{"route", "method", "status"}),
+		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "credvault_http_request_duration_seconds", Help: "HTTP request latency by route.",
+			Buckets: prometheus.DefBuckets,
+		}, []string{"route", "method"}),
+	}
+	reg.MustRegister(m.requests, m.latency)
+	return m
+}
+
+func (m *httpMetrics) middleware() echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			start := time.Now()
+			err := next(c)
+			status := c.Response().Status
+			if err != nil {
+				status, _ = statusOf(err)
+			}
+			route := c.Path()
+			if route == "" {
+				route = "unmatched"
+			}
+			m.requests.WithLabelValues(route, c.Request().Method, strconv.Itoa(status)).Inc()
+			m.latency.WithLabelValues(route, c.Request().Method).Observe(time.Since(start).Seconds())
+			return err
+		}
+	}
+}

@@ -1,0 +1,131 @@
+// Package httpapi is credvault's REST API and settings page on echo v4:
+// request ids, structured access logs, panic recovery, a 1 MiB body limit,
+// organization API-key authentication, per-organization rate limits, one
+// central error handler, health and Prometheus endpoints. Every route is
+// served under /api/v1 and /v1, with or without a trailing slash.
+//
+// It knows echo and HTTP; it reaches data only through the narrow
+// interfaces declared here, never SQL.
+package httpapi
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"github.com/labstack/echo/v4/middleware"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/credvault/credvault/org"
+)
+
+// MaxBodyBytes is the largest accepted request body.
+const MaxBodyBytes = 1 << 20
+
+// Authenticator resolves an organization API key.
+type Authenticator interface {
+	Authenticate(ctx context.Context, key string) (org.Principal, error)
+}
+
+// Deps are what the API serves. Nil optional services leave their routes
+// out.
+type Deps struct {
+	Logger *slog.Logger
+	Auth   Authenticator
+	// Ready reports whether the database answers (for /readyz).
+	Ready func(ctx context.Context) error
+	// Configs serves the custom credential service configuration routes.
+	Configs ConfigService
+	// Credentials serves the credential routes.
+	Credentials CredentialService
+	// Registerer receives the HTTP metrics; Gatherer serves /metrics.
+	// Both default to a new private registry.
+	Registerer prometheus.Registerer
+	Gatherer   prometheus.Gatherer
+	// RateLimit is the sustained per-organization rate of mutating and
+	// test requests per second (default 5), with a burst of RateBurst
+	// (default 20).
+	RateLimit float64
+	RateBurst int
+}
+
+type server struct {
+	Deps
+	log     *slog.Logger
+	metrics *httpMetrics
+}
+
+// New builds the echo instance serving the whole API.
+func New(d Deps) *echo.Echo {
+	if d.Logger == nil {
+		d.Logger = slog.New(slog.DiscardHandler)
+	}
+	if d.Registerer == nil || d.Gatherer == nil {
+		reg := prometheus.NewRegistry()
+		d.Registerer, d.Gatherer = reg, reg
+	}
+	if d.RateLimit <= 0 {
+		d.RateLimit = 5
+	}
+	if d.RateBurst <= 0 {
+		d.RateBurst = 20
+	}
+	s := &server{Deps: d, log: d.Logger, metrics: newHTTPMetrics(d.Registerer)}
+
+	e := echo.New()
+	e.HideBanner, e.HidePort = true, true
+	e.HTTPErrorHandler = s.handleError
+	e.Pre(middleware.RemoveTrailingSlash())
+	e.Use(middleware.RequestID())
+	e.Use(s.accessLog())
+	e.Use(middleware.RecoverWithConfig(middleware.RecoverConfig{
+		DisablePrintStack: true,
+		LogErrorFunc: func(c echo.Context, err error, stack []byte) error {
+			// The panic value is not logged: it could hold anything.
+			s.log.ErrorContext(c.Request().Context(), "panic recovered",
+				slog.String("request_id", c.Response().Header().Get(echo.HeaderXRequestID)),
+				slog.String("path", c.Path()), slog.String("stack", string(stack)))
+			return echo.ErrInternalServerError
+		},
+	}))
+	e.Use(s.metrics.middleware())
+	e.Use(middleware.BodyLimit("1M"))
+
+	e.GET("/healthz", func(c echo.Context) error {
+		return c.JSON(http.StatusOK, map[string]string{"status": "ok"})
+	})
+	e.GET("/readyz", s.readyz)
+	e.GET("/metrics", echo.WrapHandler(promhttp.HandlerFor(d.Gatherer, promhttp.HandlerOpts{})))
+	s.settingsRoutes(e)
+
+	for _, prefix := range []string{"/api/v1", "/v1"} {
+		g := e.Group(prefix, s.authenticate, noStore)
+		s.configRoutes(g)
+		s.credentialRoutes(g)
+	}
+	return e
+}
+
+func (s *server) readyz(c echo.Context) error {
+	if s.Ready == nil {
+		return c.JSON(http.StatusOK, map[string]string{"status": "ok"})
+	}
+	ctx, cancel := context.WithTimeout(c.Request().Context(), 2*time.Second)
+	defer cancel()
+	if err := s.Ready(ctx); err != nil {
+		s.log.WarnContext(ctx, "readiness check failed", slog.String("error", err.Error()))
+		return c.JSON(http.StatusServiceUnavailable, errorBody{Detail: "database unreachable"})
+	}
+	return c.JSON(http.StatusOK, map[string]string{"status": "ok"})
+}
+
+// noStore keeps API answers out of caches.
+func noStore(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		c.Response().Header().Set("Cache-Control", "no-store")
+		return next(c)
+	}
+}

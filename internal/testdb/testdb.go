@@ -1,0 +1,155 @@
+// Package testdb gives each test its own real database: a fresh PostgreSQL
+// schema (dropped when the test ends) or a fresh SQLite file. Tests using
+// it can run in parallel and repeatedly.
+package testdb
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
+	"net/url"
+	"os"
+	"path/filepath"
+	"testing"
+
+	_ "github.com/jackc/pgx/v5/stdlib" // database/sql driver "pgx"
+
+	"github.com/credvault/credvault/migrations"
+	"github.com/credvault/credvault/store"
+)
+
+// EnvURL names the variable that overrides the PostgreSQL server used by
+// tests.
+const EnvURL = "CREDVAULT_TEST_DATABASE_URL"
+
+// BaseURL is the PostgreSQL database tests create their schemas in.
+func BaseURL() string {
+	if u := os.Getenv(EnvURL); u != "" {
+		return u
+	}
+	return "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
+}
+
+// PostgresURL creates an empty schema and returns a URL whose connections
+// use it. The schema is dropped when t ends.
+func PostgresURL(t testing.TB) string {
+	t.Helper()
+	var b [6]byte
+	_, _ = rand.Read(b[:])
+	schema := "t_" + hex.EncodeToString(b[:])
+	admin, err := sql.Open("pgx", BaseURL())
+	if err != nil {
+		t.Fatalf("testdb: %v", err)
+	}
+	t.Cleanup(func() { admin.Close() })
+	if _, err := admin.ExecContext(context.Background(), "CREATE SCHEMA "+schema); err != nil {
+		t.Fatalf("testdb: PostgreSQL at %s is required (set %s): %v", BaseURL(), EnvURL, err)
+	}
+	t.Cleanup(func() {
+		_, _ = admin.ExecContext(context.Background(), "DROP SCHEMA "+schema+" CASCADE")
+	})
+	u, err := url.Parse(BaseURL())
+	if err != nil {
+		t.Fatalf("testdb: %v", err)
+	}
+	q := u.Query()
+	q.Set("search_path", schema)
+	u.RawQuery = q.Encode()
+	return u.String()
+}
+
+// SQLitePath returns a path for a fresh SQLite database file.
+func SQLitePath(t testing.TB) string {
+	return filepath.Join(t.TempDir(), "credvault.db")
+}
+
+// Kind selects a database for Open.
+type Kind string
+
+// Database kinds.
+const (
+	Postgres Kind = "postgres"
+	SQLite   Kind = "sqlite"
+)
+
+// Kinds lists every supported database, for table-driven tests.
+var Kinds = []Kind{Postgres, SQLite}
+
+// Open returns a migrated store of kind, closed when t ends.
+func Open(t testing.TB, kind Kind, sets ...migrations.Set) *store.Store {
+	t.Helper()
+	opts := store.Options{MaxOpenConns: 4}
+	if kind == Postgres {
+		opts.DatabaseURL = PostgresURL(t)
+	} else {
+		opts.SQLitePath = SQLitePath(t)
+	}
+	s, err := store.Open(context.Background(), opts)
+	if err != nil {
+		t.Fatalf("testdb: open %s: %v", kind, err)
+	}
+	t.Cleanup(func() { s.Close() })
+	if len(sets) == 0 {
+		sets = []migrations.Set{migrations.Credvault}
+	}
+	for _, set := range sets {
+		if _, err := s.Migrate(context.Background(), set); err != nil {
+			t.Fatalf("testdb: migrate: %v", err)
+		}
+	}
+	return s
+}
+
+// AssertAbsent fails t if needle occurs in any column of any row of any
+// table of s's database (the test's own schema): the proof that a secret
+// was never stored in plaintext.
+func AssertAbsent(t testing.TB, s *store.Store, needle string) {
+	t.Helper()
+	ctx := context.Background()
+	db := s.SQLDB()
+	q := "SELECT name FROM sqlite_master WHERE type = 'table'"
+	if s.Dialect() == migrations.Postgres {
+		q = "SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema()"
+	}
+	rows, err := db.QueryContext(ctx, q)
+	if err != nil {
+		t.Fatalf("testdb: list tables: %v", err)
+	}
+	var tables []string
+	for rows.Next() {
+		var n string
+		if err := rows.Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		tables = append(tables, n)
+	}
+	rows.Close()
+	if len(tables) == 0 {
+		t.Fatal("testdb: no tables to search")
+	}
+	for _, table := range tables {
+		r, err := db.QueryContext(ctx, `SELECT * FROM "`+table+`"`)
+		if err != nil {
+			t.Fatalf("testdb: dump %s: %v", table, err)
+		}
+		cols, _ := r.Columns()
+		vals := make([]sql.RawBytes, len(cols))
+		ptrs := make([]any, len(cols))
+		for i := range vals {
+			ptrs[i] = &vals[i]
+		}
+		for r.Next() {
+			if err := r.Scan(ptrs...); err != nil {
+				t.Fatal(err)
+			}
+			for i, v := range vals {
+				if bytes.Contains(v, []byte(needle)) {
+					t.Errorf("secret found in plaintext in %s.%s", table, cols[i])
+				}
+			}
+		}
+		r.Close()
+	}
+}

@@ -1,0 +1,196 @@
+// Package keyring owns every use of Tink in credvault: loading an AEAD
+// keyset, generating and rotating one, and encrypting with associated data
+// that binds each ciphertext to what it protects (an organization and a
+// purpose, or an item id). No other package imports Tink.
+//
+// It uses github.com/tink-crypto/tink-go/v2, the maintained continuation of
+// github.com/google/tink/go.
+package keyring
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/tink-crypto/tink-go/v2/aead"
+	"github.com/tink-crypto/tink-go/v2/insecurecleartextkeyset"
+	"github.com/tink-crypto/tink-go/v2/keyset"
+	"github.com/tink-crypto/tink-go/v2/tink"
+)
+
+// ErrDecrypt is returned when a ciphertext does not decrypt: wrong key,
+// tampered data, or associated data that does not match (a ciphertext
+// copied from another organization's row).
+var ErrDecrypt = errors.New("keyring: ciphertext does not decrypt with this keyset and associated data")
+
+// ErrNoKeyset is returned by Load when no keyset is configured and none may
+// be generated.
+var ErrNoKeyset = errors.New("keyring: no keyset configured")
+
+// Keyring encrypts and decrypts with one Tink AEAD keyset. It is safe for
+// concurrent use.
+type Keyring struct {
+	primitive tink.AEAD
+}
+
+// Parse reads a cleartext JSON keyset.
+func Parse(jsonKeyset []byte) (*Keyring, error) {
+	h, err := insecurecleartextkeyset.Read(keyset.NewJSONReader(bytes.NewReader(jsonKeyset)))
+	if err != nil {
+		return nil, errors.New("keyring: not a valid Tink JSON keyset")
+	}
+	p, err := aead.New(h)
+	if err != nil {
+		return nil, errors.New("keyring: keyset holds no AEAD key")
+	}
+	return &Keyring{primitive: p}, nil
+}
+
+// LoadFile reads a cleartext JSON keyset from path.
+func LoadFile(path string) (*Keyring, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("keyring: cannot read keyset file %s: %w", path, errors.Unwrap(err))
+	}
+	k, err := Parse(b)
+	if err != nil {
+		return nil, fmt.Errorf("%w (file %s)", err, path)
+	}
+	return k, nil
+}
+
+// Generate returns a new cleartext JSON keyset holding one AES-256-GCM key.
+func Generate() ([]byte, error) {
+	h, err := keyset.NewHandle(aead.AES256GCMKeyTemplate())
+	if err != nil {
+		return nil, fmt.Errorf("keyring: generate: %w", err)
+	}
+	return marshal(h)
+}
+
+// Rotate adds a new AES-256-GCM key to jsonKeyset and makes it primary.
+// Existing keys stay, so old ciphertexts still decrypt; new ones use the
+// new key.
+func Rotate(jsonKeyset []byte) ([]byte, error) {
+	h, err := insecurecleartextkeyset.Read(keyset.NewJSONReader(bytes.NewReader(jsonKeyset)))
+	if err != nil {
+		return nil, errors.New("keyring: not a valid Tink JSON keyset")
+	}
+	m := keyset.NewManagerFromHandle(h)
+	id, err := m.Add(aead.AES256GCMKeyTemplate())
+	if err != nil {
+		return nil, fmt.Errorf("keyring: rotate: %w", err)
+	}
+	if err := m.SetPrimary(id); err != nil {
+		return nil, fmt.Errorf("keyring: rotate: %w", err)
+	}
+	nh, err := m.Handle()
+	if err != nil {
+		return nil, fmt.Errorf("keyring: rotate: %w", err)
+	}
+	return marshal(nh)
+}
+
+func marshal(h *keyset.Handle) ([]byte, error) {
+	var buf bytes.Buffer
+	if err := insecurecleartextkeyset.Write(h, keyset.NewJSONWriter(&buf)); err != nil {
+		return nil, fmt.Errorf("keyring: write keyset: %w", err)
+	}
+	return buf.Bytes(), nil
+}
+
+// WriteNewFile generates a keyset and writes it to path with mode 0600. It
+// refuses to overwrite an existing file, so a key cannot be lost by a typo.
+func WriteNewFile(path string) error {
+	b, err := Generate()
+	if err != nil {
+		return err
+	}
+	return writeExclusive(path, b)
+}
+
+// WriteFile writes a JSON keyset to a new file at path with mode 0600.
+func WriteFile(path string, jsonKeyset []byte) error { return writeExclusive(path, jsonKeyset) }
+
+func writeExclusive(path string, b []byte) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return fmt.Errorf("keyring: %w", err)
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return fmt.Errorf("keyring: %w", err)
+	}
+	if _, err := f.Write(b); err != nil {
+		f.Close()
+		os.Remove(path)
+		return fmt.Errorf("keyring: write %s: %w", path, err)
+	}
+	return f.Close()
+}
+
+// Source says where a keyset comes from.
+type Source struct {
+	File   string // a keyset file path
+	Inline string // an inline JSON keyset
+	// GenerateAt, when set and neither File nor Inline is, is where a
+	// keyset is generated on first use and then read back (embedded mode).
+	GenerateAt string
+}
+
+// Load returns the keyring described by src. generated reports whether a
+// new keyset was written at src.GenerateAt, so the caller can warn.
+func Load(src Source) (k *Keyring, generated bool, err error) {
+	switch {
+	case src.File != "":
+		k, err = LoadFile(src.File)
+		return k, false, err
+	case src.Inline != "":
+		k, err = Parse([]byte(src.Inline))
+		return k, false, err
+	case src.GenerateAt == "":
+		return nil, false, ErrNoKeyset
+	}
+	if _, statErr := os.Stat(src.GenerateAt); statErr == nil {
+		k, err = LoadFile(src.GenerateAt)
+		return k, false, err
+	}
+	if err := WriteNewFile(src.GenerateAt); err != nil && !errors.Is(err, os.ErrExist) {
+		return nil, false, err
+	} else if err == nil {
+		generated = true
+	}
+	k, err = LoadFile(src.GenerateAt)
+	return k, generated, err
+}
+
+// Encrypt seals plaintext, binding it to associatedData.
+func (k *Keyring) Encrypt(plaintext, associatedData []byte) ([]byte, error) {
+	ct, err := k.primitive.Encrypt(plaintext, associatedData)
+	if err != nil {
+		return nil, errors.New("keyring: encryption failed")
+	}
+	return ct, nil
+}
+
+// Decrypt opens ciphertext sealed with the same associatedData. Any failure
+// is ErrDecrypt; the reason is not distinguishable by design.
+func (k *Keyring) Decrypt(ciphertext, associatedData []byte) ([]byte, error) {
+	pt, err := k.primitive.Decrypt(ciphertext, associatedData)
+	if err != nil {
+		return nil, ErrDecrypt
+	}
+	return pt, nil
+}
+
+// AssociatedData joins parts into an unambiguous associated-data string:
+// each part is length-prefixed, so ("ab","c") and ("a","bc") differ.
+func AssociatedData(parts ...string) []byte {
+	var buf bytes.Buffer
+	for _, p := range parts {
+		fmt.Fprintf(&buf, "%d:%s;", len(p), p)
+	}
+	return buf.Bytes()
+}
+

@@ -1,0 +1,311 @@
+package store
+
+import (
+	"context"
+	"strings"
+	"time"
+
+	"gorm.io/gorm"
+)
+
+// Organization is a customer of the platform.
+type Organization struct {
+	ID         string
+	Name       string
+	CreatedAt  time.Time
+	ModifiedAt time.Time
+}
+
+// APIKey is an organization API key. Only the SHA-256 hash of the key is
+// stored.
+type APIKey struct {
+	ID             string
+	OrganizationID string
+	KeyHash        []byte
+	CreatedAt      time.Time
+	RevokedAt      *time.Time
+}
+
+// TableName implements gorm's tabler.
+func (APIKey) TableName() string { return "org_api_keys" }
+
+// AuthToken is an organization's saved service configuration. The whole
+// configuration (URL and token) is one ciphertext.
+type AuthToken struct {
+	ID             string
+	OrganizationID string
+	TokenType      string
+	EncryptedToken []byte
+	Valid          bool
+	CreatedAt      time.Time
+	ModifiedAt     time.Time
+}
+
+// TableName implements gorm's tabler.
+func (AuthToken) TableName() string { return "org_auth_tokens" }
+
+// Credential is a credential's metadata row; its secret is in a vault under
+// ItemID.
+type Credential struct {
+	ID             string
+	OrganizationID string
+	Name           string
+	CredentialType string
+	VaultType      string
+	ItemID         string
+	// VaultSource is the configuration that stored the item: an
+	// AuthToken id, or "env".
+	VaultSource    string
+	Username       string
+	TOTPType       string `gorm:"column:totp_type"`
+	TOTPIdentifier string `gorm:"column:totp_identifier"`
+	CardLastFour   string
+	CardBrand      string
+	SecretLabel    string
+	// Version increases on every change, for optimistic concurrency.
+	Version    int64
+	CreatedAt  time.Time
+	ModifiedAt time.Time
+	DeletedAt  *time.Time
+}
+
+// AuditEvent records who changed what. It never holds a secret.
+type AuditEvent struct {
+	ID             string
+	OrganizationID string
+	ActorKeyID     string
+	Action         string
+	TargetID       string
+	CreatedAt      time.Time
+}
+
+// CreateOrganization inserts org together with its first API key.
+func (s *Store) CreateOrganization(ctx context.Context, org Organization, key APIKey) error {
+	return s.Tx(ctx, func(tx *Store) error {
+		if err := tx.ctx(ctx).Create(&org).Error; err != nil {
+			return wrap("create organization", err)
+		}
+		return wrap("create api key", tx.ctx(ctx).Create(&key).Error)
+	})
+}
+
+// GetOrganization returns the organization with id.
+func (s *Store) GetOrganization(ctx context.Context, id string) (Organization, error) {
+	var o Organization
+	err := s.ctx(ctx).Where("id = ?", id).Take(&o).Error
+	return o, wrap("get organization", err)
+}
+
+// CreateAPIKey adds a key to an existing organization.
+func (s *Store) CreateAPIKey(ctx context.Context, key APIKey) error {
+	return wrap("create api key", s.ctx(ctx).Create(&key).Error)
+}
+
+// APIKeyByHash finds the key with hash, revoked or not.
+func (s *Store) APIKeyByHash(ctx context.Context, hash []byte) (APIKey, error) {
+	var k APIKey
+	err := s.ctx(ctx).Where("key_hash = ?", hash).Take(&k).Error
+	return k, wrap("find api key", err)
+}
+
+// ListAPIKeys lists an organization's keys, oldest first.
+func (s *Store) ListAPIKeys(ctx context.Context, orgID string) ([]APIKey, error) {
+	var ks []APIKey
+	err := s.ctx(ctx).Where("organization_id = ?", orgID).Order("created_at, id").Find(&ks).Error
+	return ks, wrap("list api keys", err)
+}
+
+// RevokeAPIKey marks a key revoked. Revoking twice is not an error.
+func (s *Store) RevokeAPIKey(ctx context.Context, orgID, keyID string) error {
+	res := s.ctx(ctx).Model(&APIKey{}).Where("id = ? AND organization_id = ?", keyID, orgID).
+		Update("revoked_at", gorm.Expr("COALESCE(revoked_at, ?)", s.Now()))
+	if res.Error != nil {
+		return wrap("revoke api key", res.Error)
+	}
+	if res.RowsAffected == 0 {
+		return wrap("revoke api key", gorm.ErrRecordNotFound)
+	}
+	return nil
+}
+
+// ValidAuthToken returns the organization's valid configuration of
+// tokenType.
+func (s *Store) ValidAuthToken(ctx context.Context, orgID, tokenType string) (AuthToken, error) {
+	var t AuthToken
+	err := s.ctx(ctx).Where("organization_id = ? AND token_type = ? AND valid", orgID, tokenType).Take(&t).Error
+	return t, wrap("get auth token", err)
+}
+
+// ReplaceAuthToken marks any valid configuration of the same organization
+// and type not valid and inserts t, in one transaction. The database's
+// partial unique index guarantees a concurrent replace cannot leave two
+// valid rows: the loser gets ErrConflict.
+func (s *Store) ReplaceAuthToken(ctx context.Context, t AuthToken, audit AuditEvent) error {
+	return s.Tx(ctx, func(tx *Store) error {
+		if _, err := tx.invalidate(ctx, t.OrganizationID, t.TokenType); err != nil {
+			return err
+		}
+		if err := tx.ctx(ctx).Create(&t).Error; err != nil {
+			return wrap("insert auth token", err)
+		}
+		return tx.InsertAuditEvent(ctx, audit)
+	})
+}
+
+// InvalidateAuthTokens marks the organization's configuration of tokenType
+// not valid and records audit when something changed. It reports how many
+// rows changed.
+func (s *Store) InvalidateAuthTokens(ctx context.Context, orgID, tokenType string, audit AuditEvent) (int64, error) {
+	var n int64
+	err := s.Tx(ctx, func(tx *Store) error {
+		var err error
+		if n, err = tx.invalidate(ctx, orgID, tokenType); err != nil || n == 0 {
+			return err
+		}
+		return tx.InsertAuditEvent(ctx, audit)
+	})
+	return n, err
+}
+
+func (s *Store) invalidate(ctx context.Context, orgID, tokenType string) (int64, error) {
+	res := s.ctx(ctx).Model(&AuthToken{}).
+		Where("organization_id = ? AND token_type = ? AND valid", orgID, tokenType).
+		Updates(map[string]any{"valid": false, "modified_at": s.Now()})
+	return res.RowsAffected, wrap("invalidate auth token", res.Error)
+}
+
+// InsertAuditEvent records e.
+func (s *Store) InsertAuditEvent(ctx context.Context, e AuditEvent) error {
+	if e.ID == "" {
+		e.ID = NewID("evt")
+	}
+	if e.CreatedAt.IsZero() {
+		e.CreatedAt = s.Now()
+	}
+	return wrap("insert audit event", s.ctx(ctx).Create(&e).Error)
+}
+
+// ListAuditEvents lists an organization's events, oldest first.
+func (s *Store) ListAuditEvents(ctx context.Context, orgID string) ([]AuditEvent, error) {
+	var es []AuditEvent
+	err := s.ctx(ctx).Where("organization_id = ?", orgID).Order("created_at, id").Find(&es).Error
+	return es, wrap("list audit events", err)
+}
+
+// CreateCredential inserts a credential row.
+func (s *Store) CreateCredential(ctx context.Context, c Credential) error {
+	return wrap("create credential", s.ctx(ctx).Create(&c).Error)
+}
+
+// GetCredential returns a live (not deleted) credential of orgID.
+func (s *Store) GetCredential(ctx context.Context, orgID, id string) (Credential, error) {
+	var c Credential
+	err := s.ctx(ctx).Where("id = ? AND organization_id = ? AND deleted_at IS NULL", id, orgID).Take(&c).Error
+	return c, wrap("get credential", err)
+}
+
+// CredentialFilter narrows ListCredentials.
+type CredentialFilter struct {
+	// Type, when set, keeps only credentials of that type.
+	Type string
+	// Search is a literal, case-insensitive substring matched against
+	// name, username, secret label, card brand and last four.
+	Search string
+	Offset int
+	Limit  int
+}
+
+// ListCredentials returns an organization's live credentials, newest first.
+func (s *Store) ListCredentials(ctx context.Context, orgID string, f CredentialFilter) ([]Credential, error) {
+	q := s.ctx(ctx).Where("organization_id = ? AND deleted_at IS NULL", orgID)
+	if f.Type != "" {
+		q = q.Where("credential_type = ?", f.Type)
+	}
+	if f.Search != "" {
+		pat := "%" + escapeLike(strings.ToLower(f.Search)) + "%"
+		q = q.Where(`LOWER(name) LIKE ? ESCAPE '\' OR LOWER(username) LIKE ? ESCAPE '\' OR LOWER(secret_label) LIKE ? ESCAPE '\' OR LOWER(card_brand) LIKE ? ESCAPE '\' OR card_last_four LIKE ? ESCAPE '\'`,
+			pat, pat, pat, pat, pat)
+	}
+	if f.Limit <= 0 {
+		f.Limit = 10
+	}
+	cs := []Credential{}
+	err := q.Order("created_at DESC, id DESC").Offset(f.Offset).Limit(f.Limit).Find(&cs).Error
+	return cs, wrap("list credentials", err)
+}
+
+func escapeLike(s string) string {
+	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
+}
+
+// UpdateCredential writes c if the row still has expectedVersion, and
+// bumps the version. A concurrent change is ErrConflict; a deleted or
+// absent row is ErrNotFound.
+func (s *Store) UpdateCredential(ctx context.Context, c Credential, expectedVersion int64) (Credential, error) {
+	c.Version = expectedVersion + 1
+	c.ModifiedAt = s.Now()
+	res := s.ctx(ctx).Model(&Credential{}).
+		Where("id = ? AND organization_id = ? AND version = ? AND deleted_at IS NULL", c.ID, c.OrganizationID, expectedVersion).
+		Select("name", "credential_type", "vault_type", "item_id", "vault_source", "username", "totp_type",
+			"totp_identifier", "card_last_four", "card_brand", "secret_label", "version", "modified_at").
+		Updates(&c)
+	if res.Error != nil {
+		return Credential{}, wrap("update credential", res.Error)
+	}
+	if res.RowsAffected == 0 {
+		return Credential{}, s.missingOrConflict(ctx, c.OrganizationID, c.ID, "update credential")
+	}
+	return c, nil
+}
+
+// SoftDeleteCredential marks the row deleted if it still has
+// expectedVersion.
+func (s *Store) SoftDeleteCredential(ctx context.Context, orgID, id string, expectedVersion int64) error {
+	now := s.Now()
+	res := s.ctx(ctx).Model(&Credential{}).
+		Where("id = ? AND organization_id = ? AND version = ? AND deleted_at IS NULL", id, orgID, expectedVersion).
+		Updates(map[string]any{"deleted_at": now, "modified_at": now, "version": expectedVersion + 1})
+	if res.Error != nil {
+		return wrap("delete credential", res.Error)
+	}
+	if res.RowsAffected == 0 {
+		return s.missingOrConflict(ctx, orgID, id, "delete credential")
+	}
+	return nil
+}
+
+func (s *Store) missingOrConflict(ctx context.Context, orgID, id, op string) error {
+	if _, err := s.GetCredential(ctx, orgID, id); err != nil {
+		return wrap(op, err)
+	}
+	return wrap(op, gorm.ErrDuplicatedKey)
+}
+
+// ServiceItem is an item of the reference credential-service.
+type ServiceItem struct {
+	ID         string
+	ItemType   string
+	Ciphertext []byte
+	CreatedAt  time.Time
+}
+
+// CreateServiceItem inserts it.
+func (s *Store) CreateServiceItem(ctx context.Context, it ServiceItem) error {
+	return wrap("create item", s.ctx(ctx).Create(&it).Error)
+}
+
+// GetServiceItem returns the item with id.
+func (s *Store) GetServiceItem(ctx context.Context, id string) (ServiceItem, error) {
+	var it ServiceItem
+	err := s.ctx(ctx).Where("id = ?", id).Take(&it).Error
+	return it, wrap("get item", err)
+}
+
+// DeleteServiceItem removes the item with id.
+func (s *Store) DeleteServiceItem(ctx context.Context, id string) error {
+	res := s.ctx(ctx).Where("id = ?", id).Delete(&ServiceItem{})
+	if res.Error == nil && res.RowsAffected == 0 {
+		return wrap("delete item", gorm.ErrRecordNotFound)
+	}
+	return wrap("delete item", res.Error)
+}

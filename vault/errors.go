@@ -1,0 +1,84 @@
+package vault
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Sentinel errors. Check them with errors.Is.
+var (
+	// ErrNotConfigured means the organization has no vault: no saved
+	// configuration and no env-configured service.
+	ErrNotConfigured = errors.New("no credential vault is configured for this organization: save a custom credential service configuration or set CREDENTIAL_VAULT_TYPE=custom")
+	// ErrNotFound means the service has no item with that id.
+	ErrNotFound = errors.New("credential not found in the credential service")
+	// ErrContractViolation means the service answered something the
+	// contract does not allow. The wrapping ContractError says what.
+	ErrContractViolation = errors.New("custom credential service violated the contract")
+	// ErrUpstream means the service answered with an error status or
+	// could not be reached. The wrapping UpstreamError says which.
+	ErrUpstream = errors.New("custom credential service failed")
+	// ErrTimeout means the service did not answer in time.
+	ErrTimeout = errors.New("custom credential service timed out")
+	// ErrInvalid means input failed validation. The wrapping
+	// InvalidError names the field.
+	ErrInvalid = errors.New("invalid input")
+)
+
+// InvalidError is a validation failure of one field. Its message never
+// holds the field's value.
+type InvalidError struct {
+	Field  string
+	Reason string
+}
+
+func (e *InvalidError) Error() string {
+	if e.Field == "" {
+		return e.Reason
+	}
+	return e.Field + ": " + e.Reason
+}
+
+// Is makes errors.Is(err, ErrInvalid) true.
+func (e *InvalidError) Is(target error) bool { return target == ErrInvalid }
+
+// Invalid returns an *InvalidError.
+func Invalid(field, format string, args ...any) error {
+	return &InvalidError{Field: field, Reason: fmt.Sprintf(format, args...)}
+}
+
+// ContractError says how a service broke the contract.
+type ContractError struct {
+	Op      string // "create", "get", "delete"
+	Problem string
+}
+
+func (e *ContractError) Error() string {
+	return fmt.Sprintf("custom credential service violated the contract on %s: %s", e.Op, e.Problem)
+}
+
+// Is makes errors.Is(err, ErrContractViolation) true.
+func (e *ContractError) Is(target error) bool { return target == ErrContractViolation }
+
+// UpstreamError is a failed exchange with a service: an error status
+// (StatusCode > 0) or a transport failure (StatusCode == 0). Message is the
+// service's own message or the transport reason, truncated and with every
+// known secret removed.
+type UpstreamError struct {
+	Op         string
+	StatusCode int
+	Message    string
+}
+
+func (e *UpstreamError) Error() string {
+	if e.StatusCode == 0 {
+		return fmt.Sprintf("Custom credential service could not be reached on %s: %s", e.Op, e.Message)
+	}
+	if e.Message == "" {
+		return fmt.Sprintf("Custom credential service returned HTTP %d on %s", e.StatusCode, e.Op)
+	}
+	return fmt.Sprintf("Custom credential service returned HTTP %d on %s: %s", e.StatusCode, e.Op, e.Message)
+}
+
+// Is makes errors.Is(err, ErrUpstream) true.
+func (e *UpstreamError) Is(target error) bool { return target == ErrUpstream }
