@@ -193,4 +193,3 @@ func AssociatedData(parts ...string) []byte {
 	}
 	return buf.Bytes()
 }
-

@@ -13,8 +13,8 @@ import (
 	"embed"
 	"fmt"
 	"hash/fnv"
-	"math"
 	"io/fs"
+	"math"
 
 	"github.com/pressly/goose/v3"
 	"github.com/pressly/goose/v3/lock"
