@@ -68,7 +68,12 @@ type UpstreamError struct {
 	Op         string
 	StatusCode int
 	Message    string
+	// Err is the underlying cause, if any (an *AddressError, say).
+	Err error
 }
+
+// Unwrap returns the cause.
+func (e *UpstreamError) Unwrap() error { return e.Err }
 
 func (e *UpstreamError) Error() string {
 	if e.StatusCode == 0 {

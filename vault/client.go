@@ -1,0 +1,468 @@
+package vault
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"syscall"
+	"time"
+	"unicode"
+)
+
+// MaxResponseBytes caps every body read from a custom credential service.
+const MaxResponseBytes = 1 << 20
+
+// DefaultTimeout bounds each request when ClientOptions.Timeout is zero.
+const DefaultTimeout = 10 * time.Second
+
+// SourceEnv is the Source of the env-configured vault's items.
+const SourceEnv = "env"
+
+// ItemRef identifies an item stored in a vault: its id in the service and
+// the configuration that stored it ("env" or an organization
+// configuration id).
+type ItemRef struct {
+	ID     string
+	Source string
+}
+
+// CredentialVault stores credential secrets for organizations. Every
+// implementation is safe for concurrent use.
+type CredentialVault interface {
+	// Create stores c and returns where it went.
+	Create(ctx context.Context, orgID string, c Credential) (ItemRef, error)
+	// Get returns the credential stored under itemID.
+	Get(ctx context.Context, orgID, itemID string) (Credential, error)
+	// Delete removes the item; ErrNotFound if it is already gone.
+	Delete(ctx context.Context, orgID, itemID string) error
+}
+
+// ClientOptions tune a Client.
+type ClientOptions struct {
+	// Transport is the shared keep-alive transport (NewTransport). Nil
+	// uses a transport without private-address blocking.
+	Transport http.RoundTripper
+	// Timeout bounds each attempt (CUSTOM_CREDENTIAL_TIMEOUT).
+	Timeout time.Duration
+	// MaxAttempts for GET and DELETE (default 3). POST is never retried:
+	// it is not idempotent.
+	MaxAttempts int
+	// Backoff is the first retry delay, doubled each time up to 2s
+	// (default 200ms).
+	Backoff time.Duration
+	// Source is recorded in ItemRef.Source.
+	Source string
+}
+
+// Client is the custom credential service contract for one base URL and
+// token. It implements CredentialVault (the organization id is ignored).
+type Client struct {
+	base        *url.URL
+	token       Secret
+	http        *http.Client
+	timeout     time.Duration
+	maxAttempts int
+	backoff     time.Duration
+	source      string
+}
+
+var defaultTransport = NewTransport(AddressPolicy{})
+
+// NewClient returns a Client for base, which must already satisfy the
+// address rules (AddressPolicy.CheckURL).
+func NewClient(base *url.URL, token Secret, opts ClientOptions) (*Client, error) {
+	if base == nil || base.Host == "" {
+		return nil, Invalid("api_base_url", "is required")
+	}
+	if token.IsZero() {
+		return nil, Invalid("api_token", "is required")
+	}
+	if opts.Transport == nil {
+		opts.Transport = defaultTransport
+	}
+	if opts.Timeout <= 0 {
+		opts.Timeout = DefaultTimeout
+	}
+	if opts.MaxAttempts <= 0 {
+		opts.MaxAttempts = 3
+	}
+	if opts.Backoff <= 0 {
+		opts.Backoff = 200 * time.Millisecond
+	}
+	b := *base
+	b.Path = strings.TrimRight(b.Path, "/")
+	b.RawPath = strings.TrimRight(b.RawPath, "/")
+	c := &Client{base: &b, token: token, timeout: opts.Timeout, maxAttempts: opts.MaxAttempts,
+		backoff: opts.Backoff, source: opts.Source}
+	c.http = &http.Client{Transport: opts.Transport, CheckRedirect: c.checkRedirect}
+	return c, nil
+}
+
+// Source is the configuration this client stands for.
+func (c *Client) Source() string { return c.source }
+
+// BaseURL returns the service's base URL (it never holds credentials).
+func (c *Client) BaseURL() string { return c.base.String() }
+
+var errCrossOriginRedirect = errors.New("redirect to another origin refused")
+
+// checkRedirect follows redirects only within the base URL's origin, so
+// the token never travels elsewhere.
+func (c *Client) checkRedirect(req *http.Request, via []*http.Request) error {
+	if len(via) >= 5 {
+		return errors.New("too many redirects")
+	}
+	if !strings.EqualFold(req.URL.Scheme, c.base.Scheme) || !strings.EqualFold(req.URL.Host, c.base.Host) {
+		return errCrossOriginRedirect
+	}
+	return nil
+}
+
+// Create implements CredentialVault.
+func (c *Client) Create(ctx context.Context, _ string, cred Credential) (ItemRef, error) {
+	id, err := c.CreateItem(ctx, cred)
+	return ItemRef{ID: id, Source: c.source}, err
+}
+
+// Get implements CredentialVault.
+func (c *Client) Get(ctx context.Context, _ string, itemID string) (Credential, error) {
+	return c.GetItem(ctx, itemID)
+}
+
+// Delete implements CredentialVault.
+func (c *Client) Delete(ctx context.Context, _ string, itemID string) error {
+	return c.DeleteItem(ctx, itemID)
+}
+
+// CreateItem POSTs cred to the base URL and returns the service's id.
+func (c *Client) CreateItem(ctx context.Context, cred Credential) (string, error) {
+	body, err := EncodeWire(cred)
+	if err != nil {
+		return "", err
+	}
+	status, resp, err := c.do(ctx, "create", http.MethodPost, c.base, body, secretsOf(cred))
+	if err != nil {
+		return "", err
+	}
+	if status < 200 || status > 299 {
+		return "", c.statusError("create", status, resp, secretsOf(cred))
+	}
+	var answer struct {
+		ID json.RawMessage `json:"id"`
+	}
+	if err := json.Unmarshal(resp, &answer); err != nil {
+		return "", &ContractError{Op: "create", Problem: "the answer is not a JSON object"}
+	}
+	id, err := parseID(answer.ID)
+	if err != nil {
+		return "", &ContractError{Op: "create", Problem: err.Error()}
+	}
+	return id, nil
+}
+
+// parseID accepts a non-empty string or a number as the item id.
+func parseID(raw json.RawMessage) (string, error) {
+	var id string
+	switch {
+	case len(raw) == 0 || string(raw) == "null":
+		return "", errors.New(`the answer has no "id"`)
+	case raw[0] == '"':
+		if err := json.Unmarshal(raw, &id); err != nil {
+			return "", errors.New(`"id" is not a valid string`)
+		}
+	default:
+		var n json.Number
+		if err := json.Unmarshal(raw, &n); err != nil {
+			return "", errors.New(`"id" must be a string or a number`)
+		}
+		id = n.String()
+	}
+	if err := checkID(id); err != nil {
+		return "", err
+	}
+	return id, nil
+}
+
+func checkID(id string) error {
+	switch {
+	case strings.TrimSpace(id) == "":
+		return errors.New(`"id" is empty`)
+	case len(id) > 512:
+		return errors.New(`"id" is longer than 512 bytes`)
+	case id == "." || id == "..":
+		return errors.New(`"id" may not be "." or ".."`)
+	case strings.IndexFunc(id, unicode.IsControl) >= 0:
+		return errors.New(`"id" contains control characters`)
+	}
+	return nil
+}
+
+// GetItem reads the item with id.
+func (c *Client) GetItem(ctx context.Context, id string) (Credential, error) {
+	u, err := c.itemURL(id)
+	if err != nil {
+		return Credential{}, err
+	}
+	status, resp, err := c.do(ctx, "get", http.MethodGet, u, nil, nil)
+	if err != nil {
+		return Credential{}, err
+	}
+	switch {
+	case status == http.StatusNotFound:
+		return Credential{}, ErrNotFound
+	case status < 200 || status > 299:
+		return Credential{}, c.statusError("get", status, resp, nil)
+	}
+	return DecodeWire(resp)
+}
+
+// DeleteItem deletes the item with id. Any 2xx answer, with any body, is
+// success; 404 is ErrNotFound.
+func (c *Client) DeleteItem(ctx context.Context, id string) error {
+	u, err := c.itemURL(id)
+	if err != nil {
+		return err
+	}
+	status, resp, err := c.do(ctx, "delete", http.MethodDelete, u, nil, nil)
+	if err != nil {
+		return err
+	}
+	switch {
+	case status == http.StatusNotFound:
+		return ErrNotFound
+	case status < 200 || status > 299:
+		return c.statusError("delete", status, resp, nil)
+	}
+	return nil
+}
+
+// Probe GETs the base URL with the token once (no retry) and returns the
+// status code: the contract's connection test.
+func (c *Client) Probe(ctx context.Context) (int, error) {
+	status, _, err := c.doOnce(ctx, "connection test", http.MethodGet, c.base, nil, nil)
+	return status, err
+}
+
+// itemURL is {base}/{id} with id path-escaped, so an id such as "../x" or
+// "a/b" stays one path segment.
+func (c *Client) itemURL(id string) (*url.URL, error) {
+	if err := checkID(id); err != nil {
+		return nil, Invalid("credential_id", "%s", strings.ReplaceAll(err.Error(), `"id"`, "the item id"))
+	}
+	u := *c.base
+	u.Path = c.base.Path + "/" + id
+	u.RawPath = c.base.EscapedPath() + "/" + url.PathEscape(id)
+	return &u, nil
+}
+
+func (c *Client) do(ctx context.Context, op, method string, u *url.URL, body []byte, secrets []string) (int, []byte, error) {
+	attempts := 1
+	if method == http.MethodGet || method == http.MethodDelete {
+		attempts = c.maxAttempts
+	}
+	delay := c.backoff
+	for attempt := 1; ; attempt++ {
+		status, resp, err := c.doOnce(ctx, op, method, u, body, secrets)
+		retryable := (err != nil && isRetryableNetErr(err)) || (err == nil && status >= 500)
+		if !retryable || attempt >= attempts {
+			return status, resp, err
+		}
+		t := time.NewTimer(delay)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return 0, nil, ctx.Err()
+		case <-t.C:
+		}
+		delay = min(delay*2, 2*time.Second)
+	}
+}
+
+func (c *Client) doOnce(ctx context.Context, op, method string, u *url.URL, body []byte, secrets []string) (int, []byte, error) {
+	actx, cancel := context.WithTimeout(ctx, c.timeout)
+	defer cancel()
+	var rd io.Reader
+	if body != nil {
+		rd = bytes.NewReader(body)
+	}
+	req, err := http.NewRequestWithContext(actx, method, u.String(), rd)
+	if err != nil {
+		return 0, nil, &UpstreamError{Op: op, Message: "invalid request URL"}
+	}
+	req.Header.Set("Authorization", "Bearer "+c.token.Reveal())
+	req.Header.Set("Accept", "application/json")
+	req.Header.Set("User-Agent", "credvault")
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		if ctx.Err() != nil {
+			return 0, nil, ctx.Err()
+		}
+		return 0, nil, c.transportError(op, err, actx)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, MaxResponseBytes+1))
+	if err != nil {
+		if ctx.Err() != nil {
+			return 0, nil, ctx.Err()
+		}
+		return 0, nil, c.transportError(op, err, actx)
+	}
+	if len(b) > MaxResponseBytes {
+		return resp.StatusCode, nil, &ContractError{Op: op, Problem: "the answer is larger than 1 MiB"}
+	}
+	return resp.StatusCode, b, nil
+}
+
+// retryable marks transport failures worth another attempt.
+type retryable interface{ retryable() bool }
+
+func isRetryableNetErr(err error) bool {
+	var r retryable
+	return errors.As(err, &r) && r.retryable()
+}
+
+type transportFailure struct {
+	*UpstreamError
+	retry bool
+}
+
+func (t *transportFailure) retryable() bool { return t.retry }
+func (t *transportFailure) Unwrap() error   { return t.UpstreamError }
+
+// transportError turns a transport failure into a reason a person can act
+// on. Timeouts are not retried: the caller's latency stays bounded by one
+// timeout.
+func (c *Client) transportError(op string, err error, actx context.Context) error {
+	host := c.base.Hostname()
+	var (
+		dnsErr  *net.DNSError
+		addrErr *AddressError
+		certErr *tls.CertificateVerificationError
+		uaErr   x509.UnknownAuthorityError
+		hostErr x509.HostnameError
+		recErr  tls.RecordHeaderError
+	)
+	up := &UpstreamError{Op: op}
+	retry := false
+	switch {
+	case errors.Is(actx.Err(), context.DeadlineExceeded) || errors.Is(err, context.DeadlineExceeded) || isTimeout(err):
+		return &TimeoutError{Op: op, After: c.timeout}
+	case errors.As(err, &addrErr):
+		up.Message, up.Err = addrErr.Error(), addrErr
+	case errors.Is(err, errCrossOriginRedirect):
+		up.Message = "the service redirected to another origin; refused so the token is not sent elsewhere"
+	case errors.As(err, &dnsErr):
+		up.Message = fmt.Sprintf("cannot resolve host %s", host)
+		retry = dnsErr.IsTemporary
+	case errors.Is(err, syscall.ECONNREFUSED):
+		up.Message = fmt.Sprintf("connection to %s refused", c.base.Host)
+		retry = true
+	case errors.Is(err, syscall.ECONNRESET), errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF):
+		up.Message = fmt.Sprintf("connection to %s closed unexpectedly", c.base.Host)
+		retry = true
+	case errors.As(err, &certErr), errors.As(err, &uaErr), errors.As(err, &hostErr):
+		up.Message = fmt.Sprintf("TLS certificate of %s is not trusted", host)
+	case errors.As(err, &recErr):
+		up.Message = fmt.Sprintf("TLS handshake with %s failed (is it serving plain HTTP?)", c.base.Host)
+	default:
+		up.Message = fmt.Sprintf("request to %s failed", c.base.Host)
+		retry = true
+	}
+	return &transportFailure{UpstreamError: up, retry: retry}
+}
+
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
+}
+
+// TimeoutError means the service did not answer within the timeout.
+type TimeoutError struct {
+	Op    string
+	After time.Duration
+}
+
+func (e *TimeoutError) Error() string {
+	return fmt.Sprintf("Custom credential service did not answer %s within %s", e.Op, e.After)
+}
+
+// Is makes errors.Is(err, ErrTimeout) true.
+func (e *TimeoutError) Is(target error) bool { return target == ErrTimeout }
+
+// statusError builds an UpstreamError from an error answer, keeping the
+// service's own message but never a secret.
+func (c *Client) statusError(op string, status int, body []byte, secrets []string) error {
+	return &UpstreamError{Op: op, StatusCode: status, Message: c.redact(serviceMessage(body), secrets)}
+}
+
+// serviceMessage extracts a human message from an error body: the
+// "detail", "message" or "error" string of a JSON object, or the text.
+func serviceMessage(body []byte) string {
+	var obj map[string]any
+	if json.Unmarshal(body, &obj) == nil {
+		for _, k := range []string{"detail", "message", "error"} {
+			if s, ok := obj[k].(string); ok {
+				return s
+			}
+		}
+		return ""
+	}
+	return string(body)
+}
+
+// redact removes the token and every given secret from msg, drops control
+// characters and truncates it.
+func (c *Client) redact(msg string, secrets []string) string {
+	msg = strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) {
+			return ' '
+		}
+		return r
+	}, msg)
+	for _, s := range append(secrets, c.token.Reveal()) {
+		if len(s) >= 3 {
+			msg = strings.ReplaceAll(msg, s, redacted)
+		}
+	}
+	return truncate(strings.TrimSpace(msg), 200)
+}
+
+// secretsOf lists cred's secret values, longest first, for redaction.
+func secretsOf(cred Credential) []string {
+	var out []string
+	add := func(ss ...Secret) {
+		for _, s := range ss {
+			if !s.IsZero() {
+				out = append(out, s.Reveal())
+			}
+		}
+	}
+	switch {
+	case cred.Password != nil:
+		add(cred.Password.Password, cred.Password.TOTP)
+	case cred.CreditCard != nil:
+		cc := cred.CreditCard
+		add(cc.CardNumber, cc.CVV, cc.CardHolderName, cc.BillingEmail, cc.BillingPhone)
+		if a := cc.BillingAddress; a != nil {
+			add(a.Line1, a.Line2, a.City, a.PostalCode)
+		}
+	case cred.Secret != nil:
+		add(cred.Secret.Value)
+	}
+	// Longest first, so a secret containing another is removed whole.
+	slices.SortFunc(out, func(a, b string) int { return len(b) - len(a) })
+	return out
+}

@@ -1,0 +1,497 @@
+package vault
+
+import (
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+)
+
+// Type is a credential type.
+type Type string
+
+// Credential types (SPEC §2).
+const (
+	TypePassword   Type = "password"
+	TypeCreditCard Type = "credit_card"
+	TypeSecret     Type = "secret"
+)
+
+// Types lists every credential type.
+var Types = []Type{TypePassword, TypeCreditCard, TypeSecret}
+
+// Valid reports whether t is a known type.
+func (t Type) Valid() bool {
+	return t == TypePassword || t == TypeCreditCard || t == TypeSecret
+}
+
+// TOTPType says how a password credential's second factor is obtained.
+type TOTPType string
+
+// TOTP types.
+const (
+	TOTPAuthenticator TOTPType = "authenticator"
+	TOTPEmail         TOTPType = "email"
+	TOTPText          TOTPType = "text"
+	TOTPPasskey       TOTPType = "passkey"
+	TOTPNone          TOTPType = "none"
+)
+
+// Valid reports whether t is a known TOTP type.
+func (t TOTPType) Valid() bool {
+	switch t {
+	case TOTPAuthenticator, TOTPEmail, TOTPText, TOTPPasskey, TOTPNone:
+		return true
+	}
+	return false
+}
+
+// Credential is one credential: a name, a type, and the fields of exactly
+// that type.
+type Credential struct {
+	Name       string
+	Type       Type
+	Password   *Password
+	CreditCard *CreditCard
+	Secret     *SecretValue
+}
+
+// Password is a login. Username, TOTPType and TOTPIdentifier are metadata;
+// TOTPIdentifier (the email or phone receiving codes) is never sent to the
+// service.
+type Password struct {
+	Username       string
+	Password       Secret
+	TOTP           Secret // base32 seed or otpauth:// URI; optional
+	TOTPType       TOTPType
+	TOTPIdentifier string
+	Metadata       Metadata
+}
+
+// CreditCard is a payment card. Brand is metadata; the last four digits of
+// the number are kept as metadata by the credentials layer.
+type CreditCard struct {
+	CardHolderName Secret
+	CardNumber     Secret
+	ExpMonth       Secret
+	ExpYear        Secret
+	CVV            Secret
+	Brand          string
+	BillingAddress *BillingAddress
+	BillingEmail   Secret
+	BillingPhone   Secret
+	Metadata       Metadata
+}
+
+// LastFour returns the last four digits of the card number.
+func (c *CreditCard) LastFour() string {
+	n := c.CardNumber.Reveal()
+	if len(n) < 4 {
+		return ""
+	}
+	return n[len(n)-4:]
+}
+
+// BillingAddress is a card's billing address; every field is optional.
+type BillingAddress struct {
+	Line1       Secret
+	Line2       Secret
+	City        Secret
+	State       Secret
+	StateCode   Secret
+	PostalCode  Secret
+	Country     Secret
+	CountryCode Secret
+}
+
+func (a *BillingAddress) isZero() bool {
+	return a == nil || *a == (BillingAddress{})
+}
+
+// SecretValue is an API secret; Label is metadata.
+type SecretValue struct {
+	Value Secret
+	Label string
+}
+
+const (
+	maxNameLen  = 255
+	maxFieldLen = 4096
+)
+
+// Validate checks every field and normalises what has a canonical form
+// (card numbers without spaces, TOTP seeds in upper-case base32, the
+// default TOTP type). Errors are *InvalidError naming the field, never
+// showing a value.
+func (c *Credential) Validate() error {
+	if strings.TrimSpace(c.Name) == "" {
+		return Invalid("name", "is required")
+	}
+	if utf8.RuneCountInString(c.Name) > maxNameLen {
+		return Invalid("name", "must be at most %d characters", maxNameLen)
+	}
+	set := 0
+	for _, p := range []bool{c.Password != nil, c.CreditCard != nil, c.Secret != nil} {
+		if p {
+			set++
+		}
+	}
+	if set != 1 {
+		return Invalid("credential", "exactly one set of credential fields is required")
+	}
+	switch c.Type {
+	case TypePassword:
+		if c.Password == nil {
+			return Invalid("credential_type", "is password but the fields are not")
+		}
+		return c.Password.validate()
+	case TypeCreditCard:
+		if c.CreditCard == nil {
+			return Invalid("credential_type", "is credit_card but the fields are not")
+		}
+		return c.CreditCard.validate()
+	case TypeSecret:
+		if c.Secret == nil {
+			return Invalid("credential_type", "is secret but the fields are not")
+		}
+		return c.Secret.validate()
+	}
+	return Invalid("credential_type", "must be one of password, credit_card, secret")
+}
+
+func required(field, v string) error {
+	if strings.TrimSpace(v) == "" {
+		return Invalid(field, "is required")
+	}
+	return limit(field, v)
+}
+
+func limit(field, v string) error {
+	if len(v) > maxFieldLen {
+		return Invalid(field, "must be at most %d bytes", maxFieldLen)
+	}
+	return nil
+}
+
+func (p *Password) validate() error {
+	if err := required("username", p.Username); err != nil {
+		return err
+	}
+	if err := required("password", p.Password.Reveal()); err != nil {
+		return err
+	}
+	if p.TOTPType == "" {
+		p.TOTPType = TOTPNone
+	}
+	if !p.TOTPType.Valid() {
+		return Invalid("totp_type", "must be one of authenticator, email, text, passkey, none")
+	}
+	if err := limit("totp_identifier", p.TOTPIdentifier); err != nil {
+		return err
+	}
+	if err := validateMetadata(p.Metadata); err != nil {
+		return err
+	}
+	if p.TOTPType == TOTPAuthenticator {
+		if p.TOTP.IsZero() {
+			return Invalid("totp", "is required when totp_type is authenticator")
+		}
+		norm, err := NormalizeTOTP(p.TOTP.Reveal())
+		if err != nil {
+			return err
+		}
+		p.TOTP = NewSecret(norm)
+	}
+	return limit("totp", p.TOTP.Reveal())
+}
+
+func (c *CreditCard) validate() error {
+	if err := required("card_holder_name", c.CardHolderName.Reveal()); err != nil {
+		return err
+	}
+	num := strings.Map(func(r rune) rune {
+		if r == ' ' || r == '-' {
+			return -1
+		}
+		return r
+	}, c.CardNumber.Reveal())
+	if num == "" {
+		return Invalid("card_number", "is required")
+	}
+	if !allDigits(num) || len(num) < 12 || len(num) > 19 {
+		return Invalid("card_number", "must be 12 to 19 digits")
+	}
+	c.CardNumber = NewSecret(num)
+	month := strings.TrimSpace(c.ExpMonth.Reveal())
+	if m, err := strconv.Atoi(month); err != nil || m < 1 || m > 12 || !allDigits(month) {
+		return Invalid("card_exp_month", "must be a month from 1 to 12")
+	}
+	c.ExpMonth = NewSecret(month)
+	year := strings.TrimSpace(c.ExpYear.Reveal())
+	if !allDigits(year) || (len(year) != 2 && len(year) != 4) {
+		return Invalid("card_exp_year", "must be a 2- or 4-digit year")
+	}
+	c.ExpYear = NewSecret(year)
+	cvv := strings.TrimSpace(c.CVV.Reveal())
+	if !allDigits(cvv) || len(cvv) < 3 || len(cvv) > 4 {
+		return Invalid("card_cvv", "must be 3 or 4 digits")
+	}
+	c.CVV = NewSecret(cvv)
+	if err := required("card_brand", c.Brand); err != nil {
+		return err
+	}
+	for field, v := range map[string]string{"billing_email": c.BillingEmail.Reveal(), "billing_phone": c.BillingPhone.Reveal()} {
+		if err := limit(field, v); err != nil {
+			return err
+		}
+	}
+	if c.BillingAddress != nil {
+		for field, v := range c.BillingAddress.fields() {
+			if err := limit("billing_address."+field, v.Reveal()); err != nil {
+				return err
+			}
+		}
+	}
+	return validateMetadata(c.Metadata)
+}
+
+func (s *SecretValue) validate() error {
+	if err := required("secret_value", s.Value.Reveal()); err != nil {
+		return err
+	}
+	return limit("secret_label", s.Label)
+}
+
+func validateMetadata(m Metadata) error {
+	if len(m) > 64 {
+		return Invalid("metadata", "must have at most 64 entries")
+	}
+	for k, v := range m {
+		if k == "" || len(k) > 256 || len(v) > maxFieldLen {
+			return Invalid("metadata", "keys must be 1 to 256 bytes and values at most %d bytes", maxFieldLen)
+		}
+	}
+	return nil
+}
+
+func allDigits(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+func (a *BillingAddress) fields() map[string]Secret {
+	return map[string]Secret{
+		"line1": a.Line1, "line2": a.Line2, "city": a.City, "state": a.State,
+		"state_code": a.StateCode, "postal_code": a.PostalCode, "country": a.Country, "country_code": a.CountryCode,
+	}
+}
+
+// SameFields reports whether c and o carry the same type and field values
+// (metadata included). The name is not compared: the contract's GET answer
+// need not carry it.
+func (c Credential) SameFields(o Credential) bool {
+	a, err1 := encodeWire(c, false)
+	b, err2 := encodeWire(o, false)
+	return err1 == nil && err2 == nil && subtle.ConstantTimeCompare(a, b) == 1
+}
+
+// wireString decodes a JSON string, number or null (as ""), so services
+// that send expiry months as numbers, or null for unset optionals, are
+// accepted.
+type wireString string
+
+func (w *wireString) UnmarshalJSON(b []byte) error {
+	switch {
+	case string(b) == "null":
+		*w = ""
+	case len(b) > 0 && b[0] == '"':
+		var s string
+		if err := json.Unmarshal(b, &s); err != nil {
+			return err
+		}
+		*w = wireString(s)
+	case len(b) > 0 && (b[0] == '-' || (b[0] >= '0' && b[0] <= '9')):
+		*w = wireString(b)
+	default:
+		return fmt.Errorf("expected a string")
+	}
+	return nil
+}
+
+type wireAddress struct {
+	Line1       wireString `json:"line1,omitempty"`
+	Line2       wireString `json:"line2,omitempty"`
+	City        wireString `json:"city,omitempty"`
+	State       wireString `json:"state,omitempty"`
+	StateCode   wireString `json:"state_code,omitempty"`
+	PostalCode  wireString `json:"postal_code,omitempty"`
+	Country     wireString `json:"country,omitempty"`
+	CountryCode wireString `json:"country_code,omitempty"`
+}
+
+// wireCredential is the JSON shape exchanged with a custom credential
+// service (SPEC §2). Unset optionals are left out.
+type wireCredential struct {
+	Name           wireString            `json:"name,omitempty"`
+	Type           wireString            `json:"type"`
+	Username       wireString            `json:"username,omitempty"`
+	Password       wireString            `json:"password,omitempty"`
+	TOTP           wireString            `json:"totp,omitempty"`
+	TOTPType       wireString            `json:"totp_type,omitempty"`
+	CardHolderName wireString            `json:"card_holder_name,omitempty"`
+	CardNumber     wireString            `json:"card_number,omitempty"`
+	CardExpMonth   wireString            `json:"card_exp_month,omitempty"`
+	CardExpYear    wireString            `json:"card_exp_year,omitempty"`
+	CardCVV        wireString            `json:"card_cvv,omitempty"`
+	CardBrand      wireString            `json:"card_brand,omitempty"`
+	BillingAddress *wireAddress          `json:"billing_address,omitempty"`
+	BillingEmail   wireString            `json:"billing_email,omitempty"`
+	BillingPhone   wireString            `json:"billing_phone,omitempty"`
+	SecretValue    wireString            `json:"secret_value,omitempty"`
+	SecretLabel    wireString            `json:"secret_label,omitempty"`
+	Metadata       map[string]wireString `json:"metadata,omitempty"`
+}
+
+func r(s Secret) wireString { return wireString(s.Reveal()) }
+
+func wireMetadata(m Metadata) map[string]wireString {
+	if len(m) == 0 {
+		return nil
+	}
+	out := make(map[string]wireString, len(m))
+	for k, v := range m {
+		out[k] = wireString(v)
+	}
+	return out
+}
+
+// EncodeWire returns the JSON body that creates c in a custom credential
+// service: {"name", "type", ...fields}. It reveals secrets: the result must
+// only be written to the service.
+func EncodeWire(c Credential) ([]byte, error) { return encodeWire(c, true) }
+
+func encodeWire(c Credential, withName bool) ([]byte, error) {
+	w := wireCredential{Type: wireString(c.Type)}
+	if withName {
+		w.Name = wireString(c.Name)
+	}
+	switch {
+	case c.Type == TypePassword && c.Password != nil:
+		p := c.Password
+		w.Username, w.Password, w.TOTP = wireString(p.Username), r(p.Password), r(p.TOTP)
+		w.TOTPType = wireString(p.TOTPType)
+		if w.TOTPType == "" {
+			w.TOTPType = wireString(TOTPNone)
+		}
+		w.Metadata = wireMetadata(p.Metadata)
+	case c.Type == TypeCreditCard && c.CreditCard != nil:
+		cc := c.CreditCard
+		w.CardHolderName, w.CardNumber, w.CardExpMonth = r(cc.CardHolderName), r(cc.CardNumber), r(cc.ExpMonth)
+		w.CardExpYear, w.CardCVV, w.CardBrand = r(cc.ExpYear), r(cc.CVV), wireString(cc.Brand)
+		w.BillingEmail, w.BillingPhone = r(cc.BillingEmail), r(cc.BillingPhone)
+		if a := cc.BillingAddress; !a.isZero() {
+			w.BillingAddress = &wireAddress{r(a.Line1), r(a.Line2), r(a.City), r(a.State), r(a.StateCode),
+				r(a.PostalCode), r(a.Country), r(a.CountryCode)}
+		}
+		w.Metadata = wireMetadata(cc.Metadata)
+	case c.Type == TypeSecret && c.Secret != nil:
+		w.SecretValue, w.SecretLabel = r(c.Secret.Value), wireString(c.Secret.Label)
+	default:
+		return nil, Invalid("credential_type", "must be one of password, credit_card, secret")
+	}
+	return json.Marshal(w)
+}
+
+// DecodeWire parses a custom credential service's GET answer. Extra fields
+// and null optionals are accepted; a non-JSON body, an unknown type or a
+// missing required field is a *ContractError that names the problem and
+// never a value.
+func DecodeWire(body []byte) (Credential, error) {
+	var w wireCredential
+	if err := json.Unmarshal(body, &w); err != nil {
+		var te *json.UnmarshalTypeError
+		if errors.As(err, &te) {
+			return Credential{}, &ContractError{Op: "get", Problem: fmt.Sprintf("field %q has the wrong JSON type", te.Field)}
+		}
+		return Credential{}, &ContractError{Op: "get", Problem: "the answer is not a JSON object"}
+	}
+	c := Credential{Name: string(w.Name), Type: Type(w.Type)}
+	missing := func(fields ...string) error {
+		vals := map[string]wireString{
+			"username": w.Username, "password": w.Password, "card_holder_name": w.CardHolderName,
+			"card_number": w.CardNumber, "card_exp_month": w.CardExpMonth, "card_exp_year": w.CardExpYear,
+			"card_cvv": w.CardCVV, "card_brand": w.CardBrand, "secret_value": w.SecretValue,
+		}
+		for _, f := range fields {
+			if vals[f] == "" {
+				return &ContractError{Op: "get", Problem: fmt.Sprintf("required field %q is missing from the %s credential", f, c.Type)}
+			}
+		}
+		return nil
+	}
+	s := func(w wireString) Secret { return NewSecret(string(w)) }
+	meta := func() Metadata {
+		if len(w.Metadata) == 0 {
+			return nil
+		}
+		m := make(Metadata, len(w.Metadata))
+		for k, v := range w.Metadata {
+			m[k] = string(v)
+		}
+		return m
+	}
+	switch c.Type {
+	case TypePassword:
+		if err := missing("username", "password"); err != nil {
+			return Credential{}, err
+		}
+		tt := TOTPType(w.TOTPType)
+		if tt == "" {
+			tt = TOTPNone
+		}
+		c.Password = &Password{Username: string(w.Username), Password: s(w.Password), TOTP: s(w.TOTP), TOTPType: tt, Metadata: meta()}
+	case TypeCreditCard:
+		if err := missing("card_holder_name", "card_number", "card_exp_month", "card_exp_year", "card_cvv"); err != nil {
+			return Credential{}, err
+		}
+		cc := &CreditCard{CardHolderName: s(w.CardHolderName), CardNumber: s(w.CardNumber), ExpMonth: s(w.CardExpMonth),
+			ExpYear: s(w.CardExpYear), CVV: s(w.CardCVV), Brand: string(w.CardBrand), BillingEmail: s(w.BillingEmail),
+			BillingPhone: s(w.BillingPhone), Metadata: meta()}
+		if a := w.BillingAddress; a != nil {
+			cc.BillingAddress = &BillingAddress{s(a.Line1), s(a.Line2), s(a.City), s(a.State), s(a.StateCode),
+				s(a.PostalCode), s(a.Country), s(a.CountryCode)}
+			if cc.BillingAddress.isZero() {
+				cc.BillingAddress = nil
+			}
+		}
+		c.CreditCard = cc
+	case TypeSecret:
+		if err := missing("secret_value"); err != nil {
+			return Credential{}, err
+		}
+		c.Secret = &SecretValue{Value: s(w.SecretValue), Label: string(w.SecretLabel)}
+	case "":
+		return Credential{}, &ContractError{Op: "get", Problem: `required field "type" is missing`}
+	default:
+		return Credential{}, &ContractError{Op: "get", Problem: fmt.Sprintf("unknown credential type %q", truncate(string(w.Type), 40))}
+	}
+	return c, nil
+}
+
+// truncate shortens s to n runes for messages.
+func truncate(s string, n int) string {
+	if utf8.RuneCountInString(s) <= n {
+		return s
+	}
+	return string([]rune(s)[:n]) + "…"
+}

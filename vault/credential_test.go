@@ -1,0 +1,106 @@
+package vault_test
+
+import (
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/credvault/credvault/vault"
+)
+
+func TestValidate(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		name  string
+		mut   func(c *vault.Credential)
+		base  func() vault.Credential
+		field string // "" = valid
+	}{
+		{"password ok", func(c *vault.Credential) {}, passwordCred, ""},
+		{"card ok", func(c *vault.Credential) {}, cardCred, ""},
+		{"secret ok", func(c *vault.Credential) {}, secretCred, ""},
+		{"empty name", func(c *vault.Credential) { c.Name = " " }, passwordCred, "name"},
+		{"unknown type", func(c *vault.Credential) { c.Type = "ssh" }, passwordCred, "credential_type"},
+		{"type mismatch", func(c *vault.Credential) { c.Type = vault.TypeSecret }, passwordCred, "credential_type"},
+		{"empty username", func(c *vault.Credential) { c.Password.Username = "" }, passwordCred, "username"},
+		{"empty password", func(c *vault.Credential) { c.Password.Password = vault.Secret{} }, passwordCred, "password"},
+		{"bad totp type", func(c *vault.Credential) { c.Password.TOTPType = "sms" }, passwordCred, "totp_type"},
+		{"bad totp seed", func(c *vault.Credential) { c.Password.TOTP = vault.NewSecret("not base32!!") }, passwordCred, "totp"},
+		{"authenticator without seed", func(c *vault.Credential) { c.Password.TOTP = vault.Secret{} }, passwordCred, "totp"},
+		{"card number letters", func(c *vault.Credential) { c.CreditCard.CardNumber = vault.NewSecret("4111abcd11111111") }, cardCred, "card_number"},
+		{"card number short", func(c *vault.Credential) { c.CreditCard.CardNumber = vault.NewSecret("4111") }, cardCred, "card_number"},
+		{"month 13", func(c *vault.Credential) { c.CreditCard.ExpMonth = vault.NewSecret("13") }, cardCred, "card_exp_month"},
+		{"month 0", func(c *vault.Credential) { c.CreditCard.ExpMonth = vault.NewSecret("0") }, cardCred, "card_exp_month"},
+		{"year 3 digits", func(c *vault.Credential) { c.CreditCard.ExpYear = vault.NewSecret("203") }, cardCred, "card_exp_year"},
+		{"cvv letters", func(c *vault.Credential) { c.CreditCard.CVV = vault.NewSecret("12a") }, cardCred, "card_cvv"},
+		{"empty holder", func(c *vault.Credential) { c.CreditCard.CardHolderName = vault.Secret{} }, cardCred, "card_holder_name"},
+		{"empty secret", func(c *vault.Credential) { c.Secret.Value = vault.Secret{} }, secretCred, "secret_value"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			c := tc.base()
+			tc.mut(&c)
+			err := c.Validate()
+			if tc.field == "" {
+				if err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			var ie *vault.InvalidError
+			if !errors.As(err, &ie) || ie.Field != tc.field {
+				t.Fatalf("err = %v, want an InvalidError for %s", err, tc.field)
+			}
+			for _, s := range []string{password, cardNum, apiValue, "4111abcd"} {
+				if strings.Contains(err.Error(), s) {
+					t.Fatalf("error echoes a secret: %v", err)
+				}
+			}
+		})
+	}
+}
+
+func TestNormalisation(t *testing.T) {
+	t.Parallel()
+	c := cardCred()
+	c.CreditCard.CardNumber = vault.NewSecret("4111 1111-1111 1111")
+	if err := c.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	if c.CreditCard.CardNumber.Reveal() != cardNum || c.CreditCard.LastFour() != "1111" {
+		t.Fatal("card number not normalised")
+	}
+	p := passwordCred()
+	p.Password.TOTP = vault.NewSecret("jbsw y3dp ehpk 3pxp")
+	if err := p.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	if p.Password.TOTP.Reveal() != "JBSWY3DPEHPK3PXP" {
+		t.Fatalf("seed not normalised")
+	}
+	p.Password.TOTPType = ""
+	p.Password.TOTP = vault.Secret{}
+	if err := p.Validate(); err != nil || p.Password.TOTPType != vault.TOTPNone {
+		t.Fatalf("default totp_type = %q, %v", p.Password.TOTPType, err)
+	}
+}
+
+func TestTOTPCode(t *testing.T) {
+	t.Parallel()
+	// RFC 6238 test vector: SHA1 seed "12345678901234567890" at 59s → 94287082 (8 digits).
+	seed := "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ"
+	at := time.Unix(59, 0)
+	code, rem, err := vault.TOTPCode(vault.NewSecret(seed), at)
+	if err != nil || code != "287082" || rem != 1 {
+		t.Fatalf("seed: code %q rem %d err %v; want 287082, 1", code, rem, err)
+	}
+	uri := "otpauth://totp/Example:alice?secret=" + seed + "&issuer=Example&digits=8&period=30"
+	code, _, err = vault.TOTPCode(vault.NewSecret(uri), at)
+	if err != nil || code != "94287082" {
+		t.Fatalf("uri: code %q err %v; want 94287082", code, err)
+	}
+	if _, _, err := vault.TOTPCode(vault.NewSecret("!!"), at); !errors.Is(err, vault.ErrInvalid) {
+		t.Fatalf("bad seed: %v", err)
+	}
+}
