@@ -21,6 +21,7 @@ import (
 	"github.com/credvault/credvault/migrations"
 	"github.com/credvault/credvault/org"
 	"github.com/credvault/credvault/store"
+	"github.com/credvault/credvault/vault"
 )
 
 // Options tune Open beyond the environment configuration.
@@ -32,6 +33,10 @@ type Options struct {
 	// Registerer receives Prometheus metrics (default: a private registry).
 	Registerer prometheus.Registerer
 	Gatherer   prometheus.Gatherer
+	// RateLimit and RateBurst set the per-organization limit on mutating
+	// and test requests (default 5/s, burst 20).
+	RateLimit float64
+	RateBurst int
 }
 
 // Platform is a running credvault: everything wired and ready.
@@ -42,7 +47,12 @@ type Platform struct {
 	Keyring *keyring.Keyring
 	// Organizations creates organizations and authenticates API keys.
 	Organizations *org.Organizations
-	handler       http.Handler
+	// Configs manages organizations' custom credential service
+	// configurations.
+	Configs *org.Configs
+	// Vault resolves each organization's credential vault.
+	Vault   *vault.OrgVault
+	handler http.Handler
 }
 
 // SQLitePath is where the embedded database lives for cfg.
@@ -106,13 +116,29 @@ func Open(ctx context.Context, cfg config.Config, opts Options) (*Platform, erro
 			log.Info("applied database migrations", slog.Int("count", n))
 		}
 	}
-	p := &Platform{cfg: cfg, log: log, Store: st, Keyring: kr, Organizations: org.NewOrganizations(st)}
+	policy, err := vault.NewAddressPolicy(cfg.AllowedHosts, true)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	env, err := vault.NewEnvClient(cfg, nil)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	src := org.NewConfigSource(st, kr)
+	ov := vault.NewOrgVault(src, vault.OrgVaultOptions{Env: env, Policy: policy, Timeout: cfg.CustomTimeout})
+	p := &Platform{cfg: cfg, log: log, Store: st, Keyring: kr, Organizations: org.NewOrganizations(st),
+		Configs: org.NewConfigs(src, ov), Vault: ov}
 	p.handler = httpapi.New(httpapi.Deps{
 		Logger:     log,
 		Auth:       p.Organizations,
+		Configs:    p.Configs,
 		Ready:      st.Ping,
 		Registerer: opts.Registerer,
 		Gatherer:   opts.Gatherer,
+		RateLimit:  opts.RateLimit,
+		RateBurst:  opts.RateBurst,
 	})
 	return p, nil
 }

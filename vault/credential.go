@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -494,4 +496,30 @@ func truncate(s string, n int) string {
 		return s
 	}
 	return string([]rune(s)[:n]) + "…"
+}
+
+// DiffFields lists the wire fields whose values differ between a and b
+// (name excluded), by name only, for reports that must not show values.
+func DiffFields(a, b Credential) []string {
+	ea, err1 := encodeWire(a, false)
+	eb, err2 := encodeWire(b, false)
+	if err1 != nil || err2 != nil {
+		return []string{"type"}
+	}
+	var ma, mb map[string]any
+	_ = json.Unmarshal(ea, &ma)
+	_ = json.Unmarshal(eb, &mb)
+	var out []string
+	for k, va := range ma {
+		if vb, ok := mb[k]; !ok || !reflect.DeepEqual(va, vb) {
+			out = append(out, k)
+		}
+	}
+	for k := range mb {
+		if _, ok := ma[k]; !ok {
+			out = append(out, k)
+		}
+	}
+	slices.Sort(out)
+	return out
 }

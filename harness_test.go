@@ -1,0 +1,151 @@
+package credvault_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/credvault/credvault"
+	"github.com/credvault/credvault/config"
+	"github.com/credvault/credvault/internal/testdb"
+)
+
+// syncBuffer is a goroutine-safe log sink.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// harness is a credvault platform over a real database, served by
+// httptest, with its logs captured.
+type harness struct {
+	t    *testing.T
+	p    *credvault.Platform
+	srv  *httptest.Server
+	logs *syncBuffer
+}
+
+
+func newHarness(t *testing.T, kind testdb.Kind, tweak ...func(o *credvault.Options)) *harness {
+	t.Helper()
+	cfg := testConfig(t, kind)
+	cfg.AllowedHosts = []string{"127.0.0.1"}
+	cfg.CustomTimeout = 500 * time.Millisecond
+	return newHarnessWithConfig(t, cfg, tweak...)
+}
+
+func newHarnessWithConfig(t *testing.T, cfg config.Config, tweak ...func(o *credvault.Options)) *harness {
+	t.Helper()
+	logs := &syncBuffer{}
+	opts := credvault.Options{
+		Logger:    slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+		Migrate:   true,
+		RateLimit: 1000, RateBurst: 1000,
+	}
+	for _, f := range tweak {
+		f(&opts)
+	}
+	p, err := credvault.Open(context.Background(), cfg, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(p.Handler())
+	t.Cleanup(func() { srv.Close(); p.Close() })
+	return &harness{t: t, p: p, srv: srv, logs: logs}
+}
+
+// org creates an organization and returns its id and API key.
+func (h *harness) org(name string) (string, string) {
+	h.t.Helper()
+	c, err := h.p.Organizations.Create(context.Background(), name)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return c.OrganizationID, c.APIKey
+}
+
+type response struct {
+	status int
+	body   []byte
+	header http.Header
+}
+
+func (r response) json(t *testing.T) map[string]any {
+	t.Helper()
+	var m map[string]any
+	if err := json.Unmarshal(r.body, &m); err != nil {
+		t.Fatalf("response is not a JSON object (%d): %s", r.status, r.body)
+	}
+	return m
+}
+
+func (r response) detail() string {
+	var m map[string]any
+	_ = json.Unmarshal(r.body, &m)
+	s, _ := m["detail"].(string)
+	return s
+}
+
+// do sends a request; body may be nil, a string (sent raw) or a value
+// (JSON-encoded).
+func (h *harness) do(method, path, key string, body any) response {
+	h.t.Helper()
+	var rd io.Reader
+	switch b := body.(type) {
+	case nil:
+	case string:
+		rd = strings.NewReader(b)
+	case []byte:
+		rd = bytes.NewReader(b)
+	default:
+		j, _ := json.Marshal(b)
+		rd = bytes.NewReader(j)
+	}
+	req, _ := http.NewRequest(method, h.srv.URL+path, rd)
+	if key != "" {
+		req.Header.Set("x-api-key", key)
+	}
+	if rd != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return response{status: resp.StatusCode, body: b, header: resp.Header}
+}
+
+// assertNoSecret fails if any secret appears in the captured logs or the
+// database.
+func (h *harness) assertNoSecret(secrets ...string) {
+	h.t.Helper()
+	logs := h.logs.String()
+	for _, s := range secrets {
+		if strings.Contains(logs, s) {
+			h.t.Errorf("a secret appears in the logs")
+		}
+		testdb.AssertAbsent(h.t, h.p.Store, s)
+	}
+}

@@ -1,0 +1,83 @@
+package httpapi
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/credvault/credvault/vault"
+)
+
+// decodeJSON strictly decodes the request body into v: malformed JSON,
+// unknown fields, wrong types and trailing data are 400s naming the
+// problem; a body over the limit is 413. Values are never echoed.
+func decodeJSON(c echo.Context, v any, allowEmpty bool) error {
+	body, err := io.ReadAll(c.Request().Body)
+	if err != nil {
+		var he *echo.HTTPError
+		if errors.As(err, &he) {
+			return he
+		}
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return echo.ErrStatusRequestEntityTooLarge
+		}
+		return echo.NewHTTPError(http.StatusBadRequest, "could not read the request body")
+	}
+	if len(bytes.TrimSpace(body)) == 0 {
+		if allowEmpty {
+			return nil
+		}
+		return echo.NewHTTPError(http.StatusBadRequest, "request body is required (JSON object)")
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, jsonProblem(err))
+	}
+	if dec.More() {
+		return echo.NewHTTPError(http.StatusBadRequest, "request body must be a single JSON object")
+	}
+	return nil
+}
+
+func jsonProblem(err error) string {
+	var se *json.SyntaxError
+	var te *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &se):
+		return "malformed JSON in request body"
+	case errors.As(err, &te):
+		if te.Field == "" {
+			return "request body must be a JSON object"
+		}
+		return te.Field + ": must be a JSON " + jsonKind(te.Type.Kind().String())
+	case strings.HasPrefix(err.Error(), "json: unknown field "):
+		return "unknown field " + strings.TrimPrefix(err.Error(), "json: unknown field ")
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return "malformed JSON in request body"
+	}
+	return "invalid JSON in request body"
+}
+
+func jsonKind(k string) string {
+	switch k {
+	case "map", "struct":
+		return "object"
+	case "slice":
+		return "array"
+	case "int", "int64", "float64":
+		return "number"
+	case "bool":
+		return "boolean"
+	}
+	return k
+}
+
+
+func secret(s string) vault.Secret { return vault.NewSecret(s) }

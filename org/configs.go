@@ -1,0 +1,311 @@
+package org
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/credvault/credvault/keyring"
+	"github.com/credvault/credvault/store"
+	"github.com/credvault/credvault/vault"
+)
+
+// TokenTypeCustomCredential is the token_type of a custom credential
+// service configuration.
+const TokenTypeCustomCredential = "custom_credential_service"
+
+// Audit actions.
+const (
+	ActionConfigSave  = "custom_credential.create"
+	ActionConfigClear = "custom_credential.delete"
+)
+
+// ServiceConfig is a custom credential service configuration as an admin
+// submits it.
+type ServiceConfig struct {
+	APIBaseURL string
+	APIToken   vault.Secret
+}
+
+// ConfigView is the saved configuration as the API shows it (SPEC §3's T):
+// Token is a JSON string {"api_base_url", "api_token"} with the token
+// masked.
+type ConfigView struct {
+	ID             string    `json:"id"`
+	OrganizationID string    `json:"organization_id"`
+	TokenType      string    `json:"token_type"`
+	Valid          bool      `json:"valid"`
+	Token          string    `json:"token"`
+	CreatedAt      time.Time `json:"created_at"`
+	ModifiedAt     time.Time `json:"modified_at"`
+}
+
+// storedConfig is the plaintext that is encrypted into a row.
+type storedConfig struct {
+	APIBaseURL string `json:"api_base_url"`
+	APIToken   string `json:"api_token"`
+}
+
+// MaskToken shows at most the last four characters of a long token.
+func MaskToken(token vault.Secret) string {
+	t := token.Reveal()
+	if len(t) < 16 {
+		return "********"
+	}
+	return "********" + t[len(t)-4:]
+}
+
+func associatedData(orgID, tokenType string) []byte {
+	return keyring.AssociatedData("credvault", "org_auth_token", orgID, tokenType)
+}
+
+// ConfigSource reads and decrypts organizations' saved configurations. It
+// implements vault.ConfigSource.
+type ConfigSource struct {
+	store   *store.Store
+	keyring *keyring.Keyring
+}
+
+// NewConfigSource returns a ConfigSource.
+func NewConfigSource(s *store.Store, k *keyring.Keyring) *ConfigSource {
+	return &ConfigSource{store: s, keyring: k}
+}
+
+// ActiveConfig implements vault.ConfigSource.
+func (s *ConfigSource) ActiveConfig(ctx context.Context, orgID string) (vault.OrgConfig, error) {
+	cfg, _, err := s.load(ctx, orgID)
+	return cfg, err
+}
+
+func (s *ConfigSource) load(ctx context.Context, orgID string) (vault.OrgConfig, store.AuthToken, error) {
+	row, err := s.store.ValidAuthToken(ctx, orgID, TokenTypeCustomCredential)
+	if errors.Is(err, store.ErrNotFound) {
+		return vault.OrgConfig{}, row, vault.ErrNotConfigured
+	}
+	if err != nil {
+		return vault.OrgConfig{}, row, err
+	}
+	pt, err := s.keyring.Decrypt(row.EncryptedToken, associatedData(orgID, row.TokenType))
+	if err != nil {
+		return vault.OrgConfig{}, row, fmt.Errorf("configuration %s of organization %s: %w", row.ID, orgID, err)
+	}
+	var sc storedConfig
+	if err := json.Unmarshal(pt, &sc); err != nil {
+		return vault.OrgConfig{}, row, fmt.Errorf("configuration %s: undecodable plaintext", row.ID)
+	}
+	return vault.OrgConfig{ID: row.ID, BaseURL: sc.APIBaseURL, Token: vault.NewSecret(sc.APIToken)}, row, nil
+}
+
+// ConfigVault is what Configs needs of the organization-configured vault.
+type ConfigVault interface {
+	Invalidate(orgID string)
+	ClientFor(cfg vault.OrgConfig) (*vault.Client, error)
+	Policy() vault.AddressPolicy
+}
+
+// Configs saves, shows, clears and tests organizations' custom credential
+// service configurations.
+type Configs struct {
+	source *ConfigSource
+	store  *store.Store
+	vault  ConfigVault
+	// TestTimeout bounds a connection test (default 10s).
+	TestTimeout time.Duration
+}
+
+// NewConfigs returns a Configs.
+func NewConfigs(src *ConfigSource, v ConfigVault) *Configs {
+	return &Configs{source: src, store: src.store, vault: v, TestTimeout: 10 * time.Second}
+}
+
+// validate checks in and returns it normalised.
+func (c *Configs) validate(in ServiceConfig) (ServiceConfig, error) {
+	u, err := c.vault.Policy().CheckURL("config.api_base_url", in.APIBaseURL)
+	if err != nil {
+		return in, err
+	}
+	tok := strings.TrimSpace(in.APIToken.Reveal())
+	switch {
+	case tok == "":
+		return in, vault.Invalid("config.api_token", "is required")
+	case len(tok) > 4096:
+		return in, vault.Invalid("config.api_token", "must be at most 4096 bytes")
+	case strings.ContainsAny(tok, "\r\n"):
+		return in, vault.Invalid("config.api_token", "must be a single line")
+	}
+	return ServiceConfig{APIBaseURL: u.String(), APIToken: vault.NewSecret(tok)}, nil
+}
+
+// Save validates and encrypts cfg and replaces the organization's
+// configuration in one transaction, with an audit event.
+func (c *Configs) Save(ctx context.Context, p Principal, in ServiceConfig) (ConfigView, error) {
+	cfg, err := c.validate(in)
+	if err != nil {
+		return ConfigView{}, err
+	}
+	pt, err := json.Marshal(storedConfig{APIBaseURL: cfg.APIBaseURL, APIToken: cfg.APIToken.Reveal()})
+	if err != nil {
+		return ConfigView{}, err
+	}
+	ct, err := c.source.keyring.Encrypt(pt, associatedData(p.OrganizationID, TokenTypeCustomCredential))
+	if err != nil {
+		return ConfigView{}, err
+	}
+	now := c.store.Now()
+	row := store.AuthToken{ID: store.NewID("cfg"), OrganizationID: p.OrganizationID, TokenType: TokenTypeCustomCredential,
+		EncryptedToken: ct, Valid: true, CreatedAt: now, ModifiedAt: now}
+	audit := store.AuditEvent{OrganizationID: p.OrganizationID, ActorKeyID: p.KeyID, Action: ActionConfigSave, TargetID: row.ID, CreatedAt: now}
+	err = c.store.ReplaceAuthToken(ctx, row, audit)
+	c.vault.Invalidate(p.OrganizationID)
+	if err != nil {
+		return ConfigView{}, err
+	}
+	return view(row, cfg.APIBaseURL, cfg.APIToken), nil
+}
+
+func view(row store.AuthToken, baseURL string, token vault.Secret) ConfigView {
+	t, _ := json.Marshal(map[string]string{"api_base_url": baseURL, "api_token": MaskToken(token)})
+	return ConfigView{ID: row.ID, OrganizationID: row.OrganizationID, TokenType: row.TokenType, Valid: row.Valid,
+		Token: string(t), CreatedAt: row.CreatedAt.UTC(), ModifiedAt: row.ModifiedAt.UTC()}
+}
+
+// Get returns the organization's saved configuration, masked, or
+// store.ErrNotFound.
+func (c *Configs) Get(ctx context.Context, orgID string) (ConfigView, error) {
+	cfg, row, err := c.source.load(ctx, orgID)
+	if errors.Is(err, vault.ErrNotConfigured) {
+		return ConfigView{}, fmt.Errorf("no custom credential service configuration: %w", store.ErrNotFound)
+	}
+	if err != nil {
+		return ConfigView{}, err
+	}
+	return view(row, cfg.BaseURL, cfg.Token), nil
+}
+
+// Clear removes the organization's configuration (the row is kept, not
+// valid). Clearing when none is saved succeeds.
+func (c *Configs) Clear(ctx context.Context, p Principal) error {
+	audit := store.AuditEvent{OrganizationID: p.OrganizationID, ActorKeyID: p.KeyID, Action: ActionConfigClear}
+	_, err := c.store.InvalidateAuthTokens(ctx, p.OrganizationID, TokenTypeCustomCredential, audit)
+	c.vault.Invalidate(p.OrganizationID)
+	return err
+}
+
+// TestStep is one step of a round-trip connection test.
+type TestStep struct {
+	Step   string `json:"step"`
+	OK     bool   `json:"ok"`
+	Detail string `json:"detail,omitempty"`
+}
+
+// TestResult is a connection test's outcome.
+type TestResult struct {
+	Success    bool       `json:"success"`
+	StatusCode int        `json:"status_code"`
+	Detail     string     `json:"detail"`
+	Steps      []TestStep `json:"steps,omitempty"`
+}
+
+// TestConnection checks a configuration: in, or the saved one when in is
+// nil, or in's URL with the saved token when in has no token. A GET of the
+// base URL answering 2xx, 404 or 405 means reachable; 401/403 means the
+// token was rejected. With roundtrip, a throw-away password credential is
+// also created, read back, compared field by field and deleted. The
+// returned error is for problems with the request itself (invalid input,
+// nothing saved); a failed test is a TestResult with Success false.
+func (c *Configs) TestConnection(ctx context.Context, orgID string, in *ServiceConfig, roundtrip bool) (TestResult, error) {
+	var cfg vault.OrgConfig
+	if in == nil || in.APIToken.IsZero() {
+		saved, err := c.source.ActiveConfig(ctx, orgID)
+		if errors.Is(err, vault.ErrNotConfigured) {
+			field := "config"
+			if in != nil {
+				field = "config.api_token"
+			}
+			return TestResult{}, vault.Invalid(field, "is required: no configuration is saved to take it from")
+		}
+		if err != nil {
+			return TestResult{}, err
+		}
+		cfg = saved
+		if in != nil && strings.TrimSpace(in.APIBaseURL) != "" {
+			cfg.BaseURL = in.APIBaseURL
+		}
+	} else {
+		cfg = vault.OrgConfig{BaseURL: in.APIBaseURL, Token: in.APIToken}
+	}
+	norm, err := c.validate(ServiceConfig{APIBaseURL: cfg.BaseURL, APIToken: cfg.Token})
+	if err != nil {
+		return TestResult{}, err
+	}
+	cfg.BaseURL, cfg.Token = norm.APIBaseURL, norm.APIToken
+	client, err := c.vault.ClientFor(cfg)
+	if err != nil {
+		return TestResult{}, err
+	}
+	tctx, cancel := context.WithTimeout(ctx, c.TestTimeout)
+	defer cancel()
+
+	res := probe(tctx, client)
+	if !res.Success || !roundtrip {
+		return res, nil
+	}
+	return roundTrip(tctx, client, res), nil
+}
+
+func probe(ctx context.Context, client *vault.Client) TestResult {
+	status, err := client.Probe(ctx)
+	switch {
+	case err != nil:
+		return TestResult{Detail: "Connection failed: " + err.Error()}
+	case status >= 200 && status < 300, status == 404, status == 405:
+		return TestResult{Success: true, StatusCode: status,
+			Detail: fmt.Sprintf("Connection successful: the service is reachable (HTTP %d)", status)}
+	case status == 401 || status == 403:
+		return TestResult{StatusCode: status,
+			Detail: fmt.Sprintf("The service is reachable but rejected the API token (HTTP %d)", status)}
+	}
+	return TestResult{StatusCode: status, Detail: fmt.Sprintf("Connection failed: the service answered HTTP %d", status)}
+}
+
+func roundTrip(ctx context.Context, client *vault.Client, res TestResult) TestResult {
+	var pw [18]byte
+	_, _ = rand.Read(pw[:])
+	probeCred := vault.Credential{Name: "credvault connection test", Type: vault.TypePassword, Password: &vault.Password{
+		Username: "credvault-connection-test", Password: vault.NewSecret(base64.RawURLEncoding.EncodeToString(pw[:])),
+		TOTPType: vault.TOTPNone,
+	}}
+	fail := func(step string, err error) TestResult {
+		res.Success = false
+		res.Steps = append(res.Steps, TestStep{Step: step, Detail: err.Error()})
+		res.Detail = fmt.Sprintf("Round trip failed at %s: %v", step, err)
+		return res
+	}
+	id, err := client.CreateItem(ctx, probeCred)
+	if err != nil {
+		return fail("create", err)
+	}
+	res.Steps = append(res.Steps, TestStep{Step: "create", OK: true})
+	got, err := client.GetItem(ctx, id)
+	if err == nil {
+		if diff := vault.DiffFields(probeCred, got); len(diff) > 0 {
+			err = fmt.Errorf("the credential read back differs in %s", strings.Join(diff, ", "))
+		}
+	}
+	if err != nil {
+		_ = client.DeleteItem(ctx, id) // clean up what we can
+		return fail("read back", err)
+	}
+	res.Steps = append(res.Steps, TestStep{Step: "read back", OK: true})
+	if err := client.DeleteItem(ctx, id); err != nil {
+		return fail("delete", err)
+	}
+	res.Steps = append(res.Steps, TestStep{Step: "delete", OK: true})
+	res.Detail = "Round trip successful: created, read back and deleted a test credential"
+	return res
+}
