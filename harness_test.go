@@ -45,7 +45,6 @@ type harness struct {
 	logs *syncBuffer
 }
 
-
 func newHarness(t *testing.T, kind testdb.Kind, tweak ...func(o *credvault.Options)) *harness {
 	t.Helper()
 	cfg := testConfig(t, kind)

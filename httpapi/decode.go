@@ -79,5 +79,4 @@ func jsonKind(k string) string {
 	return k
 }
 
-
 func secret(s string) vault.Secret { return vault.NewSecret(s) }
