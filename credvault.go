@@ -16,6 +16,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/credvault/credvault/config"
+	"github.com/credvault/credvault/credentials"
 	"github.com/credvault/credvault/httpapi"
 	"github.com/credvault/credvault/keyring"
 	"github.com/credvault/credvault/migrations"
@@ -51,8 +52,11 @@ type Platform struct {
 	// configurations.
 	Configs *org.Configs
 	// Vault resolves each organization's credential vault.
-	Vault   *vault.OrgVault
-	handler http.Handler
+	Vault *vault.OrgVault
+	// Credentials creates, reads, lists, updates and deletes credentials
+	// and computes TOTP codes: the Go API for the embedding backend.
+	Credentials *credentials.Service
+	handler     http.Handler
 }
 
 // SQLitePath is where the embedded database lives for cfg.
@@ -129,16 +133,17 @@ func Open(ctx context.Context, cfg config.Config, opts Options) (*Platform, erro
 	src := org.NewConfigSource(st, kr)
 	ov := vault.NewOrgVault(src, vault.OrgVaultOptions{Env: env, Policy: policy, Timeout: cfg.CustomTimeout})
 	p := &Platform{cfg: cfg, log: log, Store: st, Keyring: kr, Organizations: org.NewOrganizations(st),
-		Configs: org.NewConfigs(src, ov), Vault: ov}
+		Configs: org.NewConfigs(src, ov), Vault: ov, Credentials: credentials.New(st, ov, log)}
 	p.handler = httpapi.New(httpapi.Deps{
-		Logger:     log,
-		Auth:       p.Organizations,
-		Configs:    p.Configs,
-		Ready:      st.Ping,
-		Registerer: opts.Registerer,
-		Gatherer:   opts.Gatherer,
-		RateLimit:  opts.RateLimit,
-		RateBurst:  opts.RateBurst,
+		Logger:      log,
+		Auth:        p.Organizations,
+		Configs:     p.Configs,
+		Credentials: p.Credentials,
+		Ready:       st.Ping,
+		Registerer:  opts.Registerer,
+		Gatherer:    opts.Gatherer,
+		RateLimit:   opts.RateLimit,
+		RateBurst:   opts.RateBurst,
 	})
 	return p, nil
 }

@@ -35,8 +35,7 @@ func (s *Service) Base() string { return s.URL + "/api/v1/credentials" }
 
 // New starts a fake accepting token; it is closed when t ends.
 func New(t testing.TB, token string) *Service {
-	s := &Service{Token: token, items: map[string]map[string]any{}}
-	s.Server = httptest.NewServer(http.HandlerFunc(s.serve))
+	s := NewExample(token)
 	t.Cleanup(s.Close)
 	return s
 }
@@ -127,4 +126,12 @@ func (s *Service) serve(w http.ResponseWriter, r *http.Request) {
 	default:
 		writeJSON(w, 404, map[string]string{"detail": "Not Found"})
 	}
+}
+
+// NewExample starts a fake outside a test (for runnable examples); Close
+// it when done.
+func NewExample(token string) *Service {
+	s := &Service{Token: token, items: map[string]map[string]any{}}
+	s.Server = httptest.NewServer(http.HandlerFunc(s.serve))
+	return s
 }

@@ -1,0 +1,291 @@
+// Package credentials is credvault's credential service: the secret of
+// each credential goes to the organization's vault, its metadata to the
+// store, and the two are kept consistent — an item whose row cannot be
+// written is deleted again, an update re-points the row with optimistic
+// concurrency before the old item is removed, a delete removes the item
+// before the row.
+//
+// It knows the vault and the store; it does not know HTTP.
+package credentials
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/credvault/credvault/store"
+	"github.com/credvault/credvault/vault"
+)
+
+// VaultTypeCustom is the only vault type credvault serves.
+const VaultTypeCustom = "custom"
+
+// Page size bounds for List.
+const (
+	DefaultPageSize = 10
+	MaxPageSize     = 100
+)
+
+// View is a credential as the API shows it: metadata only, never a secret.
+type View struct {
+	CredentialID   string     `json:"credential_id"`
+	Name           string     `json:"name"`
+	CredentialType vault.Type `json:"credential_type"`
+	VaultType      string     `json:"vault_type"`
+	Credential     any        `json:"credential"`
+	CreatedAt      time.Time  `json:"created_at"`
+	ModifiedAt     time.Time  `json:"modified_at"`
+}
+
+// PasswordView is a password credential's metadata.
+type PasswordView struct {
+	Username       string  `json:"username"`
+	TOTPType       string  `json:"totp_type"`
+	TOTPIdentifier *string `json:"totp_identifier"`
+}
+
+// CreditCardView is a card's metadata.
+type CreditCardView struct {
+	LastFour string `json:"last_four"`
+	Brand    string `json:"brand"`
+}
+
+// SecretView is an API secret's metadata.
+type SecretView struct {
+	SecretLabel *string `json:"secret_label"`
+}
+
+func optional(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}
+
+func viewOf(r store.Credential) View {
+	v := View{CredentialID: r.ID, Name: r.Name, CredentialType: vault.Type(r.CredentialType), VaultType: r.VaultType,
+		CreatedAt: r.CreatedAt.UTC(), ModifiedAt: r.ModifiedAt.UTC()}
+	switch v.CredentialType {
+	case vault.TypePassword:
+		v.Credential = PasswordView{Username: r.Username, TOTPType: r.TOTPType, TOTPIdentifier: optional(r.TOTPIdentifier)}
+	case vault.TypeCreditCard:
+		v.Credential = CreditCardView{LastFour: r.CardLastFour, Brand: r.CardBrand}
+	default:
+		v.Credential = SecretView{SecretLabel: optional(r.SecretLabel)}
+	}
+	return v
+}
+
+// Service manages credentials. It is safe for concurrent use.
+type Service struct {
+	store *store.Store
+	vault vault.CredentialVault
+	log   *slog.Logger
+	now   func() time.Time
+}
+
+// New returns a Service storing secrets in v and metadata in s.
+func New(s *store.Store, v vault.CredentialVault, log *slog.Logger) *Service {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Service{store: s, vault: v, log: log, now: time.Now}
+}
+
+// metadataRow fills the metadata columns of r from c.
+func metadataRow(r *store.Credential, c vault.Credential) {
+	r.Name, r.CredentialType, r.VaultType = c.Name, string(c.Type), VaultTypeCustom
+	r.Username, r.TOTPType, r.TOTPIdentifier, r.CardLastFour, r.CardBrand, r.SecretLabel = "", "", "", "", "", ""
+	switch c.Type {
+	case vault.TypePassword:
+		r.Username, r.TOTPType, r.TOTPIdentifier = c.Password.Username, string(c.Password.TOTPType), c.Password.TOTPIdentifier
+	case vault.TypeCreditCard:
+		r.CardLastFour, r.CardBrand = c.CreditCard.LastFour(), c.CreditCard.Brand
+	case vault.TypeSecret:
+		r.SecretLabel = c.Secret.Label
+	}
+}
+
+// cleanup deletes an item that must not outlive a failed operation. It
+// runs even if the caller's context was cancelled.
+func (s *Service) cleanup(ctx context.Context, orgID, itemID, why string) {
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer cancel()
+	if err := s.vault.Delete(cctx, orgID, itemID); err != nil && !errors.Is(err, vault.ErrNotFound) {
+		s.log.ErrorContext(ctx, "could not delete a vault item after a failed operation; it is orphaned",
+			slog.String("organization_id", orgID), slog.String("item_id", itemID), slog.String("reason", why),
+			slog.String("error", err.Error()))
+	}
+}
+
+// Create stores c: the vault item first, then the row. If the row cannot
+// be written, the item is deleted again.
+func (s *Service) Create(ctx context.Context, orgID string, c vault.Credential) (View, error) {
+	if err := c.Validate(); err != nil {
+		return View{}, err
+	}
+	ref, err := s.vault.Create(ctx, orgID, c)
+	if err != nil {
+		return View{}, err
+	}
+	now := s.store.Now()
+	row := store.Credential{ID: store.NewID("cred"), OrganizationID: orgID, ItemID: ref.ID, VaultSource: ref.Source,
+		Version: 1, CreatedAt: now, ModifiedAt: now}
+	metadataRow(&row, c)
+	if err := s.store.CreateCredential(ctx, row); err != nil {
+		s.cleanup(ctx, orgID, ref.ID, "credential row write failed")
+		return View{}, err
+	}
+	return viewOf(row), nil
+}
+
+// Get returns a credential's view.
+func (s *Service) Get(ctx context.Context, orgID, id string) (View, error) {
+	r, err := s.store.GetCredential(ctx, orgID, id)
+	if err != nil {
+		return View{}, err
+	}
+	return viewOf(r), nil
+}
+
+// WithSecret is a credential with its secret, for the automation at run
+// time. Credential's secret fields are vault.Secret values: reveal them
+// only where they are used.
+type WithSecret struct {
+	View       View
+	Credential vault.Credential
+}
+
+// GetWithSecret returns the credential with its secret, read from the
+// organization's current vault.
+func (s *Service) GetWithSecret(ctx context.Context, orgID, id string) (WithSecret, error) {
+	r, err := s.store.GetCredential(ctx, orgID, id)
+	if err != nil {
+		return WithSecret{}, err
+	}
+	c, err := s.vault.Get(ctx, orgID, r.ItemID)
+	if err != nil {
+		return WithSecret{}, err
+	}
+	if string(c.Type) != r.CredentialType {
+		return WithSecret{}, &vault.ContractError{Op: "get", Problem: fmt.Sprintf("the service returned a %s credential for a %s item", c.Type, r.CredentialType)}
+	}
+	c.Name = r.Name
+	if c.Password != nil {
+		c.Password.TOTPIdentifier = r.TOTPIdentifier
+	}
+	return WithSecret{View: viewOf(r), Credential: c}, nil
+}
+
+// ListOptions select a page of credentials.
+type ListOptions struct {
+	Page     int // 1-based
+	PageSize int // 1..MaxPageSize
+	Type     vault.Type
+	Search   string
+}
+
+// List returns a page of the organization's credentials, newest first.
+func (s *Service) List(ctx context.Context, orgID string, o ListOptions) ([]View, error) {
+	if o.Page == 0 {
+		o.Page = 1
+	}
+	if o.PageSize == 0 {
+		o.PageSize = DefaultPageSize
+	}
+	switch {
+	case o.Page < 1:
+		return nil, vault.Invalid("page", "must be 1 or more")
+	case o.Page > 1_000_000:
+		return nil, vault.Invalid("page", "is too large")
+	case o.PageSize < 1 || o.PageSize > MaxPageSize:
+		return nil, vault.Invalid("page_size", "must be between 1 and %d", MaxPageSize)
+	case o.Type != "" && !o.Type.Valid():
+		return nil, vault.Invalid("credential_type", "must be one of password, credit_card, secret")
+	case len(o.Search) > 256:
+		return nil, vault.Invalid("search", "must be at most 256 characters")
+	}
+	rows, err := s.store.ListCredentials(ctx, orgID, store.CredentialFilter{
+		Type: string(o.Type), Search: o.Search, Offset: (o.Page - 1) * o.PageSize, Limit: o.PageSize})
+	if err != nil {
+		return nil, err
+	}
+	out := make([]View, len(rows))
+	for i, r := range rows {
+		out[i] = viewOf(r)
+	}
+	return out, nil
+}
+
+// Update replaces a credential: a new item is created, the row is
+// re-pointed if nobody changed it meanwhile (else store.ErrConflict and the
+// new item is deleted), then the old item is deleted.
+func (s *Service) Update(ctx context.Context, orgID, id string, c vault.Credential) (View, error) {
+	if err := c.Validate(); err != nil {
+		return View{}, err
+	}
+	old, err := s.store.GetCredential(ctx, orgID, id)
+	if err != nil {
+		return View{}, err
+	}
+	ref, err := s.vault.Create(ctx, orgID, c)
+	if err != nil {
+		return View{}, err
+	}
+	row := old
+	row.ItemID, row.VaultSource = ref.ID, ref.Source
+	metadataRow(&row, c)
+	updated, err := s.store.UpdateCredential(ctx, row, old.Version)
+	if err != nil {
+		s.cleanup(ctx, orgID, ref.ID, "credential row update failed")
+		return View{}, err
+	}
+	s.cleanup(ctx, orgID, old.ItemID, "replaced by an update")
+	return viewOf(updated), nil
+}
+
+// Delete removes the item from the vault, then soft-deletes the row. If
+// the vault refuses, the row stays. An item already gone from the vault
+// does not prevent the row's deletion.
+func (s *Service) Delete(ctx context.Context, orgID, id string) error {
+	r, err := s.store.GetCredential(ctx, orgID, id)
+	if err != nil {
+		return err
+	}
+	if err := s.vault.Delete(ctx, orgID, r.ItemID); err != nil && !errors.Is(err, vault.ErrNotFound) {
+		return err
+	}
+	return s.store.SoftDeleteCredential(ctx, orgID, id, r.Version)
+}
+
+// Code is a current TOTP code.
+type Code struct {
+	Code             string `json:"code"`
+	SecondsRemaining int    `json:"seconds_remaining"`
+}
+
+// TOTPCode computes the current code of a password credential whose
+// totp_type is authenticator.
+func (s *Service) TOTPCode(ctx context.Context, orgID, id string) (Code, error) {
+	r, err := s.store.GetCredential(ctx, orgID, id)
+	if err != nil {
+		return Code{}, err
+	}
+	if r.CredentialType != string(vault.TypePassword) || r.TOTPType != string(vault.TOTPAuthenticator) {
+		return Code{}, vault.Invalid("credential", "has no authenticator TOTP: only password credentials with totp_type authenticator have codes")
+	}
+	c, err := s.vault.Get(ctx, orgID, r.ItemID)
+	if err != nil {
+		return Code{}, err
+	}
+	if c.Password == nil || c.Password.TOTP.IsZero() {
+		return Code{}, &vault.ContractError{Op: "get", Problem: "the service returned no totp for an authenticator credential"}
+	}
+	code, rem, err := vault.TOTPCode(c.Password.TOTP, s.now())
+	if err != nil {
+		return Code{}, &vault.ContractError{Op: "get", Problem: "the service returned a totp seed that is not valid"}
+	}
+	return Code{Code: code, SecondsRemaining: rem}, nil
+}
