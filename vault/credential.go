@@ -1,6 +1,7 @@
 package vault
 
 import (
+	"bytes"
 	"crypto/subtle"
 	"encoding/json"
 	"errors"
@@ -325,7 +326,7 @@ func (w *wireString) UnmarshalJSON(b []byte) error {
 	case len(b) > 0 && (b[0] == '-' || (b[0] >= '0' && b[0] <= '9')):
 		*w = wireString(b)
 	default:
-		return fmt.Errorf("expected a string")
+		return &json.UnmarshalTypeError{Value: "non-string", Type: reflect.TypeFor[string]()}
 	}
 	return nil
 }
@@ -522,4 +523,42 @@ func DiffFields(a, b Credential) []string {
 	}
 	slices.Sort(out)
 	return out
+}
+
+// DecodeCreate strictly parses a create request as a service receives it:
+// the JSON must be an object with a known "type", no unknown fields and the
+// right JSON types. Errors name the field, never a value. Call Validate on
+// the result for the field rules.
+func DecodeCreate(body []byte) (Credential, error) {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	var w wireCredential
+	if err := dec.Decode(&w); err != nil {
+		var te *json.UnmarshalTypeError
+		switch {
+		case errors.As(err, &te) && te.Field != "":
+			return Credential{}, Invalid(te.Field, "has the wrong JSON type")
+		case strings.HasPrefix(err.Error(), "json: unknown field "):
+			return Credential{}, Invalid("", "unknown field %s", strings.TrimPrefix(err.Error(), "json: unknown field "))
+		}
+		return Credential{}, Invalid("", "the body is not a valid JSON object")
+	}
+	switch Type(w.Type) {
+	case TypePassword, TypeCreditCard, TypeSecret:
+	case "":
+		return Credential{}, Invalid("type", "is required")
+	default:
+		return Credential{}, Invalid("type", "must be one of password, credit_card, secret")
+	}
+	b, _ := json.Marshal(w)
+	c, err := DecodeWire(b)
+	if err != nil {
+		var ce *ContractError
+		if errors.As(err, &ce) {
+			return Credential{}, Invalid("", "%s", ce.Problem)
+		}
+		return Credential{}, err
+	}
+	c.Name = string(w.Name)
+	return c, nil
 }

@@ -13,13 +13,16 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
 	"github.com/credvault/credvault"
 	"github.com/credvault/credvault/config"
+	"github.com/credvault/credvault/conformance"
 	"github.com/credvault/credvault/keyring"
 	"github.com/credvault/credvault/migrations"
+	"github.com/credvault/credvault/vault"
 )
 
 const usage = `credvault — credential vault for browser automation
@@ -259,6 +262,47 @@ func orgCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 }
 
 func checkService(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fmt.Fprintln(stderr, "credvault: check-service is not available yet")
-	return 2
+	fs := newFlags("check-service", stderr)
+	rawURL := fs.String("url", "", "the service's base URL, e.g. https://creds.example.com/api/v1/credentials")
+	token := fs.String("token", "", "the service's API token")
+	tokenFile := fs.String("token-file", "", "read the token from this file instead (keeps it out of the process list)")
+	asJSON := fs.Bool("json", false, "print the report as JSON")
+	timeout := fs.Duration("timeout", 10*time.Second, "per-request timeout")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if *tokenFile != "" {
+		b, err := os.ReadFile(*tokenFile)
+		if err != nil {
+			fmt.Fprintf(stderr, "credvault: cannot read --token-file %s\n", *tokenFile)
+			return 2
+		}
+		*token = strings.TrimSpace(string(b))
+	}
+	if *rawURL == "" || *token == "" {
+		fmt.Fprintln(stderr, "credvault: check-service needs --url URL and --token TOKEN (or --token-file FILE)")
+		return 2
+	}
+	cfg, err := config.FromEnv()
+	if err != nil {
+		fmt.Fprintf(stderr, "credvault: %v\n", err)
+		return 2
+	}
+	policy, err := vault.NewAddressPolicy(cfg.AllowedHosts, false)
+	if err != nil {
+		fmt.Fprintf(stderr, "credvault: %v\n", err)
+		return 2
+	}
+	rep := conformance.Run(ctx, *rawURL, vault.NewSecret(*token), conformance.Options{Policy: policy, Timeout: *timeout})
+	if *asJSON {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		_ = enc.Encode(rep)
+	} else {
+		rep.Print(stdout)
+	}
+	if !rep.OK {
+		return 1
+	}
+	return 0
 }

@@ -1,0 +1,96 @@
+// Command credential-service is the reference custom credential service:
+// the contract credvault speaks, over PostgreSQL or embedded SQLite, with
+// items encrypted at rest. See README.md ("Reference credential service").
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/credvault/credvault/credservice"
+	"github.com/credvault/credvault/migrations"
+	"github.com/credvault/credvault/store"
+)
+
+func main() {
+	log := slog.New(slog.NewJSONHandler(os.Stderr, nil))
+	if err := run(log); err != nil {
+		fmt.Fprintf(os.Stderr, "credential-service: %v\n", err)
+		os.Exit(1)
+	}
+}
+
+func run(log *slog.Logger) error {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	cfg, err := credservice.ConfigFromEnv(os.LookupEnv)
+	if err != nil {
+		return err
+	}
+	kr, generatedAt, err := cfg.LoadKeyring()
+	if err != nil {
+		return err
+	}
+	if generatedAt != "" {
+		log.Warn("generated a new Tink keyset for the embedded database; back it up, or set CREDENTIAL_SERVICE_KEYSET_FILE",
+			slog.String("path", generatedAt))
+	}
+	st, err := store.Open(ctx, store.Options{DatabaseURL: cfg.DatabaseURL, SQLitePath: cfg.SQLitePath()})
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	if _, err := st.Migrate(ctx, migrations.CredentialService); err != nil {
+		return err
+	}
+	svc, err := credservice.New(st, kr, cfg.Tokens, log)
+	if err != nil {
+		return err
+	}
+
+	// SIGHUP re-reads CREDENTIAL_SERVICE_TOKENS_FILE: rotate tokens with
+	// no restart.
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	go func() {
+		for range hup {
+			if cfg.TokensFile == "" {
+				log.Warn("SIGHUP ignored: tokens come from CREDENTIAL_SERVICE_TOKENS, not a file")
+				continue
+			}
+			toks, err := credservice.ReadTokensFile(cfg.TokensFile)
+			if err == nil {
+				err = svc.SetTokens(toks)
+			}
+			if err != nil {
+				log.Error("token reload failed; keeping the previous tokens", slog.String("error", err.Error()))
+				continue
+			}
+			log.Info("reloaded accepted tokens", slog.Int("count", len(toks)))
+		}
+	}()
+
+	srv := &http.Server{Addr: cfg.Addr, Handler: svc.Handler(), ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout: 30 * time.Second, WriteTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.ListenAndServe() }()
+	log.Info("credential-service listening", slog.String("addr", cfg.Addr), slog.Int("tokens", len(cfg.Tokens)),
+		slog.Bool("embedded_database", cfg.DatabaseURL == ""))
+	select {
+	case err := <-errc:
+		if !errors.Is(err, http.ErrServerClosed) {
+			return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
+		}
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	return srv.Shutdown(sctx)
+}

@@ -1,0 +1,256 @@
+// Package conformance checks a custom credential service against the
+// contract, with the same vault.Client credvault uses in production. It
+// backs `credvault check-service`.
+package conformance
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/credvault/credvault/vault"
+)
+
+// Status of one check.
+type Status string
+
+// Statuses.
+const (
+	Pass Status = "pass"
+	Fail Status = "fail"
+	Warn Status = "warn"
+)
+
+// Result is one check's outcome. Detail never holds a secret.
+type Result struct {
+	Check  string `json:"check"`
+	Status Status `json:"status"`
+	Detail string `json:"detail,omitempty"`
+}
+
+// Report is every result; OK is true when no required check failed.
+type Report struct {
+	URL     string   `json:"url"`
+	OK      bool     `json:"ok"`
+	Results []Result `json:"results"`
+}
+
+// Options tune Run.
+type Options struct {
+	// Policy holds the address rules (default: none but the scheme rule).
+	Policy vault.AddressPolicy
+	// Timeout per request (default 10s).
+	Timeout time.Duration
+}
+
+func random(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// samples returns one credential of each type with every field set.
+func samples() []vault.Credential {
+	s := vault.NewSecret
+	return []vault.Credential{
+		{Name: "credvault check password", Type: vault.TypePassword, Password: &vault.Password{
+			Username: "check-" + random(4) + "@example.com", Password: s("pw-" + random(12)),
+			TOTP: s("JBSWY3DPEHPK3PXP"), TOTPType: vault.TOTPAuthenticator, Metadata: vault.Metadata{"purpose": "conformance"}}},
+		{Name: "credvault check card", Type: vault.TypeCreditCard, CreditCard: &vault.CreditCard{
+			CardHolderName: s("Check Holder"), CardNumber: s("4111111111111111"), ExpMonth: s("12"), ExpYear: s("2035"),
+			CVV: s("123"), Brand: "visa",
+			BillingAddress: &vault.BillingAddress{Line1: s("1 Check St"), Line2: s("Suite 2"), City: s("Springfield"),
+				State: s("Illinois"), StateCode: s("IL"), PostalCode: s("62701"), Country: s("United States"), CountryCode: s("US")},
+			BillingEmail: s("billing@example.com"), BillingPhone: s("+15555550100"), Metadata: vault.Metadata{"k": "v"}}},
+		{Name: "credvault check secret", Type: vault.TypeSecret, Secret: &vault.SecretValue{
+			Value: s("secret-" + random(12)), Label: "conformance"}},
+	}
+}
+
+// Run exercises the service at baseURL with token.
+func Run(ctx context.Context, baseURL string, token vault.Secret, opts Options) (rep Report) {
+	rep.URL = baseURL
+	add := func(check string, st Status, format string, args ...any) {
+		rep.Results = append(rep.Results, Result{Check: check, Status: st, Detail: fmt.Sprintf(format, args...)})
+	}
+	defer func() {
+		rep.OK = true
+		for _, r := range rep.Results {
+			if r.Status == Fail {
+				rep.OK = false
+			}
+		}
+	}()
+	if opts.Timeout <= 0 {
+		opts.Timeout = 10 * time.Second
+	}
+	u, err := opts.Policy.CheckURL("url", baseURL)
+	if err != nil {
+		add("base URL", Fail, "%v", err)
+		return rep
+	}
+	transport := vault.NewTransport(opts.Policy)
+	defer transport.CloseIdleConnections()
+	client, err := vault.NewClient(u, token, vault.ClientOptions{Transport: transport, Timeout: opts.Timeout, MaxAttempts: 1})
+	if err != nil {
+		add("base URL", Fail, "%v", err)
+		return rep
+	}
+	add("base URL", Pass, "%s", client.BaseURL())
+
+	status, err := client.Probe(ctx)
+	switch {
+	case err != nil:
+		add("reachable", Fail, "%v", err)
+		return rep
+	case status == 401 || status == 403:
+		add("reachable", Fail, "GET of the base URL answered HTTP %d: the token was rejected", status)
+		return rep
+	case status/100 == 2 || status == 404 || status == 405:
+		add("reachable", Pass, "GET of the base URL answered HTTP %d", status)
+	default:
+		add("reachable", Fail, "GET of the base URL answered HTTP %d", status)
+		return rep
+	}
+
+	for _, sample := range samples() {
+		checkType(ctx, client, sample, add)
+	}
+
+	// An unknown id is 404.
+	if _, err := client.GetItem(ctx, "credvault-check-missing-"+random(6)); errors.Is(err, vault.ErrNotFound) {
+		add("unknown id → 404", Pass, "")
+	} else {
+		add("unknown id → 404", Fail, "GET of an unknown id: %s", describe(err))
+	}
+
+	// A wrong token is refused.
+	wrong, _ := vault.NewClient(u, vault.NewSecret("credvault-check-wrong-"+random(8)), vault.ClientOptions{
+		Transport: transport, Timeout: opts.Timeout, MaxAttempts: 1})
+	_, err = wrong.GetItem(ctx, "credvault-check-missing-"+random(6))
+	var ue *vault.UpstreamError
+	if errors.As(err, &ue) && (ue.StatusCode == 401 || ue.StatusCode == 403) {
+		add("wrong token → 401/403", Pass, "HTTP %d", ue.StatusCode)
+	} else {
+		add("wrong token → 401/403", Fail, "GET with a wrong token: %s", describe(err))
+	}
+
+	trailingSlash(ctx, client, u, token, transport, opts.Timeout, add)
+	return rep
+}
+
+func describe(err error) string {
+	if err == nil {
+		return "it succeeded"
+	}
+	if errors.Is(err, vault.ErrNotFound) {
+		return "HTTP 404"
+	}
+	return err.Error()
+}
+
+func checkType(ctx context.Context, client *vault.Client, sample vault.Credential, add func(string, Status, string, ...any)) {
+	t := string(sample.Type)
+	// Only password is required: it is the one type every implementation
+	// of the seed contract supports.
+	missing := Warn
+	if sample.Type == vault.TypePassword {
+		missing = Fail
+	}
+	id, err := client.CreateItem(ctx, sample)
+	if err != nil {
+		var ue *vault.UpstreamError
+		if missing == Warn && errors.As(err, &ue) && ue.StatusCode >= 400 && ue.StatusCode < 500 {
+			add("create "+t, Warn, "not supported by this service (%v)", err)
+			return
+		}
+		add("create "+t, missing, "%v", err)
+		return
+	}
+	add("create "+t, Pass, "id %s", id)
+	got, err := client.GetItem(ctx, id)
+	switch {
+	case err != nil:
+		add("read back "+t, missing, "%v", err)
+	default:
+		if diff := vault.DiffFields(sample, got); len(diff) > 0 {
+			add("read back "+t, missing, "fields differ: %s", strings.Join(diff, ", "))
+		} else {
+			add("read back "+t, Pass, "every field matches")
+		}
+	}
+	if err := client.DeleteItem(ctx, id); err != nil {
+		add("delete "+t, Fail, "%v", err)
+		return
+	}
+	add("delete "+t, Pass, "")
+	if _, err := client.GetItem(ctx, id); errors.Is(err, vault.ErrNotFound) {
+		add("read after delete "+t+" → 404", Pass, "")
+	} else {
+		add("read after delete "+t+" → 404", Fail, "GET after DELETE: %s", describe(err))
+	}
+}
+
+// trailingSlash checks that POST {base}/ also creates an item. credvault
+// itself strips the slash, so a failure is only a warning.
+func trailingSlash(ctx context.Context, client *vault.Client, base *url.URL, token vault.Secret, rt http.RoundTripper,
+	timeout time.Duration, add func(string, Status, string, ...any)) {
+	const check = "trailing-slash base URL"
+	body, _ := vault.EncodeWire(samples()[0])
+	rctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(rctx, http.MethodPost, strings.TrimRight(base.String(), "/")+"/", bytes.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+token.Reveal())
+	req.Header.Set("Content-Type", "application/json")
+	hc := &http.Client{Transport: rt, CheckRedirect: func(r *http.Request, via []*http.Request) error {
+		if r.URL.Host != base.Host {
+			return errors.New("redirect to another origin")
+		}
+		return nil
+	}}
+	resp, err := hc.Do(req)
+	if err != nil {
+		add(check, Warn, "POST %s/ failed; configure the URL without a trailing slash", base.Path)
+		return
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(io.LimitReader(resp.Body, vault.MaxResponseBytes))
+	var answer struct {
+		ID json.RawMessage `json:"id"`
+	}
+	if resp.StatusCode/100 != 2 || json.Unmarshal(b, &answer) != nil || len(answer.ID) == 0 {
+		add(check, Warn, "POST to the base URL with a trailing slash answered HTTP %d without an id; configure the URL without it", resp.StatusCode)
+		return
+	}
+	var id string
+	if json.Unmarshal(answer.ID, &id) != nil {
+		id = string(answer.ID)
+	}
+	_ = client.DeleteItem(ctx, id)
+	add(check, Pass, "")
+}
+
+// Print writes one line per check.
+func (r Report) Print(w io.Writer) {
+	for _, res := range r.Results {
+		line := fmt.Sprintf("%-4s  %s", strings.ToUpper(string(res.Status)), res.Check)
+		if res.Detail != "" {
+			line += " — " + res.Detail
+		}
+		fmt.Fprintln(w, line)
+	}
+	if r.OK {
+		fmt.Fprintln(w, "conforms: every required check passed")
+	} else {
+		fmt.Fprintln(w, "does not conform: see the FAIL lines above")
+	}
+}

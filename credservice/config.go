@@ -1,0 +1,105 @@
+package credservice
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/credvault/credvault/keyring"
+)
+
+// Environment variables of the credential-service command.
+const (
+	EnvAddr        = "CREDENTIAL_SERVICE_ADDR"
+	EnvTokens      = "CREDENTIAL_SERVICE_TOKENS"
+	EnvTokensFile  = "CREDENTIAL_SERVICE_TOKENS_FILE"
+	EnvDatabaseURL = "DATABASE_URL"
+	EnvKeysetFile  = "CREDENTIAL_SERVICE_KEYSET_FILE"
+	EnvDataDir     = "CREDENTIAL_SERVICE_DATA_DIR"
+)
+
+// Config is the credential-service's configuration.
+type Config struct {
+	Addr        string
+	Tokens      []string // secret
+	TokensFile  string   // re-read on SIGHUP
+	DatabaseURL string
+	KeysetFile  string
+	DataDir     string
+}
+
+// ConfigFromEnv reads and validates the environment through lookup.
+func ConfigFromEnv(lookup func(string) (string, bool)) (Config, error) {
+	get := func(k, def string) string {
+		if v, ok := lookup(k); ok && strings.TrimSpace(v) != "" {
+			return strings.TrimSpace(v)
+		}
+		return def
+	}
+	c := Config{
+		Addr: get(EnvAddr, ":8081"), TokensFile: get(EnvTokensFile, ""), DatabaseURL: get(EnvDatabaseURL, ""),
+		KeysetFile: get(EnvKeysetFile, ""), DataDir: get(EnvDataDir, "credential-service-data"),
+	}
+	var errs []error
+	switch {
+	case get(EnvTokens, "") != "" && c.TokensFile != "":
+		errs = append(errs, fmt.Errorf("%s and %s are both set: choose one", EnvTokens, EnvTokensFile))
+	case c.TokensFile != "":
+		toks, err := ReadTokensFile(c.TokensFile)
+		if err != nil {
+			errs = append(errs, err)
+		}
+		c.Tokens = toks
+	default:
+		c.Tokens = ParseTokens(get(EnvTokens, ""))
+		if len(c.Tokens) == 0 {
+			errs = append(errs, fmt.Errorf("%s is required: a comma-separated list of accepted API tokens", EnvTokens))
+		}
+	}
+	for _, t := range c.Tokens {
+		if len(strings.TrimSpace(t)) < 16 {
+			errs = append(errs, fmt.Errorf("%s: every token must be at least 16 characters", EnvTokens))
+			break
+		}
+	}
+	if c.DatabaseURL != "" && !strings.HasPrefix(c.DatabaseURL, "postgres://") && !strings.HasPrefix(c.DatabaseURL, "postgresql://") {
+		errs = append(errs, fmt.Errorf("%s: must be a postgres:// URL", EnvDatabaseURL))
+	}
+	return c, errors.Join(errs...)
+}
+
+// ReadTokensFile reads accepted tokens, one per line or comma-separated.
+func ReadTokensFile(path string) ([]string, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("%s: cannot read %s", EnvTokensFile, path)
+	}
+	toks := ParseTokens(string(b))
+	if len(toks) == 0 {
+		return nil, fmt.Errorf("%s: %s holds no token", EnvTokensFile, path)
+	}
+	return toks, nil
+}
+
+// LoadKeyring applies the keyset rules: the keyset file if set; with the
+// embedded database, one generated once under DataDir; with PostgreSQL and
+// no keyset, an error naming CREDENTIAL_SERVICE_KEYSET_FILE.
+func (c Config) LoadKeyring() (k *keyring.Keyring, generatedAt string, err error) {
+	src := keyring.Source{File: c.KeysetFile}
+	if c.DatabaseURL == "" {
+		src.GenerateAt = filepath.Join(c.DataDir, "keyset.json")
+	}
+	k, generated, err := keyring.Load(src)
+	if errors.Is(err, keyring.ErrNoKeyset) {
+		return nil, "", fmt.Errorf("%s is required with DATABASE_URL; create one with `credvault keys init --out FILE`", EnvKeysetFile)
+	}
+	if generated {
+		generatedAt = src.GenerateAt
+	}
+	return k, generatedAt, err
+}
+
+// SQLitePath is the embedded database file.
+func (c Config) SQLitePath() string { return filepath.Join(c.DataDir, "credential-service.db") }

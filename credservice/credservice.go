@@ -1,0 +1,209 @@
+// Package credservice is a production-grade reference implementation of
+// the custom credential service contract — the service a customer runs
+// and points credvault at. Items are stored in PostgreSQL or embedded
+// SQLite, each encrypted with the keyring and bound to its item id;
+// several Bearer tokens are accepted at once so a token can be rotated
+// without downtime.
+//
+// Routes: POST {prefix}, GET {prefix}/{id}, DELETE {prefix}/{id} with
+// prefix /api/v1/credentials, and GET /healthz.
+package credservice
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"crypto/subtle"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync/atomic"
+
+	"github.com/labstack/echo/v4"
+	"github.com/labstack/echo/v4/middleware"
+
+	"github.com/credvault/credvault/keyring"
+	"github.com/credvault/credvault/store"
+	"github.com/credvault/credvault/vault"
+)
+
+// Prefix is where the contract is served.
+const Prefix = "/api/v1/credentials"
+
+// Server serves the contract. It is safe for concurrent use; SetTokens may
+// be called at any time (on SIGHUP, say).
+type Server struct {
+	store   *store.Store
+	keyring *keyring.Keyring
+	log     *slog.Logger
+	tokens  atomic.Pointer[[][32]byte]
+}
+
+// New returns a Server accepting tokens.
+func New(s *store.Store, k *keyring.Keyring, tokens []string, log *slog.Logger) (*Server, error) {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	srv := &Server{store: s, keyring: k, log: log}
+	if err := srv.SetTokens(tokens); err != nil {
+		return nil, err
+	}
+	return srv, nil
+}
+
+// SetTokens replaces the accepted tokens. Only their SHA-256 hashes are
+// kept in memory.
+func (s *Server) SetTokens(tokens []string) error {
+	var hs [][32]byte
+	for _, t := range tokens {
+		if t = strings.TrimSpace(t); t != "" {
+			hs = append(hs, sha256.Sum256([]byte(t)))
+		}
+	}
+	if len(hs) == 0 {
+		return errors.New("CREDENTIAL_SERVICE_TOKENS: at least one token is required")
+	}
+	s.tokens.Store(&hs)
+	return nil
+}
+
+// ParseTokens splits a comma- or newline-separated token list.
+func ParseTokens(v string) []string {
+	return strings.FieldsFunc(v, func(r rune) bool { return r == ',' || r == '\n' || r == '\r' })
+}
+
+// authorized compares the presented token with every accepted one in
+// constant time (no early exit).
+func (s *Server) authorized(r *http.Request) bool {
+	h := r.Header.Get("Authorization")
+	if len(h) < 8 || !strings.EqualFold(h[:7], "bearer ") {
+		return false
+	}
+	got := sha256.Sum256([]byte(strings.TrimSpace(h[7:])))
+	ok := 0
+	for _, want := range *s.tokens.Load() {
+		ok |= subtle.ConstantTimeCompare(got[:], want[:])
+	}
+	return ok == 1
+}
+
+type problem struct {
+	Detail string `json:"detail"`
+}
+
+func fail(code int, msg string) error { return echo.NewHTTPError(code, msg) }
+
+// Handler returns the HTTP handler.
+func (s *Server) Handler() http.Handler {
+	e := echo.New()
+	e.HideBanner, e.HidePort = true, true
+	e.HTTPErrorHandler = func(err error, c echo.Context) {
+		if c.Response().Committed {
+			return
+		}
+		code, msg := http.StatusInternalServerError, "internal server error"
+		var he *echo.HTTPError
+		if errors.As(err, &he) {
+			code = he.Code
+			if m, ok := he.Message.(string); ok && code < 500 {
+				msg = m
+			} else {
+				msg = http.StatusText(code)
+			}
+		} else {
+			s.log.ErrorContext(c.Request().Context(), "request failed", slog.String("error", err.Error()))
+		}
+		_ = c.JSON(code, problem{Detail: msg})
+	}
+	e.Pre(middleware.RemoveTrailingSlash())
+	e.Use(middleware.RequestID())
+	e.Use(middleware.RequestLoggerWithConfig(middleware.RequestLoggerConfig{
+		LogStatus: true, LogMethod: true, LogRoutePath: true, LogLatency: true, LogRequestID: true,
+		LogValuesFunc: func(c echo.Context, v middleware.RequestLoggerValues) error {
+			s.log.LogAttrs(c.Request().Context(), slog.LevelInfo, "http request",
+				slog.String("request_id", v.RequestID), slog.String("method", v.Method),
+				slog.String("route", v.RoutePath), slog.Int("status", v.Status), slog.Duration("latency", v.Latency))
+			return nil
+		},
+	}))
+	e.Use(middleware.RecoverWithConfig(middleware.RecoverConfig{DisablePrintStack: true}))
+	e.Use(middleware.BodyLimit("1M"))
+	e.GET("/healthz", func(c echo.Context) error { return c.JSON(200, map[string]string{"status": "ok"}) })
+
+	g := e.Group(Prefix, func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			if !s.authorized(c.Request()) {
+				return fail(http.StatusUnauthorized, "Invalid or missing API token")
+			}
+			c.Response().Header().Set("Cache-Control", "no-store")
+			return next(c)
+		}
+	})
+	g.POST("", s.create)
+	g.GET("/:id", s.get)
+	g.DELETE("/:id", s.delete)
+	return e
+}
+
+func itemAD(id string) []byte { return keyring.AssociatedData("credential-service", "item", id) }
+
+func (s *Server) create(c echo.Context) error {
+	body, err := io.ReadAll(c.Request().Body)
+	if err != nil {
+		var he *echo.HTTPError
+		if errors.As(err, &he) {
+			return he
+		}
+		return fail(http.StatusBadRequest, "could not read the request body")
+	}
+	cred, err := vault.DecodeCreate(body)
+	if err != nil {
+		return fail(http.StatusBadRequest, err.Error())
+	}
+	if err := cred.Validate(); err != nil {
+		return fail(http.StatusBadRequest, err.Error())
+	}
+	plain, err := vault.EncodeWire(cred)
+	if err != nil {
+		return fail(http.StatusBadRequest, err.Error())
+	}
+	id := store.NewID("cred")
+	ct, err := s.keyring.Encrypt(plain, itemAD(id))
+	if err != nil {
+		return err
+	}
+	ctx := c.Request().Context()
+	if err := s.store.CreateServiceItem(ctx, store.ServiceItem{ID: id, ItemType: string(cred.Type), Ciphertext: ct,
+		CreatedAt: s.store.Now()}); err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, map[string]string{"id": id})
+}
+
+func (s *Server) get(c echo.Context) error {
+	it, err := s.store.GetServiceItem(c.Request().Context(), c.Param("id"))
+	if errors.Is(err, store.ErrNotFound) {
+		return fail(http.StatusNotFound, "Credential not found")
+	}
+	if err != nil {
+		return err
+	}
+	plain, err := s.keyring.Decrypt(it.Ciphertext, itemAD(it.ID))
+	if err != nil {
+		return err
+	}
+	return c.JSONBlob(http.StatusOK, bytes.TrimSpace(plain))
+}
+
+func (s *Server) delete(c echo.Context) error {
+	err := s.store.DeleteServiceItem(c.Request().Context(), c.Param("id"))
+	if errors.Is(err, store.ErrNotFound) {
+		return fail(http.StatusNotFound, "Credential not found")
+	}
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, map[string]string{"status": "deleted"})
+}
+

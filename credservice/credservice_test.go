@@ -1,0 +1,201 @@
+package credservice_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/credvault/credvault/credservice"
+	"github.com/credvault/credvault/internal/testdb"
+	"github.com/credvault/credvault/keyring"
+	"github.com/credvault/credvault/migrations"
+	"github.com/credvault/credvault/vault"
+)
+
+const (
+	tokenA = "token-a-0123456789abcdef"
+	tokenB = "token-b-fedcba9876543210"
+)
+
+func start(t *testing.T, kind testdb.Kind) (*credservice.Server, *httptest.Server, func(string) *vault.Client) {
+	t.Helper()
+	st := testdb.Open(t, kind, migrations.CredentialService)
+	b, _ := keyring.Generate()
+	kr, _ := keyring.Parse(b)
+	svc, err := credservice.New(st, kr, []string{tokenA}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(svc.Handler())
+	t.Cleanup(srv.Close)
+	client := func(tok string) *vault.Client {
+		u, _ := url.Parse(srv.URL + credservice.Prefix)
+		c, err := vault.NewClient(u, vault.NewSecret(tok), vault.ClientOptions{MaxAttempts: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	return svc, srv, client
+}
+
+func every() []vault.Credential {
+	s := vault.NewSecret
+	return []vault.Credential{
+		{Name: "pw", Type: vault.TypePassword, Password: &vault.Password{Username: "u@example.com", Password: s("pw-plaintext-1"),
+			TOTP: s("JBSWY3DPEHPK3PXP"), TOTPType: vault.TOTPAuthenticator, Metadata: vault.Metadata{"a": "b"}}},
+		{Name: "card", Type: vault.TypeCreditCard, CreditCard: &vault.CreditCard{CardHolderName: s("Holder Plaintext"),
+			CardNumber: s("5555555555554444"), ExpMonth: s("01"), ExpYear: s("2033"), CVV: s("4321"), Brand: "mastercard",
+			BillingAddress: &vault.BillingAddress{Line1: s("L1"), Line2: s("L2"), City: s("C"), State: s("S"), StateCode: s("SC"),
+				PostalCode: s("P"), Country: s("Co"), CountryCode: s("CC")},
+			BillingEmail: s("e@example.com"), BillingPhone: s("+1555"), Metadata: vault.Metadata{"x": "y"}}},
+		{Name: "sec", Type: vault.TypeSecret, Secret: &vault.SecretValue{Value: s("secret-plaintext-1"), Label: "lbl"}},
+	}
+}
+
+func TestRoundTripEveryTypeAndField(t *testing.T) {
+	t.Parallel()
+	for _, kind := range testdb.Kinds {
+		t.Run(string(kind), func(t *testing.T) {
+			t.Parallel()
+			st := testdb.Open(t, kind, migrations.CredentialService)
+			b, _ := keyring.Generate()
+			kr, _ := keyring.Parse(b)
+			svc, _ := credservice.New(st, kr, []string{tokenA}, nil)
+			srv := httptest.NewServer(svc.Handler())
+			defer srv.Close()
+			u, _ := url.Parse(srv.URL + credservice.Prefix)
+			c, _ := vault.NewClient(u, vault.NewSecret(tokenA), vault.ClientOptions{MaxAttempts: 1})
+			ctx := context.Background()
+			for _, cred := range every() {
+				if err := cred.Validate(); err != nil {
+					t.Fatal(err)
+				}
+				id, err := c.CreateItem(ctx, cred)
+				if err != nil {
+					t.Fatal(err)
+				}
+				got, err := c.GetItem(ctx, id)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if d := vault.DiffFields(cred, got); len(d) > 0 {
+					t.Fatalf("%s: fields differ after round trip: %v", cred.Type, d)
+				}
+			}
+			for _, plain := range []string{"pw-plaintext-1", "5555555555554444", "Holder Plaintext", "secret-plaintext-1", "JBSWY3DPEHPK3PXP"} {
+				testdb.AssertAbsent(t, st, plain)
+			}
+		})
+	}
+}
+
+func TestTokenRotation(t *testing.T) {
+	t.Parallel()
+	svc, _, client := start(t, testdb.Postgres)
+	ctx := context.Background()
+	cred := every()[2]
+	id, err := client(tokenA).CreateItem(ctx, cred)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Step 1: accept both.
+	if err := svc.SetTokens([]string{tokenA, tokenB}); err != nil {
+		t.Fatal(err)
+	}
+	for _, tok := range []string{tokenA, tokenB} {
+		if _, err := client(tok).GetItem(ctx, id); err != nil {
+			t.Fatalf("during rotation, token %s...: %v", tok[:7], err)
+		}
+	}
+	// Step 2: drop the old one.
+	if err := svc.SetTokens([]string{tokenB}); err != nil {
+		t.Fatal(err)
+	}
+	var ue *vault.UpstreamError
+	if _, err := client(tokenA).GetItem(ctx, id); !errors.As(err, &ue) || ue.StatusCode != 401 {
+		t.Fatalf("old token after rotation: %v, want 401", err)
+	}
+	if _, err := client(tokenB).GetItem(ctx, id); err != nil {
+		t.Fatalf("new token: %v", err)
+	}
+	if err := svc.SetTokens(nil); err == nil {
+		t.Fatal("an empty token list was accepted")
+	}
+}
+
+func TestErrors(t *testing.T) {
+	t.Parallel()
+	_, srv, _ := start(t, testdb.Postgres)
+	base := srv.URL + credservice.Prefix
+	cases := []struct {
+		name, method, path, auth, body string
+		status                         int
+		detail                         string
+	}{
+		{"no token", "GET", "/x", "", "", 401, "token"},
+		{"wrong token", "GET", "/x", "Bearer nope-nope-nope-nope", "", 401, "token"},
+		{"basic auth", "GET", "/x", "Basic " + tokenA, "", 401, "token"},
+		{"unknown id", "GET", "/cred_missing", "Bearer " + tokenA, "", 404, "not found"},
+		{"delete unknown", "DELETE", "/cred_missing", "Bearer " + tokenA, "", 404, "not found"},
+		{"bad JSON", "POST", "", "Bearer " + tokenA, `{"type":`, 400, "JSON"},
+		{"unknown type", "POST", "", "Bearer " + tokenA, `{"name":"n","type":"ssh"}`, 400, "type"},
+		{"missing type", "POST", "", "Bearer " + tokenA, `{"name":"n"}`, 400, "type"},
+		{"missing field", "POST", "", "Bearer " + tokenA, `{"name":"n","type":"password","username":"u"}`, 400, "password"},
+		{"missing name", "POST", "", "Bearer " + tokenA, `{"type":"secret","secret_value":"v"}`, 400, "name"},
+		{"unknown field", "POST", "", "Bearer " + tokenA, `{"name":"n","type":"secret","secret_value":"v","zzz":1}`, 400, "zzz"},
+		{"too large", "POST", "", "Bearer " + tokenA, `{"name":"n","type":"secret","secret_value":"` + strings.Repeat("v", 1<<20) + `"}`, 413, ""},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			req, _ := http.NewRequest(tc.method, base+tc.path, bytes.NewBufferString(tc.body))
+			if tc.auth != "" {
+				req.Header.Set("Authorization", tc.auth)
+			}
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			var p struct{ Detail string }
+			if err := json.NewDecoder(resp.Body).Decode(&p); err != nil {
+				t.Fatalf("error body is not JSON: %v", err)
+			}
+			if resp.StatusCode != tc.status || !strings.Contains(strings.ToLower(p.Detail), strings.ToLower(tc.detail)) {
+				t.Fatalf("= %d %q, want %d with %q", resp.StatusCode, p.Detail, tc.status, tc.detail)
+			}
+		})
+	}
+	resp, err := http.Get(srv.URL + "/healthz")
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("healthz: %v", err)
+	}
+	resp.Body.Close()
+}
+
+func TestConfigFromEnv(t *testing.T) {
+	t.Parallel()
+	env := func(m map[string]string) func(string) (string, bool) {
+		return func(k string) (string, bool) { v, ok := m[k]; return v, ok }
+	}
+	if _, err := credservice.ConfigFromEnv(env(nil)); err == nil || !strings.Contains(err.Error(), "CREDENTIAL_SERVICE_TOKENS") {
+		t.Fatalf("no tokens: %v", err)
+	}
+	if _, err := credservice.ConfigFromEnv(env(map[string]string{"CREDENTIAL_SERVICE_TOKENS": "short"})); err == nil {
+		t.Fatal("a short token was accepted")
+	}
+	c, err := credservice.ConfigFromEnv(env(map[string]string{"CREDENTIAL_SERVICE_TOKENS": tokenA + "," + tokenB}))
+	if err != nil || len(c.Tokens) != 2 || c.Addr != ":8081" {
+		t.Fatalf("config = %v %v", c.Addr, err)
+	}
+	c.DatabaseURL = "postgres://x"
+	if _, _, err := c.LoadKeyring(); err == nil || !strings.Contains(err.Error(), "CREDENTIAL_SERVICE_KEYSET_FILE") {
+		t.Fatalf("postgres without keyset: %v", err)
+	}
+}
