@@ -206,4 +206,3 @@ func (s *Server) delete(c echo.Context) error {
 	}
 	return c.JSON(http.StatusOK, map[string]string{"status": "deleted"})
 }
-
