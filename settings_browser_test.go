@@ -1,0 +1,154 @@
+package credvault_test
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/credvault/credvault/internal/fakeservice"
+	"github.com/credvault/credvault/internal/testdb"
+)
+
+func chromiumPath(t *testing.T) string {
+	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
+		if p, err := exec.LookPath(name); err == nil {
+			return p
+		}
+	}
+	if os.Getenv("CI") != "" {
+		t.Fatal("Chromium is required in CI (.ci/run installs Debian's chromium)")
+	}
+	t.Skip("Chromium not installed; `apt-get install chromium` to run the browser test")
+	return ""
+}
+
+// waitFor polls a JavaScript expression until it is true or the deadline
+// passes. (chromedp.Poll compiles its predicate with new Function, which
+// the page's CSP rightly forbids; Runtime.evaluate is not subject to it.)
+func waitFor(t *testing.T, ctx context.Context, what, expr string) {
+	t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		ok, err := chromedp.Run(ctx, chromedp.Evaluate[bool](expr))
+		if err == nil && ok {
+			return
+		}
+		if time.Now().After(deadline) {
+			state, _ := chromedp.Run(ctx, chromedp.Evaluate[string](
+				`document.getElementById('status').innerText + ' | ' + document.getElementById('result').innerText + ' | ' + document.getElementById('key-error').innerText`))
+			t.Fatalf("timed out waiting for %s (%v); page shows: %s", what, err, state)
+		}
+		time.Sleep(50 * time.Millisecond) // poll interval, bounded by the deadline
+	}
+}
+
+func text(id string) string { return fmt.Sprintf(`document.getElementById(%q).textContent`, id) }
+
+func TestSettingsPageInChromium(t *testing.T) {
+	exe := chromiumPath(t)
+	h := newHarness(t, testdb.Postgres)
+	svc := fakeservice.New(t, svcToken)
+	_, key := h.org("Acme")
+
+	// Security headers.
+	resp, err := http.Get(h.srv.URL + "/settings")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	csp := resp.Header.Get("Content-Security-Policy")
+	if resp.StatusCode != 200 || !strings.Contains(csp, "script-src 'self'") || strings.Contains(csp, "unsafe-inline") ||
+		resp.Header.Get("X-Frame-Options") != "DENY" || resp.Header.Get("Referrer-Policy") != "no-referrer" {
+		t.Fatalf("settings page headers: %d %v", resp.StatusCode, resp.Header)
+	}
+
+	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
+		chromedp.ExecPath(exe), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun,
+		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true), chromedp.Flag("disable-quic", true),
+		chromedp.Flag("disable-dev-shm-usage", true), chromedp.UserDataDir(t.TempDir()),
+		chromedp.WindowSize(1000, 1000))
+	defer cancelAlloc()
+	ctx, cancel := chromedp.NewContext(allocCtx)
+	defer cancel()
+	do := func(steps ...chromedp.Action[chromedp.Void]) {
+		t.Helper()
+		if err := chromedp.Do(ctx, steps...); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	do(chromedp.Navigate(h.srv.URL + "/settings"))
+	waitFor(t, ctx, "the form to be disabled without a key", `document.getElementById('config-fields').disabled`)
+
+	// A wrong key is rejected in words.
+	do(chromedp.SendKeys(chromedp.ID("api-key"), "cvk_wrong"), chromedp.Click(chromedp.ID("key-use")))
+	waitFor(t, ctx, "the key error", text("key-error")+`.includes('rejected')`)
+
+	// The real key: not configured yet.
+	do(chromedp.SendKeys(chromedp.ID("api-key"), key), chromedp.Click(chromedp.ID("key-use")))
+	waitFor(t, ctx, "Not configured", text("status-badge")+` === 'Not configured'`)
+
+	// Save a configuration.
+	do(chromedp.SendKeys(chromedp.ID("base-url"), svc.Base()),
+		chromedp.SendKeys(chromedp.ID("api-token"), svcToken),
+		chromedp.Click(chromedp.ID("token-toggle")))
+	waitFor(t, ctx, "the token to be shown", `document.getElementById('api-token').type === 'text'`)
+	do(chromedp.Click(chromedp.ID("token-toggle")), chromedp.Click(chromedp.ID("save-btn")))
+	waitFor(t, ctx, "the save result", text("result")+` === 'Configuration saved.'`)
+	waitFor(t, ctx, "Active", text("status-badge")+` === 'Active'`)
+
+	// Reload: the key survives in sessionStorage and the status shows the masked token.
+	do(chromedp.Reload())
+	waitFor(t, ctx, "Active after reload", text("status-badge")+` === 'Active'`)
+	shown, err := chromedp.Run(ctx, chromedp.Evaluate[string](text("status")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(shown, svc.Base()) || !strings.Contains(shown, "********") || strings.Contains(shown, svcToken) {
+		t.Fatalf("status after reload shows %q: want the base URL and a masked token", shown)
+	}
+	shot, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile("docs/settings.png", shot, 0o644); err != nil {
+		t.Fatal(err)
+	}
+
+	// Test Connection with the saved token, then a full round trip.
+	do(chromedp.Click(chromedp.ID("test-btn")))
+	waitFor(t, ctx, "a successful test", text("result")+`.startsWith('Connection successful')`)
+	do(chromedp.Click(chromedp.ID("roundtrip")), chromedp.Click(chromedp.ID("test-btn")))
+	waitFor(t, ctx, "a successful round trip", text("result")+`.startsWith('Round trip successful')`)
+
+	// A bad URL is explained inline and changes nothing.
+	do(chromedp.SetValue(chromedp.ID("base-url"), "http://creds.example.com/api"),
+		chromedp.SendKeys(chromedp.ID("api-token"), "another-token-123"),
+		chromedp.Click(chromedp.ID("save-btn")))
+	waitFor(t, ctx, "the URL error", text("result")+`.includes('https://')`)
+	waitFor(t, ctx, "the failure style", `document.getElementById('result').className.includes('fail')`)
+	if r := h.do("GET", "/api/v1/credentials/custom_credential/get", key, nil); r.status != 200 ||
+		!strings.Contains(string(r.body), svc.Base()) {
+		t.Fatalf("a rejected save changed the configuration: %s", r.body)
+	}
+
+	// Clear asks for confirmation, then shows Not configured.
+	do(chromedp.Click(chromedp.ID("clear-btn")))
+	waitFor(t, ctx, "the confirmation", `!document.getElementById('clear-confirm').hidden`)
+	do(chromedp.Click(chromedp.ID("clear-yes")))
+	waitFor(t, ctx, "Not configured after clear", text("status-badge")+` === 'Not configured'`)
+
+	// Forget the key.
+	do(chromedp.Click(chromedp.ID("key-forget")))
+	waitFor(t, ctx, "the key to be forgotten", `sessionStorage.getItem('credvault.apiKey') === null && document.getElementById('config-fields').disabled`)
+
+	h.assertNoSecret(svcToken)
+}
