@@ -202,7 +202,16 @@ func TestCredentialsGoAPI(t *testing.T) {
 
 func TestCredentialsListing(t *testing.T) {
 	t.Parallel()
-	h, _, _, key := configured(t, testdb.Postgres)
+	for _, kind := range testdb.Kinds {
+		t.Run(string(kind), func(t *testing.T) {
+			t.Parallel()
+			testListing(t, kind)
+		})
+	}
+}
+
+func testListing(t *testing.T, kind testdb.Kind) {
+	h, _, _, key := configured(t, kind)
 	names := []string{"Alpha 100%", "alpha_b", "Beta", "Gamma", "delta"}
 	for _, n := range names {
 		if r := h.do("POST", "/api/v1/credentials", key, secretBody(n, "lbl-"+strings.ToLower(n))); r.status != 201 {
@@ -443,5 +452,20 @@ func TestCredentialsNotConfigured(t *testing.T) {
 	r := h.do("POST", "/api/v1/credentials", key, secretBody("x", ""))
 	if r.status != 400 || !strings.Contains(r.detail(), "no credential vault is configured") {
 		t.Fatalf("not configured = %d %s", r.status, r.body)
+	}
+}
+
+func TestVaultMetrics(t *testing.T) {
+	t.Parallel()
+	h, _, _, key := configured(t, testdb.SQLite)
+	if r := h.do("POST", "/api/v1/credentials", key, secretBody("m", "")); r.status != 201 {
+		t.Fatal(r.status)
+	}
+	r := h.do("GET", "/metrics", "", nil)
+	for _, want := range []string{`credvault_vault_operations_total{op="create",outcome="ok"} 1`,
+		`credvault_http_requests_total{method="POST",route="/api/v1/credentials",status="201"} 1`} {
+		if !strings.Contains(string(r.body), want) {
+			t.Fatalf("metrics lack %s", want)
+		}
 	}
 }

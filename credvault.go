@@ -130,10 +130,14 @@ func Open(ctx context.Context, cfg config.Config, opts Options) (*Platform, erro
 		st.Close()
 		return nil, err
 	}
+	if opts.Registerer == nil || opts.Gatherer == nil {
+		reg := prometheus.NewRegistry()
+		opts.Registerer, opts.Gatherer = reg, reg
+	}
 	src := org.NewConfigSource(st, kr)
 	ov := vault.NewOrgVault(src, vault.OrgVaultOptions{Env: env, Policy: policy, Timeout: cfg.CustomTimeout})
 	p := &Platform{cfg: cfg, log: log, Store: st, Keyring: kr, Organizations: org.NewOrganizations(st),
-		Configs: org.NewConfigs(src, ov), Vault: ov, Credentials: credentials.New(st, ov, log)}
+		Configs: org.NewConfigs(src, ov), Vault: ov, Credentials: credentials.New(st, vault.NewMetrics(opts.Registerer).Instrument(ov), log)}
 	p.handler = httpapi.New(httpapi.Deps{
 		Logger:      log,
 		Auth:        p.Organizations,

@@ -25,7 +25,11 @@ const (
 	apiValue = "sk_live_abcdef123456"
 )
 
-func mustURL(t *testing.T, raw string) *url.URL {
+func mustURLB(t testing.TB, raw string) *url.URL { return mustURLTB(t, raw) }
+
+func mustURL(t *testing.T, raw string) *url.URL { return mustURLTB(t, raw) }
+
+func mustURLTB(t testing.TB, raw string) *url.URL {
 	t.Helper()
 	u, err := url.Parse(raw)
 	if err != nil {

@@ -132,7 +132,12 @@ func (v *OrgVault) Resolve(ctx context.Context, orgID string) (*Client, error) {
 	res, err, _ := v.group.Do(orgID, func() (any, error) {
 		v.mu.RLock()
 		gen := v.gen[orgID]
+		e, ok := v.cache[orgID]
 		v.mu.RUnlock()
+		if ok && v.now().Before(e.expires) {
+			// Loaded by a flight that finished after our miss.
+			return e, nil
+		}
 		// The load must not be cancelled by the first caller leaving:
 		// others share its result.
 		lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)

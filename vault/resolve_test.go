@@ -101,3 +101,40 @@ func TestOrgVaultFallsBackToEnv(t *testing.T) {
 		t.Fatalf("vault type unset: %v %v, want nil, nil", c, err)
 	}
 }
+
+// gatedSource blocks loads until released, so concurrent misses overlap.
+type gatedSource struct {
+	countingSource
+	gate chan struct{}
+}
+
+func (g *gatedSource) ActiveConfig(ctx context.Context, orgID string) (vault.OrgConfig, error) {
+	<-g.gate
+	return g.countingSource.ActiveConfig(ctx, orgID)
+}
+
+func TestOrgVaultConcurrentMissesLoadOnce(t *testing.T) {
+	t.Parallel()
+	src := &gatedSource{countingSource: countingSource{cfgs: map[string]vault.OrgConfig{
+		"org_a": {ID: "cfg_1", BaseURL: "https://creds.example.com/api", Token: vault.NewSecret(token)},
+	}}, gate: make(chan struct{})}
+	v := vault.NewOrgVault(src, vault.OrgVaultOptions{TTL: time.Hour})
+	var wg sync.WaitGroup
+	for range 50 {
+		wg.Go(func() {
+			if _, err := v.Resolve(context.Background(), "org_a"); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	close(src.gate)
+	wg.Wait()
+	for range 50 { // misses after the flight finished hit the cache
+		if _, err := v.Resolve(context.Background(), "org_a"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := src.calls.Load(); n != 1 {
+		t.Fatalf("50 concurrent misses loaded the configuration %d times, want 1", n)
+	}
+}

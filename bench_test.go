@@ -1,0 +1,114 @@
+package credvault_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+
+	"github.com/credvault/credvault"
+	"github.com/credvault/credvault/config"
+	"github.com/credvault/credvault/internal/fakeservice"
+	"github.com/credvault/credvault/internal/testdb"
+	"github.com/credvault/credvault/keyring"
+	"github.com/credvault/credvault/org"
+	"github.com/credvault/credvault/vault"
+)
+
+// benchPlatform is a PostgreSQL-backed platform with one organization
+// configured against a loopback fake service and one stored credential.
+func benchPlatform(b *testing.B) (p *credvault.Platform, orgID, key, credID string) {
+	ctx := context.Background()
+	cfg, _ := config.Parse(func(string) (string, bool) { return "", false })
+	cfg.DataDir = b.TempDir()
+	cfg.DatabaseURL = testdb.PostgresURL(b)
+	ks, _ := keyring.Generate()
+	cfg.Keyset = string(ks)
+	cfg.AllowedHosts = []string{"127.0.0.1"}
+	p, err := credvault.Open(ctx, cfg, credvault.Options{Migrate: true, RateLimit: 1e9, RateBurst: 1e9})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { p.Close() })
+	svc := fakeservice.New(b, svcToken)
+	created, err := p.Organizations.Create(ctx, "Bench")
+	if err != nil {
+		b.Fatal(err)
+	}
+	if _, err := p.Configs.Save(ctx, org.Principal{OrganizationID: created.OrganizationID},
+		org.ServiceConfig{APIBaseURL: svc.Base(), APIToken: vault.NewSecret(svcToken)}); err != nil {
+		b.Fatal(err)
+	}
+	v, err := p.Credentials.Create(ctx, created.OrganizationID, vault.Credential{Name: "bench", Type: vault.TypePassword,
+		Password: &vault.Password{Username: "u", Password: vault.NewSecret("p"), TOTP: vault.NewSecret("JBSWY3DPEHPK3PXP"),
+			TOTPType: vault.TOTPAuthenticator}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return p, created.OrganizationID, created.APIKey, v.CredentialID
+}
+
+// BenchmarkGetWithSecret is the automation's hot path: the metadata row
+// from PostgreSQL, the cached org client, one GET to the service.
+func BenchmarkGetWithSecret(b *testing.B) {
+	p, orgID, _, id := benchPlatform(b)
+	ctx := context.Background()
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if _, err := p.Credentials.GetWithSecret(ctx, orgID, id); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
+
+// BenchmarkResolveUncached is the cost the cache saves: a PostgreSQL read
+// and a Tink decryption per resolution.
+func BenchmarkResolveUncached(b *testing.B) {
+	p, orgID, _, _ := benchPlatform(b)
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		p.Vault.Invalidate(orgID)
+		if _, err := p.Vault.Resolve(ctx, orgID); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkHTTP measures whole REST requests through echo (auth, routing,
+// JSON), with a keep-alive client.
+func BenchmarkHTTP(b *testing.B) {
+	p, _, key, id := benchPlatform(b)
+	srv := newBenchServer(b, p)
+	for _, route := range []string{"/api/v1/credentials/" + id, "/api/v1/credentials?page_size=10", "/api/v1/credentials/" + id + "/totp-code"} {
+		b.Run(route[len("/api/v1/credentials"):], func(b *testing.B) {
+			b.ReportAllocs()
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					req, _ := http.NewRequest("GET", srv+route, nil)
+					req.Header.Set("x-api-key", key)
+					resp, err := http.DefaultClient.Do(req)
+					if err != nil {
+						b.Fatal(err)
+					}
+					_, _ = io.Copy(io.Discard, resp.Body)
+					resp.Body.Close()
+					if resp.StatusCode != 200 {
+						b.Fatal(fmt.Sprint(resp.StatusCode))
+					}
+				}
+			})
+		})
+	}
+}
+
+func newBenchServer(b *testing.B, p *credvault.Platform) string {
+	srv := httptest.NewServer(p.Handler())
+	b.Cleanup(srv.Close)
+	http.DefaultTransport.(*http.Transport).MaxIdleConnsPerHost = 64
+	return srv.URL
+}

@@ -1,0 +1,88 @@
+package vault
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Metrics counts and times vault operations by operation and outcome.
+type Metrics struct {
+	ops     *prometheus.CounterVec
+	latency *prometheus.HistogramVec
+}
+
+// NewMetrics registers credvault_vault_operations_total and
+// credvault_vault_operation_duration_seconds with reg.
+func NewMetrics(reg prometheus.Registerer) *Metrics {
+	m := &Metrics{
+		ops: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "credvault_vault_operations_total",
+			Help: "Credential vault operations by operation (create, get, delete) and outcome.",
+		}, []string{"op", "outcome"}),
+		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "credvault_vault_operation_duration_seconds",
+			Help:    "Latency of credential vault operations, including the custom service round trip.",
+			Buckets: prometheus.DefBuckets,
+		}, []string{"op"}),
+	}
+	reg.MustRegister(m.ops, m.latency)
+	return m
+}
+
+// outcome names an error class for the metrics label.
+func outcome(err error) string {
+	switch {
+	case err == nil:
+		return "ok"
+	case errors.Is(err, ErrNotConfigured):
+		return "not_configured"
+	case errors.Is(err, ErrNotFound):
+		return "not_found"
+	case errors.Is(err, ErrTimeout):
+		return "timeout"
+	case errors.Is(err, ErrContractViolation):
+		return "contract_violation"
+	case errors.Is(err, ErrUpstream):
+		return "upstream_error"
+	case errors.Is(err, ErrInvalid):
+		return "invalid"
+	}
+	return "error"
+}
+
+func (m *Metrics) observe(op string, start time.Time, err error) {
+	m.ops.WithLabelValues(op, outcome(err)).Inc()
+	m.latency.WithLabelValues(op).Observe(time.Since(start).Seconds())
+}
+
+// Instrument wraps v so every operation is counted and timed.
+func (m *Metrics) Instrument(v CredentialVault) CredentialVault { return &instrumented{v: v, m: m} }
+
+type instrumented struct {
+	v CredentialVault
+	m *Metrics
+}
+
+func (i *instrumented) Create(ctx context.Context, orgID string, c Credential) (ItemRef, error) {
+	start := time.Now()
+	ref, err := i.v.Create(ctx, orgID, c)
+	i.m.observe("create", start, err)
+	return ref, err
+}
+
+func (i *instrumented) Get(ctx context.Context, orgID, itemID string) (Credential, error) {
+	start := time.Now()
+	c, err := i.v.Get(ctx, orgID, itemID)
+	i.m.observe("get", start, err)
+	return c, err
+}
+
+func (i *instrumented) Delete(ctx context.Context, orgID, itemID string) error {
+	start := time.Now()
+	err := i.v.Delete(ctx, orgID, itemID)
+	i.m.observe("delete", start, err)
+	return err
+}
