@@ -217,10 +217,10 @@ func TestRateLimit(t *testing.T) {
 	h := newHarness(t, testdb.SQLite, func(o *credvault.Options) { o.RateLimit, o.RateBurst = 0.5, 2 })
 	_, key := h.org("A")
 	_, keyB := h.org("B")
-	var last response
-	for range 3 {
-		last = h.do("DELETE", "/api/v1/credentials/custom_credential", key, nil)
-	}
+	// The budget is shared by every limited route under both prefixes.
+	h.do("DELETE", "/api/v1/credentials/custom_credential", key, nil)
+	h.do("POST", "/v1/credentials", key, secretBody("x", ""))
+	last := h.do("DELETE", "/v1/credentials/custom_credential", key, nil)
 	if last.status != 429 || last.header.Get("Retry-After") == "" {
 		t.Fatalf("third request = %d (Retry-After %q), want 429 with Retry-After", last.status, last.header.Get("Retry-After"))
 	}

@@ -42,8 +42,6 @@ type Options struct {
 
 // Platform is a running credvault: everything wired and ready.
 type Platform struct {
-	cfg     config.Config
-	log     *slog.Logger
 	Store   *store.Store
 	Keyring *keyring.Keyring
 	// Organizations creates organizations and authenticates API keys.
@@ -136,7 +134,7 @@ func Open(ctx context.Context, cfg config.Config, opts Options) (*Platform, erro
 	}
 	src := org.NewConfigSource(st, kr)
 	ov := vault.NewOrgVault(src, vault.OrgVaultOptions{Env: env, Policy: policy, Timeout: cfg.CustomTimeout})
-	p := &Platform{cfg: cfg, log: log, Store: st, Keyring: kr, Organizations: org.NewOrganizations(st),
+	p := &Platform{Store: st, Keyring: kr, Organizations: org.NewOrganizations(st),
 		Configs: org.NewConfigs(src, ov), Vault: ov, Credentials: credentials.New(st, vault.NewMetrics(opts.Registerer).Instrument(ov), log)}
 	p.handler = httpapi.New(httpapi.Deps{
 		Logger:      log,

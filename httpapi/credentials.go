@@ -29,7 +29,7 @@ func (s *server) credentialRoutes(g *echo.Group) {
 	if s.Credentials == nil {
 		return
 	}
-	limited := s.rateLimit()
+	limited := s.limited
 	g.POST("/credentials", s.createCredential, limited)
 	g.GET("/credentials", s.listCredentials)
 	g.GET("/credentials/:credential_id", s.getCredential)

@@ -56,6 +56,9 @@ type server struct {
 	Deps
 	log     *slog.Logger
 	metrics *httpMetrics
+	// limited is the one per-organization limiter shared by every
+	// mutating and test route under both prefixes.
+	limited echo.MiddlewareFunc
 }
 
 // New builds the echo instance serving the whole API.
@@ -74,6 +77,7 @@ func New(d Deps) *echo.Echo {
 		d.RateBurst = 20
 	}
 	s := &server{Deps: d, log: d.Logger, metrics: newHTTPMetrics(d.Registerer)}
+	s.limited = s.rateLimit()
 
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true

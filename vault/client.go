@@ -389,19 +389,6 @@ func isTimeout(err error) bool {
 	return errors.As(err, &ne) && ne.Timeout()
 }
 
-// TimeoutError means the service did not answer within the timeout.
-type TimeoutError struct {
-	Op    string
-	After time.Duration
-}
-
-func (e *TimeoutError) Error() string {
-	return fmt.Sprintf("Custom credential service did not answer %s within %s", e.Op, e.After)
-}
-
-// Is makes errors.Is(err, ErrTimeout) true.
-func (e *TimeoutError) Is(target error) bool { return target == ErrTimeout }
-
 // statusError builds an UpstreamError from an error answer, keeping the
 // service's own message but never a secret.
 func (c *Client) statusError(op string, status int, body []byte, secrets []string) error {

@@ -3,6 +3,7 @@ package vault
 import (
 	"errors"
 	"fmt"
+	"time"
 )
 
 // Sentinel errors. Check them with errors.Is.
@@ -87,3 +88,16 @@ func (e *UpstreamError) Error() string {
 
 // Is makes errors.Is(err, ErrUpstream) true.
 func (e *UpstreamError) Is(target error) bool { return target == ErrUpstream }
+
+// TimeoutError means the service did not answer within the timeout.
+type TimeoutError struct {
+	Op    string
+	After time.Duration
+}
+
+func (e *TimeoutError) Error() string {
+	return fmt.Sprintf("Custom credential service did not answer %s within %s", e.Op, e.After)
+}
+
+// Is makes errors.Is(err, ErrTimeout) true.
+func (e *TimeoutError) Is(target error) bool { return target == ErrTimeout }
