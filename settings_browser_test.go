@@ -87,6 +87,8 @@ func TestSettingsPageInChromium(t *testing.T) {
 
 	do(chromedp.Navigate(h.srv.URL + "/settings"))
 	waitFor(t, ctx, "the form to be disabled without a key", `document.getElementById('config-fields').disabled`)
+	hiddenDetails := `getComputedStyle(document.getElementById('status-details')).display === 'none'`
+	waitFor(t, ctx, "empty status details to be hidden", hiddenDetails)
 
 	// A wrong key is rejected in words.
 	do(chromedp.SendKeys(chromedp.ID("api-key"), "cvk_wrong"), chromedp.Click(chromedp.ID("key-use")))
@@ -145,6 +147,7 @@ func TestSettingsPageInChromium(t *testing.T) {
 	waitFor(t, ctx, "the confirmation", `!document.getElementById('clear-confirm').hidden`)
 	do(chromedp.Click(chromedp.ID("clear-yes")))
 	waitFor(t, ctx, "Not configured after clear", text("status-badge")+` === 'Not configured'`)
+	waitFor(t, ctx, "the old details to be hidden", hiddenDetails)
 
 	// Forget the key.
 	do(chromedp.Click(chromedp.ID("key-forget")))
