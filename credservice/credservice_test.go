@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -67,7 +68,9 @@ func TestRoundTripEveryTypeAndField(t *testing.T) {
 			st := testdb.Open(t, kind, migrations.CredentialService)
 			b, _ := keyring.Generate()
 			kr, _ := keyring.Parse(b)
-			svc, _ := credservice.New(st, kr, []string{tokenA}, nil)
+			var logs bytes.Buffer
+			log := slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+			svc, _ := credservice.New(st, kr, []string{tokenA}, log)
 			srv := httptest.NewServer(svc.Handler())
 			defer srv.Close()
 			u, _ := url.Parse(srv.URL + credservice.Prefix)
@@ -89,8 +92,14 @@ func TestRoundTripEveryTypeAndField(t *testing.T) {
 					t.Fatalf("%s: fields differ after round trip: %v", cred.Type, d)
 				}
 			}
-			for _, plain := range []string{"pw-plaintext-1", "5555555555554444", "Holder Plaintext", "secret-plaintext-1", "JBSWY3DPEHPK3PXP"} {
+			if !strings.Contains(logs.String(), `"status":200`) {
+				t.Fatal("no access log was written")
+			}
+			for _, plain := range []string{"pw-plaintext-1", "5555555555554444", "Holder Plaintext", "secret-plaintext-1", "JBSWY3DPEHPK3PXP", tokenA} {
 				testdb.AssertAbsent(t, st, plain)
+				if strings.Contains(logs.String(), plain) {
+					t.Fatal("a secret appears in the service's logs")
+				}
 			}
 		})
 	}
