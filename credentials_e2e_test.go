@@ -167,8 +167,8 @@ func TestCredentialsCRUD(t *testing.T) {
 			if svc.Items() != items-1 {
 				t.Fatal("the service item was not deleted")
 			}
-			if r := h.do("GET", "/api/v1/credentials/"+pwID, key, nil); r.status != 404 {
-				t.Fatalf("get after delete = %d", r.status)
+			if r := h.do("GET", "/api/v1/credentials/"+pwID, key, nil); r.status != 404 || r.detail() != "credential not found" {
+				t.Fatalf("get after delete = %d %s", r.status, r.body)
 			}
 			if r := h.do("DELETE", "/api/v1/credentials/"+secID, key, nil); r.status != 204 {
 				t.Fatalf("DELETE = %d", r.status)

@@ -60,7 +60,7 @@ func (s *server) saveConfig(c echo.Context) error {
 func (s *server) getConfig(c echo.Context) error {
 	v, err := s.Configs.Get(c.Request().Context(), principal(c).OrganizationID)
 	if err != nil {
-		return err
+		return notFoundAs(err, "no custom credential service configuration is saved for this organization")
 	}
 	return c.JSON(http.StatusOK, tokenResponse{Token: v})
 }

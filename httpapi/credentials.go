@@ -25,6 +25,8 @@ type CredentialService interface {
 	TOTPCode(ctx context.Context, orgID, id string) (credentials.Code, error)
 }
 
+const credentialNotFound = "credential not found"
+
 func (s *server) credentialRoutes(g *echo.Group) {
 	if s.Credentials == nil {
 		return
@@ -162,7 +164,7 @@ func (s *server) createCredential(c echo.Context) error {
 func (s *server) getCredential(c echo.Context) error {
 	v, err := s.Credentials.Get(c.Request().Context(), principal(c).OrganizationID, c.Param("credential_id"))
 	if err != nil {
-		return err
+		return notFoundAs(err, credentialNotFound)
 	}
 	return c.JSON(http.StatusOK, v)
 }
@@ -207,14 +209,14 @@ func (s *server) updateCredential(c echo.Context) error {
 	}
 	v, err := s.Credentials.Update(c.Request().Context(), principal(c).OrganizationID, c.Param("credential_id"), cred)
 	if err != nil {
-		return err
+		return notFoundAs(err, credentialNotFound)
 	}
 	return c.JSON(http.StatusOK, v)
 }
 
 func (s *server) deleteCredential(c echo.Context) error {
 	if err := s.Credentials.Delete(c.Request().Context(), principal(c).OrganizationID, c.Param("credential_id")); err != nil {
-		return err
+		return notFoundAs(err, credentialNotFound)
 	}
 	return c.NoContent(http.StatusNoContent)
 }
@@ -222,7 +224,7 @@ func (s *server) deleteCredential(c echo.Context) error {
 func (s *server) totpCode(c echo.Context) error {
 	code, err := s.Credentials.TOTPCode(c.Request().Context(), principal(c).OrganizationID, c.Param("credential_id"))
 	if err != nil {
-		return err
+		return notFoundAs(err, credentialNotFound)
 	}
 	return c.JSON(http.StatusOK, code)
 }

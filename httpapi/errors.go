@@ -55,6 +55,15 @@ func statusOf(err error) (int, string) {
 	return http.StatusInternalServerError, "internal server error"
 }
 
+// notFoundAs replaces a store.ErrNotFound with a 404 saying what was not
+// found; other errors pass through.
+func notFoundAs(err error, detail string) error {
+	if errors.Is(err, store.ErrNotFound) {
+		return echo.NewHTTPError(http.StatusNotFound, detail)
+	}
+	return err
+}
+
 func (s *server) handleError(err error, c echo.Context) {
 	if c.Response().Committed {
 		return
