@@ -1,0 +1,95 @@
+package httpapi_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/credvault/credvault/credentials"
+	"github.com/credvault/credvault/httpapi"
+	"github.com/credvault/credvault/org"
+	"github.com/credvault/credvault/vault"
+)
+
+// fakeAuth accepts one key.
+type fakeAuth struct{}
+
+func (fakeAuth) Authenticate(_ context.Context, key string) (org.Principal, error) {
+	if key != "cvk_good" {
+		return org.Principal{}, org.ErrUnauthorized
+	}
+	return org.Principal{OrganizationID: "org_1", KeyID: "key_1"}, nil
+}
+
+// panicky is a credential service whose reads panic with a secret in the
+// panic value.
+type panicky struct{ httpapi.CredentialService }
+
+func (panicky) Get(context.Context, string, string) (credentials.View, error) {
+	panic("boom: password=hunter2-in-panic")
+}
+
+func (panicky) Create(context.Context, string, vault.Credential) (credentials.View, error) {
+	panic("must not be reached")
+}
+
+func TestPanicsBecomeOpaque500s(t *testing.T) {
+	var logs bytes.Buffer
+	e := httpapi.New(httpapi.Deps{
+		Logger:      slog.New(slog.NewJSONHandler(&logs, nil)),
+		Auth:        fakeAuth{},
+		Credentials: panicky{},
+	})
+	req := httptest.NewRequest("GET", "/api/v1/credentials/cred_1", nil)
+	req.Header.Set("x-api-key", "cvk_good")
+	rec := httptest.NewRecorder()
+	e.ServeHTTP(rec, req)
+	var body map[string]string
+	_ = json.Unmarshal(rec.Body.Bytes(), &body)
+	if rec.Code != http.StatusInternalServerError || body["detail"] != "Internal Server Error" && body["detail"] != "internal server error" {
+		t.Fatalf("panic answered %d %s", rec.Code, rec.Body)
+	}
+	if rec.Header().Get("X-Request-Id") == "" {
+		t.Fatal("no request id to correlate with the log")
+	}
+	if strings.Contains(rec.Body.String()+logs.String(), "hunter2") {
+		t.Fatal("the panic value reached the response or the log")
+	}
+	if !strings.Contains(logs.String(), "panic recovered") {
+		t.Fatalf("the panic was not logged: %s", logs.String())
+	}
+}
+
+func TestUnknownFieldsAndTrailingSlash(t *testing.T) {
+	e := httpapi.New(httpapi.Deps{Auth: fakeAuth{}, Credentials: panicky{}})
+	cases := []struct {
+		method, path, key, body string
+		status                  int
+		detail                  string
+	}{
+		{"POST", "/v1/credentials/", "cvk_good", `{"name":"x","credential_type":"secret","credential":{"secret_value":"v"},"bogus":1}`, 400, `unknown field "bogus"`},
+		{"POST", "/api/v1/credentials", "cvk_good", `{"name":"x","credential_type":"secret","credential":{"secret_value":"v","x":1}}`, 400, `credential: unknown field "x"`},
+		{"POST", "/api/v1/credentials", "cvk_good", `{"name":"x","credential_type":"secret","vault_type":"bitwarden","credential":{"secret_value":"v"}}`, 400, "vault_type"},
+		{"POST", "/api/v1/credentials", "", `{}`, 401, "API key"},
+		{"GET", "/api/v1/nope", "cvk_good", ``, 404, "Not Found"},
+		{"GET", "/api/v1/nope", "", ``, 401, "API key"},
+	}
+	for _, tc := range cases {
+		req := httptest.NewRequest(tc.method, tc.path, strings.NewReader(tc.body))
+		if tc.key != "" {
+			req.Header.Set("Authorization", "Bearer "+tc.key)
+		}
+		rec := httptest.NewRecorder()
+		e.ServeHTTP(rec, req)
+		var body map[string]string
+		_ = json.Unmarshal(rec.Body.Bytes(), &body)
+		if rec.Code != tc.status || !strings.Contains(body["detail"], tc.detail) {
+			t.Errorf("%s %s = %d %s, want %d with %q", tc.method, tc.path, rec.Code, rec.Body, tc.status, tc.detail)
+		}
+	}
+}
