@@ -242,7 +242,15 @@ func (s *Service) Update(ctx context.Context, orgID, id string, c vault.Credenti
 		s.cleanup(ctx, orgID, ref.ID, "credential row update failed")
 		return View{}, err
 	}
-	s.cleanup(ctx, orgID, old.ItemID, "replaced by an update")
+	if old.VaultSource != ref.Source {
+		// The old item lives in the service of an earlier configuration,
+		// which reads no longer use; say so rather than guess.
+		s.log.WarnContext(ctx, "replaced credential's previous item was stored by another configuration and is left there",
+			slog.String("organization_id", orgID), slog.String("credential_id", id),
+			slog.String("item_id", old.ItemID), slog.String("stored_by", old.VaultSource))
+	} else {
+		s.cleanup(ctx, orgID, old.ItemID, "replaced by an update")
+	}
 	return viewOf(updated), nil
 }
 
