@@ -100,6 +100,15 @@ func Open(ctx context.Context, cfg config.Config, opts Options) (*Platform, erro
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
+	// Everything that can fail without touching the database, first.
+	policy, err := vault.NewAddressPolicy(cfg.AllowedHosts, true)
+	if err != nil {
+		return nil, err
+	}
+	env, err := vault.NewEnvClient(cfg, nil)
+	if err != nil {
+		return nil, err
+	}
 	kr, err := LoadKeyring(cfg, log)
 	if err != nil {
 		return nil, err
@@ -117,16 +126,6 @@ func Open(ctx context.Context, cfg config.Config, opts Options) (*Platform, erro
 		if n > 0 {
 			log.Info("applied database migrations", slog.Int("count", n))
 		}
-	}
-	policy, err := vault.NewAddressPolicy(cfg.AllowedHosts, true)
-	if err != nil {
-		st.Close()
-		return nil, err
-	}
-	env, err := vault.NewEnvClient(cfg, nil)
-	if err != nil {
-		st.Close()
-		return nil, err
 	}
 	if opts.Registerer == nil || opts.Gatherer == nil {
 		reg := prometheus.NewRegistry()
