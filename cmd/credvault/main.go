@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"os"
 	"os/signal"
@@ -62,7 +63,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	case "migrate":
 		err = migrate(ctx, args[1:], stderr)
 	case "keys":
-		err = keys(args[1:], stdout)
+		err = keys(args[1:], stdout, stderr)
 	case "org":
 		err = orgCmd(ctx, args[1:], stdout, stderr)
 	case "check-service":
@@ -129,13 +130,18 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
+	// Bind before announcing, so a busy port fails before "listening".
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
+	}
 	errc := make(chan error, 1)
-	go func() { errc <- srv.ListenAndServe() }()
-	log.Info("credvault listening", slog.String("addr", cfg.Addr), slog.Bool("embedded_database", cfg.Embedded()),
+	go func() { errc <- srv.Serve(ln) }()
+	log.Info("credvault listening", slog.String("addr", ln.Addr().String()), slog.Bool("embedded_database", cfg.Embedded()),
 		slog.Bool("env_vault", cfg.EnvVaultEnabled()))
 	select {
 	case err := <-errc:
-		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
+		return fmt.Errorf("serve on %s: %w", cfg.Addr, err)
 	case <-ctx.Done():
 	}
 	log.Info("shutting down")
@@ -169,11 +175,11 @@ func migrate(ctx context.Context, args []string, stderr io.Writer) error {
 	return nil
 }
 
-func keys(args []string, stdout io.Writer) error {
+func keys(args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
 		return usageError{"keys needs a subcommand: init or rotate"}
 	}
-	fs := newFlags("keys "+args[0], stdout)
+	fs := newFlags("keys "+args[0], stderr)
 	out := fs.String("out", "", "file to write (must not exist)")
 	in := fs.String("in", "", "existing keyset file (rotate)")
 	if err := fs.Parse(args[1:]); err != nil {
