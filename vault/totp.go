@@ -9,57 +9,57 @@ import (
 	"github.com/pquerna/otp/totp"
 )
 
+// parseTOTP validates a base32 seed or an otpauth://totp/ URI and returns
+// its canonical form, the bare seed, and the code parameters (the URI's
+// period, digits and algorithm; RFC 6238 defaults for a seed).
+func parseTOTP(v string) (canonical, seed string, opts totp.ValidateOpts, err error) {
+	opts = totp.ValidateOpts{Period: 30, Digits: otp.DigitsSix, Algorithm: otp.AlgorithmSHA1}
+	v = strings.TrimSpace(v)
+	if strings.HasPrefix(strings.ToLower(v), "otpauth://") {
+		k, kerr := otp.NewKeyFromURL(v)
+		if kerr != nil || k.Type() != "totp" {
+			return "", "", opts, Invalid("totp", "is not a valid otpauth://totp/ URI")
+		}
+		seed = strings.ToUpper(strings.TrimRight(k.Secret(), "="))
+		if !validSeed(seed) {
+			return "", "", opts, Invalid("totp", "the otpauth URI's secret is not valid base32")
+		}
+		if p := k.Period(); p > 0 {
+			opts.Period = uint(p)
+		}
+		if k.Digits() == otp.DigitsEight {
+			opts.Digits = otp.DigitsEight
+		}
+		opts.Algorithm = k.Algorithm()
+		return v, seed, opts, nil
+	}
+	seed = strings.TrimRight(strings.ToUpper(strings.NewReplacer(" ", "", "-", "").Replace(v)), "=")
+	if !validSeed(seed) {
+		return "", "", opts, Invalid("totp", "is not a valid base32 seed or otpauth:// URI")
+	}
+	return seed, seed, opts, nil
+}
+
+func validSeed(seed string) bool {
+	b, err := base32.StdEncoding.WithPadding(base32.NoPadding).DecodeString(seed)
+	return err == nil && len(b) > 0
+}
+
 // NormalizeTOTP validates a TOTP secret — a base32 seed or an otpauth://
 // URI — and returns its canonical form: an upper-case, unpadded base32
 // seed without spaces, or the URI unchanged once its seed is checked.
 func NormalizeTOTP(v string) (string, error) {
-	v = strings.TrimSpace(v)
-	if strings.HasPrefix(strings.ToLower(v), "otpauth://") {
-		k, err := otp.NewKeyFromURL(v)
-		if err != nil || k.Type() != "totp" {
-			return "", Invalid("totp", "is not a valid otpauth://totp/ URI")
-		}
-		if _, err := decodeSeed(k.Secret()); err != nil {
-			return "", Invalid("totp", "the otpauth URI's secret is not valid base32")
-		}
-		return v, nil
-	}
-	seed := strings.ToUpper(strings.NewReplacer(" ", "", "-", "").Replace(v))
-	seed = strings.TrimRight(seed, "=")
-	if _, err := decodeSeed(seed); err != nil {
-		return "", Invalid("totp", "is not a valid base32 seed or otpauth:// URI")
-	}
-	return seed, nil
-}
-
-func decodeSeed(seed string) ([]byte, error) {
-	b, err := base32.StdEncoding.WithPadding(base32.NoPadding).DecodeString(strings.ToUpper(strings.TrimRight(seed, "=")))
-	if err == nil && len(b) < 1 {
-		return nil, base32.CorruptInputError(0)
-	}
-	return b, err
+	canonical, _, _, err := parseTOTP(v)
+	return canonical, err
 }
 
 // TOTPCode computes the current code for a seed or otpauth:// URI at t,
 // honouring the URI's digits, period and algorithm, and returns the seconds
 // until it changes.
 func TOTPCode(secret Secret, t time.Time) (code string, secondsRemaining int, err error) {
-	v, err := NormalizeTOTP(secret.Reveal())
+	_, seed, opts, err := parseTOTP(secret.Reveal())
 	if err != nil {
 		return "", 0, err
-	}
-	opts := totp.ValidateOpts{Period: 30, Digits: otp.DigitsSix, Algorithm: otp.AlgorithmSHA1}
-	seed := v
-	if strings.HasPrefix(strings.ToLower(v), "otpauth://") {
-		k, _ := otp.NewKeyFromURL(v)
-		seed = strings.ToUpper(strings.TrimRight(k.Secret(), "="))
-		if p := k.Period(); p > 0 {
-			opts.Period = uint(p)
-		}
-		if d := k.Digits(); d == otp.DigitsEight {
-			opts.Digits = d
-		}
-		opts.Algorithm = k.Algorithm()
 	}
 	code, err = totp.GenerateCodeCustom(seed, t, opts)
 	if err != nil {
