@@ -326,21 +326,11 @@ func (c *Client) doOnce(ctx context.Context, op, method string, u *url.URL, body
 	return resp.StatusCode, b, nil
 }
 
-// retryable marks transport failures worth another attempt.
-type retryable interface{ retryable() bool }
-
+// isRetryableNetErr reports a transport failure worth another attempt.
 func isRetryableNetErr(err error) bool {
-	var r retryable
-	return errors.As(err, &r) && r.retryable()
+	var ue *UpstreamError
+	return errors.As(err, &ue) && ue.transient
 }
-
-type transportFailure struct {
-	*UpstreamError
-	retry bool
-}
-
-func (t *transportFailure) retryable() bool { return t.retry }
-func (t *transportFailure) Unwrap() error   { return t.UpstreamError }
 
 // transportError turns a transport failure into a reason a person can act
 // on. Timeouts are not retried: the caller's latency stays bounded by one
@@ -356,7 +346,6 @@ func (c *Client) transportError(op string, err error, actx context.Context) erro
 		recErr  tls.RecordHeaderError
 	)
 	up := &UpstreamError{Op: op}
-	retry := false
 	switch {
 	case errors.Is(actx.Err(), context.DeadlineExceeded) || errors.Is(err, context.DeadlineExceeded) || isTimeout(err):
 		return &TimeoutError{Op: op, After: c.timeout}
@@ -366,22 +355,22 @@ func (c *Client) transportError(op string, err error, actx context.Context) erro
 		up.Message = "the service redirected to another origin; refused so the token is not sent elsewhere"
 	case errors.As(err, &dnsErr):
 		up.Message = fmt.Sprintf("cannot resolve host %s", host)
-		retry = dnsErr.IsTemporary
+		up.transient = dnsErr.IsTemporary
 	case errors.Is(err, syscall.ECONNREFUSED):
 		up.Message = fmt.Sprintf("connection to %s refused", c.base.Host)
-		retry = true
+		up.transient = true
 	case errors.Is(err, syscall.ECONNRESET), errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF):
 		up.Message = fmt.Sprintf("connection to %s closed unexpectedly", c.base.Host)
-		retry = true
+		up.transient = true
 	case errors.As(err, &certErr), errors.As(err, &uaErr), errors.As(err, &hostErr):
 		up.Message = fmt.Sprintf("TLS certificate of %s is not trusted", host)
 	case errors.As(err, &recErr):
 		up.Message = fmt.Sprintf("TLS handshake with %s failed (is it serving plain HTTP?)", c.base.Host)
 	default:
 		up.Message = fmt.Sprintf("request to %s failed", c.base.Host)
-		retry = true
+		up.transient = true
 	}
-	return &transportFailure{UpstreamError: up, retry: retry}
+	return up
 }
 
 func isTimeout(err error) bool {

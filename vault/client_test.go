@@ -338,3 +338,34 @@ func TestSecretRedactsEverywhere(t *testing.T) {
 		}
 	}
 }
+
+func TestTransportErrorsRetryOnlyIdempotentRequests(t *testing.T) {
+	t.Parallel()
+	var hits atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if hits.Add(1) == 1 { // drop the first connection without an answer
+			conn, _, _ := w.(http.Hijacker).Hijack()
+			conn.Close()
+			return
+		}
+		if r.Method == http.MethodPost {
+			w.Write([]byte(`{"id":"x"}`))
+			return
+		}
+		w.Write([]byte(`{"type":"secret","secret_value":"v"}`))
+	}))
+	t.Cleanup(srv.Close)
+	c := newClient(t, srv.URL+"/api", vault.ClientOptions{})
+	if _, err := c.Get(context.Background(), "o", "x"); err != nil || hits.Load() != 2 {
+		t.Fatalf("GET after a dropped connection: %v after %d requests, want success on the retry", err, hits.Load())
+	}
+
+	hits.Store(0)
+	_, err := c.Create(context.Background(), "o", secretCred())
+	if !errors.Is(err, vault.ErrUpstream) || hits.Load() != 1 {
+		t.Fatalf("POST after a dropped connection: %v after %d requests, want one attempt and ErrUpstream", err, hits.Load())
+	}
+	if !strings.Contains(err.Error(), "closed unexpectedly") {
+		t.Fatalf("reason = %q, want a connection-closed reason", err)
+	}
+}

@@ -71,6 +71,8 @@ type UpstreamError struct {
 	Message    string
 	// Err is the underlying cause, if any (an *AddressError, say).
 	Err error
+	// transient marks a transport failure worth retrying (GET, DELETE).
+	transient bool
 }
 
 // Unwrap returns the cause.
