@@ -45,6 +45,15 @@ func secretBody(name, label string) map[string]any {
 
 var allSecrets = []string{pwSecret, totpSeed, cardNumber, apiSecret, svcToken, "Alice Smith", "1 Main St"}
 
+// scrub hides the test's secrets in failure messages: a failing test must
+// not print the secret it caught.
+func scrub(s string) string {
+	for _, sec := range allSecrets {
+		s = strings.ReplaceAll(s, sec, "<secret>")
+	}
+	return s
+}
+
 // configured returns a harness with one organization whose custom service
 // is a fake.
 func configured(t *testing.T, kind testdb.Kind) (*harness, *fakeservice.Service, string, string) {
@@ -62,7 +71,7 @@ func assertNoSecretIn(t *testing.T, what string, b []byte) {
 	t.Helper()
 	for _, s := range allSecrets {
 		if strings.Contains(string(b), s) {
-			t.Fatalf("%s contains a secret: %s", what, b)
+			t.Fatalf("%s contains a secret: %s", what, scrub(string(b)))
 		}
 	}
 }
@@ -84,14 +93,14 @@ func TestCredentialsCRUD(t *testing.T) {
 			want := map[string]any{"name": "Bank login", "type": "password", "username": "alice@example.com",
 				"password": pwSecret, "totp": totpSeed, "totp_type": "authenticator", "metadata": map[string]any{"site": "bank"}}
 			if fmt.Sprint(wire) != fmt.Sprint(want) {
-				t.Fatalf("service received %v\nwant %v", wire, want)
+				t.Fatalf("service received %s\nwant %s", scrub(fmt.Sprint(wire)), scrub(fmt.Sprint(want)))
 			}
 			card := h.do("POST", "/v1/credentials/", key, cardBody("Company Visa"))
 			if card.status != 201 {
 				t.Fatalf("create card = %d %s", card.status, card.body)
 			}
 			if b := svc.LastBody(); b["card_number"] != cardNumber || b["billing_address"].(map[string]any)["city"] != "Springfield" {
-				t.Fatalf("card wire = %v", b)
+				t.Fatalf("card wire = %s", scrub(fmt.Sprint(b)))
 			}
 			sec := h.do("POST", "/api/v1/credentials", key, secretBody("Stripe key", "stripe-prod"))
 			if sec.status != 201 {

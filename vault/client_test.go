@@ -25,6 +25,15 @@ const (
 	apiValue = "sk_live_abcdef123456"
 )
 
+// scrub hides the test's secrets in failure messages: a failing test must
+// not print the secret it caught.
+func scrub(s string) string {
+	for _, sec := range []string{token, password, cardNum, apiValue, "JBSWY3DPEHPK3PXP", "Alice Smith", "1 Main St", "billing@example.com", "4111abcd"} {
+		s = strings.ReplaceAll(s, sec, "<secret>")
+	}
+	return s
+}
+
 func mustURLB(t testing.TB, raw string) *url.URL { return mustURLTB(t, raw) }
 
 func mustURL(t *testing.T, raw string) *url.URL { return mustURLTB(t, raw) }
@@ -137,7 +146,7 @@ func TestWirePayloadShape(t *testing.T) {
 	}
 	want := `{"name":"Bank","type":"password","username":"alice@example.com","password":"` + password + `","totp_type":"none"}`
 	if string(b) != want {
-		t.Fatalf("wire = %s\nwant   %s", b, want)
+		t.Fatalf("wire = %s\nwant   %s", scrub(string(b)), scrub(want))
 	}
 }
 
@@ -299,7 +308,7 @@ func TestClientContractBreaches(t *testing.T) {
 				}
 				for _, s := range []string{token, password} {
 					if strings.Contains(msg, s) {
-						t.Fatalf("error text leaks a secret: %q", msg)
+						t.Fatalf("error text leaks a secret: %q", scrub(msg))
 					}
 				}
 			}
@@ -331,9 +340,9 @@ func TestSecretRedactsEverywhere(t *testing.T) {
 		logs.String(),
 	}
 	for _, out := range outputs {
-		for _, s := range []string{cardNum, "Alice Smith", "1 Main St", "billing@example.com"} {
+		for _, s := range []string{cardNum, "Alice Smith", "1 Main St", "billing@example.com", "4111abcd"} {
 			if strings.Contains(out, s) {
-				t.Fatalf("secret %q printed: %s", s, out)
+				t.Fatalf("a secret was printed: %s", scrub(out))
 			}
 		}
 	}

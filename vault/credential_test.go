@@ -54,7 +54,7 @@ func TestValidate(t *testing.T) {
 			}
 			for _, s := range []string{password, cardNum, apiValue, "4111abcd"} {
 				if strings.Contains(err.Error(), s) {
-					t.Fatalf("error echoes a secret: %v", err)
+					t.Fatalf("error echoes a secret: %s", scrub(err.Error()))
 				}
 			}
 		})
