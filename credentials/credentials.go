@@ -110,14 +110,20 @@ func metadataRow(r *store.Credential, c vault.Credential) {
 
 // cleanup deletes an item that must not outlive a failed operation. It
 // runs even if the caller's context was cancelled.
-func (s *Service) cleanup(ctx context.Context, orgID, itemID, why string) {
+func (s *Service) cleanup(ctx context.Context, orgID string, ref vault.ItemRef, why string) {
 	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 	defer cancel()
-	if err := s.vault.Delete(cctx, orgID, itemID); err != nil && !errors.Is(err, vault.ErrNotFound) {
+	if err := s.vault.Delete(cctx, orgID, ref); err != nil && !errors.Is(err, vault.ErrNotFound) {
 		s.log.ErrorContext(ctx, "could not delete a vault item after a failed operation; it is orphaned",
-			slog.String("organization_id", orgID), slog.String("item_id", itemID), slog.String("reason", why),
-			slog.String("error", err.Error()))
+			slog.String("organization_id", orgID), slog.String("item_id", ref.ID), slog.String("stored_by", ref.Source),
+			slog.String("reason", why), slog.String("error", err.Error()))
 	}
+}
+
+// refOf is where a row's item lives: its id and the configuration that
+// stored it. Every read and delete goes through that configuration.
+func refOf(r store.Credential) vault.ItemRef {
+	return vault.ItemRef{ID: r.ItemID, Source: r.VaultSource}
 }
 
 // Create stores c: the vault item first, then the row. If the row cannot
@@ -135,7 +141,7 @@ func (s *Service) Create(ctx context.Context, orgID string, c vault.Credential) 
 		Version: 1, CreatedAt: now, ModifiedAt: now}
 	metadataRow(&row, c)
 	if err := s.store.CreateCredential(ctx, row); err != nil {
-		s.cleanup(ctx, orgID, ref.ID, "credential row write failed")
+		s.cleanup(ctx, orgID, ref, "credential row write failed")
 		return View{}, err
 	}
 	return viewOf(row), nil
@@ -158,14 +164,14 @@ type WithSecret struct {
 	Credential vault.Credential
 }
 
-// GetWithSecret returns the credential with its secret, read from the
-// organization's current vault.
+// GetWithSecret returns the credential with its secret, read through the
+// configuration that stored it.
 func (s *Service) GetWithSecret(ctx context.Context, orgID, id string) (WithSecret, error) {
 	r, err := s.store.GetCredential(ctx, orgID, id)
 	if err != nil {
 		return WithSecret{}, err
 	}
-	c, err := s.vault.Get(ctx, orgID, r.ItemID)
+	c, err := s.vault.Get(ctx, orgID, refOf(r))
 	if err != nil {
 		return WithSecret{}, err
 	}
@@ -239,30 +245,25 @@ func (s *Service) Update(ctx context.Context, orgID, id string, c vault.Credenti
 	metadataRow(&row, c)
 	updated, err := s.store.UpdateCredential(ctx, row, old.Version)
 	if err != nil {
-		s.cleanup(ctx, orgID, ref.ID, "credential row update failed")
+		s.cleanup(ctx, orgID, ref, "credential row update failed")
 		return View{}, err
 	}
-	if old.VaultSource != ref.Source {
-		// The old item lives in the service of an earlier configuration,
-		// which reads no longer use; say so rather than guess.
-		s.log.WarnContext(ctx, "replaced credential's previous item was stored by another configuration and is left there",
-			slog.String("organization_id", orgID), slog.String("credential_id", id),
-			slog.String("item_id", old.ItemID), slog.String("stored_by", old.VaultSource))
-	} else {
-		s.cleanup(ctx, orgID, old.ItemID, "replaced by an update")
-	}
+	// The old item is deleted through the configuration that stored it,
+	// which may be an earlier one than the new item's.
+	s.cleanup(ctx, orgID, refOf(old), "replaced by an update")
 	return viewOf(updated), nil
 }
 
-// Delete removes the item from the vault, then soft-deletes the row. If
-// the vault refuses, the row stays. An item already gone from the vault
-// does not prevent the row's deletion.
+// Delete removes the item through the configuration that stored it, then
+// soft-deletes the row. If the vault refuses (or that configuration can no
+// longer be used), the row stays. An item already gone from the vault does
+// not prevent the row's deletion.
 func (s *Service) Delete(ctx context.Context, orgID, id string) error {
 	r, err := s.store.GetCredential(ctx, orgID, id)
 	if err != nil {
 		return err
 	}
-	if err := s.vault.Delete(ctx, orgID, r.ItemID); err != nil && !errors.Is(err, vault.ErrNotFound) {
+	if err := s.vault.Delete(ctx, orgID, refOf(r)); err != nil && !errors.Is(err, vault.ErrNotFound) {
 		return err
 	}
 	return s.store.SoftDeleteCredential(ctx, orgID, id, r.Version)
@@ -284,7 +285,7 @@ func (s *Service) TOTPCode(ctx context.Context, orgID, id string) (Code, error) 
 	if r.CredentialType != string(vault.TypePassword) || r.TOTPType != string(vault.TOTPAuthenticator) {
 		return Code{}, vault.Invalid("credential", "has no authenticator TOTP: only password credentials with totp_type authenticator have codes")
 	}
-	c, err := s.vault.Get(ctx, orgID, r.ItemID)
+	c, err := s.vault.Get(ctx, orgID, refOf(r))
 	if err != nil {
 		return Code{}, err
 	}

@@ -39,6 +39,8 @@ func statusOf(err error) (int, string) {
 		return http.StatusUnauthorized, org.ErrUnauthorized.Error()
 	case errors.Is(err, vault.ErrNotConfigured):
 		return http.StatusBadRequest, vault.ErrNotConfigured.Error()
+	case errors.Is(err, vault.ErrSourceUnavailable):
+		return http.StatusConflict, err.Error()
 	case errors.Is(err, vault.ErrTimeout):
 		return http.StatusGatewayTimeout, err.Error()
 	case errors.Is(err, vault.ErrUpstream), errors.Is(err, vault.ErrContractViolation):

@@ -82,6 +82,24 @@ func (s *ConfigSource) ActiveConfig(ctx context.Context, orgID string) (vault.Or
 	return cfg, err
 }
 
+// ConfigByID implements vault.ConfigSource: the organization's
+// configuration id, current or replaced, decrypted. One that does not exist
+// for orgID or does not decrypt is a *vault.SourceUnavailableError.
+func (s *ConfigSource) ConfigByID(ctx context.Context, orgID, id string) (vault.OrgConfig, error) {
+	row, err := s.store.AuthTokenByID(ctx, orgID, id)
+	if errors.Is(err, store.ErrNotFound) || (err == nil && row.TokenType != TokenTypeCustomCredential) {
+		return vault.OrgConfig{}, &vault.SourceUnavailableError{Source: id, Reason: "it no longer exists"}
+	}
+	if err != nil {
+		return vault.OrgConfig{}, err
+	}
+	cfg, err := s.decrypt(row)
+	if err != nil {
+		return vault.OrgConfig{}, &vault.SourceUnavailableError{Source: id, Reason: "it can no longer be decrypted with the configured keyset"}
+	}
+	return cfg, nil
+}
+
 func (s *ConfigSource) load(ctx context.Context, orgID string) (vault.OrgConfig, store.AuthToken, error) {
 	row, err := s.store.ValidAuthToken(ctx, orgID, TokenTypeCustomCredential)
 	if errors.Is(err, store.ErrNotFound) {
@@ -90,15 +108,20 @@ func (s *ConfigSource) load(ctx context.Context, orgID string) (vault.OrgConfig,
 	if err != nil {
 		return vault.OrgConfig{}, row, err
 	}
-	pt, err := s.keyring.Decrypt(row.EncryptedToken, associatedData(orgID, row.TokenType))
+	cfg, err := s.decrypt(row)
+	return cfg, row, err
+}
+
+func (s *ConfigSource) decrypt(row store.AuthToken) (vault.OrgConfig, error) {
+	pt, err := s.keyring.Decrypt(row.EncryptedToken, associatedData(row.OrganizationID, row.TokenType))
 	if err != nil {
-		return vault.OrgConfig{}, row, fmt.Errorf("configuration %s of organization %s: %w", row.ID, orgID, err)
+		return vault.OrgConfig{}, fmt.Errorf("configuration %s of organization %s: %w", row.ID, row.OrganizationID, err)
 	}
 	var sc storedConfig
 	if err := json.Unmarshal(pt, &sc); err != nil {
-		return vault.OrgConfig{}, row, fmt.Errorf("configuration %s: undecodable plaintext", row.ID)
+		return vault.OrgConfig{}, fmt.Errorf("configuration %s: undecodable plaintext", row.ID)
 	}
-	return vault.OrgConfig{ID: row.ID, BaseURL: sc.APIBaseURL, Token: vault.NewSecret(sc.APIToken)}, row, nil
+	return vault.OrgConfig{ID: row.ID, BaseURL: sc.APIBaseURL, Token: vault.NewSecret(sc.APIToken)}, nil
 }
 
 // ConfigVault is what Configs needs of the organization-configured vault.

@@ -136,6 +136,14 @@ func (s *Store) ValidAuthToken(ctx context.Context, orgID, tokenType string) (Au
 	return t, wrap("get auth token", err)
 }
 
+// AuthTokenByID returns the organization's configuration id, valid or
+// not.
+func (s *Store) AuthTokenByID(ctx context.Context, orgID, id string) (AuthToken, error) {
+	var t AuthToken
+	err := s.ctx(ctx).Where("id = ? AND organization_id = ?", id, orgID).Take(&t).Error
+	return t, wrap("get auth token", err)
+}
+
 // ReplaceAuthToken marks any valid configuration of the same organization
 // and type not valid and inserts t, in one transaction. The database's
 // partial unique index guarantees a concurrent replace cannot leave two

@@ -41,10 +41,12 @@ type ItemRef struct {
 type CredentialVault interface {
 	// Create stores c and returns where it went.
 	Create(ctx context.Context, orgID string, c Credential) (ItemRef, error)
-	// Get returns the credential stored under itemID.
-	Get(ctx context.Context, orgID, itemID string) (Credential, error)
-	// Delete removes the item; ErrNotFound if it is already gone.
-	Delete(ctx context.Context, orgID, itemID string) error
+	// Get returns the credential stored under ref, read through the
+	// configuration that stored it (ref.Source), never another.
+	Get(ctx context.Context, orgID string, ref ItemRef) (Credential, error)
+	// Delete removes the item through the configuration that stored it;
+	// ErrNotFound if it is already gone.
+	Delete(ctx context.Context, orgID string, ref ItemRef) error
 }
 
 // ClientOptions tune a Client.
@@ -134,14 +136,29 @@ func (c *Client) Create(ctx context.Context, _ string, cred Credential) (ItemRef
 	return ItemRef{ID: id, Source: c.source}, err
 }
 
-// Get implements CredentialVault.
-func (c *Client) Get(ctx context.Context, _ string, itemID string) (Credential, error) {
-	return c.GetItem(ctx, itemID)
+// Get implements CredentialVault. A ref stored by another configuration is
+// refused.
+func (c *Client) Get(ctx context.Context, _ string, ref ItemRef) (Credential, error) {
+	if err := c.owns(ref); err != nil {
+		return Credential{}, err
+	}
+	return c.GetItem(ctx, ref.ID)
 }
 
-// Delete implements CredentialVault.
-func (c *Client) Delete(ctx context.Context, _ string, itemID string) error {
-	return c.DeleteItem(ctx, itemID)
+// Delete implements CredentialVault. A ref stored by another configuration
+// is refused.
+func (c *Client) Delete(ctx context.Context, _ string, ref ItemRef) error {
+	if err := c.owns(ref); err != nil {
+		return err
+	}
+	return c.DeleteItem(ctx, ref.ID)
+}
+
+func (c *Client) owns(ref ItemRef) error {
+	if ref.Source != c.source {
+		return &SourceUnavailableError{Source: ref.Source, Reason: "this vault serves another configuration"}
+	}
+	return nil
 }
 
 // CreateItem POSTs cred to the base URL and returns the service's id.

@@ -113,20 +113,20 @@ func TestClientHonoursContract(t *testing.T) {
 						t.Fatalf("unset optional %q sent", k)
 					}
 				}
-				got, err := c.Get(context.Background(), "org_x", ref.ID)
+				got, err := c.Get(context.Background(), "org_x", ref)
 				if err != nil {
 					t.Fatal(err)
 				}
 				if !got.SameFields(cred) {
 					t.Fatal("read-back credential differs from what was created")
 				}
-				if err := c.Delete(context.Background(), "org_x", ref.ID); err != nil {
+				if err := c.Delete(context.Background(), "org_x", ref); err != nil {
 					t.Fatal(err)
 				}
-				if _, err := c.Get(context.Background(), "org_x", ref.ID); !errors.Is(err, vault.ErrNotFound) {
+				if _, err := c.Get(context.Background(), "org_x", ref); !errors.Is(err, vault.ErrNotFound) {
 					t.Fatalf("get after delete: %v, want ErrNotFound", err)
 				}
-				if err := c.Delete(context.Background(), "org_x", ref.ID); !errors.Is(err, vault.ErrNotFound) {
+				if err := c.Delete(context.Background(), "org_x", ref); !errors.Is(err, vault.ErrNotFound) {
 					t.Fatalf("delete after delete: %v, want ErrNotFound", err)
 				}
 			})
@@ -289,9 +289,9 @@ func TestClientContractBreaches(t *testing.T) {
 			case create:
 				_, err = c.Create(context.Background(), "o", passwordCred())
 			case get:
-				_, err = c.Get(context.Background(), "o", id)
+				_, err = c.Get(context.Background(), "o", vault.ItemRef{ID: id})
 			case del:
-				err = c.Delete(context.Background(), "o", id)
+				err = c.Delete(context.Background(), "o", vault.ItemRef{ID: id})
 			}
 			log.Error("vault call failed", slog.Any("error", err), slog.Any("credential", passwordCred()))
 			if tc.wantErr == nil {
@@ -365,7 +365,7 @@ func TestTransportErrorsRetryOnlyIdempotentRequests(t *testing.T) {
 	}))
 	t.Cleanup(srv.Close)
 	c := newClient(t, srv.URL+"/api", vault.ClientOptions{})
-	if _, err := c.Get(context.Background(), "o", "x"); err != nil || hits.Load() != 2 {
+	if _, err := c.Get(context.Background(), "o", vault.ItemRef{ID: "x"}); err != nil || hits.Load() != 2 {
 		t.Fatalf("GET after a dropped connection: %v after %d requests, want success on the retry", err, hits.Load())
 	}
 

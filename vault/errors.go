@@ -24,7 +24,32 @@ var (
 	// ErrInvalid means input failed validation. The wrapping
 	// InvalidError names the field.
 	ErrInvalid = errors.New("invalid input")
+	// ErrSourceUnavailable means an item was stored through a
+	// configuration that can no longer be used. The wrapping
+	// SourceUnavailableError says which and why.
+	ErrSourceUnavailable = errors.New("the configuration that stored this item can no longer be used")
 )
+
+// SourceUnavailableError refuses to read or delete an item whose storing
+// configuration can no longer be used: items are reached only through the
+// configuration that stored them, never through another service where the
+// same id may name someone else's item.
+type SourceUnavailableError struct {
+	// Source is the configuration id ("env" for the env-configured vault).
+	Source string
+	// Reason says why it cannot be used, without secrets.
+	Reason string
+}
+
+func (e *SourceUnavailableError) Error() string {
+	return fmt.Sprintf("this credential's secret was stored through an earlier custom credential service configuration (%s) "+
+		"that can no longer be used: %s. credvault reads and deletes an item only through the configuration that stored it. "+
+		"To move the credential to the current service, update it with its secret (POST /api/v1/credentials/{credential_id}/update)",
+		e.Source, e.Reason)
+}
+
+// Is makes errors.Is(err, ErrSourceUnavailable) true.
+func (e *SourceUnavailableError) Is(target error) bool { return target == ErrSourceUnavailable }
 
 // InvalidError is a validation failure of one field. Its message never
 // holds the field's value.

@@ -49,6 +49,8 @@ func outcome(err error) string {
 		return "upstream_error"
 	case errors.Is(err, ErrInvalid):
 		return "invalid"
+	case errors.Is(err, ErrSourceUnavailable):
+		return "source_unavailable"
 	}
 	return "error"
 }
@@ -73,16 +75,16 @@ func (i *instrumented) Create(ctx context.Context, orgID string, c Credential) (
 	return ref, err
 }
 
-func (i *instrumented) Get(ctx context.Context, orgID, itemID string) (Credential, error) {
+func (i *instrumented) Get(ctx context.Context, orgID string, ref ItemRef) (Credential, error) {
 	start := time.Now()
-	c, err := i.v.Get(ctx, orgID, itemID)
+	c, err := i.v.Get(ctx, orgID, ref)
 	i.m.observe("get", start, err)
 	return c, err
 }
 
-func (i *instrumented) Delete(ctx context.Context, orgID, itemID string) error {
+func (i *instrumented) Delete(ctx context.Context, orgID string, ref ItemRef) error {
 	start := time.Now()
-	err := i.v.Delete(ctx, orgID, itemID)
+	err := i.v.Delete(ctx, orgID, ref)
 	i.m.observe("delete", start, err)
 	return err
 }

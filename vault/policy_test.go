@@ -22,7 +22,7 @@ func TestDialerRefusesNameResolvingToLoopback(t *testing.T) {
 
 	blocked, _ := vault.NewAddressPolicy(nil, true)
 	c, _ := vault.NewClient(base, vault.NewSecret(token), vault.ClientOptions{Transport: vault.NewTransport(blocked), MaxAttempts: 1})
-	_, err := c.Get(context.Background(), "o", "x")
+	_, err := c.Get(context.Background(), "o", vault.ItemRef{ID: "x"})
 	if !errors.Is(err, vault.ErrAddressNotAllowed) || !errors.Is(err, vault.ErrUpstream) {
 		t.Fatalf("dial to localhost: %v, want ErrAddressNotAllowed", err)
 	}
@@ -39,7 +39,7 @@ func TestDialerRefusesNameResolvingToLoopback(t *testing.T) {
 			t.Fatal(err)
 		}
 		c, _ := vault.NewClient(base, vault.NewSecret(token), vault.ClientOptions{Transport: vault.NewTransport(p)})
-		if _, err := c.Get(context.Background(), "o", "x"); !errors.Is(err, vault.ErrNotFound) {
+		if _, err := c.Get(context.Background(), "o", vault.ItemRef{ID: "x"}); !errors.Is(err, vault.ErrNotFound) {
 			t.Fatalf("allowed %q: %v, want the service's 404", allow, err)
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
@@ -33,17 +34,24 @@ func NewEnvClient(cfg config.Config, transport http.RoundTripper) (*Client, erro
 }
 
 // OrgConfig is an organization's saved custom credential service
-// configuration, decrypted.
+// configuration, decrypted. A saved configuration never changes: replacing
+// it saves a new one with a new ID, and the old one is kept (not valid) so
+// the items it stored can still be read and deleted through it.
 type OrgConfig struct {
 	ID      string
 	BaseURL string
 	Token   Secret
 }
 
-// ConfigSource loads an organization's saved configuration. It returns
-// ErrNotConfigured when the organization has none.
+// ConfigSource loads organizations' saved configurations.
 type ConfigSource interface {
+	// ActiveConfig returns the organization's current configuration, or
+	// ErrNotConfigured when it has none.
 	ActiveConfig(ctx context.Context, orgID string) (OrgConfig, error)
+	// ConfigByID returns the organization's configuration id, current or
+	// replaced. A configuration that does not exist for that organization,
+	// or can no longer be decrypted, is a *SourceUnavailableError.
+	ConfigByID(ctx context.Context, orgID, id string) (OrgConfig, error)
 }
 
 // OrgVaultOptions tune an OrgVault.
@@ -64,11 +72,17 @@ type OrgVaultOptions struct {
 	Now func() time.Time
 }
 
-// OrgVault is the organization-configured CredentialVault: for each
-// organization it uses the saved configuration, else the env-configured
-// vault, else fails with ErrNotConfigured. A ready Client is cached per
-// organization, so steady-state calls make no database query and no
-// decryption; Invalidate drops the entry when the configuration changes.
+// OrgVault is the organization-configured CredentialVault. New items go to
+// the organization's current service: its saved configuration, else the
+// env-configured vault, else ErrNotConfigured. Existing items are read and
+// deleted only through the configuration that stored them (ItemRef.Source),
+// never through whatever is current: an item id means something only to
+// the service that issued it.
+//
+// Ready Clients are cached per configuration, and which configuration is
+// current is cached per organization, so steady-state calls make no
+// database query and no decryption; Invalidate drops an organization's
+// current pointer when its configuration changes.
 type OrgVault struct {
 	source    ConfigSource
 	env       *Client
@@ -78,10 +92,15 @@ type OrgVault struct {
 	ttl       time.Duration
 	now       func() time.Time
 
-	mu    sync.RWMutex
-	cache map[string]cacheEntry
-	gen   map[string]uint64
-	group singleflight.Group
+	mu sync.RWMutex
+	// current maps an organization to its current source.
+	current map[string]cacheEntry
+	// clients maps orgID+"\x00"+configID to the client of a saved
+	// configuration. Configurations are immutable, so these entries only
+	// expire by TTL.
+	clients map[string]cacheEntry
+	gen     map[string]uint64
+	group   singleflight.Group
 }
 
 type cacheEntry struct {
@@ -101,7 +120,7 @@ func NewOrgVault(source ConfigSource, opts OrgVaultOptions) *OrgVault {
 	return &OrgVault{
 		source: source, env: opts.Env, policy: policy, transport: NewTransport(policy),
 		timeout: opts.Timeout, ttl: opts.TTL, now: opts.Now,
-		cache: map[string]cacheEntry{}, gen: map[string]uint64{},
+		current: map[string]cacheEntry{}, clients: map[string]cacheEntry{}, gen: map[string]uint64{},
 	}
 }
 
@@ -121,18 +140,73 @@ func (v *OrgVault) ClientFor(cfg OrgConfig) (*Client, error) {
 	return NewClient(u, cfg.Token, ClientOptions{Transport: v.transport, Timeout: v.timeout, Source: cfg.ID})
 }
 
-// Resolve returns the Client serving orgID.
+// Env returns the env-configured vault, or nil.
+func (v *OrgVault) Env() *Client { return v.env }
+
+// Resolve returns the Client serving orgID's new items: its current
+// configuration's, else the env-configured vault's.
 func (v *OrgVault) Resolve(ctx context.Context, orgID string) (*Client, error) {
+	cl, err := v.cached(ctx, v.current, "current\x00"+orgID, orgID, func(lctx context.Context) (*Client, error) {
+		cfg, err := v.source.ActiveConfig(lctx, orgID)
+		switch {
+		case errors.Is(err, ErrNotConfigured):
+			return v.env, nil
+		case err != nil:
+			return nil, err
+		}
+		return v.ClientFor(cfg)
+	})
+	if err == nil && cl == nil {
+		err = ErrNotConfigured
+	}
+	return cl, err
+}
+
+// ResolveSource returns the Client of the configuration that stored an
+// item: the env-configured vault for SourceEnv, else the organization's
+// saved configuration with that id, current or replaced. A source that can
+// no longer be used is a *SourceUnavailableError; it never falls back to
+// another service.
+func (v *OrgVault) ResolveSource(ctx context.Context, orgID, source string) (*Client, error) {
+	switch source {
+	case SourceEnv:
+		if v.env == nil {
+			return nil, &SourceUnavailableError{Source: source, Reason: "the operator's env-configured service is no longer set up"}
+		}
+		return v.env, nil
+	case "":
+		return nil, &SourceUnavailableError{Source: "unknown", Reason: "the credential does not record which configuration stored it"}
+	}
+	cl, err := v.cached(ctx, v.clients, "source\x00"+orgID+"\x00"+source, orgID, func(lctx context.Context) (*Client, error) {
+		cfg, err := v.source.ConfigByID(lctx, orgID, source)
+		if err != nil {
+			return nil, err
+		}
+		if cfg.ID != source {
+			return nil, &SourceUnavailableError{Source: source, Reason: "it does not belong to this organization"}
+		}
+		return v.ClientFor(cfg)
+	})
+	if err == nil && cl == nil {
+		err = &SourceUnavailableError{Source: source, Reason: "it is not available"}
+	}
+	return cl, err
+}
+
+// cached returns the client under key in m, loading it once (singleflight)
+// when absent or expired. Loads racing an Invalidate of orgID are not
+// stored.
+func (v *OrgVault) cached(ctx context.Context, m map[string]cacheEntry, key, orgID string, load func(context.Context) (*Client, error)) (*Client, error) {
 	v.mu.RLock()
-	e, ok := v.cache[orgID]
+	e, ok := m[key]
 	v.mu.RUnlock()
 	if ok && v.now().Before(e.expires) {
-		return e.orThrow()
+		return e.client, nil
 	}
-	res, err, _ := v.group.Do(orgID, func() (any, error) {
+	res, err, _ := v.group.Do(key, func() (any, error) {
 		v.mu.RLock()
 		gen := v.gen[orgID]
-		e, ok := v.cache[orgID]
+		e, ok := m[key]
 		v.mu.RUnlock()
 		if ok && v.now().Before(e.expires) {
 			// Loaded by a flight that finished after our miss.
@@ -142,13 +216,14 @@ func (v *OrgVault) Resolve(ctx context.Context, orgID string) (*Client, error) {
 		// others share its result.
 		lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 		defer cancel()
-		e, err := v.load(lctx, orgID)
+		cl, err := load(lctx)
 		if err != nil {
 			return nil, err
 		}
+		e = cacheEntry{client: cl, expires: v.now().Add(v.ttl)}
 		v.mu.Lock()
 		if v.gen[orgID] == gen { // not invalidated while loading
-			v.cache[orgID] = e
+			m[key] = e
 		}
 		v.mu.Unlock()
 		return e, nil
@@ -156,41 +231,25 @@ func (v *OrgVault) Resolve(ctx context.Context, orgID string) (*Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	return res.(cacheEntry).orThrow()
+	return res.(cacheEntry).client, nil
 }
 
-func (e cacheEntry) orThrow() (*Client, error) {
-	if e.client == nil {
-		return nil, ErrNotConfigured
-	}
-	return e.client, nil
-}
-
-func (v *OrgVault) load(ctx context.Context, orgID string) (cacheEntry, error) {
-	e := cacheEntry{expires: v.now().Add(v.ttl)}
-	cfg, err := v.source.ActiveConfig(ctx, orgID)
-	switch {
-	case errors.Is(err, ErrNotConfigured):
-		e.client = v.env
-		return e, nil
-	case err != nil:
-		return cacheEntry{}, err
-	}
-	if e.client, err = v.ClientFor(cfg); err != nil {
-		return cacheEntry{}, err
-	}
-	return e, nil
-}
-
-// Invalidate drops orgID's cached client; the next call reloads it.
+// Invalidate drops what is cached for orgID; the next call reloads it.
 func (v *OrgVault) Invalidate(orgID string) {
 	v.mu.Lock()
-	delete(v.cache, orgID)
+	delete(v.current, "current\x00"+orgID)
+	prefix := "source\x00" + orgID + "\x00"
+	for k := range v.clients {
+		if strings.HasPrefix(k, prefix) {
+			delete(v.clients, k)
+		}
+	}
 	v.gen[orgID]++
 	v.mu.Unlock()
 }
 
-// Create implements CredentialVault.
+// Create implements CredentialVault: the item goes to the organization's
+// current service, and the returned ref names that configuration.
 func (v *OrgVault) Create(ctx context.Context, orgID string, c Credential) (ItemRef, error) {
 	cl, err := v.Resolve(ctx, orgID)
 	if err != nil {
@@ -199,22 +258,24 @@ func (v *OrgVault) Create(ctx context.Context, orgID string, c Credential) (Item
 	return cl.Create(ctx, orgID, c)
 }
 
-// Get implements CredentialVault.
-func (v *OrgVault) Get(ctx context.Context, orgID, itemID string) (Credential, error) {
-	cl, err := v.Resolve(ctx, orgID)
+// Get implements CredentialVault, through the configuration that stored
+// the item.
+func (v *OrgVault) Get(ctx context.Context, orgID string, ref ItemRef) (Credential, error) {
+	cl, err := v.ResolveSource(ctx, orgID, ref.Source)
 	if err != nil {
 		return Credential{}, err
 	}
-	return cl.GetItem(ctx, itemID)
+	return cl.GetItem(ctx, ref.ID)
 }
 
-// Delete implements CredentialVault.
-func (v *OrgVault) Delete(ctx context.Context, orgID, itemID string) error {
-	cl, err := v.Resolve(ctx, orgID)
+// Delete implements CredentialVault, through the configuration that
+// stored the item.
+func (v *OrgVault) Delete(ctx context.Context, orgID string, ref ItemRef) error {
+	cl, err := v.ResolveSource(ctx, orgID, ref.Source)
 	if err != nil {
 		return err
 	}
-	return cl.DeleteItem(ctx, itemID)
+	return cl.DeleteItem(ctx, ref.ID)
 }
 
 var (

@@ -16,6 +16,7 @@ import (
 type countingSource struct {
 	mu    sync.Mutex
 	cfgs  map[string]vault.OrgConfig
+	byID  []ownedConfig // every saved configuration, current or replaced
 	calls atomic.Int64
 }
 
@@ -30,12 +31,28 @@ func (s *countingSource) ActiveConfig(_ context.Context, orgID string) (vault.Or
 	return c, nil
 }
 
+func (s *countingSource) ConfigByID(_ context.Context, orgID, id string) (vault.OrgConfig, error) {
+	s.calls.Add(1)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, c := range s.byID {
+		if c.org == orgID && c.cfg.ID == id {
+			return c.cfg, nil
+		}
+	}
+	return vault.OrgConfig{}, &vault.SourceUnavailableError{Source: id, Reason: "it no longer exists"}
+}
+
+type ownedConfig struct {
+	org string
+	cfg vault.OrgConfig
+}
+
 func TestOrgVaultCachesAndInvalidates(t *testing.T) {
 	t.Parallel()
 	svc := fakeservice.New(t, token)
-	src := &countingSource{cfgs: map[string]vault.OrgConfig{
-		"org_a": {ID: "cfg_1", BaseURL: svc.Base(), Token: vault.NewSecret(token)},
-	}}
+	cfg1 := vault.OrgConfig{ID: "cfg_1", BaseURL: svc.Base(), Token: vault.NewSecret(token)}
+	src := &countingSource{cfgs: map[string]vault.OrgConfig{"org_a": cfg1}, byID: []ownedConfig{{"org_a", cfg1}}}
 	policy, _ := vault.NewAddressPolicy([]string{"127.0.0.1"}, true)
 	v := vault.NewOrgVault(src, vault.OrgVaultOptions{Policy: policy, TTL: time.Hour})
 	ctx := context.Background()
@@ -45,27 +62,100 @@ func TestOrgVaultCachesAndInvalidates(t *testing.T) {
 		t.Fatalf("create: %+v %v", ref, err)
 	}
 	for range 10 {
-		if _, err := v.Get(ctx, "org_a", ref.ID); err != nil {
+		if _, err := v.Get(ctx, "org_a", ref); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if n := src.calls.Load(); n != 1 {
-		t.Fatalf("config loaded %d times for 11 calls, want 1 (cached)", n)
+	// One load of the current configuration, one of cfg_1 by id.
+	if n := src.calls.Load(); n != 2 {
+		t.Fatalf("config loaded %d times for 11 calls, want 2 (cached)", n)
 	}
-	if _, err := v.Get(ctx, "org_b", "x"); !errors.Is(err, vault.ErrNotConfigured) {
+	if _, err := v.Create(ctx, "org_b", secretCred()); !errors.Is(err, vault.ErrNotConfigured) {
 		t.Fatalf("org without config and no env vault: %v, want ErrNotConfigured", err)
 	}
+	// Another organization cannot reach org_a's configuration by naming it.
+	if _, err := v.Get(ctx, "org_b", ref); !errors.Is(err, vault.ErrSourceUnavailable) {
+		t.Fatalf("org_b reading through org_a's configuration: %v, want ErrSourceUnavailable", err)
+	}
 
+	cfg2 := vault.OrgConfig{ID: "cfg_2", BaseURL: svc.Base(), Token: vault.NewSecret(token)}
 	src.mu.Lock()
-	src.cfgs["org_a"] = vault.OrgConfig{ID: "cfg_2", BaseURL: svc.Base(), Token: vault.NewSecret(token)}
+	src.cfgs["org_a"] = cfg2
+	src.byID = append(src.byID, ownedConfig{"org_a", cfg2})
 	src.mu.Unlock()
 	v.Invalidate("org_a")
+	before := src.calls.Load()
 	ref2, err := v.Create(ctx, "org_a", secretCred())
 	if err != nil || ref2.Source != "cfg_2" {
 		t.Fatalf("after invalidate: %+v %v, want source cfg_2", ref2, err)
 	}
-	if n := src.calls.Load(); n != 3 {
-		t.Fatalf("config loads = %d, want 3", n)
+	if n := src.calls.Load() - before; n != 1 {
+		t.Fatalf("config loads after invalidate = %d, want 1", n)
+	}
+	// The first item is still read through the configuration that stored it.
+	if _, err := v.Get(ctx, "org_a", ref); err != nil {
+		t.Fatalf("item of the replaced configuration: %v", err)
+	}
+}
+
+// TestOrgVaultReadsThroughStoringConfiguration: two services both issue
+// item id "cred_1"; a credential stored through the first is read and
+// deleted there, never through the organization's current service.
+func TestOrgVaultReadsThroughStoringConfiguration(t *testing.T) {
+	t.Parallel()
+	x, y := fakeservice.New(t, token), fakeservice.New(t, token)
+	cfgX := vault.OrgConfig{ID: "cfg_x", BaseURL: x.Base(), Token: vault.NewSecret(token)}
+	cfgY := vault.OrgConfig{ID: "cfg_y", BaseURL: y.Base(), Token: vault.NewSecret(token)}
+	src := &countingSource{cfgs: map[string]vault.OrgConfig{"org_a": cfgX}, byID: []ownedConfig{{"org_a", cfgX}}}
+	policy, _ := vault.NewAddressPolicy([]string{"127.0.0.1"}, true)
+	v := vault.NewOrgVault(src, vault.OrgVaultOptions{Policy: policy})
+	ctx := context.Background()
+
+	first := secretCred()
+	first.Secret.Label = "stored in X"
+	refX, err := v.Create(ctx, "org_a", first)
+	if err != nil {
+		t.Fatal(err)
+	}
+	src.mu.Lock()
+	src.cfgs["org_a"] = cfgY
+	src.byID = append(src.byID, ownedConfig{"org_a", cfgY})
+	src.mu.Unlock()
+	v.Invalidate("org_a")
+	second := secretCred()
+	second.Secret.Label = "stored in Y"
+	refY, err := v.Create(ctx, "org_a", second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if refX.ID != refY.ID || refX.Source == refY.Source {
+		t.Fatalf("refs %+v %+v: the test needs the same id from two services", refX, refY)
+	}
+	got, err := v.Get(ctx, "org_a", refX)
+	if err != nil || got.Secret.Label != "stored in X" {
+		t.Fatalf("read of X's item: %+v %v, want X's item", got.Secret, err)
+	}
+	if err := v.Delete(ctx, "org_a", refX); err != nil {
+		t.Fatal(err)
+	}
+	if x.Items() != 0 || y.Items() != 1 {
+		t.Fatalf("after deleting X's item: X holds %d, Y holds %d; want 0 and 1", x.Items(), y.Items())
+	}
+
+	// A source that is gone is refused, never answered by the current one.
+	src.mu.Lock()
+	src.byID = src.byID[1:]
+	src.mu.Unlock()
+	v.Invalidate("org_a")
+	refX2 := vault.ItemRef{ID: refY.ID, Source: "cfg_x"}
+	if _, err := v.Get(ctx, "org_a", refX2); !errors.Is(err, vault.ErrSourceUnavailable) {
+		t.Fatalf("item of a purged configuration: %v, want ErrSourceUnavailable", err)
+	}
+	if err := v.Delete(ctx, "org_a", refX2); !errors.Is(err, vault.ErrSourceUnavailable) || y.Items() != 1 {
+		t.Fatalf("delete through a purged configuration: %v (Y holds %d), want ErrSourceUnavailable and Y untouched", err, y.Items())
+	}
+	if _, err := v.Get(ctx, "org_a", vault.ItemRef{ID: refY.ID, Source: vault.SourceEnv}); !errors.Is(err, vault.ErrSourceUnavailable) {
+		t.Fatalf("env item without an env vault: %v, want ErrSourceUnavailable", err)
 	}
 }
 

@@ -1,0 +1,152 @@
+package credvault_test
+
+import (
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/credvault/credvault/internal/fakeservice"
+	"github.com/credvault/credvault/internal/testdb"
+)
+
+const envToken = "env-token-1234567890abcdef"
+
+// TestCrossOrganizationItemIDIsNotResolvedElsewhere replays the attack:
+// organization A points its configuration at a service it controls, which
+// answers create with the id of an item organization B stored in the
+// shared env-configured service; A then clears its configuration. A's
+// credential must still be read and deleted only through A's (cleared)
+// configuration: never B's secret, never B's item deleted.
+func TestCrossOrganizationItemIDIsNotResolvedElsewhere(t *testing.T) {
+	t.Parallel()
+	envSvc := fakeservice.New(t, envToken)
+	cfg := testConfig(t, testdb.Postgres)
+	cfg.AllowedHosts = []string{"127.0.0.1"}
+	cfg.VaultType, cfg.CustomBaseURL, cfg.CustomToken = "custom", envSvc.Base(), envToken
+	h := newHarnessWithConfig(t, cfg)
+	_, keyA := h.org("A")
+	_, keyB := h.org("B")
+
+	// B stores a credential with an authenticator seed in the env service.
+	r := h.do("POST", "/api/v1/credentials", keyB, passwordBody("B's bank"))
+	if r.status != 201 {
+		t.Fatalf("B create = %d %s", r.status, scrub(string(r.body)))
+	}
+	credB := r.json(t)["credential_id"].(string)
+	if envSvc.Items() != 1 {
+		t.Fatalf("env service holds %d items, want 1", envSvc.Items())
+	}
+	victimItem := "cred_1" // the fake's first id
+
+	// A's own service stores honestly but answers with B's item id.
+	evil := fakeservice.New(t, svcToken)
+	evil.Fail = func(w http.ResponseWriter, r *http.Request) bool {
+		if r.Method == http.MethodPost {
+			w.Header().Set("Content-Type", "application/json")
+			_, _ = w.Write([]byte(`{"id":"` + victimItem + `"}`))
+			return true
+		}
+		return false
+	}
+	if r := h.do("POST", "/api/v1/credentials/custom_credential/create", keyA, cfgBody(evil.Base(), svcToken)); r.status != 200 {
+		t.Fatalf("A configure = %d %s", r.status, r.body)
+	}
+	body := passwordBody("A's decoy")
+	body["credential"].(map[string]any)["totp"] = "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ"
+	r = h.do("POST", "/api/v1/credentials", keyA, body)
+	if r.status != 201 {
+		t.Fatalf("A create = %d %s", r.status, scrub(string(r.body)))
+	}
+	credA := r.json(t)["credential_id"].(string)
+	if r := h.do("DELETE", "/api/v1/credentials/custom_credential", keyA, nil); r.status != 200 {
+		t.Fatalf("A clear = %d", r.status)
+	}
+	envBefore := envSvc.Requests.Load()
+
+	// B's code, for comparison.
+	codeB := h.do("GET", "/api/v1/credentials/"+credB+"/totp-code", keyB, nil)
+	if codeB.status != 200 {
+		t.Fatalf("B totp = %d %s", codeB.status, codeB.body)
+	}
+	envBefore = envSvc.Requests.Load()
+
+	// A's TOTP and secret read go to A's own (cleared) configuration's
+	// service, which has no item under that id: never the env service.
+	r = h.do("GET", "/api/v1/credentials/"+credA+"/totp-code", keyA, nil)
+	if r.status == 200 && r.json(t)["code"] == codeB.json(t)["code"] {
+		t.Fatalf("A's totp-code returned B's code")
+	}
+	if _, err := h.p.Credentials.GetWithSecret(t.Context(), orgIDOf(t, h, keyA), credA); err == nil {
+		t.Fatalf("A's GetWithSecret succeeded; it must not reach B's item")
+	}
+	r = h.do("DELETE", "/api/v1/credentials/"+credA, keyA, nil)
+	if r.status != 204 && r.status != 409 && r.status != 502 {
+		t.Fatalf("A delete = %d %s", r.status, r.body)
+	}
+	if n := envSvc.Requests.Load() - envBefore; n != 0 {
+		t.Fatalf("A's reads and delete sent %d requests to the env service that stored B's item", n)
+	}
+	if envSvc.Items() != 1 {
+		t.Fatal("A's delete removed B's item from the env service")
+	}
+	if r := h.do("GET", "/api/v1/credentials/"+credB+"/totp-code", keyB, nil); r.status != 200 {
+		t.Fatalf("B's credential broke after A's attack: %d %s", r.status, r.body)
+	}
+}
+
+// TestUnusableStoringConfigurationIsAConflict: an item whose storing
+// configuration is gone is never looked up elsewhere; the answer is a 409
+// that says what happened and how to move the credential.
+func TestUnusableStoringConfigurationIsAConflict(t *testing.T) {
+	t.Parallel()
+	envSvc := fakeservice.New(t, envToken)
+	cfg := testConfig(t, testdb.Postgres)
+	cfg.AllowedHosts = []string{"127.0.0.1"}
+	cfg.VaultType, cfg.CustomBaseURL, cfg.CustomToken = "custom", envSvc.Base(), envToken
+	h := newHarnessWithConfig(t, cfg)
+	orgA, keyA := h.org("A")
+	r := h.do("POST", "/api/v1/credentials", keyA, secretBody("api", "label"))
+	if r.status != 201 {
+		t.Fatalf("create = %d %s", r.status, scrub(string(r.body)))
+	}
+	id := r.json(t)["credential_id"].(string)
+	// The row's storing configuration is purged (simulated by pointing
+	// the row at a configuration id that does not exist).
+	if _, err := h.p.Store.SQLDB().Exec("UPDATE credentials SET vault_source = 'cfg_purged' WHERE id = $1", id); err != nil {
+		t.Fatal(err)
+	}
+	before := envSvc.Requests.Load()
+	for _, tc := range []struct{ method, path string }{
+		{"DELETE", "/api/v1/credentials/" + id},
+		{"POST", "/api/v1/credentials/" + id + "/delete"},
+	} {
+		r := h.do(tc.method, tc.path, keyA, nil)
+		if r.status != 409 || !strings.Contains(r.detail(), "earlier custom credential service configuration") ||
+			!strings.Contains(r.detail(), "update") {
+			t.Fatalf("%s %s = %d %s, want 409 explaining the configuration is gone", tc.method, tc.path, r.status, r.body)
+		}
+	}
+	if _, err := h.p.Credentials.GetWithSecret(t.Context(), orgA, id); err == nil {
+		t.Fatal("GetWithSecret through a purged configuration succeeded")
+	}
+	if n := envSvc.Requests.Load() - before; n != 0 {
+		t.Fatalf("%d requests went to the env service for an item it did not store", n)
+	}
+	// The credential can be moved by updating it: the new item goes to the
+	// current service.
+	if r := h.do("POST", "/api/v1/credentials/"+id+"/update", keyA, secretBody("api", "label")); r.status != 200 {
+		t.Fatalf("update = %d %s", r.status, scrub(string(r.body)))
+	}
+	if _, err := h.p.Credentials.GetWithSecret(t.Context(), orgA, id); err != nil {
+		t.Fatalf("after update: %v", err)
+	}
+}
+
+func orgIDOf(t *testing.T, h *harness, key string) string {
+	t.Helper()
+	p, err := h.p.Organizations.Authenticate(t.Context(), key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p.OrganizationID
+}
