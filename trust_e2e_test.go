@@ -150,3 +150,67 @@ func orgIDOf(t *testing.T, h *harness, key string) string {
 	}
 	return p.OrganizationID
 }
+
+// TestSavedTokenIsNeverSentToAnotherURL: holding an organization's API key
+// must not let anyone send the saved service token to a URL of their
+// choosing, by leaving the token out or echoing the masked form.
+func TestSavedTokenIsNeverSentToAnotherURL(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, testdb.Postgres)
+	good := fakeservice.New(t, svcToken)
+	_, keyA := h.org("A")
+	_, keyB := h.org("B")
+	if r := h.do("POST", "/api/v1/credentials/custom_credential/create", keyA, cfgBody(good.Base(), svcToken)); r.status != 200 {
+		t.Fatalf("configure = %d %s", r.status, r.body)
+	}
+	var captured atomicStrings
+	thief := httptestServer(t, func(w http.ResponseWriter, r *http.Request) {
+		captured.add(r.Header.Get("Authorization"))
+		w.WriteHeader(200)
+	})
+	mask := maskedToken(t, h, keyA)
+	for _, tc := range []struct {
+		name string
+		body any
+	}{
+		{"no token", map[string]any{"config": map[string]string{"api_base_url": thief + "/api"}}},
+		{"empty token", cfgBody(thief+"/api", "")},
+		{"masked token", cfgBody(thief+"/api", mask)},
+		{"another path on the saved host", cfgBody(good.URL+"/other", "")},
+	} {
+		for _, route := range []string{"test_connection", "test_connection?mode=roundtrip", "create"} {
+			r := h.do("POST", "/api/v1/credentials/custom_credential/"+route, keyA, tc.body)
+			if r.status != 400 || !strings.Contains(r.detail(), "config.api_token") {
+				t.Errorf("%s via %s = %d %s, want 400 naming config.api_token", tc.name, route, r.status, r.body)
+			}
+		}
+	}
+	// Another organization has nothing saved: it cannot borrow A's.
+	if r := h.do("POST", "/api/v1/credentials/custom_credential/test_connection", keyB, cfgBody(good.Base(), mask)); r.status != 400 ||
+		!strings.Contains(r.detail(), "config.api_token") {
+		t.Errorf("org B with A's mask = %d %s", r.status, r.body)
+	}
+	if got := captured.all(); len(got) != 0 {
+		t.Fatalf("the thief's server received %d requests", len(got))
+	}
+
+	// Skyvern's settings page: load, keep the pre-filled masked token,
+	// test, save. The saved token is kept (not the mask) and still works.
+	r := h.do("GET", "/api/v1/credentials/custom_credential/get", keyA, nil)
+	url := innerToken(t, r)["api_base_url"]
+	for _, route := range []string{"test_connection", "create", "test_connection?mode=roundtrip"} {
+		if r := h.do("POST", "/api/v1/credentials/custom_credential/"+route, keyA, cfgBody(url, mask)); r.status != 200 {
+			t.Fatalf("frontend round trip %s with the masked token = %d %s", route, r.status, r.body)
+		}
+	}
+	if r := h.do("POST", "/api/v1/credentials/custom_credential/create", keyA, cfgBody(url+"/", "")); r.status != 200 {
+		t.Fatalf("save with an empty token and the same URL (trailing slash) = %d %s", r.status, r.body)
+	}
+	if r := h.do("POST", "/api/v1/credentials", keyA, secretBody("after", "x")); r.status != 201 {
+		t.Fatalf("the kept token no longer works: %d %s", r.status, scrub(string(r.body)))
+	}
+	if m := maskedToken(t, h, keyA); m != mask {
+		t.Fatalf("mask after the round trip = %q, want %q (the token must be kept)", m, mask)
+	}
+	h.assertNoSecret(svcToken)
+}

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/credvault/credvault/keyring"
 	"github.com/credvault/credvault/store"
@@ -160,14 +161,61 @@ func (c *Configs) validate(in ServiceConfig) (ServiceConfig, error) {
 		return in, vault.Invalid("config.api_token", "must be at most 4096 bytes")
 	case strings.ContainsAny(tok, "\r\n"):
 		return in, vault.Invalid("config.api_token", "must be a single line")
+	case strings.IndexFunc(tok, func(r rune) bool { return r < 0x20 || r == 0x7f }) >= 0 || !utf8.ValidString(tok):
+		return in, vault.Invalid("config.api_token", "must be printable text")
 	}
 	return ServiceConfig{APIBaseURL: u.String(), APIToken: vault.NewSecret(tok)}, nil
+}
+
+const maskPrefix = "********"
+
+// complete applies the one rule for reusing the saved token, shared by
+// Save and TestConnection: a token that is empty, or equal to the masked
+// form that Get shows, means "keep the saved token" — and the saved token
+// is reused only for the exact (normalised) URL it was saved with. Any
+// other URL needs its token: an API key, which never reveals a secret,
+// must not be able to send the saved token somewhere else.
+func (c *Configs) complete(ctx context.Context, orgID string, in ServiceConfig) (ServiceConfig, error) {
+	u, err := c.vault.Policy().CheckURL("config.api_base_url", in.APIBaseURL)
+	if err != nil {
+		return in, err
+	}
+	tok := strings.TrimSpace(in.APIToken.Reveal())
+	if tok != "" && !strings.HasPrefix(tok, maskPrefix) {
+		return c.validate(in)
+	}
+	saved, err := c.source.ActiveConfig(ctx, orgID)
+	switch {
+	case errors.Is(err, vault.ErrNotConfigured):
+		if tok != "" {
+			return in, vault.Invalid("config.api_token", "looks like a masked token; enter the full token")
+		}
+		return in, vault.Invalid("config.api_token", "is required: no configuration is saved to take it from")
+	case err != nil:
+		return in, err
+	}
+	if tok != "" && tok != MaskToken(saved.Token) {
+		return in, vault.Invalid("config.api_token", "looks like a masked token but is not the saved one; enter the full token")
+	}
+	if !sameURL(c.vault.Policy(), u.String(), saved.BaseURL) {
+		return in, vault.Invalid("config.api_token", "is required when api_base_url differs from the saved URL: the saved token is only ever sent to the URL it was saved with")
+	}
+	return c.validate(ServiceConfig{APIBaseURL: u.String(), APIToken: saved.Token})
+}
+
+// sameURL compares a normalised URL with a saved one, normalising the
+// saved one under today's rules too.
+func sameURL(p vault.AddressPolicy, normalised, saved string) bool {
+	if s, err := p.CheckURL("api_base_url", saved); err == nil {
+		saved = s.String()
+	}
+	return normalised == saved
 }
 
 // Save validates and encrypts cfg and replaces the organization's
 // configuration in one transaction, with an audit event.
 func (c *Configs) Save(ctx context.Context, p Principal, in ServiceConfig) (ConfigView, error) {
-	cfg, err := c.validate(in)
+	cfg, err := c.complete(ctx, p.OrganizationID, in)
 	if err != nil {
 		return ConfigView{}, err
 	}
@@ -235,38 +283,31 @@ type TestResult struct {
 }
 
 // TestConnection checks a configuration: in, or the saved one when in is
-// nil, or in's URL with the saved token when in has no token. A GET of the
-// base URL answering 2xx, 404 or 405 means reachable; 401/403 means the
-// token was rejected. With roundtrip, a throw-away password credential is
-// also created, read back, compared field by field and deleted. The
-// returned error is for problems with the request itself (invalid input,
-// nothing saved); a failed test is a TestResult with Success false.
+// nil. A token left empty or masked is completed by the rule of Save: the
+// saved token, only for the saved URL. A GET of the base URL answering
+// 2xx, 404 or 405 means reachable; 401/403 means the token was rejected.
+// With roundtrip, a throw-away password credential is also created, read
+// back, compared field by field and deleted. The returned error is for
+// problems with the request itself (invalid input, nothing saved); a
+// failed test is a TestResult with Success false.
 func (c *Configs) TestConnection(ctx context.Context, orgID string, in *ServiceConfig, roundtrip bool) (TestResult, error) {
 	var cfg vault.OrgConfig
-	if in == nil || in.APIToken.IsZero() {
+	if in == nil {
 		saved, err := c.source.ActiveConfig(ctx, orgID)
 		if errors.Is(err, vault.ErrNotConfigured) {
-			field := "config"
-			if in != nil {
-				field = "config.api_token"
-			}
-			return TestResult{}, vault.Invalid(field, "is required: no configuration is saved to take it from")
+			return TestResult{}, vault.Invalid("config", "is required: no configuration is saved to take it from")
 		}
 		if err != nil {
 			return TestResult{}, err
 		}
 		cfg = saved
-		if in != nil && strings.TrimSpace(in.APIBaseURL) != "" {
-			cfg.BaseURL = in.APIBaseURL
-		}
 	} else {
-		cfg = vault.OrgConfig{BaseURL: in.APIBaseURL, Token: in.APIToken}
+		done, err := c.complete(ctx, orgID, *in)
+		if err != nil {
+			return TestResult{}, err
+		}
+		cfg = vault.OrgConfig{BaseURL: done.APIBaseURL, Token: done.APIToken}
 	}
-	norm, err := c.validate(ServiceConfig{APIBaseURL: cfg.BaseURL, APIToken: cfg.Token})
-	if err != nil {
-		return TestResult{}, err
-	}
-	cfg.BaseURL, cfg.Token = norm.APIBaseURL, norm.APIToken
 	client, err := c.vault.ClientFor(cfg)
 	if err != nil {
 		return TestResult{}, err
