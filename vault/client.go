@@ -12,7 +12,6 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -398,7 +397,7 @@ func isTimeout(err error) bool {
 // statusError builds an UpstreamError from an error answer, keeping the
 // service's own message but never a secret.
 func (c *Client) statusError(op string, status int, body []byte, secrets []string) error {
-	return &UpstreamError{Op: op, StatusCode: status, Message: c.redact(serviceMessage(body), secrets)}
+	return &UpstreamError{Op: op, StatusCode: status, Message: c.redact(serviceMessage(body), body, secrets)}
 }
 
 // serviceMessage extracts a human message from an error body: the
@@ -416,46 +415,12 @@ func serviceMessage(body []byte) string {
 	return string(body)
 }
 
-// redact removes the token and every given secret from msg, drops control
-// characters and truncates it.
-func (c *Client) redact(msg string, secrets []string) string {
-	msg = strings.Map(func(r rune) rune {
-		if unicode.IsControl(r) {
-			return ' '
-		}
-		return r
-	}, msg)
-	for _, s := range append(secrets, c.token.Reveal()) {
-		if len(s) >= 3 {
-			msg = strings.ReplaceAll(msg, s, redacted)
-		}
-	}
-	return truncate(strings.TrimSpace(msg), 200)
+// redact removes the token, every given secret and every secret the
+// service echoed in body from msg, then bounds it (Redactor.Excerpt).
+func (c *Client) redact(msg string, body []byte, secrets []string) string {
+	all := append(append([]string{c.token.Reveal()}, secrets...), echoedSecrets(body)...)
+	return NewRedactor(all...).Excerpt(msg)
 }
 
-// secretsOf lists cred's secret values, longest first, for redaction.
-func secretsOf(cred Credential) []string {
-	var out []string
-	add := func(ss ...Secret) {
-		for _, s := range ss {
-			if !s.IsZero() {
-				out = append(out, s.Reveal())
-			}
-		}
-	}
-	switch {
-	case cred.Password != nil:
-		add(cred.Password.Password, cred.Password.TOTP)
-	case cred.CreditCard != nil:
-		cc := cred.CreditCard
-		add(cc.CardNumber, cc.CVV, cc.CardHolderName, cc.BillingEmail, cc.BillingPhone)
-		if a := cc.BillingAddress; a != nil {
-			add(a.Line1, a.Line2, a.City, a.PostalCode)
-		}
-	case cred.Secret != nil:
-		add(cred.Secret.Value)
-	}
-	// Longest first, so a secret containing another is removed whole.
-	slices.SortFunc(out, func(a, b string) int { return len(b) - len(a) })
-	return out
-}
+// secretsOf lists every secret value of cred, for redaction.
+func secretsOf(cred Credential) []string { return cred.SecretValues() }

@@ -206,7 +206,7 @@ func TestClientContractBreaches(t *testing.T) {
 		{name: "non-JSON get", op: get, handler: func(w http.ResponseWriter, r *http.Request) { w.Write([]byte(`nope`)) },
 			wantErr: vault.ErrContractViolation, wantText: "not a JSON object"},
 		{name: "unknown type", op: get, handler: func(w http.ResponseWriter, r *http.Request) { w.Write([]byte(`{"type":"bogus"}`)) },
-			wantErr: vault.ErrContractViolation, wantText: `unknown credential type "bogus"`},
+			wantErr: vault.ErrContractViolation, wantText: `field "type" is not one of`},
 		{name: "missing type", op: get, handler: func(w http.ResponseWriter, r *http.Request) { w.Write([]byte(`{"username":"u"}`)) },
 			wantErr: vault.ErrContractViolation, wantText: `"type" is missing`},
 		{name: "missing field", op: get, handler: func(w http.ResponseWriter, r *http.Request) {

@@ -299,6 +299,41 @@ func (a *BillingAddress) fields() map[string]Secret {
 	}
 }
 
+// SecretValues lists every secret value of c — each Secret field and every
+// metadata value — for redaction. The order is unspecified.
+func (c Credential) SecretValues() []string {
+	var out []string
+	add := func(ss ...Secret) {
+		for _, s := range ss {
+			if !s.IsZero() {
+				out = append(out, s.Reveal())
+			}
+		}
+	}
+	meta := func(m Metadata) {
+		for _, v := range m {
+			if v != "" {
+				out = append(out, v)
+			}
+		}
+	}
+	if p := c.Password; p != nil {
+		add(p.Password, p.TOTP)
+		meta(p.Metadata)
+	}
+	if cc := c.CreditCard; cc != nil {
+		add(cc.CardHolderName, cc.CardNumber, cc.ExpMonth, cc.ExpYear, cc.CVV, cc.BillingEmail, cc.BillingPhone)
+		if a := cc.BillingAddress; a != nil {
+			add(a.Line1, a.Line2, a.City, a.State, a.StateCode, a.PostalCode, a.Country, a.CountryCode)
+		}
+		meta(cc.Metadata)
+	}
+	if sv := c.Secret; sv != nil {
+		add(sv.Value)
+	}
+	return out
+}
+
 // SameFields reports whether c and o carry the same type and field values
 // (metadata included). The name is not compared: the contract's GET answer
 // need not carry it.
@@ -424,7 +459,7 @@ func DecodeWire(body []byte) (Credential, error) {
 	if err := json.Unmarshal(body, &w); err != nil {
 		var te *json.UnmarshalTypeError
 		if errors.As(err, &te) {
-			return Credential{}, &ContractError{Op: "get", Problem: fmt.Sprintf("field %q has the wrong JSON type", te.Field)}
+			return Credential{}, &ContractError{Op: "get", Problem: fmt.Sprintf("field %q has the wrong JSON type", fieldName(te.Field))}
 		}
 		return Credential{}, &ContractError{Op: "get", Problem: "the answer is not a JSON object"}
 	}
@@ -486,9 +521,23 @@ func DecodeWire(body []byte) (Credential, error) {
 	case "":
 		return Credential{}, &ContractError{Op: "get", Problem: `required field "type" is missing`}
 	default:
-		return Credential{}, &ContractError{Op: "get", Problem: fmt.Sprintf("unknown credential type %q", truncate(string(w.Type), 40))}
+		// The value is not shown: a hostile service could put a secret there.
+		return Credential{}, &ContractError{Op: "get", Problem: `field "type" is not one of password, credit_card, secret`}
 	}
 	return c, nil
+}
+
+// fieldName is a decoder's field path safe to show: the path inside a
+// metadata object is the service's (or user's) own key, so it stops at
+// "metadata".
+func fieldName(path string) string {
+	if path == "metadata" || strings.HasPrefix(path, "metadata.") {
+		return "metadata"
+	}
+	if len(path) > 64 {
+		return "(a field)"
+	}
+	return path
 }
 
 // truncate shortens s to n runes for messages.
@@ -537,7 +586,7 @@ func DecodeCreate(body []byte) (Credential, error) {
 		var te *json.UnmarshalTypeError
 		switch {
 		case errors.As(err, &te) && te.Field != "":
-			return Credential{}, Invalid(te.Field, "has the wrong JSON type")
+			return Credential{}, Invalid(fieldName(te.Field), "has the wrong JSON type")
 		case strings.HasPrefix(err.Error(), "json: unknown field "):
 			return Credential{}, Invalid("", "unknown field %s", strings.TrimPrefix(err.Error(), "json: unknown field "))
 		}

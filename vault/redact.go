@@ -1,0 +1,218 @@
+package vault
+
+import (
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"net/url"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+)
+
+// MaxExcerpt bounds how much of a service's own message reaches a client
+// or a log, counted after redaction.
+const MaxExcerpt = 200
+
+// minWholeMatch is the shortest secret removed wherever it occurs; shorter
+// ones (an expiry month "7", say) are removed where they stand as a token
+// of their own, since removing every "7" would garble any message.
+const minWholeMatch = 3
+
+// Redactor removes known secrets from text that may have come from a
+// custom credential service, in every form a service is likely to echo
+// them: raw, JSON-escaped (with and without HTML escaping), Go-quoted,
+// URL-encoded (query and path), base64, hex, and in any letter case. The
+// longest form is matched first, so a secret containing another (a token
+// holding a CVV) is removed whole.
+type Redactor struct {
+	long  *regexp.Regexp // nil: nothing long enough
+	short []string       // lower-cased secrets under minWholeMatch
+}
+
+// NewRedactor returns a Redactor for secrets; empty ones are ignored.
+func NewRedactor(secrets ...string) *Redactor {
+	seen := map[string]bool{}
+	var forms, short []string
+	add := func(f string) {
+		if f != "" && !seen[f] {
+			seen[f] = true
+			forms = append(forms, f)
+		}
+	}
+	for _, s := range secrets {
+		switch {
+		case s == "":
+			continue
+		case utf8.RuneCountInString(s) < minWholeMatch:
+			short = append(short, strings.ToLower(s))
+			continue
+		}
+		add(s)
+		if t := strings.TrimSpace(s); len(t) >= minWholeMatch {
+			add(t)
+		}
+		add(jsonInner(s, true))
+		add(jsonInner(s, false))
+		add(strings.ReplaceAll(jsonInner(s, false), "/", `\/`))
+		if q := strconv.Quote(s); len(q) >= 2 {
+			add(q[1 : len(q)-1])
+		}
+		if q := strconv.QuoteToASCII(s); len(q) >= 2 {
+			add(q[1 : len(q)-1])
+		}
+		add(url.QueryEscape(s))
+		add(url.PathEscape(s))
+		add(strings.ReplaceAll(url.QueryEscape(s), "+", "%20"))
+		add(base64.StdEncoding.EncodeToString([]byte(s)))
+		add(base64.RawStdEncoding.EncodeToString([]byte(s)))
+		add(base64.URLEncoding.EncodeToString([]byte(s)))
+		add(base64.RawURLEncoding.EncodeToString([]byte(s)))
+		add(hex.EncodeToString([]byte(s)))
+	}
+	r := &Redactor{short: short}
+	if len(forms) > 0 {
+		// Longest first: Go's alternation prefers the earliest branch.
+		slices.SortFunc(forms, func(a, b string) int { return len(b) - len(a) })
+		quoted := make([]string, len(forms))
+		for i, f := range forms {
+			quoted[i] = regexp.QuoteMeta(f)
+		}
+		r.long = regexp.MustCompile("(?i)(?:" + strings.Join(quoted, "|") + ")")
+	}
+	return r
+}
+
+func jsonInner(s string, escapeHTML bool) string {
+	var b strings.Builder
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(escapeHTML)
+	_ = enc.Encode(s)
+	out := strings.TrimSpace(b.String())
+	if len(out) < 2 {
+		return ""
+	}
+	return out[1 : len(out)-1]
+}
+
+// Redact returns msg with every secret replaced by [REDACTED].
+func (r *Redactor) Redact(msg string) string {
+	if r == nil {
+		return msg
+	}
+	if r.long != nil {
+		msg = r.long.ReplaceAllLiteralString(msg, redacted)
+	}
+	for _, s := range r.short {
+		msg = replaceStandalone(msg, s)
+	}
+	return msg
+}
+
+// Excerpt redacts msg, then makes it one printable line of at most
+// MaxExcerpt characters: what may be shown of a service's own words.
+func (r *Redactor) Excerpt(msg string) string {
+	msg = r.Redact(msg)
+	msg = strings.Map(func(c rune) rune {
+		if unicode.IsControl(c) || c == utf8.RuneError {
+			return ' '
+		}
+		return c
+	}, msg)
+	return truncate(strings.TrimSpace(msg), MaxExcerpt)
+}
+
+// replaceStandalone replaces case-insensitive occurrences of the short
+// secret s that are not part of a longer run of letters and digits.
+func replaceStandalone(msg, s string) string {
+	lower := strings.ToLower(msg)
+	if len(lower) != len(msg) || !strings.Contains(lower, s) {
+		if len(lower) != len(msg) && strings.Contains(lower, s) {
+			// Case mapping changed byte offsets: fall back to the
+			// conservative answer.
+			return redacted
+		}
+		return msg
+	}
+	var b strings.Builder
+	i := 0
+	for {
+		j := strings.Index(lower[i:], s)
+		if j < 0 {
+			b.WriteString(msg[i:])
+			return b.String()
+		}
+		start, end := i+j, i+j+len(s)
+		before, _ := utf8.DecodeLastRuneInString(msg[:start])
+		after, _ := utf8.DecodeRuneInString(msg[end:])
+		if (start == 0 || !isAlnum(before)) && (end == len(msg) || !isAlnum(after)) {
+			b.WriteString(msg[i:start])
+			b.WriteString(redacted)
+		} else {
+			b.WriteString(msg[i:end])
+		}
+		i = end
+	}
+}
+
+func isAlnum(r rune) bool { return unicode.IsLetter(r) || unicode.IsDigit(r) }
+
+// secretWireKeys are the wire fields whose values are secrets, for
+// harvesting values a service echoes back in an error body.
+var secretWireKeys = map[string]bool{
+	"password": true, "totp": true, "card_holder_name": true, "card_number": true, "card_exp_month": true,
+	"card_exp_year": true, "card_cvv": true, "billing_email": true, "billing_phone": true, "secret_value": true,
+	"line1": true, "line2": true, "city": true, "state": true, "state_code": true, "postal_code": true,
+	"country": true, "country_code": true,
+}
+
+// echoedSecrets returns the string values found under secret field names
+// (and in any "metadata" object) anywhere in a JSON body: what a service
+// revealed of a stored item in an error answer.
+func echoedSecrets(body []byte) []string {
+	var v any
+	if json.Unmarshal(body, &v) != nil {
+		return nil
+	}
+	var out []string
+	depth := 0
+	var walk func(v any, secret bool)
+	walk = func(v any, secret bool) {
+		switch t := v.(type) {
+		case map[string]any:
+			for k, x := range t {
+				walk(x, secret || secretWireKeys[k] || k == "metadata")
+			}
+		case []any:
+			for _, x := range t {
+				walk(x, secret)
+			}
+		case string:
+			if secret {
+				out = append(out, t)
+			} else if strings.HasPrefix(strings.TrimSpace(t), "{") && depth < 4 {
+				// A JSON document quoted inside a message.
+				depth++
+				var inner any
+				if json.Unmarshal([]byte(t), &inner) == nil {
+					walk(inner, false)
+				}
+				depth--
+			}
+		case json.Number, float64:
+			if secret {
+				out = append(out, strings.TrimSpace(strings.Trim(jsonString(t), `"`)))
+			}
+		}
+	}
+	walk(v, false)
+	return out
+}
+
+func jsonString(v any) string {
+	b, _ := json.Marshal(v)
+	return string(b)
+}
