@@ -55,6 +55,7 @@ type Platform struct {
 	// and computes TOTP codes: the Go API for the embedding backend.
 	Credentials *credentials.Service
 	handler     http.Handler
+	metrics     http.Handler
 }
 
 // SQLitePath is where the embedded database lives for cfg.
@@ -145,12 +146,19 @@ func Open(ctx context.Context, cfg config.Config, opts Options) (*Platform, erro
 		Gatherer:    opts.Gatherer,
 		RateLimit:   opts.RateLimit,
 		RateBurst:   opts.RateBurst,
+		// With CREDVAULT_METRICS_ADDR, /metrics is served only there.
+		NoMetricsRoute: cfg.MetricsAddr != "",
 	})
+	p.metrics = httpapi.MetricsHandler(opts.Gatherer)
 	return p, nil
 }
 
 // Handler serves the REST API, settings page and operational endpoints.
 func (p *Platform) Handler() http.Handler { return p.handler }
+
+// MetricsHandler serves the Prometheus metrics, for a separate listener
+// (CREDVAULT_METRICS_ADDR); Handler serves them at /metrics otherwise.
+func (p *Platform) MetricsHandler() http.Handler { return p.metrics }
 
 // Close releases the database.
 func (p *Platform) Close() error { return p.Store.Close() }

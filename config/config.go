@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/netip"
 	"net/url"
 	"os"
@@ -24,6 +25,7 @@ const (
 	EnvCustomTimeout    = "CUSTOM_CREDENTIAL_TIMEOUT"
 	EnvDataDir          = "CREDVAULT_DATA_DIR"
 	EnvLogLevel         = "CREDVAULT_LOG_LEVEL"
+	EnvMetricsAddr      = "CREDVAULT_METRICS_ADDR"
 	DefaultAddr         = ":8000"
 	DefaultDataDir      = "credvault-data"
 	DefaultTimeout      = 10 * time.Second
@@ -60,6 +62,9 @@ type Config struct {
 	CustomTimeout time.Duration
 	// LogLevel is debug, info, warn or error.
 	LogLevel string
+	// MetricsAddr, when set, is a separate listen address serving
+	// /metrics, which the main listener then does not serve.
+	MetricsAddr string
 }
 
 // Embedded reports whether the embedded SQLite database is selected.
@@ -96,6 +101,7 @@ func Parse(lookup func(string) (string, bool)) (Config, error) {
 		AllowedHosts:  p.list(EnvAllowedHosts),
 		CustomTimeout: p.duration(EnvCustomTimeout, DefaultTimeout),
 		LogLevel:      strings.ToLower(p.str(EnvLogLevel, "info")),
+		MetricsAddr:   p.str(EnvMetricsAddr, ""),
 	}
 	p.errs = append(p.errs, c.Validate())
 	return c, errors.Join(p.errs...)
@@ -143,6 +149,13 @@ func (c Config) Validate() error {
 			if _, err := netip.ParsePrefix(h); err != nil {
 				errs = append(errs, fmt.Errorf("%s: %q is not a valid CIDR", EnvAllowedHosts, h))
 			}
+		}
+	}
+	if c.MetricsAddr != "" {
+		if _, _, err := net.SplitHostPort(c.MetricsAddr); err != nil {
+			errs = append(errs, fmt.Errorf("%s: must be host:port, such as 127.0.0.1:9100", EnvMetricsAddr))
+		} else if c.MetricsAddr == c.Addr {
+			errs = append(errs, fmt.Errorf("%s: must differ from %s", EnvMetricsAddr, EnvAddr))
 		}
 	}
 	switch c.LogLevel {

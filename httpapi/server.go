@@ -50,6 +50,14 @@ type Deps struct {
 	// (default 20).
 	RateLimit float64
 	RateBurst int
+	// NoMetricsRoute leaves /metrics out of this handler, for a
+	// deployment serving it on a separate listener (MetricsHandler).
+	NoMetricsRoute bool
+}
+
+// MetricsHandler serves the Prometheus metrics of g.
+func MetricsHandler(g prometheus.Gatherer) http.Handler {
+	return promhttp.HandlerFor(g, promhttp.HandlerOpts{})
 }
 
 type server struct {
@@ -83,7 +91,7 @@ func New(d Deps) *echo.Echo {
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = s.handleError
 	e.Pre(middleware.RemoveTrailingSlash())
-	e.Use(middleware.RequestID())
+	e.Use(requestID)
 	e.Use(s.accessLog())
 	e.Use(middleware.RecoverWithConfig(middleware.RecoverConfig{
 		DisablePrintStack: true,
@@ -102,7 +110,9 @@ func New(d Deps) *echo.Echo {
 		return c.JSON(http.StatusOK, map[string]string{"status": "ok"})
 	})
 	e.GET("/readyz", s.readyz)
-	e.GET("/metrics", echo.WrapHandler(promhttp.HandlerFor(d.Gatherer, promhttp.HandlerOpts{})))
+	if !d.NoMetricsRoute {
+		e.GET("/metrics", echo.WrapHandler(MetricsHandler(d.Gatherer)))
+	}
 	s.settingsRoutes(e)
 
 	for _, prefix := range []string{"/api/v1", "/v1"} {

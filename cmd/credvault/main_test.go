@@ -4,12 +4,15 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/credvault/credvault/credservice"
 	"github.com/credvault/credvault/internal/fakeservice"
@@ -103,5 +106,59 @@ func TestOrgCreateAndKeys(t *testing.T) {
 	}
 	if code, _, _ := runCLI("bogus"); code != 2 {
 		t.Fatal("unknown command did not exit 2")
+	}
+}
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+// TestServeMetricsOnSeparateListener: with CREDVAULT_METRICS_ADDR, /metrics
+// is served there and not on the main listener.
+func TestServeMetricsOnSeparateListener(t *testing.T) {
+	addr, metricsAddr := freeAddr(t), freeAddr(t)
+	t.Setenv("CREDVAULT_DATA_DIR", t.TempDir())
+	t.Setenv("CREDVAULT_ADDR", addr)
+	t.Setenv("CREDVAULT_METRICS_ADDR", metricsAddr)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan int, 1)
+	go func() {
+		var out, errb bytes.Buffer
+		done <- run(ctx, []string{"serve"}, &out, &errb)
+	}()
+	get := func(url string) (int, string) {
+		resp, err := http.Get(url)
+		if err != nil {
+			return 0, ""
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		if code, _ := get("http://" + addr + "/healthz"); code == 200 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("server did not become healthy")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if code, body := get("http://" + metricsAddr + "/metrics"); code != 200 || !strings.Contains(body, "credvault_http_requests_total") {
+		t.Fatalf("metrics listener: %d", code)
+	}
+	if code, _ := get("http://" + addr + "/metrics"); code == 200 {
+		t.Fatal("main listener still serves /metrics")
+	}
+	cancel()
+	if code := <-done; code != 0 {
+		t.Fatalf("serve exited %d after shutdown", code)
 	}
 }
