@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"net/netip"
 	"net/url"
 	"os"
 	"strings"
@@ -143,13 +142,6 @@ func (c Config) Validate() error {
 	}
 	if c.CustomTimeout <= 0 || c.CustomTimeout > 5*time.Minute {
 		errs = append(errs, fmt.Errorf("%s: must be between 1ms and 5m", EnvCustomTimeout))
-	}
-	for _, h := range c.AllowedHosts {
-		if strings.Contains(h, "/") {
-			if _, err := netip.ParsePrefix(h); err != nil {
-				errs = append(errs, fmt.Errorf("%s: %q is not a valid CIDR", EnvAllowedHosts, h))
-			}
-		}
 	}
 	if c.MetricsAddr != "" {
 		if _, _, err := net.SplitHostPort(c.MetricsAddr); err != nil {

@@ -40,7 +40,6 @@ func TestParseErrorsNameTheVariable(t *testing.T) {
 		{"unknown vault type", map[string]string{"CREDENTIAL_VAULT_TYPE": "bitwarden"}, "CREDENTIAL_VAULT_TYPE"},
 		{"bad timeout", map[string]string{"CUSTOM_CREDENTIAL_TIMEOUT": "soon"}, "CUSTOM_CREDENTIAL_TIMEOUT"},
 		{"bad db url", map[string]string{"DATABASE_URL": "mysql://x"}, "DATABASE_URL"},
-		{"bad cidr", map[string]string{"CREDVAULT_ALLOWED_HOSTS": "10.0.0.0/99"}, "CREDVAULT_ALLOWED_HOSTS"},
 		{"both keysets", map[string]string{"CREDVAULT_KEYSET": "{}", "CREDVAULT_KEYSET_FILE": "/x"}, "CREDVAULT_KEYSET"},
 		{"token file missing", map[string]string{"CUSTOM_CREDENTIAL_API_TOKEN_FILE": "/nonexistent/tok", "CUSTOM_CREDENTIAL_API_BASE_URL": "https://x"}, "CUSTOM_CREDENTIAL_API_TOKEN_FILE"},
 		{"token from file", map[string]string{"CREDENTIAL_VAULT_TYPE": "custom", "CUSTOM_CREDENTIAL_API_TOKEN_FILE": tokenFile, "CUSTOM_CREDENTIAL_API_BASE_URL": "https://x"}, ""},

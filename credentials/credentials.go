@@ -13,7 +13,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"time"
+	"unicode"
 
 	"github.com/credvault/credvault/store"
 	"github.com/credvault/credvault/vault"
@@ -120,6 +122,18 @@ func (s *Service) cleanup(ctx context.Context, orgID string, ref vault.ItemRef, 
 	}
 }
 
+// checkID rejects an id no credential can have before it reaches the
+// database (PostgreSQL refuses NUL and invalid UTF-8 with an error).
+func checkID(id string) error {
+	if err := vault.CheckText("credential_id", id); err != nil {
+		return err
+	}
+	if len(id) > 128 || strings.IndexFunc(id, unicode.IsControl) >= 0 {
+		return vault.Invalid("credential_id", "is not a valid credential id")
+	}
+	return nil
+}
+
 // refOf is where a row's item lives: its id and the configuration that
 // stored it. Every read and delete goes through that configuration.
 func refOf(r store.Credential) vault.ItemRef {
@@ -149,6 +163,9 @@ func (s *Service) Create(ctx context.Context, orgID string, c vault.Credential) 
 
 // Get returns a credential's view.
 func (s *Service) Get(ctx context.Context, orgID, id string) (View, error) {
+	if err := checkID(id); err != nil {
+		return View{}, err
+	}
 	r, err := s.store.GetCredential(ctx, orgID, id)
 	if err != nil {
 		return View{}, err
@@ -167,6 +184,9 @@ type WithSecret struct {
 // GetWithSecret returns the credential with its secret, read through the
 // configuration that stored it.
 func (s *Service) GetWithSecret(ctx context.Context, orgID, id string) (WithSecret, error) {
+	if err := checkID(id); err != nil {
+		return WithSecret{}, err
+	}
 	r, err := s.store.GetCredential(ctx, orgID, id)
 	if err != nil {
 		return WithSecret{}, err
@@ -213,6 +233,9 @@ func (s *Service) List(ctx context.Context, orgID string, o ListOptions) ([]View
 	case len(o.Search) > 256:
 		return nil, vault.Invalid("search", "must be at most 256 characters")
 	}
+	if err := vault.CheckText("search", o.Search); err != nil {
+		return nil, err
+	}
 	rows, err := s.store.ListCredentials(ctx, orgID, store.CredentialFilter{
 		Type: string(o.Type), Search: o.Search, Offset: (o.Page - 1) * o.PageSize, Limit: o.PageSize})
 	if err != nil {
@@ -229,6 +252,9 @@ func (s *Service) List(ctx context.Context, orgID string, o ListOptions) ([]View
 // re-pointed if nobody changed it meanwhile (else store.ErrConflict and the
 // new item is deleted), then the old item is deleted.
 func (s *Service) Update(ctx context.Context, orgID, id string, c vault.Credential) (View, error) {
+	if err := checkID(id); err != nil {
+		return View{}, err
+	}
 	if err := c.Validate(); err != nil {
 		return View{}, err
 	}
@@ -259,6 +285,9 @@ func (s *Service) Update(ctx context.Context, orgID, id string, c vault.Credenti
 // longer be used), the row stays. An item already gone from the vault does
 // not prevent the row's deletion.
 func (s *Service) Delete(ctx context.Context, orgID, id string) error {
+	if err := checkID(id); err != nil {
+		return err
+	}
 	r, err := s.store.GetCredential(ctx, orgID, id)
 	if err != nil {
 		return err
@@ -278,6 +307,9 @@ type Code struct {
 // TOTPCode computes the current code of a password credential whose
 // totp_type is authenticator.
 func (s *Service) TOTPCode(ctx context.Context, orgID, id string) (Code, error) {
+	if err := checkID(id); err != nil {
+		return Code{}, err
+	}
 	r, err := s.store.GetCredential(ctx, orgID, id)
 	if err != nil {
 		return Code{}, err

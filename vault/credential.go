@@ -130,6 +130,11 @@ const (
 // default TOTP type). Errors are *InvalidError naming the field, never
 // showing a value.
 func (c *Credential) Validate() error {
+	for _, f := range c.textFields() {
+		if err := CheckText(f.name, f.value); err != nil {
+			return err
+		}
+	}
 	if strings.TrimSpace(c.Name) == "" {
 		return Invalid("name", "is required")
 	}
@@ -163,6 +168,61 @@ func (c *Credential) Validate() error {
 		return c.Secret.validate()
 	}
 	return Invalid("credential_type", "must be one of password, credit_card, secret")
+}
+
+type namedText struct{ name, value string }
+
+// textFields lists every string of c with its field name, for the text
+// rules that apply to all of them.
+func (c *Credential) textFields() []namedText {
+	out := []namedText{{"name", c.Name}, {"credential_type", string(c.Type)}}
+	add := func(name, v string) { out = append(out, namedText{name, v}) }
+	meta := func(m Metadata) {
+		for k, v := range m {
+			add("metadata", k)
+			add("metadata", v)
+		}
+	}
+	if p := c.Password; p != nil {
+		add("username", p.Username)
+		add("password", p.Password.Reveal())
+		add("totp", p.TOTP.Reveal())
+		add("totp_type", string(p.TOTPType))
+		add("totp_identifier", p.TOTPIdentifier)
+		meta(p.Metadata)
+	}
+	if cc := c.CreditCard; cc != nil {
+		for name, v := range map[string]Secret{"card_holder_name": cc.CardHolderName, "card_number": cc.CardNumber,
+			"card_exp_month": cc.ExpMonth, "card_exp_year": cc.ExpYear, "card_cvv": cc.CVV,
+			"billing_email": cc.BillingEmail, "billing_phone": cc.BillingPhone} {
+			add(name, v.Reveal())
+		}
+		add("card_brand", cc.Brand)
+		if a := cc.BillingAddress; a != nil {
+			for name, v := range a.fields() {
+				add("billing_address."+name, v.Reveal())
+			}
+		}
+		meta(cc.Metadata)
+	}
+	if sv := c.Secret; sv != nil {
+		add("secret_value", sv.Value.Reveal())
+		add("secret_label", sv.Label)
+	}
+	return out
+}
+
+// CheckText rejects what no text field may hold: invalid UTF-8 and NUL
+// characters (which PostgreSQL text cannot store). The error names the
+// field, never the value.
+func CheckText(field, v string) error {
+	if !utf8.ValidString(v) {
+		return Invalid(field, "must be valid UTF-8 text")
+	}
+	if strings.IndexByte(v, 0) >= 0 {
+		return Invalid(field, "must not contain NUL characters")
+	}
+	return nil
 }
 
 func required(field, v string) error {

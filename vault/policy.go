@@ -4,55 +4,188 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/netip"
 	"net/url"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
+
+	"code.dny.dev/ssrf"
 )
 
 // ErrAddressNotAllowed means a service URL or the address it resolves to is
 // refused by the address rules.
 var ErrAddressNotAllowed = errors.New("address not allowed")
 
-// AddressPolicy holds the address rules for custom credential services
-// (SPEC §3): https is required except for loopback hosts and allowed hosts;
-// when BlockPrivate is set (organization-configured services), connections
-// to loopback, private, link-local, CGNAT and cloud-metadata addresses are
-// refused in the dialer, on the resolved address, unless allowed.
+// allowEntry is one CREDVAULT_ALLOWED_HOSTS entry: a host name, a
+// "*.domain" suffix, or an IP prefix, optionally limited to one port.
+type allowEntry struct {
+	host   string       // exact host name, lower-case
+	suffix string       // ".example.com" for "*.example.com"
+	prefix netip.Prefix // an IP (full-length prefix) or CIDR
+	port   uint16       // 0: any port
+}
+
+func (e allowEntry) portOK(port uint16) bool { return e.port == 0 || e.port == port }
+
+// AddressPolicy holds the address rules for custom credential services:
+// https is required except for loopback hosts and allowed hosts; when
+// BlockPrivate is set (organization-configured services), connections to
+// loopback, private, link-local, CGNAT, cloud-metadata and every other
+// special-purpose address (the IANA registries, as kept by
+// code.dny.dev/ssrf, plus IPv4 embedded in IPv6 forms) are refused in the
+// dialer, on the resolved address, unless allowed.
 type AddressPolicy struct {
-	hosts        map[string]bool
-	suffixes     []string
-	nets         []netip.Prefix
+	allow        []allowEntry
 	BlockPrivate bool
 }
 
 // NewAddressPolicy parses CREDVAULT_ALLOWED_HOSTS entries: host names
-// (exact, or "*.example.com" for subdomains), IP addresses and CIDRs.
+// (exact, or "*.example.com" for subdomains), IP addresses and CIDRs, each
+// optionally with a port ("127.0.0.1:8081", "[::1]:8081",
+// "creds.internal:8443"), which then allows that port only. Malformed and
+// over-broad entries ("*", "*.com", "0.0.0.0/0", "host:port:x") are errors
+// naming the entry.
 func NewAddressPolicy(allowed []string, blockPrivate bool) (AddressPolicy, error) {
-	p := AddressPolicy{hosts: map[string]bool{}, BlockPrivate: blockPrivate}
+	p := AddressPolicy{BlockPrivate: blockPrivate}
+	var errs []error
 	for _, a := range allowed {
 		a = strings.ToLower(strings.TrimSpace(a))
-		switch {
-		case a == "":
-		case strings.Contains(a, "/"):
-			pfx, err := netip.ParsePrefix(a)
-			if err != nil {
-				return AddressPolicy{}, fmt.Errorf("CREDVAULT_ALLOWED_HOSTS: %q is not a valid CIDR", a)
-			}
-			p.nets = append(p.nets, pfx.Masked())
-		case strings.HasPrefix(a, "*."):
-			p.suffixes = append(p.suffixes, a[1:])
-		default:
-			if ip, err := netip.ParseAddr(strings.Trim(a, "[]")); err == nil {
-				p.nets = append(p.nets, netip.PrefixFrom(ip.Unmap(), ip.Unmap().BitLen()))
-			}
-			p.hosts[strings.Trim(a, "[]")] = true
+		if a == "" {
+			continue
 		}
+		e, err := parseAllowEntry(a)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: %q %s", envAllowedHosts, a, err.Error()))
+			continue
+		}
+		p.allow = append(p.allow, e)
+	}
+	if err := errors.Join(errs...); err != nil {
+		return AddressPolicy{}, err
 	}
 	return p, nil
+}
+
+// envAllowedHosts names the variable in errors (the vault package does not
+// read the environment itself).
+const envAllowedHosts = "CREDVAULT_ALLOWED_HOSTS"
+
+func parseAllowEntry(a string) (allowEntry, error) {
+	var e allowEntry
+	if strings.Contains(a, "/") {
+		pfx, err := netip.ParsePrefix(a)
+		if err != nil {
+			return e, errors.New("is not a valid CIDR (a CIDR entry takes no port)")
+		}
+		min := 8
+		if pfx.Addr().Is6() && !pfx.Addr().Is4In6() {
+			min = 16
+		}
+		if pfx.Bits() < min {
+			return e, fmt.Errorf("is too broad: a CIDR must be /%d or narrower", min)
+		}
+		e.prefix = netip.PrefixFrom(pfx.Addr().Unmap(), pfx.Bits()-unmapShift(pfx.Addr())).Masked()
+		return e, nil
+	}
+	host, port, err := splitAllowPort(a)
+	if err != nil {
+		return e, err
+	}
+	e.port = port
+	if ip, err := netip.ParseAddr(host); err == nil {
+		ip = ip.Unmap()
+		e.prefix = netip.PrefixFrom(ip, ip.BitLen())
+		return e, nil
+	}
+	if strings.HasPrefix(host, "*.") {
+		rest := host[2:]
+		if !strings.Contains(rest, ".") {
+			return e, errors.New("is too broad: a wildcard must name a domain with at least two labels, such as *.example.com")
+		}
+		if !validHostName(rest) {
+			return e, errors.New("is not a valid host name, IP address or CIDR")
+		}
+		e.suffix = "." + rest
+		return e, nil
+	}
+	if !validHostName(host) {
+		return e, errors.New("is not a valid host name, IP address or CIDR")
+	}
+	e.host = host
+	return e, nil
+}
+
+// unmapShift is how many prefix bits an IPv4-mapped CIDR loses when
+// unmapped.
+func unmapShift(ip netip.Addr) int {
+	if ip.Is4In6() {
+		return 96
+	}
+	return 0
+}
+
+// splitAllowPort splits "host", "host:port", "[v6]", "[v6]:port" or a bare
+// IPv6 address.
+func splitAllowPort(a string) (string, uint16, error) {
+	bad := errors.New("is not host, host:port, [IPv6]:port, an IP address or a CIDR")
+	if strings.HasPrefix(a, "[") {
+		end := strings.Index(a, "]")
+		if end < 0 {
+			return "", 0, bad
+		}
+		host, rest := a[1:end], a[end+1:]
+		if _, err := netip.ParseAddr(host); err != nil {
+			return "", 0, bad
+		}
+		if rest == "" {
+			return host, 0, nil
+		}
+		if !strings.HasPrefix(rest, ":") {
+			return "", 0, bad
+		}
+		port, err := parsePort(rest[1:])
+		return host, port, err
+	}
+	switch strings.Count(a, ":") {
+	case 0:
+		return a, 0, nil
+	case 1:
+		host, ps, _ := strings.Cut(a, ":")
+		port, err := parsePort(ps)
+		if host == "" {
+			return "", 0, bad
+		}
+		return host, port, err
+	}
+	if _, err := netip.ParseAddr(a); err == nil {
+		return a, 0, nil
+	}
+	return "", 0, bad
+}
+
+func parsePort(s string) (uint16, error) {
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 1 || n > 65535 || strings.TrimLeft(s, "0123456789") != "" {
+		return 0, errors.New("has a port that is not a number from 1 to 65535")
+	}
+	return uint16(n), nil
+}
+
+func validHostName(h string) bool {
+	if h == "" || len(h) > 253 || strings.HasPrefix(h, ".") || strings.HasSuffix(h, ".") || strings.Contains(h, "..") {
+		return false
+	}
+	for _, r := range h {
+		if !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '-' || r == '.' || r == '_') {
+			return false
+		}
+	}
+	return true
 }
 
 // WithBlockPrivate returns a copy of p with BlockPrivate set to block.
@@ -61,57 +194,103 @@ func (p AddressPolicy) WithBlockPrivate(block bool) AddressPolicy {
 	return p
 }
 
-func (p AddressPolicy) hostAllowed(host string) bool {
+// hostAllowed reports whether the URL host (a name or an IP literal) at
+// port is allowed by an entry.
+func (p AddressPolicy) hostAllowed(host string, port uint16) bool {
 	host = strings.ToLower(strings.Trim(host, "[]"))
-	if p.hosts[host] {
-		return true
-	}
-	for _, s := range p.suffixes {
-		if strings.HasSuffix(host, s) {
-			return true
-		}
-	}
 	if ip, err := netip.ParseAddr(host); err == nil {
-		return p.ipAllowed(ip)
+		return p.ipAllowed(ip, port)
 	}
-	return false
-}
-
-func (p AddressPolicy) ipAllowed(ip netip.Addr) bool {
-	ip = ip.Unmap()
-	for _, n := range p.nets {
-		if n.Contains(ip) {
+	for _, e := range p.allow {
+		if !e.portOK(port) {
+			continue
+		}
+		if (e.host != "" && e.host == host) || (e.suffix != "" && strings.HasSuffix(host, e.suffix)) {
 			return true
 		}
 	}
 	return false
 }
 
-var specialNets = []netip.Prefix{
-	netip.MustParsePrefix("0.0.0.0/8"),         // "this network"
-	netip.MustParsePrefix("100.64.0.0/10"),     // CGNAT
-	netip.MustParsePrefix("192.0.0.0/24"),      // IETF protocol assignments
-	netip.MustParsePrefix("198.18.0.0/15"),     // benchmarking
-	netip.MustParsePrefix("240.0.0.0/4"),       // reserved
-	netip.MustParsePrefix("fd00:ec2::254/128"), // AWS metadata over IPv6
-	netip.MustParsePrefix("64:ff9b::/96"),      // NAT64 can reach private IPv4
+func (p AddressPolicy) ipAllowed(ip netip.Addr, port uint16) bool {
+	ip = ip.Unmap()
+	for _, e := range p.allow {
+		if e.prefix.IsValid() && e.portOK(port) && e.prefix.Contains(ip) {
+			return true
+		}
+	}
+	return false
 }
 
-// blockedIP reports whether ip is loopback, private, link-local (which
-// includes the 169.254.169.254 cloud-metadata address), CGNAT, unspecified,
-// multicast or otherwise special.
-func blockedIP(ip netip.Addr) bool {
+// loopbackAllowed reports whether a loopback address is allowed at port,
+// which is what a "localhost" URL resolves to.
+func (p AddressPolicy) loopbackAllowed(port uint16) bool {
+	return p.ipAllowed(netip.MustParseAddr("127.0.0.1"), port) || p.ipAllowed(netip.IPv6Loopback(), port)
+}
+
+// guardian holds the IANA special-purpose registries (code.dny.dev/ssrf):
+// every IPv4 special-purpose block, and everything outside IPv6 global
+// unicast (which covers IPv4-mapped, IPv4-compatible, NAT64, ULA,
+// link-local and site-local) plus the special blocks inside it (Teredo,
+// 6to4, documentation).
+var guardian = ssrf.New(ssrf.WithAnyPort())
+
+// Blocked reports whether ip is an address an organization-configured
+// service may not be reached at: loopback, private, link-local (including
+// the 169.254.169.254 cloud-metadata address), CGNAT, multicast,
+// unspecified or any other special-purpose address, or an IPv6 address
+// embedding an IPv4 address that is blocked.
+func Blocked(ip netip.Addr) bool {
 	ip = ip.Unmap()
-	if ip.IsLoopback() || ip.IsPrivate() || ip.IsLinkLocalUnicast() || ip.IsLinkLocalMulticast() ||
-		ip.IsUnspecified() || ip.IsMulticast() || ip.IsInterfaceLocalMulticast() {
+	if !ip.IsValid() || guardian.SafeAddr(ip) != nil {
 		return true
 	}
-	for _, n := range specialNets {
-		if n.Contains(ip) {
-			return true
-		}
+	if v4, ok := EmbeddedIPv4(ip); ok && guardian.SafeAddr(v4) != nil {
+		return true
 	}
 	return false
+}
+
+// EmbeddedIPv4 decodes the IPv4 address carried by an IPv6 transition
+// form: IPv4-mapped and IPv4-compatible (::/96), SIIT (::ffff:0:0:0/96),
+// NAT64 (64:ff9b::/96 and the local-use 64:ff9b:1::/48), 6to4
+// (2002::/16) and Teredo (2001::/32, client address inverted).
+func EmbeddedIPv4(ip netip.Addr) (netip.Addr, bool) {
+	if ip.Is4() {
+		return ip, true
+	}
+	if ip.Is4In6() {
+		return ip.Unmap(), true
+	}
+	b := ip.As16()
+	last4 := netip.AddrFrom4([4]byte{b[12], b[13], b[14], b[15]})
+	zero := func(bs []byte) bool {
+		for _, x := range bs {
+			if x != 0 {
+				return false
+			}
+		}
+		return true
+	}
+	switch {
+	case zero(b[:12]): // IPv4-compatible
+		return last4, true
+	case zero(b[:8]) && b[8] == 0xff && b[9] == 0xff && b[10] == 0 && b[11] == 0: // SIIT
+		return last4, true
+	case b[0] == 0x00 && b[1] == 0x64 && b[2] == 0xff && b[3] == 0x9b: // NAT64, well-known and local-use
+		if zero(b[4:12]) {
+			return last4, true
+		}
+		if b[4] == 0 && b[5] == 1 {
+			// RFC 6052 /48: the IPv4 address straddles bit 64 (u octet).
+			return netip.AddrFrom4([4]byte{b[6], b[7], b[9], b[10]}), true
+		}
+	case b[0] == 0x20 && b[1] == 0x02: // 6to4
+		return netip.AddrFrom4([4]byte{b[2], b[3], b[4], b[5]}), true
+	case b[0] == 0x20 && b[1] == 0x01 && b[2] == 0 && b[3] == 0: // Teredo
+		return netip.AddrFrom4([4]byte{^b[12], ^b[13], ^b[14], ^b[15]}), true
+	}
+	return netip.Addr{}, false
 }
 
 func isLoopbackHost(host string) bool {
@@ -121,6 +300,20 @@ func isLoopbackHost(host string) bool {
 	}
 	ip, err := netip.ParseAddr(host)
 	return err == nil && ip.Unmap().IsLoopback()
+}
+
+// urlPort is the URL's port, or the scheme's default.
+func urlPort(u *url.URL) uint16 {
+	if ps := u.Port(); ps != "" {
+		if n, err := strconv.Atoi(ps); err == nil && n > 0 && n <= 65535 {
+			return uint16(n)
+		}
+		return 0
+	}
+	if u.Scheme == "http" {
+		return 80
+	}
+	return 443
 }
 
 // CheckURL validates a service base URL and returns it parsed: absolute,
@@ -141,10 +334,14 @@ func (p AddressPolicy) CheckURL(field, raw string) (*url.URL, error) {
 	}
 	u.Scheme = strings.ToLower(u.Scheme)
 	host := u.Hostname()
+	port := urlPort(u)
+	if port == 0 {
+		return nil, Invalid(field, "has an invalid port")
+	}
 	switch u.Scheme {
 	case "https":
 	case "http":
-		if !isLoopbackHost(host) && !p.hostAllowed(host) {
+		if !isLoopbackHost(host) && !p.hostAllowed(host, port) {
 			return nil, Invalid(field, "must use https:// (http:// is allowed only for loopback hosts or hosts in CREDVAULT_ALLOWED_HOSTS)")
 		}
 	default:
@@ -156,12 +353,12 @@ func (p AddressPolicy) CheckURL(field, raw string) (*url.URL, error) {
 	if u.RawQuery != "" || u.ForceQuery || u.Fragment != "" {
 		return nil, Invalid(field, "must not contain a query string or fragment")
 	}
-	if p.BlockPrivate && !p.hostAllowed(host) {
-		if ip, err := netip.ParseAddr(strings.Trim(host, "[]")); err == nil && blockedIP(ip) {
-			return nil, Invalid(field, "points to a loopback, private, link-local or metadata address; add the host to CREDVAULT_ALLOWED_HOSTS to allow it")
+	if p.BlockPrivate && !p.hostAllowed(host, port) {
+		if ip, err := netip.ParseAddr(strings.Trim(host, "[]")); err == nil && Blocked(ip) {
+			return nil, Invalid(field, "points to a loopback, private, link-local, metadata or other special-purpose address; add the host to CREDVAULT_ALLOWED_HOSTS to allow it")
 		}
-		if isLoopbackHost(host) {
-			return nil, Invalid(field, "points to a loopback host; add it to CREDVAULT_ALLOWED_HOSTS to allow it")
+		if isLoopbackHost(host) && !p.loopbackAllowed(port) {
+			return nil, Invalid(field, "points to a loopback host; add it (or its address, with the port) to CREDVAULT_ALLOWED_HOSTS to allow it")
 		}
 	}
 	u.Path = strings.TrimRight(u.Path, "/")
@@ -176,8 +373,15 @@ type AddressError struct {
 	IP   netip.Addr
 }
 
+// Error does not say which address the host resolved to: an internal
+// name's address is not the caller's business. LogValue has it.
 func (e *AddressError) Error() string {
-	return fmt.Sprintf("%s resolves to %s, a loopback, private, link-local or metadata address (add the host to CREDVAULT_ALLOWED_HOSTS to allow it)", e.Host, e.IP)
+	return fmt.Sprintf("%s resolves to a loopback, private, link-local, metadata or other special-purpose address (add the host to CREDVAULT_ALLOWED_HOSTS to allow it)", e.Host)
+}
+
+// LogValue includes the resolved address, for operators.
+func (e *AddressError) LogValue() slog.Value {
+	return slog.GroupValue(slog.String("host", e.Host), slog.String("resolved", e.IP.String()))
 }
 
 // Is makes errors.Is(err, ErrAddressNotAllowed) true.
@@ -192,11 +396,16 @@ func (p AddressPolicy) DialContext(d *net.Dialer) func(ctx context.Context, netw
 		return d.DialContext
 	}
 	return func(ctx context.Context, network, addr string) (net.Conn, error) {
-		host, _, err := net.SplitHostPort(addr)
+		host, ps, err := net.SplitHostPort(addr)
 		if err != nil {
 			return nil, err
 		}
-		if p.hostAllowed(host) {
+		n, err := strconv.Atoi(ps)
+		if err != nil || n < 1 || n > 65535 {
+			return nil, &AddressError{Host: host}
+		}
+		port := uint16(n)
+		if p.hostAllowed(host, port) {
 			return d.DialContext(ctx, network, addr)
 		}
 		guarded := *d
@@ -205,13 +414,23 @@ func (p AddressPolicy) DialContext(d *net.Dialer) func(ctx context.Context, netw
 			if err != nil {
 				return &AddressError{Host: host}
 			}
-			if blockedIP(ap.Addr()) && !p.ipAllowed(ap.Addr()) {
-				return &AddressError{Host: host, IP: ap.Addr().Unmap()}
-			}
-			return nil
+			return p.CheckDial(host, ap)
 		}
 		return guarded.DialContext(ctx, network, addr)
 	}
+}
+
+// CheckDial is the dialer's rule for a connection to host (as named in the
+// URL) at the resolved address ap: allowed when the host or the address is
+// in the allowlist at that port, or the address is not Blocked.
+func (p AddressPolicy) CheckDial(host string, ap netip.AddrPort) error {
+	if !p.BlockPrivate || p.hostAllowed(host, ap.Port()) {
+		return nil
+	}
+	if Blocked(ap.Addr()) && !p.ipAllowed(ap.Addr(), ap.Port()) {
+		return &AddressError{Host: host, IP: ap.Addr().Unmap()}
+	}
+	return nil
 }
 
 // NewTransport returns the keep-alive transport shared by every Client of

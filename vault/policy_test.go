@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net"
+	"net/netip"
 	"net/url"
 	"strings"
 	"testing"
@@ -88,5 +89,109 @@ func TestCheckURL(t *testing.T) {
 	}
 	if _, err := open.CheckURL("api_base_url", "https://user:hunter2@example.com/x"); strings.Contains(err.Error(), "hunter2") {
 		t.Fatal("error echoes the URL's password")
+	}
+}
+
+// internalV6 are IPv6 forms that embed or reach internal IPv4 addresses,
+// or are otherwise not global unicast.
+var internalV6 = []string{
+	"::7f00:1",                             // IPv4-compatible 127.0.0.1
+	"::ffff:127.0.0.1",                     // IPv4-mapped
+	"::ffff:0:7f00:1",                      // SIIT
+	"64:ff9b::7f00:1",                      // NAT64 well-known prefix
+	"64:ff9b::a9fe:a9fe",                   // NAT64 to the metadata address
+	"64:ff9b:1:a00::1",                     // NAT64 local-use prefix
+	"2002:7f00:1::1",                       // 6to4 of 127.0.0.1
+	"2002:a00:1::1",                        // 6to4 of 10.0.0.1
+	"2001:0:4136:e378:8000:63bf:80ff:fffe", // Teredo of 127.0.0.1
+	"fec0::1",                              // site-local
+	"fd00:ec2::254",                        // AWS metadata over IPv6 (ULA)
+	"fe80::1",                              // link-local
+	"::1",                                  // loopback
+	"::",                                   // unspecified
+}
+
+func TestBlockedCoversIPv6TransitionForms(t *testing.T) {
+	t.Parallel()
+	org, _ := vault.NewAddressPolicy(nil, true)
+	for _, s := range internalV6 {
+		ip := netip.MustParseAddr(s)
+		if !vault.Blocked(ip) {
+			t.Errorf("%s is not blocked", s)
+		}
+		if _, err := org.CheckURL("api_base_url", "https://["+s+"]/api"); err == nil {
+			t.Errorf("org policy accepted https://[%s]/api", s)
+		}
+		// The dialer's rule, fed by a fake resolver: an innocent-looking
+		// name resolving to the address is refused. Nothing is dialled.
+		err := org.CheckDial("creds.example.com", netip.AddrPortFrom(ip, 443))
+		if !errors.Is(err, vault.ErrAddressNotAllowed) {
+			t.Errorf("name resolving to %s: %v, want ErrAddressNotAllowed", s, err)
+		} else if strings.Contains(err.Error(), s) || strings.Contains(err.Error(), ip.Unmap().String()) {
+			t.Errorf("the refusal reveals what the name resolves to: %v", err)
+		}
+	}
+	for _, s := range []string{"8.8.8.8", "2606:4700:4700::1111", "::ffff:8.8.8.8", "1.1.1.1"} {
+		if vault.Blocked(netip.MustParseAddr(s)) {
+			t.Errorf("public address %s is blocked", s)
+		}
+	}
+	for in, want := range map[string]string{
+		"64:ff9b::a00:1": "10.0.0.1", "2002:a00:1::1": "10.0.0.1", "::7f00:1": "127.0.0.1",
+		"2001:0:4136:e378:8000:63bf:80ff:fffe": "127.0.0.1", "64:ff9b:1:a00:0:100::": "10.0.0.1",
+	} {
+		if got, ok := vault.EmbeddedIPv4(netip.MustParseAddr(in)); !ok || got.String() != want {
+			t.Errorf("EmbeddedIPv4(%s) = %v %v, want %s", in, got, ok, want)
+		}
+	}
+}
+
+func TestAllowedHostsEntries(t *testing.T) {
+	t.Parallel()
+	for _, bad := range []string{"*", "*.com", "host:8081:x", "0.0.0.0/0", "::/0", "10.0.0.0/99", "a b", "host:0",
+		"host:99999", "[::1", "[::1]x", "*.*.example.com", "ex*ample.com", ":80"} {
+		_, err := vault.NewAddressPolicy([]string{"ok.example.com", bad}, true)
+		if err == nil || !strings.Contains(err.Error(), "CREDVAULT_ALLOWED_HOSTS") || !strings.Contains(err.Error(), bad) {
+			t.Errorf("entry %q: %v, want an error naming the variable and the entry", bad, err)
+		}
+	}
+	p, err := vault.NewAddressPolicy([]string{"127.0.0.1:8081", "[::1]:9000", "creds.internal:8443", "*.corp.example.com", "10.2.0.0/16"}, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for raw, ok := range map[string]bool{
+		"http://127.0.0.1:8081/api":         true,
+		"http://127.0.0.1:8082/api":         false, // another port
+		"http://127.0.0.1/api":              false,
+		"http://localhost:8081/api":         true, // resolves to an allowed address and port
+		"http://localhost:8082/api":         false,
+		"http://[::1]:9000/api":             true,
+		"http://localhost:9000/api":         true,
+		"https://creds.internal:8443/api":   true,
+		"https://creds.internal/api":        true, // a name is checked again in the dialer
+		"http://creds.internal/api":         false,
+		"http://vault.corp.example.com/api": true,
+		"https://10.2.3.4/api":              true,
+		"https://10.3.3.4/api":              false,
+		"https://[::ffff:10.2.3.4]/api":     true,
+		"https://[64:ff9b::a02:304]/api":    false, // NAT64 form of an allowed address stays blocked
+	} {
+		if _, err := p.CheckURL("api_base_url", raw); (err == nil) != ok {
+			t.Errorf("%s: %v, want accepted=%v", raw, err, ok)
+		}
+	}
+	// The dialer honours the port too.
+	lo := netip.MustParseAddr("127.0.0.1")
+	if err := p.CheckDial("localhost", netip.AddrPortFrom(lo, 8081)); err != nil {
+		t.Errorf("localhost at the allowed port: %v", err)
+	}
+	if err := p.CheckDial("localhost", netip.AddrPortFrom(lo, 5432)); !errors.Is(err, vault.ErrAddressNotAllowed) {
+		t.Errorf("localhost at another port: %v, want refused", err)
+	}
+	if err := p.CheckDial("creds.internal", netip.AddrPortFrom(lo, 8443)); err != nil {
+		t.Errorf("allowed name at its port: %v", err)
+	}
+	if err := p.CheckDial("creds.internal", netip.AddrPortFrom(lo, 22)); !errors.Is(err, vault.ErrAddressNotAllowed) {
+		t.Errorf("allowed name at another port, resolving to loopback: %v, want refused", err)
 	}
 }

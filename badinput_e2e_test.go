@@ -1,0 +1,80 @@
+package credvault_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/credvault/credvault/internal/testdb"
+)
+
+// TestBadTextIsA400BeforeAnyServiceCall: NUL bytes and invalid UTF-8 in
+// path ids, query parameters and every string field are 400s naming the
+// field, decided before the service is called and before PostgreSQL sees
+// them.
+func TestBadTextIsA400BeforeAnyServiceCall(t *testing.T) {
+	t.Parallel()
+	h, svc, _, key := configured(t, testdb.Postgres)
+	before := svc.Requests.Load()
+	for _, tc := range []struct{ method, path, field string }{
+		{"GET", "/api/v1/credentials/%00", "credential_id"},
+		{"GET", "/api/v1/credentials/%FF", "credential_id"},
+		{"GET", "/api/v1/credentials/a%00b/totp-code", "credential_id"},
+		{"DELETE", "/api/v1/credentials/%FF%FE", "credential_id"},
+		{"POST", "/api/v1/credentials/%00/delete", "credential_id"},
+		{"GET", "/api/v1/credentials?search=%00", "search"},
+		{"GET", "/api/v1/credentials?search=%FF", "search"},
+		{"GET", "/api/v1/credentials?credential_type=%00", "credential_type"},
+	} {
+		r := h.do(tc.method, tc.path, key, nil)
+		if r.status != 400 || !strings.Contains(r.detail(), tc.field) {
+			t.Errorf("%s %s = %d %s, want 400 naming %s", tc.method, tc.path, r.status, r.body, tc.field)
+		}
+	}
+	r := h.do("POST", "/api/v1/credentials/%00/update", key, secretBody("x", "y"))
+	if r.status != 400 || !strings.Contains(r.detail(), "credential_id") {
+		t.Errorf("update with a NUL id = %d %s", r.status, r.body)
+	}
+
+	nul := "a\x00b"
+	for _, tc := range []struct {
+		field string
+		body  map[string]any
+	}{
+		{"name", withField(passwordBody("x"), "", "name", nul)},
+		{"username", withField(passwordBody("x"), "credential", "username", nul)},
+		{"totp_identifier", withField(passwordBody("x"), "credential", "totp_identifier", nul)},
+		{"password", withField(passwordBody("x"), "credential", "password", nul)},
+		{"metadata", withField(passwordBody("x"), "credential", "metadata", map[string]string{"k": nul})},
+		{"card_brand", withField(cardBody("x"), "credential", "card_brand", nul)},
+		{"secret_label", withField(secretBody("x", "y"), "credential", "secret_label", nul)},
+		{"secret_value", withField(secretBody("x", "y"), "credential", "secret_value", nul)},
+	} {
+		r := h.do("POST", "/api/v1/credentials", key, tc.body)
+		if r.status != 400 || !strings.Contains(r.detail(), tc.field) {
+			t.Errorf("NUL in %s = %d %s, want 400 naming it", tc.field, r.status, scrub(string(r.body)))
+		}
+	}
+	if n := svc.Requests.Load() - before; n != 0 {
+		t.Fatalf("bad input reached the service %d times", n)
+	}
+}
+
+// withField returns a copy of body with key set, at the top level (in "")
+// or inside the named object.
+func withField(body map[string]any, in, key string, v any) map[string]any {
+	out := map[string]any{}
+	for k, x := range body {
+		out[k] = x
+	}
+	if in == "" {
+		out[key] = v
+		return out
+	}
+	inner := map[string]any{}
+	for k, x := range body[in].(map[string]any) {
+		inner[k] = x
+	}
+	inner[key] = v
+	out[in] = inner
+	return out
+}
