@@ -18,7 +18,7 @@ import (
 	"github.com/credvault/credvault/org"
 )
 
-func testConfig(t *testing.T, kind testdb.Kind) config.Config {
+func testConfig(t testing.TB, kind testdb.Kind) config.Config {
 	t.Helper()
 	cfg, err := config.Parse(func(string) (string, bool) { return "", false })
 	if err != nil {

@@ -39,13 +39,13 @@ func (b *syncBuffer) String() string {
 // harness is a credvault platform over a real database, served by
 // httptest, with its logs captured.
 type harness struct {
-	t    *testing.T
+	t    testing.TB
 	p    *credvault.Platform
 	srv  *httptest.Server
 	logs *syncBuffer
 }
 
-func newHarness(t *testing.T, kind testdb.Kind, tweak ...func(o *credvault.Options)) *harness {
+func newHarness(t testing.TB, kind testdb.Kind, tweak ...func(o *credvault.Options)) *harness {
 	t.Helper()
 	cfg := testConfig(t, kind)
 	cfg.AllowedHosts = []string{"127.0.0.1"}
@@ -53,7 +53,7 @@ func newHarness(t *testing.T, kind testdb.Kind, tweak ...func(o *credvault.Optio
 	return newHarnessWithConfig(t, cfg, tweak...)
 }
 
-func newHarnessWithConfig(t *testing.T, cfg config.Config, tweak ...func(o *credvault.Options)) *harness {
+func newHarnessWithConfig(t testing.TB, cfg config.Config, tweak ...func(o *credvault.Options)) *harness {
 	t.Helper()
 	logs := &syncBuffer{}
 	opts := credvault.Options{

@@ -30,6 +30,7 @@ const minWholeMatch = 3
 // holding a CVV) is removed whole.
 type Redactor struct {
 	long  *regexp.Regexp // nil: nothing long enough
+	bytes []string       // forms that are not valid UTF-8, ASCII-lower-cased
 	short []string       // lower-cased secrets under minWholeMatch
 }
 
@@ -74,13 +75,18 @@ func NewRedactor(secrets ...string) *Redactor {
 		add(hex.EncodeToString([]byte(s)))
 	}
 	r := &Redactor{short: short}
-	if len(forms) > 0 {
-		// Longest first: Go's alternation prefers the earliest branch.
-		slices.SortFunc(forms, func(a, b string) int { return len(b) - len(a) })
-		quoted := make([]string, len(forms))
-		for i, f := range forms {
-			quoted[i] = regexp.QuoteMeta(f)
+	// Longest first: Go's alternation prefers the earliest branch.
+	slices.SortFunc(forms, func(a, b string) int { return len(b) - len(a) })
+	var quoted []string
+	for _, f := range forms {
+		if utf8.ValidString(f) {
+			quoted = append(quoted, regexp.QuoteMeta(f))
+		} else {
+			// regexp works on text: match these byte-wise instead.
+			r.bytes = append(r.bytes, lowerASCII(f))
 		}
+	}
+	if len(quoted) > 0 {
 		r.long = regexp.MustCompile("(?i)(?:" + strings.Join(quoted, "|") + ")")
 	}
 	return r
@@ -103,6 +109,9 @@ func (r *Redactor) Redact(msg string) string {
 	if r == nil {
 		return msg
 	}
+	for _, f := range r.bytes {
+		msg = replaceFoldASCII(msg, f)
+	}
 	if r.long != nil {
 		msg = r.long.ReplaceAllLiteralString(msg, redacted)
 	}
@@ -122,6 +131,8 @@ func (r *Redactor) Excerpt(msg string) string {
 		}
 		return c
 	}, msg)
+	// Again: blanking control characters can join what they separated.
+	msg = r.Redact(msg)
 	return truncate(strings.TrimSpace(msg), MaxExcerpt)
 }
 
@@ -155,6 +166,38 @@ func replaceStandalone(msg, s string) string {
 			b.WriteString(msg[i:end])
 		}
 		i = end
+	}
+}
+
+// lowerASCII lower-cases ASCII letters only, keeping byte offsets.
+func lowerASCII(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		if c >= 'A' && c <= 'Z' {
+			b[i] = c + 'a' - 'A'
+		}
+	}
+	return string(b)
+}
+
+// replaceFoldASCII replaces occurrences of the ASCII-lower-cased needle in
+// msg, ignoring ASCII case.
+func replaceFoldASCII(msg, needle string) string {
+	lower := lowerASCII(msg)
+	var b strings.Builder
+	i := 0
+	for {
+		j := strings.Index(lower[i:], needle)
+		if j < 0 {
+			if i == 0 {
+				return msg
+			}
+			b.WriteString(msg[i:])
+			return b.String()
+		}
+		b.WriteString(msg[i : i+j])
+		b.WriteString(redacted)
+		i += j + len(needle)
 	}
 }
 
