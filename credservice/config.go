@@ -56,12 +56,8 @@ func ConfigFromEnv(lookup func(string) (string, bool)) (Config, error) {
 		c.Tokens = ParseTokens(get(EnvTokens, ""))
 		if len(c.Tokens) == 0 {
 			errs = append(errs, fmt.Errorf("%s is required: a comma-separated list of accepted API tokens", EnvTokens))
-		}
-	}
-	for _, t := range c.Tokens {
-		if len(strings.TrimSpace(t)) < 16 {
-			errs = append(errs, fmt.Errorf("%s: every token must be at least 16 characters", EnvTokens))
-			break
+		} else if err := CheckTokens(c.Tokens); err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", EnvTokens, err))
 		}
 	}
 	if c.DatabaseURL != "" && !strings.HasPrefix(c.DatabaseURL, "postgres://") && !strings.HasPrefix(c.DatabaseURL, "postgresql://") {
@@ -70,7 +66,35 @@ func ConfigFromEnv(lookup func(string) (string, bool)) (Config, error) {
 	return c, errors.Join(errs...)
 }
 
-// ReadTokensFile reads accepted tokens, one per line or comma-separated.
+// MinTokenLength is the shortest accepted API token.
+const MinTokenLength = 16
+
+// CheckTokens applies the token rules: at least one, each at least
+// MinTokenLength characters of printable text. The same rules apply at
+// start-up and on every reload.
+func CheckTokens(tokens []string) error {
+	n := 0
+	for _, t := range tokens {
+		t = strings.TrimSpace(t)
+		if t == "" {
+			continue
+		}
+		n++
+		if len(t) < MinTokenLength {
+			return fmt.Errorf("every token must be at least %d characters", MinTokenLength)
+		}
+		if strings.IndexFunc(t, func(r rune) bool { return r < 0x21 || r == 0x7f }) >= 0 {
+			return errors.New("tokens must be printable text without spaces")
+		}
+	}
+	if n == 0 {
+		return errors.New("at least one token is required")
+	}
+	return nil
+}
+
+// ReadTokensFile reads accepted tokens, one per line or comma-separated,
+// and checks them (CheckTokens). Errors name CREDENTIAL_SERVICE_TOKENS_FILE.
 func ReadTokensFile(path string) ([]string, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
@@ -79,6 +103,9 @@ func ReadTokensFile(path string) ([]string, error) {
 	toks := ParseTokens(string(b))
 	if len(toks) == 0 {
 		return nil, fmt.Errorf("%s: %s holds no token", EnvTokensFile, path)
+	}
+	if err := CheckTokens(toks); err != nil {
+		return nil, fmt.Errorf("%s: %s: %w", EnvTokensFile, path, err)
 	}
 	return toks, nil
 }

@@ -5,8 +5,9 @@
 // several Bearer tokens are accepted at once so a token can be rotated
 // without downtime.
 //
-// Routes: POST {prefix}, GET {prefix}/{id}, DELETE {prefix}/{id} with
-// prefix /api/v1/credentials, and GET /healthz.
+// Routes: GET {prefix} (a status answer for a valid token), POST {prefix},
+// GET {prefix}/{id}, DELETE {prefix}/{id} with prefix /api/v1/credentials,
+// and GET /healthz.
 package credservice
 
 import (
@@ -52,20 +53,35 @@ func New(s *store.Store, k *keyring.Keyring, tokens []string, log *slog.Logger) 
 	return srv, nil
 }
 
-// SetTokens replaces the accepted tokens. Only their SHA-256 hashes are
-// kept in memory.
+// SetTokens replaces the accepted tokens after checking them
+// (CheckTokens); on error the previous tokens stay. Only their SHA-256
+// hashes are kept in memory.
 func (s *Server) SetTokens(tokens []string) error {
+	if err := CheckTokens(tokens); err != nil {
+		return err
+	}
 	var hs [][32]byte
 	for _, t := range tokens {
 		if t = strings.TrimSpace(t); t != "" {
 			hs = append(hs, sha256.Sum256([]byte(t)))
 		}
 	}
-	if len(hs) == 0 {
-		return errors.New("CREDENTIAL_SERVICE_TOKENS: at least one token is required")
-	}
 	s.tokens.Store(&hs)
 	return nil
+}
+
+// ReloadTokensFile re-reads path and replaces the accepted tokens; an
+// unreadable file or one breaking the token rules keeps the previous
+// tokens and says why. It returns how many tokens are now accepted.
+func (s *Server) ReloadTokensFile(path string) (int, error) {
+	toks, err := ReadTokensFile(path)
+	if err != nil {
+		return 0, err
+	}
+	if err := s.SetTokens(toks); err != nil {
+		return 0, err
+	}
+	return len(toks), nil
 }
 
 // ParseTokens splits a comma- or newline-separated token list.
@@ -140,10 +156,17 @@ func (s *Server) Handler() http.Handler {
 			return next(c)
 		}
 	})
+	g.GET("", s.status)
 	g.POST("", s.create)
 	g.GET("/:id", s.get)
 	g.DELETE("/:id", s.delete)
 	return e
+}
+
+// status answers GET {base} for a valid token: the connection test of
+// credvault and of Skyvern accepts any 2xx.
+func (s *Server) status(c echo.Context) error {
+	return c.JSON(http.StatusOK, map[string]string{"status": "ok", "service": "credvault reference credential-service"})
 }
 
 func itemAD(id string) []byte { return keyring.AssociatedData("credential-service", "item", id) }

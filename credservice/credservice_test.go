@@ -9,6 +9,8 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -206,5 +208,73 @@ func TestConfigFromEnv(t *testing.T) {
 	c.DatabaseURL = "postgres://x"
 	if _, _, err := c.LoadKeyring(); err == nil || !strings.Contains(err.Error(), "CREDENTIAL_SERVICE_KEYSET_FILE") {
 		t.Fatalf("postgres without keyset: %v", err)
+	}
+}
+
+// TestReloadAppliesTokenRules: a SIGHUP reload (ReloadTokensFile) checks
+// the file with the start-up rules; a bad file keeps the old tokens.
+func TestReloadAppliesTokenRules(t *testing.T) {
+	t.Parallel()
+	svc, _, client := start(t, testdb.SQLite)
+	ctx := context.Background()
+	file := filepath.Join(t.TempDir(), "tokens")
+	for _, bad := range []string{"x\n", "", "short-token\n" + tokenB, tokenB + ",has space in it"} {
+		if err := os.WriteFile(file, []byte(bad), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := svc.ReloadTokensFile(file); err == nil || !strings.Contains(err.Error(), "CREDENTIAL_SERVICE_TOKENS_FILE") {
+			t.Fatalf("reload of a bad file: %v, want an error naming CREDENTIAL_SERVICE_TOKENS_FILE", err)
+		}
+		if _, err := client("x").CreateItem(ctx, every()[2]); err == nil {
+			t.Fatal(`after a rejected reload, "Bearer x" is accepted`)
+		}
+		if _, err := client(tokenA).CreateItem(ctx, every()[2]); err != nil {
+			t.Fatalf("after a rejected reload the old token stopped working: %v", err)
+		}
+	}
+	if err := os.WriteFile(file, []byte(tokenB+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := svc.ReloadTokensFile(file); err != nil || n != 1 {
+		t.Fatalf("good reload: %d %v", n, err)
+	}
+	if _, err := client(tokenB).CreateItem(ctx, every()[2]); err != nil {
+		t.Fatalf("new token: %v", err)
+	}
+	if err := svc.SetTokens([]string{"x"}); err == nil {
+		t.Fatal("SetTokens accepted a 1-character token")
+	}
+	// Start-up names the variable that was actually wrong.
+	if err := os.WriteFile(file, []byte("x"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, err := credservice.ConfigFromEnv(func(k string) (string, bool) {
+		return map[string]string{"CREDENTIAL_SERVICE_TOKENS_FILE": file}[k], k == "CREDENTIAL_SERVICE_TOKENS_FILE"
+	})
+	if err == nil || !strings.Contains(err.Error(), "CREDENTIAL_SERVICE_TOKENS_FILE") {
+		t.Fatalf("start-up with a bad tokens file: %v", err)
+	}
+}
+
+// TestBaseURLAnswersConnectionTest: GET {base} is 200 with a valid token
+// (Skyvern's Test Connection accepts only 2xx) and 401 without.
+func TestBaseURLAnswersConnectionTest(t *testing.T) {
+	t.Parallel()
+	_, srv, client := start(t, testdb.SQLite)
+	status, err := client(tokenA).Probe(context.Background())
+	if err != nil || status != 200 {
+		t.Fatalf("GET {base} with the token = %d %v, want 200", status, err)
+	}
+	status, _ = client("not-the-token-0123456789").Probe(context.Background())
+	if status != 401 {
+		t.Fatalf("GET {base} with a wrong token = %d, want 401", status)
+	}
+	resp, err := http.Get(srv.URL + credservice.Prefix)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 401 {
+		t.Fatalf("GET {base} without a token = %d, want 401", resp.StatusCode)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"os"
 	"os/signal"
@@ -65,23 +66,25 @@ func run(log *slog.Logger) error {
 				log.Warn("SIGHUP ignored: tokens come from CREDENTIAL_SERVICE_TOKENS, not a file")
 				continue
 			}
-			toks, err := credservice.ReadTokensFile(cfg.TokensFile)
-			if err == nil {
-				err = svc.SetTokens(toks)
-			}
+			n, err := svc.ReloadTokensFile(cfg.TokensFile)
 			if err != nil {
 				log.Error("token reload failed; keeping the previous tokens", slog.String("error", err.Error()))
 				continue
 			}
-			log.Info("reloaded accepted tokens", slog.Int("count", len(toks)))
+			log.Info("reloaded accepted tokens", slog.Int("count", n))
 		}
 	}()
 
 	srv := &http.Server{Addr: cfg.Addr, Handler: svc.Handler(), ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout: 30 * time.Second, WriteTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute}
+	// Bind before announcing, so a busy port fails before "listening".
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s (%s): %w", cfg.Addr, credservice.EnvAddr, err)
+	}
 	errc := make(chan error, 1)
-	go func() { errc <- srv.ListenAndServe() }()
-	log.Info("credential-service listening", slog.String("addr", cfg.Addr), slog.Int("tokens", len(cfg.Tokens)),
+	go func() { errc <- srv.Serve(ln) }()
+	log.Info("credential-service listening", slog.String("addr", ln.Addr().String()), slog.Int("tokens", len(cfg.Tokens)),
 		slog.Bool("embedded_database", cfg.DatabaseURL == ""))
 	select {
 	case err := <-errc:
