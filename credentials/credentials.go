@@ -326,6 +326,10 @@ func (s *Service) TOTPCode(ctx context.Context, orgID, id string) (Code, error) 
 	}
 	code, rem, err := vault.TOTPCode(c.Password.TOTP, s.now())
 	if err != nil {
+		var inv *vault.InvalidError
+		if errors.As(err, &inv) {
+			return Code{}, vault.Invalid("totp", "the stored authenticator secret is not usable (%s); update the credential with a valid one", inv.Reason)
+		}
 		return Code{}, &vault.ContractError{Op: "get", Problem: "the service returned a totp seed that is not valid"}
 	}
 	return Code{Code: code, SecondsRemaining: rem}, nil

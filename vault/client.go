@@ -24,6 +24,9 @@ const MaxResponseBytes = 1 << 20
 // DefaultTimeout bounds each request when ClientOptions.Timeout is zero.
 const DefaultTimeout = 10 * time.Second
 
+// opProbe names the connection test's GET of the base URL.
+const opProbe = "connection test"
+
 // SourceEnv is the Source of the env-configured vault's items.
 const SourceEnv = "env"
 
@@ -265,7 +268,7 @@ func (c *Client) DeleteItem(ctx context.Context, id string) error {
 // Probe GETs the base URL with the token once (no retry) and returns the
 // status code: the contract's connection test.
 func (c *Client) Probe(ctx context.Context) (int, error) {
-	status, _, err := c.doOnce(ctx, "connection test", http.MethodGet, c.base, nil, nil)
+	status, _, err := c.doOnce(ctx, opProbe, http.MethodGet, c.base, nil, nil)
 	return status, err
 }
 
@@ -329,6 +332,14 @@ func (c *Client) doOnce(ctx context.Context, op, method string, u *url.URL, body
 		return 0, nil, c.transportError(op, err, actx)
 	}
 	defer resp.Body.Close()
+	ok := resp.StatusCode >= 200 && resp.StatusCode <= 299
+	if ok && (method == http.MethodDelete || op == opProbe) {
+		// Only the status matters: a 2xx delete happened whatever its
+		// body (however large, or cut off). Drain a bounded amount so the
+		// connection can be reused.
+		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, MaxResponseBytes))
+		return resp.StatusCode, nil, nil
+	}
 	b, err := io.ReadAll(io.LimitReader(resp.Body, MaxResponseBytes+1))
 	if err != nil {
 		if ctx.Err() != nil {
@@ -337,6 +348,11 @@ func (c *Client) doOnce(ctx context.Context, op, method string, u *url.URL, body
 		return 0, nil, c.transportError(op, err, actx)
 	}
 	if len(b) > MaxResponseBytes {
+		if !ok {
+			// An error answer: its status is what matters, and only an
+			// excerpt of its words is ever shown.
+			return resp.StatusCode, b[:MaxResponseBytes], nil
+		}
 		return resp.StatusCode, nil, &ContractError{Op: op, Problem: "the answer is larger than 1 MiB"}
 	}
 	return resp.StatusCode, b, nil

@@ -2,6 +2,8 @@ package vault
 
 import (
 	"encoding/base32"
+	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -24,12 +26,17 @@ func parseTOTP(v string) (canonical, seed string, opts totp.ValidateOpts, err er
 		if !validSeed(seed) {
 			return "", "", opts, Invalid("totp", "the otpauth URI's secret is not valid base32")
 		}
+		u, uerr := url.Parse(k.URL())
+		if uerr != nil {
+			return "", "", opts, Invalid("totp", "is not a valid otpauth://totp/ URI")
+		}
+		if err := checkOTPParams(u); err != nil {
+			return "", "", opts, err
+		}
 		if p := k.Period(); p > 0 {
 			opts.Period = uint(p)
 		}
-		if k.Digits() == otp.DigitsEight {
-			opts.Digits = otp.DigitsEight
-		}
+		opts.Digits = k.Digits()
 		opts.Algorithm = k.Algorithm()
 		return v, seed, opts, nil
 	}
@@ -38,6 +45,28 @@ func parseTOTP(v string) (canonical, seed string, opts totp.ValidateOpts, err er
 		return "", "", opts, Invalid("totp", "is not a valid base32 seed or otpauth:// URI")
 	}
 	return seed, seed, opts, nil
+}
+
+// checkOTPParams accepts only what authenticators agree on: period 1–300
+// seconds, 6 to 8 digits, SHA1, SHA256 or SHA512 (each optional).
+func checkOTPParams(u *url.URL) error {
+	q := u.Query()
+	if v := q.Get("period"); v != "" {
+		if n, err := strconv.Atoi(v); err != nil || n < 1 || n > 300 {
+			return Invalid("totp", "the otpauth URI's period must be 1 to 300 seconds")
+		}
+	}
+	if v := q.Get("digits"); v != "" {
+		if n, err := strconv.Atoi(v); err != nil || n < 6 || n > 8 {
+			return Invalid("totp", "the otpauth URI's digits must be 6, 7 or 8")
+		}
+	}
+	switch strings.ToUpper(q.Get("algorithm")) {
+	case "", "SHA1", "SHA256", "SHA512":
+	default:
+		return Invalid("totp", "the otpauth URI's algorithm must be SHA1, SHA256 or SHA512")
+	}
+	return nil
 }
 
 func validSeed(seed string) bool {
