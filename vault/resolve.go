@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"net/http"
-	"strings"
 	"sync"
 	"time"
 
@@ -93,15 +92,20 @@ type OrgVault struct {
 	now       func() time.Time
 
 	mu sync.RWMutex
-	// current maps an organization to its current source.
-	current map[string]cacheEntry
-	// clients maps orgID+"\x00"+configID to the client of a saved
-	// configuration. Configurations are immutable, so these entries only
-	// expire by TTL.
-	clients map[string]cacheEntry
-	gen     map[string]uint64
-	group   singleflight.Group
+	// cache holds, per organization, the client of its current source
+	// (config ""), and the client of each saved configuration its items
+	// name. Configurations are immutable, so the latter only expire by
+	// TTL or an invalidation of the organization.
+	cache map[string]map[string]cacheEntry // organization → config → entry
+	gen   map[string]uint64
+	group singleflight.Group
 }
+
+// cacheKey is an organization and a configuration id ("" = whichever is
+// current).
+type cacheKey struct{ org, config string }
+
+func (k cacheKey) flight() string { return k.org + "\x00" + k.config }
 
 type cacheEntry struct {
 	client  *Client // nil: not configured
@@ -120,7 +124,7 @@ func NewOrgVault(source ConfigSource, opts OrgVaultOptions) *OrgVault {
 	return &OrgVault{
 		source: source, env: opts.Env, policy: policy, transport: NewTransport(policy),
 		timeout: opts.Timeout, ttl: opts.TTL, now: opts.Now,
-		current: map[string]cacheEntry{}, clients: map[string]cacheEntry{}, gen: map[string]uint64{},
+		cache: map[string]map[string]cacheEntry{}, gen: map[string]uint64{},
 	}
 }
 
@@ -146,7 +150,7 @@ func (v *OrgVault) Env() *Client { return v.env }
 // Resolve returns the Client serving orgID's new items: its current
 // configuration's, else the env-configured vault's.
 func (v *OrgVault) Resolve(ctx context.Context, orgID string) (*Client, error) {
-	cl, err := v.cached(ctx, v.current, "current\x00"+orgID, orgID, func(lctx context.Context) (*Client, error) {
+	cl, err := v.cached(ctx, cacheKey{org: orgID}, func(lctx context.Context) (*Client, error) {
 		cfg, err := v.source.ActiveConfig(lctx, orgID)
 		switch {
 		case errors.Is(err, ErrNotConfigured):
@@ -177,7 +181,7 @@ func (v *OrgVault) ResolveSource(ctx context.Context, orgID, source string) (*Cl
 	case "":
 		return nil, &SourceUnavailableError{Source: "unknown", Reason: "the credential does not record which configuration stored it"}
 	}
-	cl, err := v.cached(ctx, v.clients, "source\x00"+orgID+"\x00"+source, orgID, func(lctx context.Context) (*Client, error) {
+	cl, err := v.cached(ctx, cacheKey{org: orgID, config: source}, func(lctx context.Context) (*Client, error) {
 		cfg, err := v.source.ConfigByID(lctx, orgID, source)
 		if err != nil {
 			return nil, err
@@ -193,20 +197,20 @@ func (v *OrgVault) ResolveSource(ctx context.Context, orgID, source string) (*Cl
 	return cl, err
 }
 
-// cached returns the client under key in m, loading it once (singleflight)
-// when absent or expired. Loads racing an Invalidate of orgID are not
-// stored.
-func (v *OrgVault) cached(ctx context.Context, m map[string]cacheEntry, key, orgID string, load func(context.Context) (*Client, error)) (*Client, error) {
+// cached returns the client under key, loading it once (singleflight)
+// when absent or expired. Loads racing an Invalidate of the organization
+// are not stored.
+func (v *OrgVault) cached(ctx context.Context, key cacheKey, load func(context.Context) (*Client, error)) (*Client, error) {
 	v.mu.RLock()
-	e, ok := m[key]
+	e, ok := v.cache[key.org][key.config]
 	v.mu.RUnlock()
 	if ok && v.now().Before(e.expires) {
 		return e.client, nil
 	}
-	res, err, _ := v.group.Do(key, func() (any, error) {
+	res, err, _ := v.group.Do(key.flight(), func() (any, error) {
 		v.mu.RLock()
-		gen := v.gen[orgID]
-		e, ok := m[key]
+		gen := v.gen[key.org]
+		e, ok := v.cache[key.org][key.config]
 		v.mu.RUnlock()
 		if ok && v.now().Before(e.expires) {
 			// Loaded by a flight that finished after our miss.
@@ -222,8 +226,13 @@ func (v *OrgVault) cached(ctx context.Context, m map[string]cacheEntry, key, org
 		}
 		e = cacheEntry{client: cl, expires: v.now().Add(v.ttl)}
 		v.mu.Lock()
-		if v.gen[orgID] == gen { // not invalidated while loading
-			m[key] = e
+		if v.gen[key.org] == gen { // not invalidated while loading
+			m := v.cache[key.org]
+			if m == nil {
+				m = map[string]cacheEntry{}
+				v.cache[key.org] = m
+			}
+			m[key.config] = e
 		}
 		v.mu.Unlock()
 		return e, nil
@@ -237,13 +246,7 @@ func (v *OrgVault) cached(ctx context.Context, m map[string]cacheEntry, key, org
 // Invalidate drops what is cached for orgID; the next call reloads it.
 func (v *OrgVault) Invalidate(orgID string) {
 	v.mu.Lock()
-	delete(v.current, "current\x00"+orgID)
-	prefix := "source\x00" + orgID + "\x00"
-	for k := range v.clients {
-		if strings.HasPrefix(k, prefix) {
-			delete(v.clients, k)
-		}
-	}
+	delete(v.cache, orgID)
 	v.gen[orgID]++
 	v.mu.Unlock()
 }
