@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"flag"
 	"io"
 	"log/slog"
 	"net/http"
@@ -148,3 +149,7 @@ func (h *harness) assertNoSecret(secrets ...string) {
 		testdb.AssertAbsent(h.t, h.p.Store, s)
 	}
 }
+
+// update rewrites golden files and screenshots under docs/ (go test -run
+// Settings -update); without it, tests never write into the work tree.
+var update = flag.Bool("update", false, "rewrite screenshots under docs/")

@@ -61,14 +61,12 @@ func TestCrossOrganizationItemIDIsNotResolvedElsewhere(t *testing.T) {
 	if r := h.do("DELETE", "/api/v1/credentials/custom_credential", keyA, nil); r.status != 200 {
 		t.Fatalf("A clear = %d", r.status)
 	}
-	envBefore := envSvc.Requests.Load()
-
 	// B's code, for comparison.
 	codeB := h.do("GET", "/api/v1/credentials/"+credB+"/totp-code", keyB, nil)
 	if codeB.status != 200 {
 		t.Fatalf("B totp = %d %s", codeB.status, codeB.body)
 	}
-	envBefore = envSvc.Requests.Load()
+	envBefore := envSvc.Requests.Load()
 
 	// A's TOTP and secret read go to A's own (cleared) configuration's
 	// service, which has no item under that id: never the env service.
