@@ -24,21 +24,23 @@ import (
 // VaultTypeCustom is the only vault type credvault serves.
 const VaultTypeCustom = "custom"
 
-// Page size bounds for List.
+// Page size bounds for List (Skyvern's UI asks for 200 at a time).
 const (
 	DefaultPageSize = 10
-	MaxPageSize     = 100
+	MaxPageSize     = 1000
 )
 
-// View is a credential as the API shows it: metadata only, never a secret.
+// View is a credential as the API shows it — Skyvern's CredentialResponse
+// plus created_at and modified_at: metadata only, never a secret.
 type View struct {
 	CredentialID   string     `json:"credential_id"`
 	Name           string     `json:"name"`
 	CredentialType vault.Type `json:"credential_type"`
 	VaultType      string     `json:"vault_type"`
 	Credential     any        `json:"credential"`
-	CreatedAt      time.Time  `json:"created_at"`
-	ModifiedAt     time.Time  `json:"modified_at"`
+	Settings
+	CreatedAt  time.Time `json:"created_at"`
+	ModifiedAt time.Time `json:"modified_at"`
 }
 
 // PasswordView is a password credential's metadata.
@@ -68,14 +70,14 @@ func optional(s string) *string {
 
 func viewOf(r store.Credential) View {
 	v := View{CredentialID: r.ID, Name: r.Name, CredentialType: vault.Type(r.CredentialType), VaultType: r.VaultType,
-		CreatedAt: r.CreatedAt.UTC(), ModifiedAt: r.ModifiedAt.UTC()}
+		Settings: settingsOf(r), CreatedAt: r.CreatedAt.UTC(), ModifiedAt: r.ModifiedAt.UTC()}
 	switch v.CredentialType {
 	case vault.TypePassword:
 		v.Credential = PasswordView{Username: r.Username, TOTPType: r.TOTPType, TOTPIdentifier: optional(r.TOTPIdentifier)}
 	case vault.TypeCreditCard:
 		v.Credential = CreditCardView{LastFour: r.CardLastFour, Brand: r.CardBrand}
 	default:
-		v.Credential = SecretView{SecretLabel: optional(r.SecretLabel)}
+		v.Credential = SecretView{SecretLabel: &r.SecretLabel}
 	}
 	return v
 }
@@ -143,7 +145,17 @@ func refOf(r store.Credential) vault.ItemRef {
 // Create stores c: the vault item first, then the row. If the row cannot
 // be written, the item is deleted again.
 func (s *Service) Create(ctx context.Context, orgID string, c vault.Credential) (View, error) {
+	return s.CreateWith(ctx, orgID, c, Patch{})
+}
+
+// CreateWith is Create with the credential's settings (the name in
+// settings is ignored: c.Name is the name).
+func (s *Service) CreateWith(ctx context.Context, orgID string, c vault.Credential, settings Patch) (View, error) {
 	if err := c.Validate(); err != nil {
+		return View{}, err
+	}
+	settings.Name = Field[string]{}
+	if err := settings.validate(); err != nil {
 		return View{}, err
 	}
 	ref, err := s.vault.Create(ctx, orgID, c)
@@ -154,6 +166,7 @@ func (s *Service) Create(ctx context.Context, orgID string, c vault.Credential) 
 	row := store.Credential{ID: store.NewID("cred"), OrganizationID: orgID, ItemID: ref.ID, VaultSource: ref.Source,
 		Version: 1, CreatedAt: now, ModifiedAt: now}
 	metadataRow(&row, c)
+	settings.apply(&row)
 	if err := s.store.CreateCredential(ctx, row); err != nil {
 		s.cleanup(ctx, orgID, ref, "credential row write failed")
 		return View{}, err
@@ -211,6 +224,11 @@ type ListOptions struct {
 	PageSize int // 1..MaxPageSize
 	Type     vault.Type
 	Search   string
+	// FolderID keeps only the credentials in that folder.
+	FolderID string
+	// VaultType keeps only credentials of that vault type: every row is
+	// "custom", so any other value lists nothing.
+	VaultType string
 }
 
 // List returns a page of the organization's credentials, newest first.
@@ -236,8 +254,17 @@ func (s *Service) List(ctx context.Context, orgID string, o ListOptions) ([]View
 	if err := vault.CheckText("search", o.Search); err != nil {
 		return nil, err
 	}
+	if err := vault.CheckText("folder_id", o.FolderID); err != nil || len(o.FolderID) > 128 {
+		return nil, vault.Invalid("folder_id", "is not a valid folder id")
+	}
+	if err := vault.CheckText("vault_type", o.VaultType); err != nil {
+		return nil, err
+	}
+	if o.VaultType != "" && o.VaultType != VaultTypeCustom {
+		return []View{}, nil
+	}
 	rows, err := s.store.ListCredentials(ctx, orgID, store.CredentialFilter{
-		Type: string(o.Type), Search: o.Search, Offset: (o.Page - 1) * o.PageSize, Limit: o.PageSize})
+		Type: string(o.Type), Search: o.Search, FolderID: o.FolderID, Offset: (o.Page - 1) * o.PageSize, Limit: o.PageSize})
 	if err != nil {
 		return nil, err
 	}
@@ -248,19 +275,91 @@ func (s *Service) List(ctx context.Context, orgID string, o ListOptions) ([]View
 	return out, nil
 }
 
-// Update replaces a credential: a new item is created, the row is
-// re-pointed if nobody changed it meanwhile (else store.ErrConflict and the
-// new item is deleted), then the old item is deleted.
+// Keep names the optional parts of a credential that an update left out
+// and that are therefore taken from the stored item, as Skyvern does: a
+// form that does not show metadata or billing details must not wipe them.
+// A part sent as null is not kept: it is cleared.
+type Keep struct {
+	// Metadata keeps a password's or card's metadata.
+	Metadata bool
+	// BillingAddress keeps a card's whole billing address.
+	BillingAddress bool
+	// AddressFields keeps these sub-fields (line1, city, ...) of a billing
+	// address that was sent without them.
+	AddressFields []string
+	BillingEmail  bool
+	BillingPhone  bool
+}
+
+func (k Keep) any() bool {
+	return k.Metadata || k.BillingAddress || len(k.AddressFields) > 0 || k.BillingEmail || k.BillingPhone
+}
+
+// merge copies into c what k keeps from the stored item.
+func (k Keep) merge(c *vault.Credential, stored vault.Credential) {
+	switch {
+	case c.Password != nil && stored.Password != nil:
+		if k.Metadata {
+			c.Password.Metadata = stored.Password.Metadata
+		}
+	case c.CreditCard != nil && stored.CreditCard != nil:
+		cc, old := c.CreditCard, stored.CreditCard
+		if k.Metadata {
+			cc.Metadata = old.Metadata
+		}
+		if k.BillingEmail {
+			cc.BillingEmail = old.BillingEmail
+		}
+		if k.BillingPhone {
+			cc.BillingPhone = old.BillingPhone
+		}
+		if k.BillingAddress {
+			cc.BillingAddress = old.BillingAddress
+		} else if len(k.AddressFields) > 0 && old.BillingAddress != nil {
+			if cc.BillingAddress == nil {
+				cc.BillingAddress = &vault.BillingAddress{}
+			}
+			cc.BillingAddress.CopyFields(old.BillingAddress, k.AddressFields)
+		}
+	}
+}
+
+// Update replaces a credential's secret: a new item is created through the
+// current configuration, the row is re-pointed if nobody changed it
+// meanwhile (else store.ErrConflict and the new item is deleted), then the
+// old item is deleted through the configuration that stored it.
 func (s *Service) Update(ctx context.Context, orgID, id string, c vault.Credential) (View, error) {
+	return s.UpdateWith(ctx, orgID, id, c, Keep{}, Patch{})
+}
+
+// UpdateWith is Update that keeps what keep names from the stored item
+// (read first, through its storing configuration) and applies settings.
+func (s *Service) UpdateWith(ctx context.Context, orgID, id string, c vault.Credential, keep Keep, settings Patch) (View, error) {
 	if err := checkID(id); err != nil {
 		return View{}, err
 	}
 	if err := c.Validate(); err != nil {
 		return View{}, err
 	}
+	settings.Name = Field[string]{}
+	if err := settings.validate(); err != nil {
+		return View{}, err
+	}
 	old, err := s.store.GetCredential(ctx, orgID, id)
 	if err != nil {
 		return View{}, err
+	}
+	if keep.any() && old.CredentialType == string(c.Type) {
+		// What the form left out must not be wiped: read it first. If it
+		// cannot be read, the update fails rather than lose it.
+		stored, err := s.vault.Get(ctx, orgID, refOf(old))
+		if err != nil {
+			return View{}, err
+		}
+		keep.merge(&c, stored)
+		if err := c.Validate(); err != nil {
+			return View{}, err
+		}
 	}
 	ref, err := s.vault.Create(ctx, orgID, c)
 	if err != nil {
@@ -269,6 +368,7 @@ func (s *Service) Update(ctx context.Context, orgID, id string, c vault.Credenti
 	row := old
 	row.ItemID, row.VaultSource = ref.ID, ref.Source
 	metadataRow(&row, c)
+	settings.apply(&row)
 	updated, err := s.store.UpdateCredential(ctx, row, old.Version)
 	if err != nil {
 		s.cleanup(ctx, orgID, ref, "credential row update failed")
@@ -277,6 +377,32 @@ func (s *Service) Update(ctx context.Context, orgID, id string, c vault.Credenti
 	// The old item is deleted through the configuration that stored it,
 	// which may be an earlier one than the new item's.
 	s.cleanup(ctx, orgID, refOf(old), "replaced by an update")
+	return viewOf(updated), nil
+}
+
+// Patch changes a credential's name and settings; the secret and the
+// vault are not touched (Skyvern's PATCH /credentials/{id}). At least one
+// field must be given.
+func (s *Service) Patch(ctx context.Context, orgID, id string, p Patch) (View, error) {
+	if err := checkID(id); err != nil {
+		return View{}, err
+	}
+	if p.Empty() {
+		return View{}, vault.Invalid("", "at least one credential metadata field must be provided")
+	}
+	if err := p.validate(); err != nil {
+		return View{}, err
+	}
+	old, err := s.store.GetCredential(ctx, orgID, id)
+	if err != nil {
+		return View{}, err
+	}
+	row := old
+	p.apply(&row)
+	updated, err := s.store.UpdateCredential(ctx, row, old.Version)
+	if err != nil {
+		return View{}, err
+	}
 	return viewOf(updated), nil
 }
 

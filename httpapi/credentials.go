@@ -17,10 +17,11 @@ import (
 // CredentialService is what the credential routes need
 // (credentials.Service).
 type CredentialService interface {
-	Create(ctx context.Context, orgID string, c vault.Credential) (credentials.View, error)
+	CreateWith(ctx context.Context, orgID string, c vault.Credential, settings credentials.Patch) (credentials.View, error)
 	Get(ctx context.Context, orgID, id string) (credentials.View, error)
 	List(ctx context.Context, orgID string, o credentials.ListOptions) ([]credentials.View, error)
-	Update(ctx context.Context, orgID, id string, c vault.Credential) (credentials.View, error)
+	UpdateWith(ctx context.Context, orgID, id string, c vault.Credential, keep credentials.Keep, settings credentials.Patch) (credentials.View, error)
+	Patch(ctx context.Context, orgID, id string, p credentials.Patch) (credentials.View, error)
 	Delete(ctx context.Context, orgID, id string) error
 	TOTPCode(ctx context.Context, orgID, id string) (credentials.Code, error)
 }
@@ -36,16 +37,64 @@ func (s *server) credentialRoutes(g *echo.Group) {
 	g.GET("/credentials", s.listCredentials)
 	g.GET("/credentials/:credential_id", s.getCredential)
 	g.POST("/credentials/:credential_id/update", s.updateCredential, limited)
+	g.PATCH("/credentials/:credential_id", s.patchCredential, limited)
 	g.POST("/credentials/:credential_id/delete", s.deleteCredential, limited)
 	g.DELETE("/credentials/:credential_id", s.deleteCredential, limited)
 	g.GET("/credentials/:credential_id/totp-code", s.totpCode)
 }
 
+// credentialRequest is Skyvern's CreateCredentialRequest (also the body of
+// POST /credentials/{id}/update).
 type credentialRequest struct {
-	Name           string          `json:"name"`
-	CredentialType string          `json:"credential_type"`
-	Credential     json.RawMessage `json:"credential"`
-	VaultType      *string         `json:"vault_type"`
+	Name                 string          `json:"name"`
+	CredentialType       string          `json:"credential_type"`
+	Credential           json.RawMessage `json:"credential"`
+	VaultType            *string         `json:"vault_type"`
+	ProxyLocation        json.RawMessage `json:"proxy_location"`
+	ProxySessionID       *string         `json:"proxy_session_id"`
+	RotateProxySessionID *bool           `json:"rotate_proxy_session_id"`
+	BrowserProfileID     *string         `json:"browser_profile_id"`
+	AutoProfileDisabled  *bool           `json:"auto_profile_disabled"`
+	PinSavedSessionIP    *bool           `json:"pin_saved_session_ip"`
+	TestedURL            *string         `json:"tested_url"`
+}
+
+// patchRequest is Skyvern's UpdateCredentialRequest (PATCH).
+type patchRequest struct {
+	Name                     *string         `json:"name"`
+	TestedURL                *string         `json:"tested_url"`
+	UserContext              *string         `json:"user_context"`
+	SaveBrowserSessionIntent *bool           `json:"save_browser_session_intent"`
+	AutoProfileDisabled      *bool           `json:"auto_profile_disabled"`
+	RunSequentially          *bool           `json:"run_sequentially"`
+	ProxyLocation            json.RawMessage `json:"proxy_location"`
+	ProxySessionID           *string         `json:"proxy_session_id"`
+	RotateProxySessionID     *bool           `json:"rotate_proxy_session_id"`
+	BrowserProfileID         *string         `json:"browser_profile_id"`
+	PinSavedSessionIP        *bool           `json:"pin_saved_session_ip"`
+}
+
+// presentKeys returns the top-level keys of a JSON object (nil if it is
+// not one).
+func presentKeys(raw []byte) map[string]json.RawMessage {
+	var m map[string]json.RawMessage
+	if json.Unmarshal(raw, &m) != nil {
+		return nil
+	}
+	return m
+}
+
+func field[T any](keys map[string]json.RawMessage, name string, v *T) credentials.Field[T] {
+	_, set := keys[name]
+	return credentials.Field[T]{Set: set, Value: v}
+}
+
+func rawField(keys map[string]json.RawMessage, name string) credentials.Field[json.RawMessage] {
+	raw, set := keys[name]
+	if !set || string(bytes.TrimSpace(raw)) == "null" {
+		return credentials.Field[json.RawMessage]{Set: set}
+	}
+	return credentials.Field[json.RawMessage]{Set: true, Value: &raw}
 }
 
 type passwordBody struct {
@@ -88,12 +137,62 @@ type secretBody struct {
 
 // decodeCredential reads a create/update body into a vault.Credential.
 func decodeCredential(c echo.Context) (vault.Credential, error) {
+	cred, _, _, err := decodeCredentialRequest(c)
+	return cred, err
+}
+
+// decodeCredentialRequest reads a create/update body: the credential, its
+// settings, and what the inner credential left out (for an update to keep).
+func decodeCredentialRequest(c echo.Context) (vault.Credential, credentials.Patch, credentials.Keep, error) {
 	var req credentialRequest
-	if err := decodeJSON(c, &req, false); err != nil {
-		return vault.Credential{}, err
+	body, err := decodeJSONBody(c, &req, false)
+	if err != nil {
+		return vault.Credential{}, credentials.Patch{}, credentials.Keep{}, err
 	}
+	keys := presentKeys(body)
+	settings := credentials.Patch{
+		TestedURL: field(keys, "tested_url", req.TestedURL), BrowserProfileID: field(keys, "browser_profile_id", req.BrowserProfileID),
+		AutoProfileDisabled: field(keys, "auto_profile_disabled", req.AutoProfileDisabled),
+		PinSavedSessionIP:   field(keys, "pin_saved_session_ip", req.PinSavedSessionIP),
+		ProxyLocation:       rawField(keys, "proxy_location"), ProxySessionID: field(keys, "proxy_session_id", req.ProxySessionID),
+	}
+	cred, err := decodeInner(req)
+	if err != nil {
+		return cred, settings, credentials.Keep{}, err
+	}
+	return cred, settings, keepOf(req), nil
+}
+
+// keepOf lists what the inner credential left out, which an update keeps
+// from the stored item.
+func keepOf(req credentialRequest) credentials.Keep {
+	inner := presentKeys(req.Credential)
+	var k credentials.Keep
+	_, hasMeta := inner["metadata"]
+	switch vault.Type(req.CredentialType) {
+	case vault.TypePassword:
+		k.Metadata = !hasMeta
+	case vault.TypeCreditCard:
+		k.Metadata = !hasMeta
+		_, hasEmail := inner["billing_email"]
+		_, hasPhone := inner["billing_phone"]
+		k.BillingEmail, k.BillingPhone = !hasEmail, !hasPhone
+		addr, hasAddr := inner["billing_address"]
+		k.BillingAddress = !hasAddr
+		if sub := presentKeys(addr); hasAddr && sub != nil {
+			for _, name := range vault.AddressFieldNames {
+				if _, ok := sub[name]; !ok {
+					k.AddressFields = append(k.AddressFields, name)
+				}
+			}
+		}
+	}
+	return k
+}
+
+func decodeInner(req credentialRequest) (vault.Credential, error) {
 	if req.VaultType != nil && *req.VaultType != credentials.VaultTypeCustom {
-		return vault.Credential{}, vault.Invalid("vault_type", "must be custom")
+		return vault.Credential{}, vault.Invalid("vault_type", "must be custom: credvault stores credentials only in a custom credential service")
 	}
 	raw := bytes.TrimSpace(req.Credential)
 	if len(raw) == 0 || string(raw) == "null" {
@@ -150,11 +249,15 @@ func decodeCredential(c echo.Context) (vault.Credential, error) {
 }
 
 func (s *server) createCredential(c echo.Context) error {
-	cred, err := decodeCredential(c)
+	cred, settings, _, err := decodeCredentialRequest(c)
 	if err != nil {
 		return err
 	}
-	v, err := s.Credentials.Create(c.Request().Context(), principal(c).OrganizationID, cred)
+	if !settings.AutoProfileDisabled.Set {
+		f := false // Skyvern's default
+		settings.AutoProfileDisabled = credentials.Field[bool]{Set: true, Value: &f}
+	}
+	v, err := s.Credentials.CreateWith(c.Request().Context(), principal(c).OrganizationID, cred, settings)
 	if err != nil {
 		return err
 	}
@@ -195,6 +298,7 @@ func (s *server) listCredentials(c echo.Context) error {
 	}
 	views, err := s.Credentials.List(c.Request().Context(), principal(c).OrganizationID, credentials.ListOptions{
 		Page: page, PageSize: size, Type: vault.Type(c.QueryParam("credential_type")), Search: c.QueryParam("search"),
+		FolderID: c.QueryParam("folder_id"), VaultType: c.QueryParam("vault_type"),
 	})
 	if err != nil {
 		return err
@@ -203,11 +307,43 @@ func (s *server) listCredentials(c echo.Context) error {
 }
 
 func (s *server) updateCredential(c echo.Context) error {
-	cred, err := decodeCredential(c)
+	cred, settings, keep, err := decodeCredentialRequest(c)
 	if err != nil {
 		return err
 	}
-	v, err := s.Credentials.Update(c.Request().Context(), principal(c).OrganizationID, c.Param("credential_id"), cred)
+	v, err := s.Credentials.UpdateWith(c.Request().Context(), principal(c).OrganizationID, c.Param("credential_id"), cred, keep, settings)
+	if err != nil {
+		return notFoundAs(err, credentialNotFound)
+	}
+	return c.JSON(http.StatusOK, v)
+}
+
+func (s *server) patchCredential(c echo.Context) error {
+	var req patchRequest
+	body, err := decodeJSONBody(c, &req, false)
+	if err != nil {
+		return err
+	}
+	keys := presentKeys(body)
+	p := credentials.Patch{
+		Name: field(keys, "name", req.Name), TestedURL: field(keys, "tested_url", req.TestedURL),
+		UserContext:              field(keys, "user_context", req.UserContext),
+		SaveBrowserSessionIntent: field(keys, "save_browser_session_intent", req.SaveBrowserSessionIntent),
+		AutoProfileDisabled:      field(keys, "auto_profile_disabled", req.AutoProfileDisabled),
+		RunSequentially:          field(keys, "run_sequentially", req.RunSequentially),
+		ProxyLocation:            rawField(keys, "proxy_location"), ProxySessionID: field(keys, "proxy_session_id", req.ProxySessionID),
+		BrowserProfileID:         field(keys, "browser_profile_id", req.BrowserProfileID),
+		PinSavedSessionIP:        field(keys, "pin_saved_session_ip", req.PinSavedSessionIP),
+	}
+	if p.Empty() && len(keys) > 0 {
+		// Only rotate_proxy_session_id: accepted, nothing to store.
+		v, err := s.Credentials.Get(c.Request().Context(), principal(c).OrganizationID, c.Param("credential_id"))
+		if err != nil {
+			return notFoundAs(err, credentialNotFound)
+		}
+		return c.JSON(http.StatusOK, v)
+	}
+	v, err := s.Credentials.Patch(c.Request().Context(), principal(c).OrganizationID, c.Param("credential_id"), p)
 	if err != nil {
 		return notFoundAs(err, credentialNotFound)
 	}

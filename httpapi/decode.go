@@ -17,33 +17,40 @@ import (
 // unknown fields, wrong types and trailing data are 400s naming the
 // problem; a body over the limit is 413. Values are never echoed.
 func decodeJSON(c echo.Context, v any, allowEmpty bool) error {
+	_, err := decodeJSONBody(c, v, allowEmpty)
+	return err
+}
+
+// decodeJSONBody is decodeJSON that also returns the body, for callers
+// that must know which keys were present (absent and null differ).
+func decodeJSONBody(c echo.Context, v any, allowEmpty bool) ([]byte, error) {
 	body, err := io.ReadAll(c.Request().Body)
 	if err != nil {
 		var he *echo.HTTPError
 		if errors.As(err, &he) {
-			return he
+			return nil, he
 		}
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
-			return echo.ErrStatusRequestEntityTooLarge
+			return nil, echo.ErrStatusRequestEntityTooLarge
 		}
-		return echo.NewHTTPError(http.StatusBadRequest, "could not read the request body")
+		return nil, echo.NewHTTPError(http.StatusBadRequest, "could not read the request body")
 	}
 	if len(bytes.TrimSpace(body)) == 0 {
 		if allowEmpty {
-			return nil
+			return nil, nil
 		}
-		return echo.NewHTTPError(http.StatusBadRequest, "request body is required (JSON object)")
+		return nil, echo.NewHTTPError(http.StatusBadRequest, "request body is required (JSON object)")
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
-		return echo.NewHTTPError(http.StatusBadRequest, jsonProblem(err))
+		return nil, echo.NewHTTPError(http.StatusBadRequest, jsonProblem(err))
 	}
 	if dec.More() {
-		return echo.NewHTTPError(http.StatusBadRequest, "request body must be a single JSON object")
+		return nil, echo.NewHTTPError(http.StatusBadRequest, "request body must be a single JSON object")
 	}
-	return nil
+	return body, nil
 }
 
 func jsonProblem(err error) string {
@@ -58,7 +65,11 @@ func jsonProblem(err error) string {
 		}
 		return te.Field + ": must be a JSON " + jsonKind(te.Type.Kind().String())
 	case strings.HasPrefix(err.Error(), "json: unknown field "):
-		return "unknown field " + strings.TrimPrefix(err.Error(), "json: unknown field ")
+		name := strings.TrimPrefix(err.Error(), "json: unknown field ")
+		if len(name) > 66 {
+			name = name[:64] + `…"`
+		}
+		return "unknown field " + name
 	case errors.Is(err, io.ErrUnexpectedEOF):
 		return "malformed JSON in request body"
 	}

@@ -62,6 +62,18 @@ type Credential struct {
 	CardLastFour   string
 	CardBrand      string
 	SecretLabel    string
+	// Skyvern's non-secret settings (nil: NULL).
+	FolderID                 *string `gorm:"column:folder_id"`
+	TestedURL                *string `gorm:"column:tested_url"`
+	UserContext              *string `gorm:"column:user_context"`
+	BrowserProfileID         *string `gorm:"column:browser_profile_id"`
+	AutoProfileDisabled      *bool   `gorm:"column:auto_profile_disabled"`
+	PinSavedSessionIP        bool    `gorm:"column:pin_saved_session_ip"`
+	SaveBrowserSessionIntent *bool   `gorm:"column:save_browser_session_intent"`
+	RunSequentially          bool    `gorm:"column:run_sequentially"`
+	// ProxyLocation is JSON: a string or a geo-target object.
+	ProxyLocation  *string `gorm:"column:proxy_location"`
+	ProxySessionID *string `gorm:"column:proxy_session_id"`
 	// Version increases on every change, for optimistic concurrency.
 	Version    int64
 	CreatedAt  time.Time
@@ -216,6 +228,8 @@ func (s *Store) GetCredential(ctx context.Context, orgID, id string) (Credential
 type CredentialFilter struct {
 	// Type, when set, keeps only credentials of that type.
 	Type string
+	// FolderID, when set, keeps only credentials in that folder.
+	FolderID string
 	// Search is a literal, case-insensitive substring matched against
 	// name, username, secret label, card brand and last four.
 	Search string
@@ -228,6 +242,9 @@ func (s *Store) ListCredentials(ctx context.Context, orgID string, f CredentialF
 	q := s.ctx(ctx).Where("organization_id = ? AND deleted_at IS NULL", orgID)
 	if f.Type != "" {
 		q = q.Where("credential_type = ?", f.Type)
+	}
+	if f.FolderID != "" {
+		q = q.Where("folder_id = ?", f.FolderID)
 	}
 	if f.Search != "" {
 		pat := "%" + escapeLike(strings.ToLower(f.Search)) + "%"
@@ -254,8 +271,7 @@ func (s *Store) UpdateCredential(ctx context.Context, c Credential, expectedVers
 	c.ModifiedAt = s.Now()
 	res := s.ctx(ctx).Model(&Credential{}).
 		Where("id = ? AND organization_id = ? AND version = ? AND deleted_at IS NULL", c.ID, c.OrganizationID, expectedVersion).
-		Select("name", "credential_type", "vault_type", "item_id", "vault_source", "username", "totp_type",
-			"totp_identifier", "card_last_four", "card_brand", "secret_label", "version", "modified_at").
+		Select(credentialColumns).
 		Updates(&c)
 	if res.Error != nil {
 		return Credential{}, wrap("update credential", res.Error)
@@ -265,6 +281,13 @@ func (s *Store) UpdateCredential(ctx context.Context, c Credential, expectedVers
 	}
 	return c, nil
 }
+
+// credentialColumns are what UpdateCredential writes: everything but the
+// identity, creation time and deletion.
+var credentialColumns = []string{"name", "credential_type", "vault_type", "item_id", "vault_source", "username", "totp_type",
+	"totp_identifier", "card_last_four", "card_brand", "secret_label", "folder_id", "tested_url", "user_context",
+	"browser_profile_id", "auto_profile_disabled", "pin_saved_session_ip", "save_browser_session_intent",
+	"run_sequentially", "proxy_location", "proxy_session_id", "version", "modified_at"}
 
 // SoftDeleteCredential marks the row deleted if it still has
 // expectedVersion.

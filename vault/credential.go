@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"reflect"
 	"slices"
-	"strconv"
 	"strings"
 	"unicode/utf8"
 )
@@ -89,13 +88,21 @@ type CreditCard struct {
 	Metadata       Metadata
 }
 
-// LastFour returns the last four digits of the card number.
+// LastFour returns the last four digits of the card number (separators
+// such as spaces and dashes are skipped; the number itself is kept as
+// sent).
 func (c *CreditCard) LastFour() string {
+	var digits []byte
 	n := c.CardNumber.Reveal()
-	if len(n) < 4 {
+	for i := len(n) - 1; i >= 0 && len(digits) < 4; i-- {
+		if n[i] >= '0' && n[i] <= '9' {
+			digits = append([]byte{n[i]}, digits...)
+		}
+	}
+	if len(digits) < 4 {
 		return ""
 	}
-	return n[len(n)-4:]
+	return string(digits)
 }
 
 // BillingAddress is a card's billing address; every field is optional.
@@ -120,15 +127,20 @@ type SecretValue struct {
 	Label string
 }
 
+// Bounds that only stop abuse; real data (long names, 5-digit CVVs, many
+// metadata entries) fits well inside them.
 const (
-	maxNameLen  = 255
-	maxFieldLen = 4096
+	maxNameLen        = 1024     // bytes
+	maxFieldLen       = 4096     // bytes, every other string
+	maxSecretValueLen = 64 << 10 // bytes, a secret credential's value
+	maxMetadata       = 256      // entries
 )
 
-// Validate checks every field and normalises what has a canonical form
-// (card numbers without spaces, TOTP seeds in upper-case base32, the
-// default TOTP type). Errors are *InvalidError naming the field, never
-// showing a value.
+// Validate checks every field: required strings non-empty, the TOTP secret
+// parseable when totp_type is authenticator, generous size bounds. Values
+// are kept as sent (card numbers, months and years are not reformatted);
+// only the TOTP secret is normalised, and the default TOTP type filled in.
+// Errors are *InvalidError naming the field, never showing a value.
 func (c *Credential) Validate() error {
 	for _, f := range c.textFields() {
 		if err := CheckText(f.name, f.value); err != nil {
@@ -138,8 +150,8 @@ func (c *Credential) Validate() error {
 	if strings.TrimSpace(c.Name) == "" {
 		return Invalid("name", "is required")
 	}
-	if utf8.RuneCountInString(c.Name) > maxNameLen {
-		return Invalid("name", "must be at most %d characters", maxNameLen)
+	if len(c.Name) > maxNameLen {
+		return Invalid("name", "must be at most %d bytes", maxNameLen)
 	}
 	set := 0
 	for _, p := range []bool{c.Password != nil, c.CreditCard != nil, c.Secret != nil} {
@@ -272,39 +284,17 @@ func (p *Password) validate() error {
 }
 
 func (c *CreditCard) validate() error {
-	if err := required("card_holder_name", c.CardHolderName.Reveal()); err != nil {
-		return err
-	}
-	num := strings.Map(func(r rune) rune {
-		if r == ' ' || r == '-' {
-			return -1
+	for _, f := range []struct {
+		name string
+		v    string
+	}{
+		{"card_holder_name", c.CardHolderName.Reveal()}, {"card_number", c.CardNumber.Reveal()},
+		{"card_exp_month", c.ExpMonth.Reveal()}, {"card_exp_year", c.ExpYear.Reveal()},
+		{"card_cvv", c.CVV.Reveal()}, {"card_brand", c.Brand},
+	} {
+		if err := required(f.name, f.v); err != nil {
+			return err
 		}
-		return r
-	}, c.CardNumber.Reveal())
-	if num == "" {
-		return Invalid("card_number", "is required")
-	}
-	if !allDigits(num) || len(num) < 12 || len(num) > 19 {
-		return Invalid("card_number", "must be 12 to 19 digits")
-	}
-	c.CardNumber = NewSecret(num)
-	month := strings.TrimSpace(c.ExpMonth.Reveal())
-	if m, err := strconv.Atoi(month); err != nil || m < 1 || m > 12 || !allDigits(month) {
-		return Invalid("card_exp_month", "must be a month from 1 to 12")
-	}
-	c.ExpMonth = NewSecret(month)
-	year := strings.TrimSpace(c.ExpYear.Reveal())
-	if !allDigits(year) || (len(year) != 2 && len(year) != 4) {
-		return Invalid("card_exp_year", "must be a 2- or 4-digit year")
-	}
-	c.ExpYear = NewSecret(year)
-	cvv := strings.TrimSpace(c.CVV.Reveal())
-	if !allDigits(cvv) || len(cvv) < 3 || len(cvv) > 4 {
-		return Invalid("card_cvv", "must be 3 or 4 digits")
-	}
-	c.CVV = NewSecret(cvv)
-	if err := required("card_brand", c.Brand); err != nil {
-		return err
 	}
 	for field, v := range map[string]string{"billing_email": c.BillingEmail.Reveal(), "billing_phone": c.BillingPhone.Reveal()} {
 		if err := limit(field, v); err != nil {
@@ -322,15 +312,18 @@ func (c *CreditCard) validate() error {
 }
 
 func (s *SecretValue) validate() error {
-	if err := required("secret_value", s.Value.Reveal()); err != nil {
-		return err
+	if strings.TrimSpace(s.Value.Reveal()) == "" {
+		return Invalid("secret_value", "is required")
+	}
+	if len(s.Value.Reveal()) > maxSecretValueLen {
+		return Invalid("secret_value", "must be at most %d bytes", maxSecretValueLen)
 	}
 	return limit("secret_label", s.Label)
 }
 
 func validateMetadata(m Metadata) error {
-	if len(m) > 64 {
-		return Invalid("metadata", "must have at most 64 entries")
+	if len(m) > maxMetadata {
+		return Invalid("metadata", "must have at most %d entries", maxMetadata)
 	}
 	for k, v := range m {
 		if k == "" || len(k) > 256 || len(v) > maxFieldLen {
@@ -350,6 +343,27 @@ func allDigits(s string) bool {
 		}
 	}
 	return true
+}
+
+// CopyFields copies the named sub-fields (line1, line2, city, state,
+// state_code, postal_code, country, country_code) from o into a.
+func (a *BillingAddress) CopyFields(o *BillingAddress, names []string) {
+	src, dst := o.ptrs(), a.ptrs()
+	for _, n := range names {
+		if d, ok := dst[n]; ok {
+			*d = *src[n]
+		}
+	}
+}
+
+// AddressFieldNames are the billing address's sub-field names.
+var AddressFieldNames = []string{"line1", "line2", "city", "state", "state_code", "postal_code", "country", "country_code"}
+
+func (a *BillingAddress) ptrs() map[string]*Secret {
+	return map[string]*Secret{
+		"line1": &a.Line1, "line2": &a.Line2, "city": &a.City, "state": &a.State,
+		"state_code": &a.StateCode, "postal_code": &a.PostalCode, "country": &a.Country, "country_code": &a.CountryCode,
+	}
 }
 
 func (a *BillingAddress) fields() map[string]Secret {

@@ -28,12 +28,20 @@ func TestValidate(t *testing.T) {
 		{"bad totp type", func(c *vault.Credential) { c.Password.TOTPType = "sms" }, passwordCred, "totp_type"},
 		{"bad totp seed", func(c *vault.Credential) { c.Password.TOTP = vault.NewSecret("not base32!!") }, passwordCred, "totp"},
 		{"authenticator without seed", func(c *vault.Credential) { c.Password.TOTP = vault.Secret{} }, passwordCred, "totp"},
-		{"card number letters", func(c *vault.Credential) { c.CreditCard.CardNumber = vault.NewSecret("4111abcd11111111") }, cardCred, "card_number"},
-		{"card number short", func(c *vault.Credential) { c.CreditCard.CardNumber = vault.NewSecret("4111") }, cardCred, "card_number"},
-		{"month 13", func(c *vault.Credential) { c.CreditCard.ExpMonth = vault.NewSecret("13") }, cardCred, "card_exp_month"},
-		{"month 0", func(c *vault.Credential) { c.CreditCard.ExpMonth = vault.NewSecret("0") }, cardCred, "card_exp_month"},
-		{"year 3 digits", func(c *vault.Credential) { c.CreditCard.ExpYear = vault.NewSecret("203") }, cardCred, "card_exp_year"},
-		{"cvv letters", func(c *vault.Credential) { c.CreditCard.CVV = vault.NewSecret("12a") }, cardCred, "card_cvv"},
+		// Skyvern's rules: required strings non-empty, values kept as sent.
+		{"card number 11 digits", func(c *vault.Credential) { c.CreditCard.CardNumber = vault.NewSecret("41111111111") }, cardCred, ""},
+		{"cvv 5 digits", func(c *vault.Credential) { c.CreditCard.CVV = vault.NewSecret("12345") }, cardCred, ""},
+		{"empty card number", func(c *vault.Credential) { c.CreditCard.CardNumber = vault.NewSecret(" ") }, cardCred, "card_number"},
+		{"empty month", func(c *vault.Credential) { c.CreditCard.ExpMonth = vault.Secret{} }, cardCred, "card_exp_month"},
+		{"empty year", func(c *vault.Credential) { c.CreditCard.ExpYear = vault.Secret{} }, cardCred, "card_exp_year"},
+		{"empty cvv", func(c *vault.Credential) { c.CreditCard.CVV = vault.Secret{} }, cardCred, "card_cvv"},
+		{"empty brand", func(c *vault.Credential) { c.CreditCard.Brand = "" }, cardCred, "card_brand"},
+		{"name 1 KiB", func(c *vault.Credential) { c.Name = strings.Repeat("n", 1024) }, secretCred, ""},
+		{"name over 1 KiB", func(c *vault.Credential) { c.Name = strings.Repeat("n", 1025) }, secretCred, "name"},
+		{"secret 64 KiB", func(c *vault.Credential) { c.Secret.Value = vault.NewSecret(strings.Repeat("s", 64<<10)) }, secretCred, ""},
+		{"secret over 64 KiB", func(c *vault.Credential) { c.Secret.Value = vault.NewSecret(strings.Repeat("s", 64<<10+1)) }, secretCred, "secret_value"},
+		{"256 metadata entries", func(c *vault.Credential) { c.Password.Metadata = metadataOf(256) }, passwordCred, ""},
+		{"257 metadata entries", func(c *vault.Credential) { c.Password.Metadata = metadataOf(257) }, passwordCred, "metadata"},
 		{"empty holder", func(c *vault.Credential) { c.CreditCard.CardHolderName = vault.Secret{} }, cardCred, "card_holder_name"},
 		{"empty secret", func(c *vault.Credential) { c.Secret.Value = vault.Secret{} }, secretCred, "secret_value"},
 	}
@@ -61,15 +69,24 @@ func TestValidate(t *testing.T) {
 	}
 }
 
+func metadataOf(n int) vault.Metadata {
+	m := vault.Metadata{}
+	for i := range n {
+		m[strings.Repeat("k", 1+i%7)+string(rune('a'+i%26))+string(rune('a'+i/26))] = "v"
+	}
+	return m
+}
+
 func TestNormalisation(t *testing.T) {
 	t.Parallel()
 	c := cardCred()
-	c.CreditCard.CardNumber = vault.NewSecret("4111 1111-1111 1111")
+	c.CreditCard.CardNumber = vault.NewSecret("4111 1111-1111 1112")
+	c.CreditCard.ExpYear = vault.NewSecret("31")
 	if err := c.Validate(); err != nil {
 		t.Fatal(err)
 	}
-	if c.CreditCard.CardNumber.Reveal() != cardNum || c.CreditCard.LastFour() != "1111" {
-		t.Fatal("card number not normalised")
+	if c.CreditCard.CardNumber.Reveal() != "4111 1111-1111 1112" || c.CreditCard.ExpYear.Reveal() != "31" || c.CreditCard.LastFour() != "1112" {
+		t.Fatal("card values were reformatted, or last four not taken from the digits")
 	}
 	p := passwordCred()
 	p.Password.TOTP = vault.NewSecret("jbsw y3dp ehpk 3pxp")
