@@ -27,7 +27,7 @@ func benchPlatform(b *testing.B) (p *credvault.Platform, orgID, key, credID stri
 	ks, _ := keyring.Generate()
 	cfg.Keyset = string(ks)
 	cfg.AllowedHosts = []string{"127.0.0.1"}
-	p, err := credvault.Open(ctx, cfg, credvault.Options{Migrate: true, RateLimit: 1e9, RateBurst: 1e9})
+	p, err := credvault.Open(ctx, cfg, credvault.Options{Migrate: true})
 	if err != nil {
 		b.Fatal(err)
 	}

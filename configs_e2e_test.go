@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/credvault/credvault"
+	"github.com/credvault/credvault/config"
 	"github.com/credvault/credvault/internal/fakeservice"
 	"github.com/credvault/credvault/internal/testdb"
 	"github.com/credvault/credvault/keyring"
@@ -214,15 +214,27 @@ func TestAuthIsRequired(t *testing.T) {
 
 func TestRateLimit(t *testing.T) {
 	t.Parallel()
-	h := newHarness(t, testdb.SQLite, func(o *credvault.Options) { o.RateLimit, o.RateBurst = 0.5, 2 })
+	cfg := testConfig(t, testdb.SQLite)
+	cfg.RateConfig = config.Rate{PerSecond: 0.5, Burst: 2}
+	cfg.RateCredentials = config.Rate{PerSecond: 0.5, Burst: 3}
+	h := newHarnessWithConfig(t, cfg)
 	_, key := h.org("A")
 	_, keyB := h.org("B")
-	// The budget is shared by every limited route under both prefixes.
+	// The configuration budget is shared by its routes under both prefixes.
 	h.do("DELETE", "/api/v1/credentials/custom_credential", key, nil)
-	h.do("POST", "/v1/credentials", key, secretBody("x", ""))
+	h.do("POST", "/v1/credentials/custom_credential/test_connection", key, nil)
 	last := h.do("DELETE", "/v1/credentials/custom_credential", key, nil)
 	if last.status != 429 || last.header.Get("Retry-After") == "" {
-		t.Fatalf("third request = %d (Retry-After %q), want 429 with Retry-After", last.status, last.header.Get("Retry-After"))
+		t.Fatalf("third configuration request = %d (Retry-After %q), want 429 with Retry-After", last.status, last.header.Get("Retry-After"))
+	}
+	// Credential writes have their own budget, untouched by the above.
+	for i := range 3 {
+		if r := h.do("DELETE", "/api/v1/credentials/cred_missing", key, nil); r.status != 404 {
+			t.Fatalf("credential write %d = %d, want 404 (within its own budget)", i, r.status)
+		}
+	}
+	if r := h.do("DELETE", "/v1/credentials/cred_missing", key, nil); r.status != 429 {
+		t.Fatalf("fourth credential write = %d, want 429", r.status)
 	}
 	if r := h.do("DELETE", "/api/v1/credentials/custom_credential", keyB, nil); r.status != 200 {
 		t.Fatalf("another organization was limited too: %d", r.status)

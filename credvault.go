@@ -34,10 +34,6 @@ type Options struct {
 	// Registerer receives Prometheus metrics (default: a private registry).
 	Registerer prometheus.Registerer
 	Gatherer   prometheus.Gatherer
-	// RateLimit and RateBurst set the per-organization limit on mutating
-	// and test requests (default 5/s, burst 20).
-	RateLimit float64
-	RateBurst int
 }
 
 // Platform is a running credvault: everything wired and ready.
@@ -137,15 +133,16 @@ func Open(ctx context.Context, cfg config.Config, opts Options) (*Platform, erro
 	p := &Platform{Store: st, Keyring: kr, Organizations: org.NewOrganizations(st),
 		Configs: org.NewConfigs(src, ov), Vault: ov, Credentials: credentials.New(st, vault.NewMetrics(opts.Registerer).Instrument(ov), log)}
 	p.handler = httpapi.New(httpapi.Deps{
-		Logger:      log,
-		Auth:        p.Organizations,
-		Configs:     p.Configs,
-		Credentials: p.Credentials,
-		Ready:       st.Ping,
-		Registerer:  opts.Registerer,
-		Gatherer:    opts.Gatherer,
-		RateLimit:   opts.RateLimit,
-		RateBurst:   opts.RateBurst,
+		Logger:         log,
+		Auth:           p.Organizations,
+		Configs:        p.Configs,
+		Credentials:    p.Credentials,
+		Ready:          st.Ping,
+		Registerer:     opts.Registerer,
+		Gatherer:       opts.Gatherer,
+		ConfigRate:     cfg.RateConfig,
+		CredentialRate: cfg.RateCredentials,
+		CORSOrigins:    cfg.CORSOrigins,
 		// With CREDVAULT_METRICS_ADDR, /metrics is served only there.
 		NoMetricsRoute: cfg.MetricsAddr != "",
 	})

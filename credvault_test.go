@@ -25,6 +25,9 @@ func testConfig(t testing.TB, kind testdb.Kind) config.Config {
 		t.Fatal(err)
 	}
 	cfg.DataDir = t.TempDir()
+	// Tests drive the API far faster than any person.
+	cfg.RateConfig = config.Rate{PerSecond: 1e6, Burst: 1e6}
+	cfg.RateCredentials = config.Rate{PerSecond: 1e6, Burst: 1e6}
 	if kind == testdb.Postgres {
 		cfg.DatabaseURL = testdb.PostgresURL(t)
 		b, _ := keyring.Generate()

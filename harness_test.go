@@ -59,8 +59,7 @@ func newHarnessWithConfig(t testing.TB, cfg config.Config, tweak ...func(o *cred
 	logs := &syncBuffer{}
 	opts := credvault.Options{
 		Logger:    slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
-		Migrate:   true,
-		RateLimit: 1000, RateBurst: 1000,
+		Migrate: true,
 	}
 	for _, f := range tweak {
 		f(&opts)

@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/url"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -25,6 +26,9 @@ const (
 	EnvDataDir          = "CREDVAULT_DATA_DIR"
 	EnvLogLevel         = "CREDVAULT_LOG_LEVEL"
 	EnvMetricsAddr      = "CREDVAULT_METRICS_ADDR"
+	EnvCORSOrigins      = "CREDVAULT_CORS_ORIGINS"
+	EnvRateConfig       = "CREDVAULT_RATE_LIMIT_CONFIG"
+	EnvRateCredentials  = "CREDVAULT_RATE_LIMIT_CREDENTIALS"
 	DefaultAddr         = ":8000"
 	DefaultDataDir      = "credvault-data"
 	DefaultTimeout      = 10 * time.Second
@@ -64,6 +68,61 @@ type Config struct {
 	// MetricsAddr, when set, is a separate listen address serving
 	// /metrics, which the main listener then does not serve.
 	MetricsAddr string
+	// CORSOrigins are the exact origins (scheme://host[:port]) whose
+	// browsers may call the API, or "*"; empty disables CORS.
+	CORSOrigins []string
+	// RateConfig limits, per organization, the configuration routes that
+	// call out to a service (save, test, clear).
+	RateConfig Rate
+	// RateCredentials limits, per organization, credential and folder
+	// writes and pushed TOTP codes.
+	RateCredentials Rate
+}
+
+// Rate is a token-bucket limit: PerSecond sustained, Burst at once.
+type Rate struct {
+	PerSecond float64
+	Burst     int
+}
+
+// Default rate limits.
+var (
+	DefaultRateConfig      = Rate{PerSecond: 5, Burst: 20}
+	DefaultRateCredentials = Rate{PerSecond: 50, Burst: 200}
+)
+
+// ParseRate reads "N/s:B", "N/m:B" or "N/h:B" (N requests per second,
+// minute or hour, bursts of B; ":B" optional, default max(1, N per
+// second)).
+func ParseRate(v string) (Rate, error) {
+	bad := fmt.Errorf("%q is not a rate such as 5/s:20 (requests per s, m or h, then an optional :burst)", v)
+	spec, burstPart, hasBurst := strings.Cut(strings.TrimSpace(v), ":")
+	num, unit, ok := strings.Cut(spec, "/")
+	if !ok {
+		return Rate{}, bad
+	}
+	n, err := strconv.ParseFloat(num, 64)
+	if err != nil || n <= 0 || n > 1e6 {
+		return Rate{}, bad
+	}
+	switch unit {
+	case "s":
+	case "m":
+		n /= 60
+	case "h":
+		n /= 3600
+	default:
+		return Rate{}, bad
+	}
+	r := Rate{PerSecond: n, Burst: max(1, int(n))}
+	if hasBurst {
+		b, err := strconv.Atoi(burstPart)
+		if err != nil || b < 1 || b > 1e6 {
+			return Rate{}, bad
+		}
+		r.Burst = b
+	}
+	return r, nil
 }
 
 // Embedded reports whether the embedded SQLite database is selected.
@@ -89,18 +148,21 @@ func FromEnv() (Config, error) { return Parse(os.LookupEnv) }
 func Parse(lookup func(string) (string, bool)) (Config, error) {
 	p := parser{lookup: lookup}
 	c := Config{
-		DatabaseURL:   p.secret(EnvDatabaseURL),
-		DataDir:       p.str(EnvDataDir, DefaultDataDir),
-		Addr:          p.str(EnvAddr, DefaultAddr),
-		KeysetFile:    p.str(EnvKeysetFile, ""),
-		Keyset:        p.str(EnvKeyset, ""),
-		VaultType:     strings.ToLower(p.str(EnvVaultType, "")),
-		CustomBaseURL: p.str(EnvCustomBaseURL, ""),
-		CustomToken:   p.secret(EnvCustomToken),
-		AllowedHosts:  p.list(EnvAllowedHosts),
-		CustomTimeout: p.duration(EnvCustomTimeout, DefaultTimeout),
-		LogLevel:      strings.ToLower(p.str(EnvLogLevel, "info")),
-		MetricsAddr:   p.str(EnvMetricsAddr, ""),
+		DatabaseURL:     p.secret(EnvDatabaseURL),
+		DataDir:         p.str(EnvDataDir, DefaultDataDir),
+		Addr:            p.str(EnvAddr, DefaultAddr),
+		KeysetFile:      p.str(EnvKeysetFile, ""),
+		Keyset:          p.str(EnvKeyset, ""),
+		VaultType:       strings.ToLower(p.str(EnvVaultType, "")),
+		CustomBaseURL:   p.str(EnvCustomBaseURL, ""),
+		CustomToken:     p.secret(EnvCustomToken),
+		AllowedHosts:    p.list(EnvAllowedHosts),
+		CustomTimeout:   p.duration(EnvCustomTimeout, DefaultTimeout),
+		LogLevel:        strings.ToLower(p.str(EnvLogLevel, "info")),
+		MetricsAddr:     p.str(EnvMetricsAddr, ""),
+		CORSOrigins:     p.origins(EnvCORSOrigins),
+		RateConfig:      p.rate(EnvRateConfig, DefaultRateConfig),
+		RateCredentials: p.rate(EnvRateCredentials, DefaultRateCredentials),
 	}
 	p.errs = append(p.errs, c.Validate())
 	return c, errors.Join(p.errs...)
@@ -195,6 +257,42 @@ func (p *parser) list(name string) []string {
 		if part = strings.ToLower(strings.TrimSpace(part)); part != "" {
 			out = append(out, part)
 		}
+	}
+	return out
+}
+
+func (p *parser) rate(name string, def Rate) Rate {
+	v := p.str(name, "")
+	if v == "" {
+		return def
+	}
+	r, err := ParseRate(v)
+	if err != nil {
+		p.errs = append(p.errs, fmt.Errorf("%s: %w", name, err))
+		return def
+	}
+	return r
+}
+
+// origins reads exact browser origins: "*" or scheme://host[:port].
+func (p *parser) origins(name string) []string {
+	var out []string
+	for _, part := range strings.Split(p.str(name, ""), ",") {
+		o := strings.TrimSpace(part)
+		if o == "" {
+			continue
+		}
+		if o == "*" {
+			out = append(out, o)
+			continue
+		}
+		u, err := url.Parse(o)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || (u.Path != "" && u.Path != "/") ||
+			u.RawQuery != "" || u.Fragment != "" || u.User != nil || strings.Contains(u.Host, "*") {
+			p.errs = append(p.errs, fmt.Errorf("%s: %q is not an origin such as https://app.example.com", name, o))
+			continue
+		}
+		out = append(out, strings.ToLower(u.Scheme+"://"+u.Host))
 	}
 	return out
 }

@@ -40,6 +40,10 @@ func TestParseErrorsNameTheVariable(t *testing.T) {
 		{"unknown vault type", map[string]string{"CREDENTIAL_VAULT_TYPE": "bitwarden"}, "CREDENTIAL_VAULT_TYPE"},
 		{"bad timeout", map[string]string{"CUSTOM_CREDENTIAL_TIMEOUT": "soon"}, "CUSTOM_CREDENTIAL_TIMEOUT"},
 		{"bad db url", map[string]string{"DATABASE_URL": "mysql://x"}, "DATABASE_URL"},
+		{"bad cors origin", map[string]string{"CREDVAULT_CORS_ORIGINS": "https://ok.example.com,app.example.com/x"}, "CREDVAULT_CORS_ORIGINS"},
+		{"cors wildcard host", map[string]string{"CREDVAULT_CORS_ORIGINS": "https://*.example.com"}, "CREDVAULT_CORS_ORIGINS"},
+		{"bad rate", map[string]string{"CREDVAULT_RATE_LIMIT_CONFIG": "fast"}, "CREDVAULT_RATE_LIMIT_CONFIG"},
+		{"bad burst", map[string]string{"CREDVAULT_RATE_LIMIT_CREDENTIALS": "5/s:0"}, "CREDVAULT_RATE_LIMIT_CREDENTIALS"},
 		{"both keysets", map[string]string{"CREDVAULT_KEYSET": "{}", "CREDVAULT_KEYSET_FILE": "/x"}, "CREDVAULT_KEYSET"},
 		{"token file missing", map[string]string{"CUSTOM_CREDENTIAL_API_TOKEN_FILE": "/nonexistent/tok", "CUSTOM_CREDENTIAL_API_BASE_URL": "https://x"}, "CUSTOM_CREDENTIAL_API_TOKEN_FILE"},
 		{"token from file", map[string]string{"CREDENTIAL_VAULT_TYPE": "custom", "CUSTOM_CREDENTIAL_API_TOKEN_FILE": tokenFile, "CUSTOM_CREDENTIAL_API_BASE_URL": "https://x"}, ""},
@@ -63,5 +67,35 @@ func TestParseErrorsNameTheVariable(t *testing.T) {
 				t.Fatalf("error %v, want one naming %s", err, tc.want)
 			}
 		})
+	}
+}
+
+func TestRatesAndOrigins(t *testing.T) {
+	c, err := config.Parse(func(k string) (string, bool) {
+		v, ok := map[string]string{"CREDVAULT_RATE_LIMIT_CONFIG": "10/m:5", "CREDVAULT_CORS_ORIGINS": "https://App.example.com/, http://localhost:8080"}[k]
+		return v, ok
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.RateConfig != (config.Rate{PerSecond: 10.0 / 60, Burst: 5}) || c.RateCredentials != config.DefaultRateCredentials {
+		t.Fatalf("rates = %+v %+v", c.RateConfig, c.RateCredentials)
+	}
+	if strings.Join(c.CORSOrigins, " ") != "https://app.example.com http://localhost:8080" {
+		t.Fatalf("origins = %v", c.CORSOrigins)
+	}
+}
+
+func TestParseRate(t *testing.T) {
+	for in, want := range map[string]config.Rate{"5/s:20": {PerSecond: 5, Burst: 20}, "120/m": {PerSecond: 2, Burst: 2},
+		"36/h:3": {PerSecond: 0.01, Burst: 3}} {
+		if got, err := config.ParseRate(in); err != nil || got != want {
+			t.Errorf("ParseRate(%q) = %+v %v, want %+v", in, got, err, want)
+		}
+	}
+	for _, bad := range []string{"", "5", "5/d", "-1/s", "5/s:x", "0/s"} {
+		if _, err := config.ParseRate(bad); err == nil {
+			t.Errorf("ParseRate(%q) accepted", bad)
+		}
 	}
 }

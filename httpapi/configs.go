@@ -34,7 +34,7 @@ func (s *server) configRoutes(g *echo.Group) {
 	if s.Configs == nil {
 		return
 	}
-	limited := s.limited
+	limited := s.limitConfig
 	g.POST("/credentials/custom_credential/create", s.saveConfig, limited)
 	g.GET("/credentials/custom_credential/get", s.getConfig)
 	g.POST("/credentials/custom_credential/test_connection", s.testConfig, limited)

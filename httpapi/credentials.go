@@ -332,8 +332,8 @@ func (s *server) patchCredential(c echo.Context) error {
 		AutoProfileDisabled:      field(keys, "auto_profile_disabled", req.AutoProfileDisabled),
 		RunSequentially:          field(keys, "run_sequentially", req.RunSequentially),
 		ProxyLocation:            rawField(keys, "proxy_location"), ProxySessionID: field(keys, "proxy_session_id", req.ProxySessionID),
-		BrowserProfileID:         field(keys, "browser_profile_id", req.BrowserProfileID),
-		PinSavedSessionIP:        field(keys, "pin_saved_session_ip", req.PinSavedSessionIP),
+		BrowserProfileID:  field(keys, "browser_profile_id", req.BrowserProfileID),
+		PinSavedSessionIP: field(keys, "pin_saved_session_ip", req.PinSavedSessionIP),
 	}
 	if p.Empty() && len(keys) > 0 {
 		// Only rotate_proxy_session_id: accepted, nothing to store.

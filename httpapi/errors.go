@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"strings"
 
 	"github.com/labstack/echo/v4"
 
@@ -57,6 +58,24 @@ func statusOf(err error) (int, string) {
 	return http.StatusInternalServerError, "internal server error"
 }
 
+// allowedMethods lists the methods routed for the request's path (the
+// group catch-alls, which exist only to run authentication, excluded).
+func (s *server) allowedMethods(r *http.Request) []string {
+	path := r.URL.RawPath
+	if path == "" {
+		path = r.URL.Path
+	}
+	var out []string
+	for _, m := range []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete} {
+		ctx := s.echo.NewContext(nil, nil)
+		s.echo.Router().Find(m, path, ctx)
+		if p := ctx.Path(); p != "" && !strings.HasSuffix(p, "/*") {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
 // notFoundAs replaces a store.ErrNotFound with a 404 saying what was not
 // found; other errors pass through.
 func notFoundAs(err error, detail string) error {
@@ -71,6 +90,15 @@ func (s *server) handleError(err error, c echo.Context) {
 		return
 	}
 	code, msg := statusOf(err)
+	if errors.Is(err, echo.ErrNotFound) && s.echo != nil {
+		// The router's "no route": a path served for other methods is a
+		// 405 naming them, not a 404.
+		if allow := s.allowedMethods(c.Request()); len(allow) > 0 {
+			c.Response().Header().Set("Allow", strings.Join(allow, ", "))
+			code = http.StatusMethodNotAllowed
+			msg = "method " + methodLabel(c.Request().Method) + " is not allowed here; allowed: " + strings.Join(allow, ", ")
+		}
+	}
 	if code >= 500 {
 		// Internal details go to the log (errors never carry secrets),
 		// tagged with the request id the client also sees.

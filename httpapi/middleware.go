@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -15,6 +16,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/time/rate"
 
+	"github.com/credvault/credvault/config"
 	"github.com/credvault/credvault/org"
 )
 
@@ -55,13 +57,13 @@ func (s *server) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 	}
 }
 
-// rateLimit limits mutating and test requests per organization, with
-// echo's limiter (golang.org/x/time/rate underneath).
-func (s *server) rateLimit() echo.MiddlewareFunc {
+// rateLimit limits requests per organization to r, with echo's limiter
+// (golang.org/x/time/rate underneath).
+func (s *server) rateLimit(r config.Rate) echo.MiddlewareFunc {
 	store := middleware.NewRateLimiterMemoryStoreWithConfig(middleware.RateLimiterMemoryStoreConfig{
-		Rate: rate.Limit(s.RateLimit), Burst: s.RateBurst, ExpiresIn: 10 * time.Minute,
+		Rate: rate.Limit(r.PerSecond), Burst: r.Burst, ExpiresIn: 10 * time.Minute,
 	})
-	retryAfter := strconv.Itoa(max(1, int(1/s.RateLimit+0.999)))
+	retryAfter := strconv.Itoa(max(1, int(1/r.PerSecond+0.999)))
 	return middleware.RateLimiterWithConfig(middleware.RateLimiterConfig{
 		Store: store,
 		IdentifierExtractor: func(c echo.Context) (string, error) {
@@ -71,6 +73,24 @@ func (s *server) rateLimit() echo.MiddlewareFunc {
 			c.Response().Header().Set("Retry-After", retryAfter)
 			return echo.NewHTTPError(http.StatusTooManyRequests, "too many requests for this organization; retry after "+retryAfter+"s")
 		},
+	})
+}
+
+// cors answers browsers on the configured origins, preflights included,
+// before authentication (a preflight carries no API key). Credentials
+// (cookies) are never allowed with "*".
+func (s *server) cors() echo.MiddlewareFunc {
+	if len(s.CORSOrigins) == 0 {
+		return nil
+	}
+	star := slices.Contains(s.CORSOrigins, "*")
+	return middleware.CORSWithConfig(middleware.CORSConfig{
+		AllowOrigins:     s.CORSOrigins,
+		AllowMethods:     []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete},
+		AllowHeaders:     []string{"Authorization", "Content-Type", "X-Api-Key", echo.HeaderXRequestID},
+		ExposeHeaders:    []string{echo.HeaderXRequestID, "Retry-After", "Link", "X-Next-Cursor"},
+		AllowCredentials: !star,
+		MaxAge:           600,
 	})
 }
 

@@ -19,6 +19,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/credvault/credvault/config"
 	"github.com/credvault/credvault/org"
 )
 
@@ -45,11 +46,16 @@ type Deps struct {
 	// Both default to a new private registry.
 	Registerer prometheus.Registerer
 	Gatherer   prometheus.Gatherer
-	// RateLimit is the sustained per-organization rate of mutating and
-	// test requests per second (default 5), with a burst of RateBurst
-	// (default 20).
-	RateLimit float64
-	RateBurst int
+	// ConfigRate limits, per organization, the configuration routes that
+	// call out to a service (default config.DefaultRateConfig).
+	ConfigRate config.Rate
+	// CredentialRate limits, per organization, credential and folder
+	// writes and pushed TOTP codes (default config.DefaultRateCredentials),
+	// sized so a UI bulk action never meets a 429.
+	CredentialRate config.Rate
+	// CORSOrigins are the browser origins allowed to call the API (exact,
+	// or "*"); empty: no CORS.
+	CORSOrigins []string
 	// NoMetricsRoute leaves /metrics out of this handler, for a
 	// deployment serving it on a separate listener (MetricsHandler).
 	NoMetricsRoute bool
@@ -64,9 +70,12 @@ type server struct {
 	Deps
 	log     *slog.Logger
 	metrics *httpMetrics
-	// limited is the one per-organization limiter shared by every
-	// mutating and test route under both prefixes.
-	limited echo.MiddlewareFunc
+	// limitConfig and limited are the per-organization limiters of the
+	// configuration routes and of credential writes, each shared by its
+	// routes under both prefixes.
+	limitConfig echo.MiddlewareFunc
+	limited     echo.MiddlewareFunc
+	echo        *echo.Echo
 }
 
 // New builds the echo instance serving the whole API.
@@ -78,19 +87,24 @@ func New(d Deps) *echo.Echo {
 		reg := prometheus.NewRegistry()
 		d.Registerer, d.Gatherer = reg, reg
 	}
-	if d.RateLimit <= 0 {
-		d.RateLimit = 5
+	if d.ConfigRate.PerSecond <= 0 || d.ConfigRate.Burst <= 0 {
+		d.ConfigRate = config.DefaultRateConfig
 	}
-	if d.RateBurst <= 0 {
-		d.RateBurst = 20
+	if d.CredentialRate.PerSecond <= 0 || d.CredentialRate.Burst <= 0 {
+		d.CredentialRate = config.DefaultRateCredentials
 	}
 	s := &server{Deps: d, log: d.Logger, metrics: newHTTPMetrics(d.Registerer)}
-	s.limited = s.rateLimit()
+	s.limitConfig = s.rateLimit(d.ConfigRate)
+	s.limited = s.rateLimit(d.CredentialRate)
 
 	e := echo.New()
+	s.echo = e
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = s.handleError
 	e.Pre(middleware.RemoveTrailingSlash())
+	if cors := s.cors(); cors != nil {
+		e.Use(cors)
+	}
 	e.Use(requestID)
 	e.Use(s.accessLog())
 	e.Use(middleware.RecoverWithConfig(middleware.RecoverConfig{
