@@ -58,7 +58,7 @@ func newHarnessWithConfig(t testing.TB, cfg config.Config, tweak ...func(o *cred
 	t.Helper()
 	logs := &syncBuffer{}
 	opts := credvault.Options{
-		Logger:    slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+		Logger:  slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 		Migrate: true,
 	}
 	for _, f := range tweak {
