@@ -137,6 +137,7 @@ func Open(ctx context.Context, cfg config.Config, opts Options) (*Platform, erro
 		Auth:           p.Organizations,
 		Configs:        p.Configs,
 		Credentials:    p.Credentials,
+		Folders:        p.Credentials,
 		Ready:          st.Ping,
 		Registerer:     opts.Registerer,
 		Gatherer:       opts.Gatherer,

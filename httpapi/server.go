@@ -42,6 +42,8 @@ type Deps struct {
 	Configs ConfigService
 	// Credentials serves the credential routes.
 	Credentials CredentialService
+	// Folders serves the credential folder routes.
+	Folders FolderService
 	// Registerer receives the HTTP metrics; Gatherer serves /metrics.
 	// Both default to a new private registry.
 	Registerer prometheus.Registerer
@@ -133,6 +135,7 @@ func New(d Deps) *echo.Echo {
 		g := e.Group(prefix, s.authenticate, noStore)
 		s.configRoutes(g)
 		s.credentialRoutes(g)
+		s.folderRoutes(g)
 	}
 	return e
 }

@@ -31,6 +31,9 @@ var (
 	// ErrConflict means a uniqueness rule or an optimistic-concurrency
 	// check refused the write.
 	ErrConflict = errors.New("store: conflicting change")
+	// ErrFolderNotFound means a credential was to be filed in a folder
+	// that does not exist (for its organization).
+	ErrFolderNotFound = errors.New("credential folder not found")
 )
 
 // Options configure Open.
