@@ -21,6 +21,7 @@ import (
 	"github.com/credvault/credvault/keyring"
 	"github.com/credvault/credvault/migrations"
 	"github.com/credvault/credvault/org"
+	"github.com/credvault/credvault/otpcodes"
 	"github.com/credvault/credvault/store"
 	"github.com/credvault/credvault/vault"
 )
@@ -47,6 +48,8 @@ type Platform struct {
 	Configs *org.Configs
 	// Vault resolves each organization's credential vault.
 	Vault *vault.OrgVault
+	// OTPCodes stores one-time codes pushed for email and SMS logins.
+	OTPCodes *otpcodes.Service
 	// Credentials creates, reads, lists, updates and deletes credentials
 	// and computes TOTP codes: the Go API for the embedding backend.
 	Credentials *credentials.Service
@@ -131,13 +134,14 @@ func Open(ctx context.Context, cfg config.Config, opts Options) (*Platform, erro
 	src := org.NewConfigSource(st, kr)
 	ov := vault.NewOrgVault(src, vault.OrgVaultOptions{Env: env, Policy: policy, Timeout: cfg.CustomTimeout})
 	p := &Platform{Store: st, Keyring: kr, Organizations: org.NewOrganizations(st),
-		Configs: org.NewConfigs(src, ov), Vault: ov, Credentials: credentials.New(st, vault.NewMetrics(opts.Registerer).Instrument(ov), log)}
+		Configs: org.NewConfigs(src, ov), Vault: ov, OTPCodes: otpcodes.New(st, kr), Credentials: credentials.New(st, vault.NewMetrics(opts.Registerer).Instrument(ov), log)}
 	p.handler = httpapi.New(httpapi.Deps{
 		Logger:         log,
 		Auth:           p.Organizations,
 		Configs:        p.Configs,
 		Credentials:    p.Credentials,
 		Folders:        p.Credentials,
+		OTP:            p.OTPCodes,
 		Ready:          st.Ping,
 		Registerer:     opts.Registerer,
 		Gatherer:       opts.Gatherer,

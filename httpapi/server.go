@@ -44,6 +44,8 @@ type Deps struct {
 	Credentials CredentialService
 	// Folders serves the credential folder routes.
 	Folders FolderService
+	// OTP serves pushed one-time codes (/credentials/totp).
+	OTP OTPService
 	// Registerer receives the HTTP metrics; Gatherer serves /metrics.
 	// Both default to a new private registry.
 	Registerer prometheus.Registerer
@@ -136,6 +138,7 @@ func New(d Deps) *echo.Echo {
 		s.configRoutes(g)
 		s.credentialRoutes(g)
 		s.folderRoutes(g)
+		s.otpRoutes(g)
 	}
 	return e
 }
