@@ -184,7 +184,10 @@ func (s *Server) create(c echo.Context) error {
 	if err != nil {
 		return fail(http.StatusBadRequest, err.Error())
 	}
-	if err := cred.Validate(); err != nil {
+	// Validate a second decoding: Validate normalises (a TOTP seed's case
+	// and spaces), and the item is stored exactly as it was sent.
+	check, _ := vault.DecodeCreate(body)
+	if err := check.Validate(); err != nil {
 		return fail(http.StatusBadRequest, err.Error())
 	}
 	plain, err := vault.EncodeWire(cred)

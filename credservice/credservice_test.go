@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -276,5 +277,54 @@ func TestBaseURLAnswersConnectionTest(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != 401 {
 		t.Fatalf("GET {base} without a token = %d, want 401", resp.StatusCode)
+	}
+}
+
+// TestAcceptsSkyvernPayloads: the bodies Skyvern's CustomCredentialAPIClient
+// sends (nulls for unset optionals, totp_type always present) are accepted
+// and read back unchanged.
+func TestAcceptsSkyvernPayloads(t *testing.T) {
+	t.Parallel()
+	_, srv, _ := start(t, testdb.SQLite)
+	for _, body := range []string{
+		`{"name":"Bank","type":"password","username":"alice@example.com","password":"pw-1","totp":null,"totp_type":"none"}`,
+		`{"name":"Bank 2FA","type":"password","username":"alice","password":"pw-2","totp":"jbsw y3dp ehpk 3pxp","totp_type":"authenticator","metadata":{"site":"bank"}}`,
+		`{"name":"Card","type":"credit_card","card_holder_name":"Alice Smith","card_number":"4111 1111 1111 1111","card_exp_month":"7","card_exp_year":"29","card_cvv":"12345","card_brand":"visa","billing_address":{"line1":"1 Main St","country_code":"US"},"billing_email":"a@example.com","metadata":{"k":"v"}}`,
+		`{"name":"API","type":"secret","secret_value":"sk-abc123"}`,
+		`{"name":"API 2","type":"secret","secret_value":"sk-def456","secret_label":""}`,
+	} {
+		req, _ := http.NewRequest("POST", srv.URL+credservice.Prefix, strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+tokenA)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var created struct{ ID string }
+		_ = json.NewDecoder(resp.Body).Decode(&created)
+		resp.Body.Close()
+		if resp.StatusCode != 200 || created.ID == "" {
+			t.Fatalf("create %.40s… = %d", body, resp.StatusCode)
+		}
+		req, _ = http.NewRequest("GET", srv.URL+credservice.Prefix+"/"+created.ID, nil)
+		req.Header.Set("Authorization", "Bearer "+tokenA)
+		resp, err = http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got, want map[string]any
+		_ = json.NewDecoder(resp.Body).Decode(&got)
+		resp.Body.Close()
+		_ = json.Unmarshal([]byte(body), &want)
+		for k, v := range want {
+			if v == nil {
+				if g, ok := got[k]; ok && g != nil && g != "" {
+					t.Errorf("%s: null %s came back as %v", want["name"], k, g)
+				}
+				continue
+			}
+			if !reflect.DeepEqual(got[k], v) && !(k == "secret_label" && v == "") {
+				t.Errorf("%s: %s changed", want["name"], k)
+			}
+		}
 	}
 }
