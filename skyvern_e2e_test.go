@@ -120,7 +120,7 @@ func TestSkyvernFrontendReplay(t *testing.T) {
 			"card_number": "4111 1111 1111 1111", "card_cvv": "12345", "card_exp_month": "7", "card_exp_year": "29",
 			"card_brand": "visa", "card_holder_name": "Alice Smith",
 			"billing_address": map[string]any{"line1": "1 Main St", "line2": "Apt 4", "city": "Springfield", "postal_code": "12345", "country_code": "US"},
-			"billing_email": "billing@example.com", "billing_phone": "+1 555 0100", "metadata": map[string]string{"cost center": "42"}},
+			"billing_email":   "billing@example.com", "billing_phone": "+1 555 0100", "metadata": map[string]string{"cost center": "42"}},
 			"proxy_location": "RESIDENTIAL_ISP", "proxy_session_id": nil},
 		"secret": {"name": "OpenAI", "credential_type": "secret", "credential": map[string]any{
 			"secret_value": strings.Repeat("k", 8<<10), "secret_label": ""}, "proxy_location": nil, "proxy_session_id": nil,
@@ -260,7 +260,9 @@ func TestSkyvernFrontendReplay(t *testing.T) {
 				mu.Lock()
 				statuses[r.status]++
 				if r.status == 201 {
-					var v struct{ CredentialID string `json:"credential_id"` }
+					var v struct {
+						CredentialID string `json:"credential_id"`
+					}
 					_ = json.Unmarshal(r.body, &v)
 					created = append(created, v.CredentialID)
 				}
@@ -269,7 +271,9 @@ func TestSkyvernFrontendReplay(t *testing.T) {
 		}
 		wg.Wait()
 	}
-	run(100, func(i int) response { return h.do("POST", "/api/v1/credentials", key, secretBody(fmt.Sprintf("import %d", i), "")) })
+	run(100, func(i int) response {
+		return h.do("POST", "/api/v1/credentials", key, secretBody(fmt.Sprintf("import %d", i), ""))
+	})
 	if statuses[201] != 100 {
 		t.Fatalf("import of 100 at concurrency 5: %v", statuses)
 	}
