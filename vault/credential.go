@@ -333,17 +333,6 @@ func validateMetadata(m Metadata) error {
 	return nil
 }
 
-func allDigits(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if s[i] < '0' || s[i] > '9' {
-			return false
-		}
-	}
-	return true
-}
 
 // CopyFields copies the named sub-fields (line1, line2, city, state,
 // state_code, postal_code, country, country_code) from o into a.
