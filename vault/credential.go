@@ -333,7 +333,6 @@ func validateMetadata(m Metadata) error {
 	return nil
 }
 
-
 // CopyFields copies the named sub-fields (line1, line2, city, state,
 // state_code, postal_code, country, country_code) from o into a.
 func (a *BillingAddress) CopyFields(o *BillingAddress, names []string) {
