@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net/http"
 	"path/filepath"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -55,6 +56,10 @@ type Platform struct {
 	Credentials *credentials.Service
 	handler     http.Handler
 	metrics     http.Handler
+	// stopListening ends the change listener; listening is closed when
+	// it has returned.
+	stopListening context.CancelFunc
+	listening     chan struct{}
 }
 
 // SQLitePath is where the embedded database lives for cfg.
@@ -152,6 +157,7 @@ func Open(ctx context.Context, cfg config.Config, opts Options) (*Platform, erro
 		NoMetricsRoute: cfg.MetricsAddr != "",
 	})
 	p.metrics = httpapi.MetricsHandler(opts.Gatherer)
+	p.listen(log)
 	return p, nil
 }
 
@@ -162,5 +168,57 @@ func (p *Platform) Handler() http.Handler { return p.handler }
 // (CREDVAULT_METRICS_ADDR); Handler serves them at /metrics otherwise.
 func (p *Platform) MetricsHandler() http.Handler { return p.metrics }
 
-// Close releases the database.
-func (p *Platform) Close() error { return p.Store.Close() }
+// listen follows the changes other processes sharing the database make
+// (PostgreSQL LISTEN/NOTIFY) and drops exactly what they change from this
+// process's caches; when the listener loses its connection everything is
+// dropped, so a missed notification cannot serve stale data for longer
+// than the reconnect. On SQLite (one process) there is nothing to hear.
+func (p *Platform) listen(log *slog.Logger) {
+	ctx, cancel := context.WithCancel(context.Background())
+	p.stopListening, p.listening = cancel, make(chan struct{})
+	ready := make(chan struct{}, 1)
+	go func() {
+		defer close(p.listening)
+		p.Store.Listen(ctx, store.ListenOptions{
+			Logger: log,
+			OnChange: func(c store.Change) {
+				switch c.Topic {
+				case store.TopicConfig:
+					p.Vault.Invalidate(c.Payload)
+				case store.TopicAPIKey:
+					p.Organizations.InvalidateKey(c.Payload)
+				case store.TopicCredential:
+					p.Credentials.Invalidate(c.Payload)
+				}
+			},
+			OnReset: func() {
+				p.Vault.Flush()
+				p.Organizations.FlushKeys()
+				p.Credentials.Flush()
+			},
+			OnReady: func() {
+				select {
+				case ready <- struct{}{}:
+				default:
+				}
+			},
+		})
+	}()
+	if p.Store.Dialect() == migrations.Postgres {
+		// Serve only once subscribed, so no change is missed at start.
+		select {
+		case <-ready:
+		case <-time.After(5 * time.Second):
+			log.Warn("change listener not subscribed yet; caches rely on their TTL until it is")
+		}
+	}
+}
+
+// Close stops the change listener and releases the database.
+func (p *Platform) Close() error {
+	if p.stopListening != nil {
+		p.stopListening()
+		<-p.listening
+	}
+	return p.Store.Close()
+}

@@ -88,6 +88,7 @@ type Service struct {
 	vault vault.CredentialVault
 	log   *slog.Logger
 	now   func() time.Time
+	rows  *rowCache
 }
 
 // New returns a Service storing secrets in v and metadata in s.
@@ -95,7 +96,7 @@ func New(s *store.Store, v vault.CredentialVault, log *slog.Logger) *Service {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Service{store: s, vault: v, log: log, now: time.Now}
+	return &Service{store: s, vault: v, log: log, now: time.Now, rows: newRowCache(time.Minute)}
 }
 
 // metadataRow fills the metadata columns of r from c.
@@ -200,7 +201,7 @@ func (s *Service) GetWithSecret(ctx context.Context, orgID, id string) (WithSecr
 	if err := checkID(id); err != nil {
 		return WithSecret{}, err
 	}
-	r, err := s.store.GetCredential(ctx, orgID, id)
+	r, err := s.rows.get(ctx, orgID, id, s.store.GetCredentialLean)
 	if err != nil {
 		return WithSecret{}, err
 	}
@@ -370,6 +371,7 @@ func (s *Service) UpdateWith(ctx context.Context, orgID, id string, c vault.Cred
 	metadataRow(&row, c)
 	settings.apply(&row)
 	updated, err := s.store.UpdateCredential(ctx, row, old.Version)
+	s.rows.drop(orgID, id)
 	if err != nil {
 		s.cleanup(ctx, orgID, ref, "credential row update failed")
 		return View{}, err
@@ -400,6 +402,7 @@ func (s *Service) Patch(ctx context.Context, orgID, id string, p Patch) (View, e
 	row := old
 	p.apply(&row)
 	updated, err := s.store.UpdateCredential(ctx, row, old.Version)
+	s.rows.drop(orgID, id)
 	if err != nil {
 		return View{}, err
 	}
@@ -421,7 +424,9 @@ func (s *Service) Delete(ctx context.Context, orgID, id string) error {
 	if err := s.vault.Delete(ctx, orgID, refOf(r)); err != nil && !errors.Is(err, vault.ErrNotFound) {
 		return err
 	}
-	return s.store.SoftDeleteCredential(ctx, orgID, id, r.Version)
+	err = s.store.SoftDeleteCredential(ctx, orgID, id, r.Version)
+	s.rows.drop(orgID, id)
+	return err
 }
 
 // Code is a current TOTP code.
@@ -436,7 +441,7 @@ func (s *Service) TOTPCode(ctx context.Context, orgID, id string) (Code, error) 
 	if err := checkID(id); err != nil {
 		return Code{}, err
 	}
-	r, err := s.store.GetCredential(ctx, orgID, id)
+	r, err := s.rows.get(ctx, orgID, id, s.store.GetCredentialLean)
 	if err != nil {
 		return Code{}, err
 	}

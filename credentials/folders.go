@@ -165,7 +165,9 @@ func (s *Service) DeleteFolder(ctx context.Context, orgID, id string) error {
 	if err := checkFolderID(id); err != nil {
 		return err
 	}
-	return s.store.SoftDeleteFolder(ctx, orgID, id)
+	err := s.store.SoftDeleteFolder(ctx, orgID, id)
+	s.rows.drop(orgID, "*")
+	return err
 }
 
 // SetFolder files a credential in a folder of its organization, or unfiles
@@ -181,6 +183,7 @@ func (s *Service) SetFolder(ctx context.Context, orgID, credentialID string, fol
 		}
 	}
 	r, err := s.store.SetCredentialFolder(ctx, orgID, credentialID, folderID)
+	s.rows.drop(orgID, credentialID)
 	if errors.Is(err, store.ErrFolderNotFound) {
 		return View{}, vault.Invalid("folder_id", "no credential folder with this id in this organization")
 	}

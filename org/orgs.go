@@ -9,6 +9,8 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
+	"time"
 	"unicode/utf8"
 
 	"github.com/credvault/credvault/store"
@@ -38,12 +40,53 @@ type Created struct {
 }
 
 // Organizations creates organizations and authenticates their API keys.
+// Valid keys are cached (hash → principal), so a steady stream of requests
+// makes no database query; a revocation drops the entry at once in this
+// process and, through the change notification, in every other within a
+// second, and entries expire after KeyTTL anyway.
 type Organizations struct {
 	store *store.Store
+	// KeyTTL bounds how long a cached key is trusted (default 1 minute).
+	KeyTTL time.Duration
+	now    func() time.Time
+
+	mu   sync.RWMutex
+	keys map[string]keyEntry // by key hash
+	gen  uint64
 }
 
+type keyEntry struct {
+	p       Principal
+	expires time.Time
+}
+
+// maxCachedKeys bounds the key cache; past it, the cache starts over.
+const maxCachedKeys = 100_000
+
 // NewOrganizations returns an Organizations over s.
-func NewOrganizations(s *store.Store) *Organizations { return &Organizations{store: s} }
+func NewOrganizations(s *store.Store) *Organizations {
+	return &Organizations{store: s, KeyTTL: time.Minute, now: time.Now, keys: map[string]keyEntry{}}
+}
+
+// InvalidateKey drops the cached key with that id (it was revoked).
+func (o *Organizations) InvalidateKey(keyID string) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.gen++
+	for h, e := range o.keys {
+		if e.p.KeyID == keyID {
+			delete(o.keys, h)
+		}
+	}
+}
+
+// FlushKeys drops every cached key.
+func (o *Organizations) FlushKeys() {
+	o.mu.Lock()
+	o.gen++
+	clear(o.keys)
+	o.mu.Unlock()
+}
 
 // HashAPIKey is the stored form of an API key. Keys carry 256 bits of
 // entropy, so a fast hash is enough: there is nothing to brute-force.
@@ -98,7 +141,9 @@ func (o *Organizations) AddKey(ctx context.Context, orgID string) (key, keyID st
 
 // RevokeKey revokes an API key of orgID; requests with it then get 401.
 func (o *Organizations) RevokeKey(ctx context.Context, orgID, keyID string) error {
-	return o.store.RevokeAPIKey(ctx, orgID, keyID)
+	err := o.store.RevokeAPIKey(ctx, orgID, keyID)
+	o.InvalidateKey(keyID)
+	return err
 }
 
 // Authenticate returns the principal owning key, or ErrUnauthorized.
@@ -107,6 +152,13 @@ func (o *Organizations) Authenticate(ctx context.Context, key string) (Principal
 		return Principal{}, ErrUnauthorized
 	}
 	hash := HashAPIKey(key)
+	o.mu.RLock()
+	e, ok := o.keys[string(hash)]
+	gen := o.gen
+	o.mu.RUnlock()
+	if ok && o.now().Before(e.expires) {
+		return e.p, nil
+	}
 	k, err := o.store.APIKeyByHash(ctx, hash)
 	if errors.Is(err, store.ErrNotFound) {
 		return Principal{}, ErrUnauthorized
@@ -117,5 +169,14 @@ func (o *Organizations) Authenticate(ctx context.Context, key string) (Principal
 	if subtle.ConstantTimeCompare(k.KeyHash, hash) != 1 || k.RevokedAt != nil {
 		return Principal{}, ErrUnauthorized
 	}
-	return Principal{OrganizationID: k.OrganizationID, KeyID: k.ID}, nil
+	p := Principal{OrganizationID: k.OrganizationID, KeyID: k.ID}
+	o.mu.Lock()
+	if o.gen == gen { // nothing was revoked while we read
+		if len(o.keys) >= maxCachedKeys {
+			clear(o.keys)
+		}
+		o.keys[string(hash)] = keyEntry{p: p, expires: o.now().Add(o.KeyTTL)}
+	}
+	o.mu.Unlock()
+	return p, nil
 }

@@ -85,7 +85,10 @@ func (s *Store) SoftDeleteFolder(ctx context.Context, orgID, id string) error {
 		}
 		err := tx.ctx(ctx).Model(&Credential{}).Where("organization_id = ? AND folder_id = ?", orgID, id).
 			Updates(map[string]any{"folder_id": nil, "modified_at": now, "version": gorm.Expr("version + 1")}).Error
-		return wrap("unfile credentials", err)
+		if err != nil {
+			return wrap("unfile credentials", err)
+		}
+		return tx.Publish(ctx, TopicCredential, orgID+"/*")
 	})
 }
 
@@ -110,8 +113,11 @@ func (s *Store) SetCredentialFolder(ctx context.Context, orgID, credentialID str
 			}
 		}
 		c.FolderID = folderID
-		out, err = tx.UpdateCredential(ctx, c, c.Version)
-		return err
+		out, err = tx.updateCredential(ctx, c, c.Version)
+		if err != nil {
+			return err
+		}
+		return tx.Publish(ctx, TopicCredential, orgID+"/"+credentialID)
 	})
 	return out, err
 }

@@ -129,15 +129,17 @@ func (s *Store) ListAPIKeys(ctx context.Context, orgID string) ([]APIKey, error)
 
 // RevokeAPIKey marks a key revoked. Revoking twice is not an error.
 func (s *Store) RevokeAPIKey(ctx context.Context, orgID, keyID string) error {
-	res := s.ctx(ctx).Model(&APIKey{}).Where("id = ? AND organization_id = ?", keyID, orgID).
-		Update("revoked_at", gorm.Expr("COALESCE(revoked_at, ?)", s.Now()))
-	if res.Error != nil {
-		return wrap("revoke api key", res.Error)
-	}
-	if res.RowsAffected == 0 {
-		return wrap("revoke api key", gorm.ErrRecordNotFound)
-	}
-	return nil
+	return s.Tx(ctx, func(tx *Store) error {
+		res := tx.ctx(ctx).Model(&APIKey{}).Where("id = ? AND organization_id = ?", keyID, orgID).
+			Update("revoked_at", gorm.Expr("COALESCE(revoked_at, ?)", tx.Now()))
+		if res.Error != nil {
+			return wrap("revoke api key", res.Error)
+		}
+		if res.RowsAffected == 0 {
+			return wrap("revoke api key", gorm.ErrRecordNotFound)
+		}
+		return tx.Publish(ctx, TopicAPIKey, keyID)
+	})
 }
 
 // ValidAuthToken returns the organization's valid configuration of
@@ -168,6 +170,9 @@ func (s *Store) ReplaceAuthToken(ctx context.Context, t AuthToken, audit AuditEv
 		if err := tx.ctx(ctx).Create(&t).Error; err != nil {
 			return wrap("insert auth token", err)
 		}
+		if err := tx.Publish(ctx, TopicConfig, t.OrganizationID); err != nil {
+			return err
+		}
 		return tx.InsertAuditEvent(ctx, audit)
 	})
 }
@@ -180,6 +185,9 @@ func (s *Store) InvalidateAuthTokens(ctx context.Context, orgID, tokenType strin
 	err := s.Tx(ctx, func(tx *Store) error {
 		var err error
 		if n, err = tx.invalidate(ctx, orgID, tokenType); err != nil || n == 0 {
+			return err
+		}
+		if err := tx.Publish(ctx, TopicConfig, orgID); err != nil {
 			return err
 		}
 		return tx.InsertAuditEvent(ctx, audit)
@@ -267,6 +275,19 @@ func escapeLike(s string) string {
 // bumps the version. A concurrent change is ErrConflict; a deleted or
 // absent row is ErrNotFound.
 func (s *Store) UpdateCredential(ctx context.Context, c Credential, expectedVersion int64) (Credential, error) {
+	var out Credential
+	err := s.Tx(ctx, func(tx *Store) error {
+		var err error
+		out, err = tx.updateCredential(ctx, c, expectedVersion)
+		if err != nil {
+			return err
+		}
+		return tx.Publish(ctx, TopicCredential, c.OrganizationID+"/"+c.ID)
+	})
+	return out, err
+}
+
+func (s *Store) updateCredential(ctx context.Context, c Credential, expectedVersion int64) (Credential, error) {
 	c.Version = expectedVersion + 1
 	c.ModifiedAt = s.Now()
 	res := s.ctx(ctx).Model(&Credential{}).
@@ -292,17 +313,19 @@ var credentialColumns = []string{"name", "credential_type", "vault_type", "item_
 // SoftDeleteCredential marks the row deleted if it still has
 // expectedVersion.
 func (s *Store) SoftDeleteCredential(ctx context.Context, orgID, id string, expectedVersion int64) error {
-	now := s.Now()
-	res := s.ctx(ctx).Model(&Credential{}).
-		Where("id = ? AND organization_id = ? AND version = ? AND deleted_at IS NULL", id, orgID, expectedVersion).
-		Updates(map[string]any{"deleted_at": now, "modified_at": now, "version": expectedVersion + 1})
-	if res.Error != nil {
-		return wrap("delete credential", res.Error)
-	}
-	if res.RowsAffected == 0 {
-		return s.missingOrConflict(ctx, orgID, id, "delete credential")
-	}
-	return nil
+	return s.Tx(ctx, func(tx *Store) error {
+		now := tx.Now()
+		res := tx.ctx(ctx).Model(&Credential{}).
+			Where("id = ? AND organization_id = ? AND version = ? AND deleted_at IS NULL", id, orgID, expectedVersion).
+			Updates(map[string]any{"deleted_at": now, "modified_at": now, "version": expectedVersion + 1})
+		if res.Error != nil {
+			return wrap("delete credential", res.Error)
+		}
+		if res.RowsAffected == 0 {
+			return tx.missingOrConflict(ctx, orgID, id, "delete credential")
+		}
+		return tx.Publish(ctx, TopicCredential, orgID+"/"+id)
+	})
 }
 
 func (s *Store) missingOrConflict(ctx context.Context, orgID, id, op string) error {

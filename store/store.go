@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"database/sql"
 	"encoding/hex"
 	"errors"
@@ -53,6 +54,9 @@ type Store struct {
 	db      *gorm.DB
 	dialect migrations.Dialect
 	now     func() time.Time
+	// dsn and channel serve change notifications (PostgreSQL only).
+	dsn     string
+	channel string
 }
 
 // Open connects to the database described by opts and checks it answers.
@@ -108,12 +112,23 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 		// storms and keeps PRAGMAs on every statement.
 		sqlDB.SetMaxOpenConns(1)
 	}
-	s := &Store{db: db, dialect: dialect, now: func() time.Time { return time.Now().UTC() }}
+	s := &Store{db: db, dialect: dialect, now: func() time.Time { return time.Now().UTC() }, dsn: opts.DatabaseURL}
 	pingCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	if err := s.Ping(pingCtx); err != nil {
 		sqlDB.Close()
 		return nil, err
+	}
+	if dialect == migrations.Postgres {
+		// One channel per database and schema, so deployments (and tests)
+		// sharing a database in different schemas do not hear each other.
+		var schema string
+		if err := db.WithContext(pingCtx).Raw("SELECT current_database() || '.' || current_schema()").Scan(&schema).Error; err != nil {
+			sqlDB.Close()
+			return nil, fmt.Errorf("store: %w", err)
+		}
+		sum := sha256.Sum256([]byte(schema))
+		s.channel = "credvault_changes_" + hex.EncodeToString(sum[:8])
 	}
 	return s, nil
 }
@@ -160,7 +175,7 @@ func (s *Store) Close() error { return s.SQLDB().Close() }
 // at all.
 func (s *Store) Tx(ctx context.Context, fn func(tx *Store) error) error {
 	return s.db.WithContext(ctx).Transaction(func(gtx *gorm.DB) error {
-		return fn(&Store{db: gtx, dialect: s.dialect, now: s.now})
+		return fn(&Store{db: gtx, dialect: s.dialect, now: s.now, dsn: s.dsn, channel: s.channel})
 	})
 }
 
@@ -187,7 +202,7 @@ func wrap(op string, err error) error {
 	switch {
 	case err == nil:
 		return nil
-	case errors.Is(err, gorm.ErrRecordNotFound):
+	case errors.Is(err, gorm.ErrRecordNotFound), errors.Is(err, ErrNotFound):
 		return fmt.Errorf("%s: %w", op, ErrNotFound)
 	case errors.Is(err, gorm.ErrDuplicatedKey), errors.Is(err, gorm.ErrForeignKeyViolated):
 		return fmt.Errorf("%s: %w", op, ErrConflict)

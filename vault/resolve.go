@@ -251,6 +251,17 @@ func (v *OrgVault) Invalidate(orgID string) {
 	v.mu.Unlock()
 }
 
+// Flush drops everything cached, for every organization (a change
+// notification may have been missed).
+func (v *OrgVault) Flush() {
+	v.mu.Lock()
+	for org := range v.cache {
+		v.gen[org]++
+	}
+	clear(v.cache)
+	v.mu.Unlock()
+}
+
 // Create implements CredentialVault: the item goes to the organization's
 // current service, and the returned ref names that configuration.
 func (v *OrgVault) Create(ctx context.Context, orgID string, c Credential) (ItemRef, error) {
