@@ -10,9 +10,11 @@ package credentials
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"log/slog"
+	"strconv"
 	"strings"
 	"time"
 	"unicode"
@@ -230,10 +232,61 @@ type ListOptions struct {
 	// VaultType keeps only credentials of that vault type: every row is
 	// "custom", so any other value lists nothing.
 	VaultType string
+	// Cursor continues after the last credential of a previous page (its
+	// Page.Next); Page is then ignored.
+	Cursor string
+}
+
+// MaxOffset bounds how many rows page and page_size may skip; deeper
+// reads use the cursor, which skips nothing.
+const MaxOffset = 10_000
+
+// Page is one page of a listing and the cursor of the next ("" at the
+// end).
+type Page struct {
+	Views []View
+	Next  string
+}
+
+// cursorPrefix versions the cursor format.
+const cursorPrefix = "c1."
+
+func encodeCursor(p store.Position) string {
+	return cursorPrefix + base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(p.CreatedAt.UnixMicro(), 10)+"."+p.ID))
+}
+
+func decodeCursor(c string) (*store.Position, error) {
+	bad := vault.Invalid("cursor", "is not a cursor from X-Next-Cursor")
+	rest, ok := strings.CutPrefix(c, cursorPrefix)
+	if !ok || len(c) > 256 {
+		return nil, bad
+	}
+	b, err := base64.RawURLEncoding.DecodeString(rest)
+	if err != nil {
+		return nil, bad
+	}
+	us, id, ok := strings.Cut(string(b), ".")
+	n, err := strconv.ParseInt(us, 10, 64)
+	if !ok || err != nil || checkID(id) != nil {
+		return nil, bad
+	}
+	return &store.Position{CreatedAt: time.UnixMicro(n).UTC(), ID: id}, nil
 }
 
 // List returns a page of the organization's credentials, newest first.
 func (s *Service) List(ctx context.Context, orgID string, o ListOptions) ([]View, error) {
+	p, err := s.ListPage(ctx, orgID, o)
+	return p.Views, err
+}
+
+// ListPage is List with the cursor of the next page: pass it back as
+// ListOptions.Cursor to continue without reading what is skipped.
+func (s *Service) ListPage(ctx context.Context, orgID string, o ListOptions) (Page, error) {
+	views, next, err := s.list(ctx, orgID, o)
+	return Page{Views: views, Next: next}, err
+}
+
+func (s *Service) list(ctx context.Context, orgID string, o ListOptions) ([]View, string, error) {
 	if o.Page == 0 {
 		o.Page = 1
 	}
@@ -242,38 +295,53 @@ func (s *Service) List(ctx context.Context, orgID string, o ListOptions) ([]View
 	}
 	switch {
 	case o.Page < 1:
-		return nil, vault.Invalid("page", "must be 1 or more")
+		return nil, "", vault.Invalid("page", "must be 1 or more")
 	case o.Page > 1_000_000:
-		return nil, vault.Invalid("page", "is too large")
+		return nil, "", vault.Invalid("page", "is too large")
 	case o.PageSize < 1 || o.PageSize > MaxPageSize:
-		return nil, vault.Invalid("page_size", "must be between 1 and %d", MaxPageSize)
+		return nil, "", vault.Invalid("page_size", "must be between 1 and %d", MaxPageSize)
 	case o.Type != "" && !o.Type.Valid():
-		return nil, vault.Invalid("credential_type", "must be one of password, credit_card, secret")
+		return nil, "", vault.Invalid("credential_type", "must be one of password, credit_card, secret")
 	case len(o.Search) > 256:
-		return nil, vault.Invalid("search", "must be at most 256 characters")
+		return nil, "", vault.Invalid("search", "must be at most 256 characters")
 	}
 	if err := vault.CheckText("search", o.Search); err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	if err := vault.CheckText("folder_id", o.FolderID); err != nil || len(o.FolderID) > 128 {
-		return nil, vault.Invalid("folder_id", "is not a valid folder id")
+		return nil, "", vault.Invalid("folder_id", "is not a valid folder id")
 	}
 	if err := vault.CheckText("vault_type", o.VaultType); err != nil {
-		return nil, err
+		return nil, "", err
+	}
+	var after *store.Position
+	if o.Cursor != "" {
+		var err error
+		if after, err = decodeCursor(o.Cursor); err != nil {
+			return nil, "", err
+		}
+	} else if (o.Page-1)*o.PageSize > MaxOffset {
+		return nil, "", vault.Invalid("page", "is too deep: (page-1) × page_size may skip at most %d credentials; "+
+			"continue with the cursor this listing returns in X-Next-Cursor (?cursor=...), which skips nothing", MaxOffset)
 	}
 	if o.VaultType != "" && o.VaultType != VaultTypeCustom {
-		return []View{}, nil
+		return []View{}, "", nil
 	}
 	rows, err := s.store.ListCredentials(ctx, orgID, store.CredentialFilter{
-		Type: string(o.Type), Search: o.Search, FolderID: o.FolderID, Offset: (o.Page - 1) * o.PageSize, Limit: o.PageSize})
+		Type: string(o.Type), Search: o.Search, FolderID: o.FolderID, After: after, Offset: (o.Page - 1) * o.PageSize, Limit: o.PageSize})
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	out := make([]View, len(rows))
 	for i, r := range rows {
 		out[i] = viewOf(r)
 	}
-	return out, nil
+	next := ""
+	if len(rows) == o.PageSize {
+		last := rows[len(rows)-1]
+		next = encodeCursor(store.Position{CreatedAt: last.CreatedAt, ID: last.ID})
+	}
+	return out, next, nil
 }
 
 // Keep names the optional parts of a credential that an update left out

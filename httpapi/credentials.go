@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"net/url"
 	"strconv"
 
 	"github.com/labstack/echo/v4"
@@ -19,7 +20,7 @@ import (
 type CredentialService interface {
 	CreateWith(ctx context.Context, orgID string, c vault.Credential, settings credentials.Patch) (credentials.View, error)
 	Get(ctx context.Context, orgID, id string) (credentials.View, error)
-	List(ctx context.Context, orgID string, o credentials.ListOptions) ([]credentials.View, error)
+	ListPage(ctx context.Context, orgID string, o credentials.ListOptions) (credentials.Page, error)
 	UpdateWith(ctx context.Context, orgID, id string, c vault.Credential, keep credentials.Keep, settings credentials.Patch) (credentials.View, error)
 	Patch(ctx context.Context, orgID, id string, p credentials.Patch) (credentials.View, error)
 	Delete(ctx context.Context, orgID, id string) error
@@ -296,14 +297,23 @@ func (s *server) listCredentials(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	views, err := s.Credentials.List(c.Request().Context(), principal(c).OrganizationID, credentials.ListOptions{
+	res, err := s.Credentials.ListPage(c.Request().Context(), principal(c).OrganizationID, credentials.ListOptions{
 		Page: page, PageSize: size, Type: vault.Type(c.QueryParam("credential_type")), Search: c.QueryParam("search"),
-		FolderID: c.QueryParam("folder_id"), VaultType: c.QueryParam("vault_type"),
+		FolderID: c.QueryParam("folder_id"), VaultType: c.QueryParam("vault_type"), Cursor: c.QueryParam("cursor"),
 	})
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, views)
+	if res.Next != "" {
+		// The body stays Skyvern's bare array; the next page is in headers.
+		q := c.Request().URL.Query()
+		q.Del("page")
+		q.Set("cursor", res.Next)
+		next := url.URL{Path: c.Request().URL.Path, RawQuery: q.Encode()}
+		c.Response().Header().Set("X-Next-Cursor", res.Next)
+		c.Response().Header().Set("Link", "<"+next.String()+`>; rel="next"`)
+	}
+	return c.JSON(http.StatusOK, res.Views)
 }
 
 func (s *server) updateCredential(c echo.Context) error {

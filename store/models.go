@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"gorm.io/gorm"
+
+	"github.com/credvault/credvault/migrations"
 )
 
 // Organization is a customer of the platform.
@@ -241,30 +243,71 @@ type CredentialFilter struct {
 	// Search is a literal, case-insensitive substring matched against
 	// name, username, secret label, card brand and last four.
 	Search string
+	// After, when set, continues after that (created_at, id) position
+	// (keyset paging: nothing skipped is read); Offset is then ignored.
+	After  *Position
 	Offset int
 	Limit  int
 }
 
+// Position is a place in the newest-first order of credentials.
+type Position struct {
+	CreatedAt time.Time
+	ID        string
+}
+
+// searchExpr is the one lower-cased expression the search matches; on
+// PostgreSQL a trigram index covers exactly it (migration 00003).
+const searchExpr = `lower(name || chr(31) || username || chr(31) || secret_label || chr(31) || card_brand || chr(31) || card_last_four)`
+
 // ListCredentials returns an organization's live credentials, newest first.
 func (s *Store) ListCredentials(ctx context.Context, orgID string, f CredentialFilter) ([]Credential, error) {
-	q := s.ctx(ctx).Where("organization_id = ? AND deleted_at IS NULL", orgID)
-	if f.Type != "" {
-		q = q.Where("credential_type = ?", f.Type)
-	}
-	if f.FolderID != "" {
-		q = q.Where("folder_id = ?", f.FolderID)
-	}
-	if f.Search != "" {
-		pat := "%" + escapeLike(strings.ToLower(f.Search)) + "%"
-		q = q.Where(`LOWER(name) LIKE ? ESCAPE '\' OR LOWER(username) LIKE ? ESCAPE '\' OR LOWER(secret_label) LIKE ? ESCAPE '\' OR LOWER(card_brand) LIKE ? ESCAPE '\' OR card_last_four LIKE ? ESCAPE '\'`,
-			pat, pat, pat, pat, pat)
-	}
 	if f.Limit <= 0 {
 		f.Limit = 10
 	}
-	cs := []Credential{}
-	err := q.Order("created_at DESC, id DESC").Offset(f.Offset).Limit(f.Limit).Find(&cs).Error
-	return cs, wrap("list credentials", err)
+	query := func(db *Store) ([]Credential, error) {
+		q := db.ctx(ctx).Where("organization_id = ? AND deleted_at IS NULL", orgID)
+		if f.Type != "" {
+			q = q.Where("credential_type = ?", f.Type)
+		}
+		if f.FolderID != "" {
+			q = q.Where("folder_id = ?", f.FolderID)
+		}
+		if f.Search != "" {
+			pat := "%" + escapeLike(strings.ToLower(f.Search)) + "%"
+			if s.dialect == migrations.Postgres {
+				q = q.Where(searchExpr+` LIKE ? ESCAPE '\'`, pat)
+			} else {
+				q = q.Where(`(LOWER(name) LIKE ? ESCAPE '\' OR LOWER(username) LIKE ? ESCAPE '\' OR LOWER(secret_label) LIKE ? ESCAPE '\' OR LOWER(card_brand) LIKE ? ESCAPE '\' OR card_last_four LIKE ? ESCAPE '\')`,
+					pat, pat, pat, pat, pat)
+			}
+		}
+		if f.After != nil {
+			// One row comparison: an index condition on (created_at, id),
+			// so the rows before the cursor are never read.
+			q = q.Where("(created_at, id) < (?, ?)", f.After.CreatedAt, f.After.ID)
+		} else if f.Offset > 0 {
+			q = q.Offset(f.Offset)
+		}
+		cs := []Credential{}
+		err := q.Order("created_at DESC, id DESC").Limit(f.Limit).Find(&cs).Error
+		return cs, wrap("list credentials", err)
+	}
+	if f.Search == "" || s.dialect != migrations.Postgres {
+		return query(s)
+	}
+	// A search pattern must be planned with its value (a generic plan of a
+	// cached prepared statement cannot use the trigram index).
+	var out []Credential
+	err := s.Tx(ctx, func(tx *Store) error {
+		if err := tx.ctx(ctx).Exec("SET LOCAL plan_cache_mode = force_custom_plan").Error; err != nil {
+			return wrap("list credentials", err)
+		}
+		var err error
+		out, err = query(tx)
+		return err
+	})
+	return out, err
 }
 
 func escapeLike(s string) string {
