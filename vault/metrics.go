@@ -28,7 +28,10 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Buckets: prometheus.DefBuckets,
 		}, []string{"op"}),
 	}
-	reg.MustRegister(m.ops, m.latency)
+	reg.MustRegister(m.ops, m.latency, prometheus.NewCounterFunc(prometheus.CounterOpts{
+		Name: "credvault_upstream_connections_opened_total",
+		Help: "TCP connections opened to custom credential services (a steady state reuses them).",
+	}, func() float64 { return float64(ConnectionsOpened()) }))
 	return m
 }
 

@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -433,18 +434,43 @@ func (p AddressPolicy) CheckDial(host string, ap netip.AddrPort) error {
 	return nil
 }
 
+// connectionsOpened counts the TCP connections every transport built by
+// NewTransport has opened (credvault_upstream_connections_opened_total).
+var connectionsOpened atomic.Uint64
+
+// ConnectionsOpened is how many connections to credential services have
+// been opened by this process.
+func ConnectionsOpened() uint64 { return connectionsOpened.Load() }
+
+// Transport sizing: one process may serve thousands of organizations, each
+// with its own service host; idle connections are kept for all of them so
+// steady traffic reuses connections (and TLS sessions) instead of opening
+// new ones, and idle ones close after IdleConnTimeout.
+const (
+	maxIdleConns        = 16384
+	maxIdleConnsPerHost = 32
+	idleConnTimeout     = 90 * time.Second
+)
+
 // NewTransport returns the keep-alive transport shared by every Client of
 // one policy. It ignores proxy environment variables, so the address rules
 // apply to the service itself.
 func NewTransport(p AddressPolicy) *http.Transport {
 	d := &net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}
+	dial := p.DialContext(d)
 	return &http.Transport{
-		Proxy:                 nil,
-		DialContext:           p.DialContext(d),
+		Proxy: nil,
+		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+			c, err := dial(ctx, network, addr)
+			if err == nil {
+				connectionsOpened.Add(1)
+			}
+			return c, err
+		},
 		ForceAttemptHTTP2:     true,
-		MaxIdleConns:          256,
-		MaxIdleConnsPerHost:   32,
-		IdleConnTimeout:       90 * time.Second,
+		MaxIdleConns:          maxIdleConns,
+		MaxIdleConnsPerHost:   maxIdleConnsPerHost,
+		IdleConnTimeout:       idleConnTimeout,
 		TLSHandshakeTimeout:   10 * time.Second,
 		ExpectContinueTimeout: time.Second,
 		ResponseHeaderTimeout: 0, // bounded by the per-request context
