@@ -1,0 +1,137 @@
+package credvault_test
+
+import (
+	"context"
+	"encoding/base64"
+	"fmt"
+	"net/http"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/credvault/credvault/internal/testdb"
+)
+
+// TestScale measures list, search and paging at two organization sizes in
+// one run (scripts/scale.sh; skipped unless CREDVAULT_SCALE_ROWS is set):
+// an organization with CREDVAULT_SCALE_ROWS credentials and one with 10k,
+// built with generate_series in a throw-away schema, each query repeated
+// through the REST API, p50/p99 and the big/small ratio printed.
+func TestScale(t *testing.T) {
+	big, _ := strconv.Atoi(os.Getenv("CREDVAULT_SCALE_ROWS"))
+	if big <= 0 {
+		t.Skip("set CREDVAULT_SCALE_ROWS (scripts/scale.sh) to run the scale measurements")
+	}
+	const small = 10_000
+	cfg := testConfig(t, testdb.Postgres)
+	h := newHarnessWithConfig(t, cfg)
+	ctx := context.Background()
+	db := h.p.Store.SQLDB()
+	orgs := map[int]string{}
+	keys := map[int]string{}
+	for _, n := range []int{small, big} {
+		orgID, key := h.org(fmt.Sprintf("scale %d", n))
+		orgs[n], keys[n] = orgID, key
+		start := time.Now()
+		// Rows newest first by created_at; every name is unique (md5), so a
+		// fragment of one name is rare.
+		_, err := db.ExecContext(ctx, `INSERT INTO credentials (id, organization_id, name, credential_type, vault_type, item_id,
+			vault_source, username, totp_type, secret_label, version, created_at, modified_at)
+			SELECT 'cred_scale_' || $2::text || '_' || lpad(i::text, 8, '0'), $1, 'Account ' || md5(i::text || $2::text), 'secret', 'custom',
+			       'item' || i, 'env', 'user' || i || '@example.com', '', 'label ' || (i % 97), 1,
+			       timestamptz '2026-01-01' + i * interval '1 second', timestamptz '2026-01-01' + i * interval '1 second'
+			  FROM generate_series(1, $2::int) AS i`, orgID, n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("inserted %d rows in %v", n, time.Since(start).Round(time.Millisecond))
+	}
+	if _, err := db.ExecContext(ctx, "ANALYZE credentials"); err != nil {
+		t.Fatal(err)
+	}
+	// A rare fragment: 10 characters of one name in each organization.
+	rare := map[int]string{}
+	for n, org := range orgs {
+		var name string
+		if err := db.QueryRowContext(ctx, "SELECT name FROM credentials WHERE organization_id = $1 AND id LIKE '%00000777'", org).Scan(&name); err != nil {
+			t.Fatal(err)
+		}
+		rare[n] = strings.TrimPrefix(name, "Account ")[5:15]
+	}
+	// A cursor half way down each organization.
+	cursor := map[int]string{}
+	for n, org := range orgs {
+		var id string
+		var at time.Time
+		if err := db.QueryRowContext(ctx, `SELECT id, created_at FROM credentials WHERE organization_id = $1 AND deleted_at IS NULL
+			ORDER BY created_at DESC, id DESC OFFSET $2 LIMIT 1`, org, n/2).Scan(&id, &at); err != nil {
+			t.Fatal(err)
+		}
+		cursor[n] = "c1." + base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(at.UnixMicro(), 10)+"."+id))
+	}
+	var plan strings.Builder
+	rows, err := db.QueryContext(ctx, `EXPLAIN SELECT * FROM credentials WHERE organization_id = '`+orgs[big]+`' AND deleted_at IS NULL
+		AND lower(name || chr(31) || username || chr(31) || secret_label || chr(31) || card_brand || chr(31) || card_last_four) LIKE '%`+rare[big]+`%'
+		ORDER BY created_at DESC, id DESC LIMIT 10`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var line string
+		_ = rows.Scan(&line)
+		plan.WriteString("    " + line + "\n")
+	}
+	rows.Close()
+	t.Logf("search plan at %d rows:\n%s", big, plan.String())
+
+	measure := func(n int, query string) (p50, p99 time.Duration) {
+		var ds []time.Duration
+		for i := range 220 {
+			start := time.Now()
+			req, _ := http.NewRequest("GET", h.srv.URL+"/api/v1/credentials"+query, nil)
+			req.Header.Set("x-api-key", keys[n])
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != 200 {
+				t.Fatalf("%s = %d", query, resp.StatusCode)
+			}
+			if i >= 20 { // warm-up
+				ds = append(ds, time.Since(start))
+			}
+		}
+		slices.Sort(ds)
+		return ds[len(ds)/2], ds[len(ds)*99/100]
+	}
+	cases := []struct {
+		name  string
+		query func(n int) string
+	}{
+		{"first page (page_size=10)", func(int) string { return "?page_size=10" }},
+		{"search, rare fragment", func(n int) string { return "?page_size=10&search=" + rare[n] }},
+		{"search, common fragment", func(int) string { return "?page_size=10&search=label%2042" }},
+		{"deepest numbered page (offset 10,000)", func(int) string { return "?page=1001&page_size=10" }},
+		{"cursor page half way down", func(n int) string { return "?page_size=10&cursor=" + cursor[n] }},
+	}
+	var report strings.Builder
+	fmt.Fprintf(&report, "| query | %d rows p50 / p99 | %d rows p50 / p99 | ratio of p99 |\n| --- | ---: | ---: | ---: |\n", small, big)
+	for _, c := range cases {
+		// Interleave the sizes, 3 rounds each, keep the medians.
+		var s50, s99, b50, b99 []time.Duration
+		for range 3 {
+			p50, p99 := measure(small, c.query(small))
+			s50, s99 = append(s50, p50), append(s99, p99)
+			p50, p99 = measure(big, c.query(big))
+			b50, b99 = append(b50, p50), append(b99, p99)
+		}
+		med := func(ds []time.Duration) time.Duration { slices.Sort(ds); return ds[len(ds)/2] }
+		fmt.Fprintf(&report, "| %s | %v / %v | %v / %v | %.2f× |\n", c.name, med(s50).Round(10*time.Microsecond), med(s99).Round(10*time.Microsecond),
+			med(b50).Round(10*time.Microsecond), med(b99).Round(10*time.Microsecond), float64(med(b99))/float64(med(s99)))
+	}
+	t.Logf("scale measurements (REST, loopback):\n%s", report.String())
+}
