@@ -71,7 +71,7 @@ func BenchmarkGetWithSecret(b *testing.B) {
 // the hot path cannot avoid). With -count N the two alternate, so the
 // ratio of their medians is measured under the same conditions.
 func BenchmarkHotPath(b *testing.B) {
-	p, orgID, _, id := benchPlatform(b)
+	p, orgID, key, id := benchPlatform(b)
 	ctx := context.Background()
 	row, err := p.Store.GetCredential(ctx, orgID, id)
 	if err != nil {
@@ -101,6 +101,26 @@ func BenchmarkHotPath(b *testing.B) {
 			for pb.Next() {
 				if _, err := p.Credentials.GetWithSecret(ctx, orgID, id); err != nil {
 					b.Fatal(err)
+				}
+			}
+		})
+	})
+	// The whole REST request: API key, row, GET to the service, the code.
+	srv := newBenchServer(b, p)
+	b.Run("REST-totp-code", func(b *testing.B) {
+		b.ReportAllocs()
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				req, _ := http.NewRequest("GET", srv+"/api/v1/credentials/"+id+"/totp-code", nil)
+				req.Header.Set("x-api-key", key)
+				resp, err := http.DefaultClient.Do(req)
+				if err != nil {
+					b.Fatal(err)
+				}
+				_, _ = io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				if resp.StatusCode != 200 {
+					b.Fatal(fmt.Sprint(resp.StatusCode))
 				}
 			}
 		})
