@@ -111,3 +111,52 @@ func TestListenerReconnectFlushes(t *testing.T) {
 		t.Fatal("the lost listener connection was not logged")
 	}
 }
+
+// TestSteadyStateMakesNoQueries: once warm, the totp-code path (API key,
+// credential row, configuration) is served from caches — proven by changing
+// the rows behind credvault's back, without a notification, and still
+// being served; the notification then drops exactly that.
+func TestSteadyStateMakesNoQueries(t *testing.T) {
+	t.Parallel()
+	h, _, orgID, key := configured(t, testdb.Postgres)
+	r := h.do("POST", "/api/v1/credentials", key, passwordBody("Bank"))
+	if r.status != 201 {
+		t.Fatal(r.status)
+	}
+	id := r.json(t)["credential_id"].(string)
+	path := "/api/v1/credentials/" + id + "/totp-code"
+	if r := h.do("GET", path, key, nil); r.status != 200 {
+		t.Fatalf("warm-up = %d", r.status)
+	}
+	db := h.p.Store.SQLDB()
+	ctx := context.Background()
+	p, err := h.p.Organizations.Authenticate(ctx, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{
+		"UPDATE org_api_keys SET revoked_at = now() WHERE organization_id = $1",
+		"UPDATE credentials SET deleted_at = now() WHERE organization_id = $1",
+		"UPDATE org_auth_tokens SET valid = false WHERE organization_id = $1",
+	} {
+		if _, err := db.ExecContext(ctx, q, orgID); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for range 20 {
+		if r := h.do("GET", path, key, nil); r.status != 200 {
+			t.Fatalf("a warm request needed the database: %d %s", r.status, r.body)
+		}
+	}
+	// The revocation's notification drops the key everywhere.
+	if _, err := db.ExecContext(ctx, "SELECT pg_notify($1, $2)", h.p.Store.Channel(), "key:"+p.KeyID); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	for h.do("GET", path, key, nil).status != 401 {
+		if time.Since(start) > time.Second {
+			t.Fatal("the notified revocation did not take effect within 1s")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
