@@ -149,7 +149,7 @@ func TestSteadyStateMakesNoQueries(t *testing.T) {
 		}
 	}
 	// The revocation's notification drops the key everywhere.
-	if _, err := db.ExecContext(ctx, "SELECT pg_notify($1, $2)", h.p.Store.Channel(), "key:"+p.KeyID); err != nil {
+	if _, err := db.ExecContext(ctx, "SELECT pg_notify($1, $2)", h.p.Store.Channel(), "key:another-process:"+p.KeyID); err != nil {
 		t.Fatal(err)
 	}
 	start := time.Now()

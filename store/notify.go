@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"math/rand/v2"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -27,7 +28,9 @@ func (s *Store) Publish(ctx context.Context, topic, payload string) error {
 	if s.dialect != migrations.Postgres {
 		return nil
 	}
-	return wrap("publish change", s.ctx(ctx).Exec("SELECT pg_notify(?, ?)", s.channel, topic+":"+payload).Error)
+	// The publishing process has already dropped what it changed; it
+	// skips its own notifications (the origin field).
+	return wrap("publish change", s.ctx(ctx).Exec("SELECT pg_notify(?, ?)", s.channel, topic+":"+s.origin+":"+payload).Error)
 }
 
 // Channel is the PostgreSQL notification channel of this database and
@@ -115,12 +118,11 @@ func (s *Store) listenOnce(ctx context.Context, o ListenOptions) error {
 			}
 			return err
 		}
-		topic, payload := n.Payload, ""
-		for i := 0; i < len(n.Payload); i++ {
-			if n.Payload[i] == ':' {
-				topic, payload = n.Payload[:i], n.Payload[i+1:]
-				break
-			}
+		// "topic:origin:payload"
+		topic, rest, _ := strings.Cut(n.Payload, ":")
+		origin, payload, _ := strings.Cut(rest, ":")
+		if origin == s.origin {
+			continue
 		}
 		if o.OnChange != nil {
 			o.OnChange(Change{Topic: topic, Payload: payload})

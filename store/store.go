@@ -57,6 +57,7 @@ type Store struct {
 	// dsn and channel serve change notifications (PostgreSQL only).
 	dsn     string
 	channel string
+	origin  string // this Store's id in the notifications it publishes
 }
 
 // Open connects to the database described by opts and checks it answers.
@@ -112,7 +113,8 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 		// storms and keeps PRAGMAs on every statement.
 		sqlDB.SetMaxOpenConns(1)
 	}
-	s := &Store{db: db, dialect: dialect, now: func() time.Time { return time.Now().UTC() }, dsn: opts.DatabaseURL}
+	s := &Store{db: db, dialect: dialect, now: func() time.Time { return time.Now().UTC() }, dsn: opts.DatabaseURL,
+		origin: NewID("p")}
 	pingCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	if err := s.Ping(pingCtx); err != nil {
@@ -175,7 +177,7 @@ func (s *Store) Close() error { return s.SQLDB().Close() }
 // at all.
 func (s *Store) Tx(ctx context.Context, fn func(tx *Store) error) error {
 	return s.db.WithContext(ctx).Transaction(func(gtx *gorm.DB) error {
-		return fn(&Store{db: gtx, dialect: s.dialect, now: s.now, dsn: s.dsn, channel: s.channel})
+		return fn(&Store{db: gtx, dialect: s.dialect, now: s.now, dsn: s.dsn, channel: s.channel, origin: s.origin})
 	})
 }
 
