@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/credvault/credvault/config"
 	"github.com/credvault/credvault/credentials"
@@ -33,7 +34,10 @@ type Options struct {
 	Logger *slog.Logger
 	// Migrate applies pending migrations before returning.
 	Migrate bool
-	// Registerer receives Prometheus metrics (default: a private registry).
+	// Registerer receives Prometheus metrics and Gatherer serves them at
+	// /metrics; set both (e.g. prometheus.DefaultRegisterer and
+	// DefaultGatherer) or neither (a private registry with the Go runtime
+	// and process collectors).
 	Registerer prometheus.Registerer
 	Gatherer   prometheus.Gatherer
 }
@@ -106,6 +110,9 @@ func Open(ctx context.Context, cfg config.Config, opts Options) (*Platform, erro
 		log = slog.New(slog.DiscardHandler)
 	}
 	// Everything that can fail without touching the database, first.
+	if (opts.Registerer == nil) != (opts.Gatherer == nil) {
+		return nil, errors.New("credvault.Options: Registerer and Gatherer go together (the Gatherer serves what the Registerer receives); set both or neither")
+	}
 	policy, err := vault.NewAddressPolicy(cfg.AllowedHosts, true)
 	if err != nil {
 		return nil, err
@@ -132,8 +139,12 @@ func Open(ctx context.Context, cfg config.Config, opts Options) (*Platform, erro
 			log.Info("applied database migrations", slog.Int("count", n))
 		}
 	}
-	if opts.Registerer == nil || opts.Gatherer == nil {
+	switch {
+	case opts.Registerer == nil && opts.Gatherer == nil:
+		// A private registry serves /metrics with the Go runtime and
+		// process collectors beside credvault's own.
 		reg := prometheus.NewRegistry()
+		reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 		opts.Registerer, opts.Gatherer = reg, reg
 	}
 	src := org.NewConfigSource(st, kr)

@@ -58,6 +58,53 @@ func statusOf(err error) (int, string) {
 	return http.StatusInternalServerError, "internal server error"
 }
 
+// Context keys the access log reads.
+const (
+	logErrorKey  = "credvault.log.error"
+	logReasonKey = "credvault.log.reason"
+	logLevelKey  = "credvault.log.level"
+)
+
+// rejectedToken reports a customer service refusing its token: a problem
+// of that organization's configuration, not of credvault.
+func rejectedToken(err error) bool {
+	var ue *vault.UpstreamError
+	return errors.As(err, &ue) && (ue.StatusCode == http.StatusUnauthorized || ue.StatusCode == http.StatusForbidden)
+}
+
+// reasonOf names the rule that refused a request, for the access log:
+// fixed words and field names of credvault's own schema, never a value.
+func reasonOf(err error, code int) string {
+	var inv *vault.InvalidError
+	switch {
+	case errors.As(err, &inv) && inv.Field != "":
+		return "invalid field " + inv.Field
+	case errors.As(err, &inv):
+		return "invalid request"
+	case errors.Is(err, org.ErrUnauthorized):
+		return "missing, unknown or revoked API key"
+	case errors.Is(err, vault.ErrNotConfigured):
+		return "no credential vault configured"
+	case errors.Is(err, vault.ErrSourceUnavailable):
+		return "storing configuration unusable"
+	}
+	switch code {
+	case http.StatusNotFound:
+		return "not found"
+	case http.StatusMethodNotAllowed:
+		return "method not allowed"
+	case http.StatusRequestEntityTooLarge:
+		return "body over 1 MiB"
+	case http.StatusTooManyRequests:
+		return "rate limit"
+	case http.StatusConflict:
+		return "concurrent change"
+	case http.StatusBadRequest:
+		return "malformed request body or parameter"
+	}
+	return http.StatusText(code)
+}
+
 // allowedMethods lists the methods routed for the request's path (the
 // group catch-alls, which exist only to run authentication, excluded).
 func (s *server) allowedMethods(r *http.Request) []string {
@@ -99,12 +146,17 @@ func (s *server) handleError(err error, c echo.Context) {
 			msg = "method " + methodLabel(c.Request().Method) + " is not allowed here; allowed: " + strings.Join(allow, ", ")
 		}
 	}
+	// The access log writes the one line of this request: for a 5xx with
+	// the internal details (errors never carry secrets), for a 4xx with the
+	// rule that refused it (never the value).
 	if code >= 500 {
-		// Internal details go to the log (errors never carry secrets),
-		// tagged with the request id the client also sees.
-		s.log.ErrorContext(c.Request().Context(), "request failed",
-			slog.String("request_id", c.Response().Header().Get(echo.HeaderXRequestID)),
-			slog.String("path", c.Path()), slog.Int("status", code), slog.String("error", err.Error()))
+		c.Set(logErrorKey, err.Error())
+		if rejectedToken(err) {
+			c.Set(logLevelKey, slog.LevelWarn)
+			c.Set(logReasonKey, "the organization's custom credential service rejected its API token: check its configuration")
+		}
+	} else if code >= 400 {
+		c.Set(logReasonKey, reasonOf(err, code))
 	}
 	if code == http.StatusTooManyRequests && c.Response().Header().Get("Retry-After") == "" {
 		c.Response().Header().Set("Retry-After", "1")

@@ -104,14 +104,26 @@ func (s *server) accessLog() echo.MiddlewareFunc {
 			attrs := []slog.Attr{
 				slog.String("request_id", v.RequestID), slog.String("method", methodLabel(v.Method)),
 				slog.String("route", v.RoutePath), slog.Int("status", v.Status),
-				slog.Duration("latency", v.Latency),
+				slog.Float64("latency_ms", float64(v.Latency.Microseconds())/1000),
 			}
 			if p := principal(c); p.OrganizationID != "" {
 				attrs = append(attrs, slog.String("organization_id", p.OrganizationID))
 			}
+			if r, ok := c.Get(logReasonKey).(string); ok {
+				attrs = append(attrs, slog.String("reason", r))
+			}
+			if e, ok := c.Get(logErrorKey).(string); ok {
+				attrs = append(attrs, slog.String("error", e))
+			}
 			level := slog.LevelInfo
-			if v.Status >= 500 {
+			switch {
+			case v.RoutePath == "/healthz" || v.RoutePath == "/readyz" || v.RoutePath == "/metrics":
+				level = slog.LevelDebug // probes and scrapes
+			case v.Status >= 500:
 				level = slog.LevelError
+			}
+			if l, ok := c.Get(logLevelKey).(slog.Level); ok {
+				level = l
 			}
 			s.log.LogAttrs(c.Request().Context(), level, "http request", attrs...)
 			return nil
