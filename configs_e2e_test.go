@@ -341,3 +341,41 @@ func TestConnectionTest(t *testing.T) {
 	}
 	h.assertNoSecret(svcToken)
 }
+
+// TestOperatorServiceIsVisible: with nothing saved, the status route says
+// the operator's service is in use (no token, masked or not), a test with
+// no body tests it, and get keeps Skyvern's shape (404).
+func TestOperatorServiceIsVisible(t *testing.T) {
+	t.Parallel()
+	envSvc := fakeservice.New(t, envToken)
+	cfg := testConfig(t, testdb.Postgres)
+	cfg.AllowedHosts = []string{"127.0.0.1"}
+	cfg.VaultType, cfg.CustomBaseURL, cfg.CustomToken = "custom", envSvc.Base(), envToken
+	h := newHarnessWithConfig(t, cfg)
+	_, key := h.org("A")
+	r := h.do("GET", "/api/v1/credentials/custom_credential/status", key, nil)
+	if r.status != 200 || r.json(t)["source"] != "environment" || r.json(t)["api_base_url"] != envSvc.Base() {
+		t.Fatalf("status = %d %s", r.status, r.body)
+	}
+	if strings.Contains(string(r.body), "api_token") || strings.Contains(string(r.body), envToken[len(envToken)-4:]) {
+		t.Fatalf("status shows something of the operator's token: %s", r.body)
+	}
+	if r := h.do("GET", "/api/v1/credentials/custom_credential/get", key, nil); r.status != 404 {
+		t.Fatalf("get with nothing saved = %d", r.status)
+	}
+	if r := h.do("POST", "/api/v1/credentials/custom_credential/test_connection?mode=roundtrip", key, nil); r.status != 200 || r.json(t)["success"] != true {
+		t.Fatalf("test of the operator's service = %d %s", r.status, r.body)
+	}
+	svc := fakeservice.New(t, svcToken)
+	h.do("POST", "/api/v1/credentials/custom_credential/create", key, cfgBody(svc.Base(), svcToken))
+	r = h.do("GET", "/api/v1/credentials/custom_credential/status", key, nil)
+	if v := r.json(t); v["source"] != "organization" || v["api_base_url"] != svc.Base() || v["api_token"] == svcToken {
+		t.Fatalf("status after saving = %s", r.body)
+	}
+	// Without an operator's service and nothing saved: none.
+	h2 := newHarness(t, testdb.SQLite)
+	_, key2 := h2.org("B")
+	if r := h2.do("GET", "/api/v1/credentials/custom_credential/status", key2, nil); r.json(t)["source"] != "none" {
+		t.Fatalf("status = %s", r.body)
+	}
+}

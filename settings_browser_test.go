@@ -173,3 +173,31 @@ func TestSettingsPageInChromium(t *testing.T) {
 
 	h.assertNoSecret(svcToken)
 }
+
+// TestSettingsPageShowsOperatorService: with nothing saved and an
+// env-configured service, the page says the operator's service is in use
+// and its Test button tests it.
+func TestSettingsPageShowsOperatorService(t *testing.T) {
+	exe := chromiumPath(t)
+	envSvc := fakeservice.New(t, envToken)
+	cfg := testConfig(t, testdb.SQLite)
+	cfg.AllowedHosts = []string{"127.0.0.1"}
+	cfg.VaultType, cfg.CustomBaseURL, cfg.CustomToken = "custom", envSvc.Base(), envToken
+	h := newHarnessWithConfig(t, cfg)
+	_, key := h.org("Acme")
+
+	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), chromiumOptions(exe, t.TempDir())...)
+	defer cancelAlloc()
+	ctx, cancel := chromedp.NewContext(allocCtx)
+	defer cancel()
+	if err := chromedp.Do(ctx, chromedp.Navigate(h.srv.URL+"/settings"),
+		chromedp.SendKeys(chromedp.ID("api-key"), key), chromedp.Click(chromedp.ID("key-use"))); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, ctx, "the operator's service", text("status-badge")+` === "Operator's service"`)
+	waitFor(t, ctx, "its words", text("status-text")+`.startsWith('Using the service configured by the operator')`)
+	if err := chromedp.Do(ctx, chromedp.Click(chromedp.ID("test-btn"))); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, ctx, "a successful test of the operator's service", text("result")+`.startsWith('Connection successful')`)
+}

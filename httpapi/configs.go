@@ -15,6 +15,7 @@ type ConfigService interface {
 	Get(ctx context.Context, orgID string) (org.ConfigView, error)
 	Clear(ctx context.Context, p org.Principal) error
 	TestConnection(ctx context.Context, orgID string, in *org.ServiceConfig, roundtrip bool) (org.TestResult, error)
+	Status(ctx context.Context, orgID string) (org.StatusView, error)
 }
 
 type configBody struct {
@@ -37,6 +38,7 @@ func (s *server) configRoutes(g *echo.Group) {
 	limited := s.limitConfig
 	g.POST("/credentials/custom_credential/create", s.saveConfig, limited)
 	g.GET("/credentials/custom_credential/get", s.getConfig)
+	g.GET("/credentials/custom_credential/status", s.configStatus)
 	g.POST("/credentials/custom_credential/test_connection", s.testConfig, limited)
 	g.DELETE("/credentials/custom_credential", s.clearConfig, limited)
 }
@@ -63,6 +65,14 @@ func (s *server) getConfig(c echo.Context) error {
 		return notFoundAs(err, "no custom credential service configuration is saved for this organization")
 	}
 	return c.JSON(http.StatusOK, tokenResponse{Token: v})
+}
+
+func (s *server) configStatus(c echo.Context) error {
+	v, err := s.Configs.Status(c.Request().Context(), principal(c).OrganizationID)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, v)
 }
 
 func (s *server) clearConfig(c echo.Context) error {

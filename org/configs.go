@@ -130,6 +130,44 @@ type ConfigVault interface {
 	Invalidate(orgID string)
 	ClientFor(cfg vault.OrgConfig) (*vault.Client, error)
 	Policy() vault.AddressPolicy
+	// Env is the operator's env-configured service, or nil.
+	Env() *vault.Client
+}
+
+// Status sources.
+const (
+	SourceOrganization = "organization"
+	SourceEnvironment  = "environment"
+	SourceNone         = "none"
+)
+
+// StatusView says which service an organization's new credentials go to:
+// its own saved configuration, the operator's env-configured service, or
+// none. It never holds a token, masked or not, of the operator's service.
+type StatusView struct {
+	Source          string     `json:"source"`
+	APIBaseURL      *string    `json:"api_base_url"`
+	ConfigurationID *string    `json:"configuration_id,omitempty"`
+	APIToken        *string    `json:"api_token,omitempty"` // masked, organization's own only
+	ModifiedAt      *time.Time `json:"modified_at,omitempty"`
+}
+
+// Status reports which service serves orgID.
+func (c *Configs) Status(ctx context.Context, orgID string) (StatusView, error) {
+	cfg, row, err := c.source.load(ctx, orgID)
+	switch {
+	case err == nil:
+		masked := MaskToken(cfg.Token)
+		mod := row.ModifiedAt.UTC()
+		return StatusView{Source: SourceOrganization, APIBaseURL: &cfg.BaseURL, ConfigurationID: &row.ID, APIToken: &masked, ModifiedAt: &mod}, nil
+	case !errors.Is(err, vault.ErrNotConfigured):
+		return StatusView{}, err
+	}
+	if env := c.vault.Env(); env != nil {
+		u := env.BaseURL()
+		return StatusView{Source: SourceEnvironment, APIBaseURL: &u}, nil
+	}
+	return StatusView{Source: SourceNone}, nil
 }
 
 // Configs saves, shows, clears and tests organizations' custom credential
@@ -295,7 +333,11 @@ func (c *Configs) TestConnection(ctx context.Context, orgID string, in *ServiceC
 	if in == nil {
 		saved, err := c.source.ActiveConfig(ctx, orgID)
 		if errors.Is(err, vault.ErrNotConfigured) {
-			return TestResult{}, vault.Invalid("config", "is required: no configuration is saved to take it from")
+			if env := c.vault.Env(); env != nil {
+				// Nothing saved: test the operator's service in use.
+				return c.test(ctx, env, roundtrip), nil
+			}
+			return TestResult{}, vault.Invalid("config", "is required: no configuration is saved to take it from, and the operator configured no service")
 		}
 		if err != nil {
 			return TestResult{}, err
@@ -312,14 +354,17 @@ func (c *Configs) TestConnection(ctx context.Context, orgID string, in *ServiceC
 	if err != nil {
 		return TestResult{}, err
 	}
+	return c.test(ctx, client, roundtrip), nil
+}
+
+func (c *Configs) test(ctx context.Context, client *vault.Client, roundtrip bool) TestResult {
 	tctx, cancel := context.WithTimeout(ctx, c.TestTimeout)
 	defer cancel()
-
 	res := probe(tctx, client)
 	if !res.Success || !roundtrip {
-		return res, nil
+		return res
 	}
-	return roundTrip(tctx, client, res), nil
+	return roundTrip(tctx, client, res)
 }
 
 func probe(ctx context.Context, client *vault.Client) TestResult {

@@ -55,7 +55,7 @@
   function renderStatus(kind, text, tok) {
     const box = $("status");
     box.className = "status " + kind;
-    $("status-badge").textContent = { active: "Active", none: "Not configured", failed: "Error", unknown: "Unknown" }[kind];
+    $("status-badge").textContent = { active: "Active", env: "Operator's service", none: "Not configured", failed: "Error", unknown: "Unknown" }[kind];
     $("status-text").textContent = text;
     const details = $("status-details");
     details.hidden = !tok;
@@ -78,7 +78,10 @@
       : "Kept in this browser tab only (session storage) and sent as x-api-key.";
   }
 
+  let envSource = false;
+
   async function loadStatus() {
+    envSource = false;
     const { status, data } = await call("GET", API + "/get");
     $("key-error").hidden = true;
     if (status === 200) {
@@ -87,7 +90,15 @@
       try { inner = JSON.parse(data.token.token); } catch (e) {}
       if (!$("base-url").value) $("base-url").value = inner.api_base_url || "";
     } else if (status === 404) {
-      renderStatus("none", "No custom credential service is configured for this organization.");
+      // Nothing saved: the operator's service may be in use.
+      const st = await call("GET", API + "/status");
+      envSource = st.status === 200 && st.data.source === "environment";
+      if (envSource) {
+        renderStatus("env", "Using the service configured by the operator (" + (st.data.api_base_url || "") +
+          "). Test it, or save your organization's own service below.");
+      } else {
+        renderStatus("none", "No custom credential service is configured for this organization.");
+      }
     } else if (status === 401) {
       renderStatus("unknown", "Enter a valid organization API key.");
       $("key-error").textContent = "The API key was rejected. Check it and try again.";
@@ -140,8 +151,10 @@
   });
 
   $("test-btn").addEventListener("click", () => {
-    const body = configBody(false);
-    if (!body) return;
+    // With the operator's service in use and nothing entered, test that.
+    const useEnv = envSource && !$("base-url").value.trim() && !$("api-token").value.trim();
+    const body = useEnv ? undefined : configBody(false);
+    if (!useEnv && !body) return;
     run($("test-btn"), "Testing…", async () => {
       const q = $("roundtrip").checked ? "?mode=roundtrip" : "";
       const { status, data } = await call("POST", API + "/test_connection" + q, body);
