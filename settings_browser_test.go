@@ -110,6 +110,15 @@ func TestSettingsPageInChromium(t *testing.T) {
 	// The real key: not configured yet.
 	do(chromedp.SendKeys(chromedp.ID("api-key"), key), chromedp.Click(chromedp.ID("key-use")))
 	waitFor(t, ctx, "Not configured", text("status-badge")+` === 'Not configured'`)
+	waitFor(t, ctx, "which key is in use", text("key-hint")+fmt.Sprintf(`.includes(%q)`, key[:4]+"…"+key[len(key)-4:]))
+
+	// A URL error names the field by its label, not its API path.
+	do(chromedp.SendKeys(chromedp.ID("base-url"), "http://credentials.example.com/api"),
+		chromedp.SendKeys(chromedp.ID("api-token"), svcToken), chromedp.Click(chromedp.ID("test-btn")))
+	waitFor(t, ctx, "a labelled URL error", text("result")+`.startsWith('API Base URL: ')`)
+	if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`(document.getElementById("base-url").value = "") === "" && (document.getElementById("api-token").value = "") === ""`)); err != nil {
+		t.Fatal(err)
+	}
 
 	// Save a configuration.
 	do(chromedp.SendKeys(chromedp.ID("base-url"), svc.Base()),

@@ -29,7 +29,7 @@ const (
 	EnvCORSOrigins      = "CREDVAULT_CORS_ORIGINS"
 	EnvRateConfig       = "CREDVAULT_RATE_LIMIT_CONFIG"
 	EnvRateCredentials  = "CREDVAULT_RATE_LIMIT_CREDENTIALS"
-	DefaultAddr         = ":8000"
+	DefaultAddr         = "127.0.0.1:8000"
 	DefaultDataDir      = "credvault-data"
 	DefaultTimeout      = 10 * time.Second
 	VaultTypeCustom     = "custom"

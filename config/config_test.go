@@ -19,7 +19,7 @@ func TestParseDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Addr != ":8000" || !c.Embedded() || c.CustomTimeout != 10*time.Second || c.EnvVaultEnabled() {
+	if c.Addr != "127.0.0.1:8000" || !c.Embedded() || c.CustomTimeout != 10*time.Second || c.EnvVaultEnabled() {
 		t.Fatalf("defaults: %+v", c)
 	}
 }

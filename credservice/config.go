@@ -39,7 +39,7 @@ func ConfigFromEnv(lookup func(string) (string, bool)) (Config, error) {
 		return def
 	}
 	c := Config{
-		Addr: get(EnvAddr, ":8081"), TokensFile: get(EnvTokensFile, ""), DatabaseURL: get(EnvDatabaseURL, ""),
+		Addr: get(EnvAddr, "127.0.0.1:8081"), TokensFile: get(EnvTokensFile, ""), DatabaseURL: get(EnvDatabaseURL, ""),
 		KeysetFile: get(EnvKeysetFile, ""), DataDir: get(EnvDataDir, "credential-service-data"),
 	}
 	var errs []error

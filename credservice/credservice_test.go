@@ -203,7 +203,7 @@ func TestConfigFromEnv(t *testing.T) {
 		t.Fatal("a short token was accepted")
 	}
 	c, err := credservice.ConfigFromEnv(env(map[string]string{"CREDENTIAL_SERVICE_TOKENS": tokenA + "," + tokenB}))
-	if err != nil || len(c.Tokens) != 2 || c.Addr != ":8081" {
+	if err != nil || len(c.Tokens) != 2 || c.Addr != "127.0.0.1:8081" {
 		t.Fatalf("config = %v %v", c.Addr, err)
 	}
 	c.DatabaseURL = "postgres://x"

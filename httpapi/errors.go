@@ -25,6 +25,8 @@ func statusOf(err error) (int, string) {
 	var he *echo.HTTPError
 	var inv *vault.InvalidError
 	switch {
+	case errors.As(err, &he) && he.Code == http.StatusRequestEntityTooLarge:
+		return he.Code, "the request body is larger than 1 MiB"
 	case errors.As(err, &he):
 		msg, ok := he.Message.(string)
 		if !ok || msg == "" {

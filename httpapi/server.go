@@ -122,6 +122,9 @@ func New(d Deps) *echo.Echo {
 		},
 	}))
 	e.Use(s.metrics.middleware())
+	// Every answer but the settings page's assets is uncacheable, errors
+	// (401, 413, ...) included.
+	e.Use(noStore)
 	e.Use(middleware.BodyLimit("1M"))
 
 	e.GET("/healthz", func(c echo.Context) error {
@@ -134,7 +137,7 @@ func New(d Deps) *echo.Echo {
 	s.settingsRoutes(e)
 
 	for _, prefix := range []string{"/api/v1", "/v1"} {
-		g := e.Group(prefix, s.authenticate, noStore)
+		g := e.Group(prefix, s.authenticate)
 		s.configRoutes(g)
 		s.credentialRoutes(g)
 		s.folderRoutes(g)
@@ -156,7 +159,8 @@ func (s *server) readyz(c echo.Context) error {
 	return c.JSON(http.StatusOK, map[string]string{"status": "ok"})
 }
 
-// noStore keeps API answers out of caches.
+// noStore keeps answers out of caches (the settings page sets its own
+// policy over it).
 func noStore(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		c.Response().Header().Set("Cache-Control", "no-store")

@@ -75,3 +75,19 @@ func TestMetricsRouteCanBeMovedOff(t *testing.T) {
 		t.Fatalf("/metrics served on the main handler with NoMetricsRoute: %.80s", b)
 	}
 }
+
+func TestErrorsAreUncacheableAndWorded(t *testing.T) {
+	e := httpapi.New(httpapi.Deps{Auth: fakeAuth{}, Credentials: panicky{}})
+	rec := httptest.NewRecorder()
+	e.ServeHTTP(rec, httptest.NewRequest("GET", "/api/v1/credentials", nil))
+	if rec.Code != 401 || rec.Header().Get("Cache-Control") != "no-store" {
+		t.Fatalf("401: %d Cache-Control %q", rec.Code, rec.Header().Get("Cache-Control"))
+	}
+	req := httptest.NewRequest("POST", "/api/v1/credentials", strings.NewReader(strings.Repeat("x", 2<<20)))
+	req.Header.Set("x-api-key", "cvk_good")
+	rec = httptest.NewRecorder()
+	e.ServeHTTP(rec, req)
+	if rec.Code != 413 || rec.Header().Get("Cache-Control") != "no-store" || !strings.Contains(rec.Body.String(), "larger than 1 MiB") {
+		t.Fatalf("413: %d Cache-Control %q %s", rec.Code, rec.Header().Get("Cache-Control"), rec.Body)
+	}
+}

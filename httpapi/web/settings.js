@@ -33,7 +33,7 @@
     const el = $("result");
     el.hidden = false;
     el.className = "result " + (ok ? "ok" : "fail");
-    el.textContent = text;
+    el.textContent = labelled(text);
   }
 
   function setBusy(on, button, label) {
@@ -70,12 +70,26 @@
     }
   }
 
+  // keyLabel shows which key is in use without showing it: its prefix and
+  // last four characters.
+  function keyLabel(k) {
+    return k.length > 12 ? k.slice(0, 4) + "…" + k.slice(-4) : "…";
+  }
+
   function keyState(haveKey) {
     $("key-forget").hidden = !haveKey;
     $("config-fields").disabled = !haveKey;
     $("key-hint").textContent = haveKey
-      ? "Key in use for this tab. Forget it when you are done."
+      ? "Key " + keyLabel(apiKey()) + " in use for this tab. Forget it when you are done."
       : "Kept in this browser tab only (session storage) and sent as x-api-key.";
+  }
+
+  // labelled turns the API's field paths into the form's labels.
+  function labelled(detail) {
+    return String(detail || "")
+      .replace(/^config\.api_base_url: /, "API Base URL: ")
+      .replace(/^config\.api_token: /, "API Token: ")
+      .replace(/^config: /, "Configuration: ");
   }
 
   let envSource = false;
