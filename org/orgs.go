@@ -170,6 +170,9 @@ func (o *Organizations) Authenticate(ctx context.Context, key string) (Principal
 		return Principal{}, ErrUnauthorized
 	}
 	p := Principal{OrganizationID: k.OrganizationID, KeyID: k.ID}
+	// A lookup happens about once a minute per key and process (the
+	// cache), so recording the use here costs little.
+	_ = o.store.TouchAPIKey(ctx, k.ID)
 	o.mu.Lock()
 	if o.gen == gen { // nothing was revoked while we read
 		if len(o.keys) >= maxCachedKeys {
@@ -180,3 +183,73 @@ func (o *Organizations) Authenticate(ctx context.Context, key string) (Principal
 	o.mu.Unlock()
 	return p, nil
 }
+
+// OrganizationView is an organization as the CLI lists it.
+type OrganizationView struct {
+	OrganizationID string    `json:"organization_id"`
+	Name           string    `json:"name"`
+	CreatedAt      time.Time `json:"created_at"`
+}
+
+// List lists every organization, oldest first.
+func (o *Organizations) List(ctx context.Context) ([]OrganizationView, error) {
+	orgs, err := o.store.ListOrganizations(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]OrganizationView, len(orgs))
+	for i, x := range orgs {
+		out[i] = OrganizationView{OrganizationID: x.ID, Name: x.Name, CreatedAt: x.CreatedAt.UTC()}
+	}
+	return out, nil
+}
+
+// KeyView is an API key as the CLI lists it: never the key or its hash.
+type KeyView struct {
+	APIKeyID   string     `json:"api_key_id"`
+	CreatedAt  time.Time  `json:"created_at"`
+	LastUsedAt *time.Time `json:"last_used_at"`
+	RevokedAt  *time.Time `json:"revoked_at"`
+}
+
+// Keys lists an organization's API keys, oldest first.
+func (o *Organizations) Keys(ctx context.Context, orgID string) ([]KeyView, error) {
+	if _, err := o.store.GetOrganization(ctx, orgID); err != nil {
+		return nil, err
+	}
+	ks, err := o.store.ListAPIKeys(ctx, orgID)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]KeyView, len(ks))
+	for i, k := range ks {
+		out[i] = KeyView{APIKeyID: k.ID, CreatedAt: k.CreatedAt.UTC(), LastUsedAt: k.LastUsedAt, RevokedAt: k.RevokedAt}
+	}
+	return out, nil
+}
+
+// AuditView is an audit event as the CLI lists it: who did what, when,
+// never a secret.
+type AuditView struct {
+	EventID        string    `json:"event_id"`
+	OrganizationID string    `json:"organization_id"`
+	ActorKeyID     string    `json:"actor_key_id"`
+	Action         string    `json:"action"`
+	TargetID       string    `json:"target_id"`
+	CreatedAt      time.Time `json:"created_at"`
+}
+
+// Audit lists an organization's audit events, oldest first.
+func (o *Organizations) Audit(ctx context.Context, orgID string) ([]AuditView, error) {
+	es, err := o.store.ListAuditEvents(ctx, orgID)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]AuditView, len(es))
+	for i, e := range es {
+		out[i] = AuditView{EventID: e.ID, OrganizationID: e.OrganizationID, ActorKeyID: e.ActorKeyID, Action: e.Action,
+			TargetID: e.TargetID, CreatedAt: e.CreatedAt.UTC()}
+	}
+	return out, nil
+}
+

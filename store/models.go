@@ -26,6 +26,9 @@ type APIKey struct {
 	KeyHash        []byte
 	CreatedAt      time.Time
 	RevokedAt      *time.Time
+	// LastUsedAt is when the key was last looked up (requests in between
+	// are served from the key cache).
+	LastUsedAt *time.Time
 }
 
 // TableName implements gorm's tabler.
@@ -108,6 +111,18 @@ func (s *Store) GetOrganization(ctx context.Context, id string) (Organization, e
 	var o Organization
 	err := s.ctx(ctx).Where("id = ?", id).Take(&o).Error
 	return o, wrap("get organization", err)
+}
+
+// ListOrganizations lists every organization, oldest first.
+func (s *Store) ListOrganizations(ctx context.Context) ([]Organization, error) {
+	orgs := []Organization{}
+	err := s.ctx(ctx).Order("created_at, id").Find(&orgs).Error
+	return orgs, wrap("list organizations", err)
+}
+
+// TouchAPIKey records that the key was used now.
+func (s *Store) TouchAPIKey(ctx context.Context, keyID string) error {
+	return wrap("touch api key", s.ctx(ctx).Model(&APIKey{}).Where("id = ?", keyID).Update("last_used_at", s.Now()).Error)
 }
 
 // CreateAPIKey adds a key to an existing organization.

@@ -20,7 +20,32 @@ import (
 	"github.com/credvault/credvault/store"
 )
 
+const usage = `credential-service — the reference custom credential service
+
+Usage:
+  credential-service            run the service (configuration from the environment)
+  credential-service --help     this help
+
+Environment: CREDENTIAL_SERVICE_TOKENS (or CREDENTIAL_SERVICE_TOKENS_FILE, re-read on
+SIGHUP), CREDENTIAL_SERVICE_ADDR (default 127.0.0.1:8081), DATABASE_URL,
+CREDENTIAL_SERVICE_KEYSET_FILE, CREDENTIAL_SERVICE_DATA_DIR. See README.md.
+
+Example:
+  CREDENTIAL_SERVICE_TOKENS=demo-token-change-me-0123456789 credential-service
+`
+
 func main() {
+	for _, a := range os.Args[1:] {
+		switch a {
+		case "-h", "--help", "help":
+			fmt.Print(usage)
+			os.Exit(0)
+		}
+	}
+	if len(os.Args) > 1 {
+		fmt.Fprintf(os.Stderr, "credential-service: unexpected argument %q\n\n%s", os.Args[1], usage)
+		os.Exit(2)
+	}
 	log := slog.New(slog.NewJSONHandler(os.Stderr, nil))
 	if err := run(log); err != nil {
 		fmt.Fprintf(os.Stderr, "credential-service: %v\n", err)

@@ -70,6 +70,16 @@ func TestCheckServiceExitCodes(t *testing.T) {
 func TestOrgCreateAndKeys(t *testing.T) {
 	dir := t.TempDir()
 	t.Setenv("CREDVAULT_DATA_DIR", dir)
+	// An administration command never creates the embedded database.
+	if code, _, errOut := runCLI("org", "create", "--name", "Acme"); code != 1 || !strings.Contains(errOut, "no database at") {
+		t.Fatalf("org create without a database: exit %d: %s", code, errOut)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "credvault.db")); err == nil {
+		t.Fatal("org create made a database")
+	}
+	if code, out, errOut := runCLI("migrate"); code != 0 || !strings.Contains(out, `"schema_version"`) {
+		t.Fatalf("migrate: exit %d %s %s", code, out, errOut)
+	}
 	code, out, errOut := runCLI("org", "create", "--name", "Acme")
 	if code != 0 {
 		t.Fatalf("org create: exit %d: %s", code, errOut)
