@@ -252,4 +252,3 @@ func (o *Organizations) Audit(ctx context.Context, orgID string) ([]AuditView, e
 	}
 	return out, nil
 }
-
