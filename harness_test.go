@@ -120,6 +120,11 @@ func (h *harness) do(method, path, key string, body any) response {
 		j, _ := json.Marshal(b)
 		rd = bytes.NewReader(j)
 	}
+	var sent []byte
+	if rd != nil {
+		sent, _ = io.ReadAll(rd)
+		rd = bytes.NewReader(sent)
+	}
 	req, _ := http.NewRequest(method, h.srv.URL+path, rd)
 	if key != "" {
 		req.Header.Set("x-api-key", key)
@@ -133,7 +138,11 @@ func (h *harness) do(method, path, key string, body any) response {
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
-	return response{status: resp.StatusCode, body: b, header: resp.Header}
+	r := response{status: resp.StatusCode, body: b, header: resp.Header}
+	// Every exchange of the e2e tests is checked against the OpenAPI
+	// document, so the document cannot drift from the code.
+	checkAgainstSpec(h.t, method, path, sent, req.Header, r)
+	return r
 }
 
 // assertNoSecret fails if any secret appears in the captured logs or the

@@ -131,6 +131,7 @@ func New(d Deps) *echo.Echo {
 		return c.JSON(http.StatusOK, map[string]string{"status": "ok"})
 	})
 	e.GET("/readyz", s.readyz)
+	e.GET("/openapi.json", func(c echo.Context) error { return c.JSONBlob(http.StatusOK, OpenAPI) })
 	if !d.NoMetricsRoute {
 		e.GET("/metrics", echo.WrapHandler(MetricsHandler(d.Gatherer)))
 	}

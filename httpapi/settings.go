@@ -11,6 +11,13 @@ import (
 //go:embed web
 var webFiles embed.FS
 
+// OpenAPI is the OpenAPI 3.1 document of the REST API, served at
+// /openapi.json. The end-to-end tests validate every request and answer
+// against it, so it cannot drift from the code.
+//
+//go:embed openapi.json
+var OpenAPI []byte
+
 // contentSecurityPolicy allows only this origin's own script, style and
 // API calls: no inline script, no framing, no external fetches.
 const contentSecurityPolicy = "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; " +
