@@ -210,3 +210,44 @@ func TestSettingsPageShowsOperatorService(t *testing.T) {
 	}
 	waitFor(t, ctx, "a successful test of the operator's service", text("result")+`.startsWith('Connection successful')`)
 }
+
+// TestDocsPageInChromium: /docs renders the OpenAPI document with the
+// embedded Swagger UI under the strict CSP, loading nothing from another
+// origin.
+func TestDocsPageInChromium(t *testing.T) {
+	exe := chromiumPath(t)
+	h := newHarness(t, testdb.SQLite)
+	resp, err := http.Get(h.srv.URL + "/docs")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if csp := resp.Header.Get("Content-Security-Policy"); resp.StatusCode != 200 || strings.Contains(csp, "unsafe") || !strings.Contains(csp, "script-src 'self'") {
+		t.Fatalf("/docs: %d CSP %q", resp.StatusCode, csp)
+	}
+	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), chromiumOptions(exe, t.TempDir())...)
+	defer cancelAlloc()
+	ctx, cancel := chromedp.NewContext(allocCtx)
+	defer cancel()
+	if err := chromedp.Do(ctx, chromedp.Navigate(h.srv.URL+"/docs")); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, ctx, "the operations to render",
+		`Array.from(document.querySelectorAll('.opblock-summary-path')).some(e => e.textContent.includes('/api/v1/credentials/{credential_id}/totp-code'))`)
+	waitFor(t, ctx, "the title", `document.querySelector('.info .title') !== null && document.querySelector('.info .title').textContent.includes('credvault')`)
+	// Every resource the page loaded came from this origin.
+	foreign, err := chromedp.Run(ctx, chromedp.Evaluate[int](
+		`performance.getEntriesByType('resource').filter(e => !e.name.startsWith(location.origin)).length`))
+	if err != nil || foreign != 0 {
+		t.Fatalf("the page loaded %d resources from elsewhere (%v)", foreign, err)
+	}
+	if *update {
+		shot, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+		if err == nil {
+			err = os.WriteFile("docs/api-reference.png", shot, 0o644)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+}

@@ -42,4 +42,12 @@ func (s *server) settingsRoutes(e *echo.Echo) {
 	g.GET("", func(c echo.Context) error { return c.HTMLBlob(http.StatusOK, page) })
 	assets := http.StripPrefix("/settings/assets/", http.FileServer(http.FS(web)))
 	g.GET("/assets/*", echo.WrapHandler(assets))
+
+	// /docs: the API reference, Swagger UI over /openapi.json, under the
+	// same CSP (its script and style are files of this origin).
+	docs, _ := fs.Sub(webFiles, "web/docs")
+	docsPage, _ := fs.ReadFile(docs, "docs.html")
+	d := e.Group("/docs", securityHeaders)
+	d.GET("", func(c echo.Context) error { return c.HTMLBlob(http.StatusOK, docsPage) })
+	d.GET("/assets/*", echo.WrapHandler(http.StripPrefix("/docs/assets/", http.FileServer(http.FS(docs)))))
 }
