@@ -2,8 +2,10 @@ package credvault_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"strings"
@@ -250,4 +252,161 @@ func TestDocsPageInChromium(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+}
+
+// TestCredentialsPageInChromium drives the credentials page through the
+// whole flow: add each type with every field, a live authenticator preview,
+// search, type filter, paging, rename, a code on demand, delete with
+// confirmation — and checks no stored secret is ever on the page.
+func TestCredentialsPageInChromium(t *testing.T) {
+	exe := chromiumPath(t)
+	h, _, orgID, key := configured(t, testdb.Postgres)
+	// Twelve credentials already exist, so there is a second page.
+	for i := range 12 {
+		if r := h.do("POST", "/api/v1/credentials", key, secretBody(fmt.Sprintf("Existing %02d", i), "old")); r.status != 201 {
+			t.Fatal(r.status)
+		}
+	}
+	resp, err := http.Get(h.srv.URL + "/settings/credentials")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if csp := resp.Header.Get("Content-Security-Policy"); resp.StatusCode != 200 || strings.Contains(csp, "unsafe") {
+		t.Fatalf("credentials page: %d CSP %q", resp.StatusCode, csp)
+	}
+
+	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), chromiumOptions(exe, t.TempDir())...)
+	defer cancelAlloc()
+	ctx, cancel := chromedp.NewContext(allocCtx)
+	defer cancel()
+	do := func(steps ...chromedp.Action[chromedp.Void]) {
+		t.Helper()
+		if err := chromedp.Do(ctx, steps...); err != nil {
+			t.Fatal(err)
+		}
+	}
+	set := func(id, v string) chromedp.Action[chromedp.Void] { return chromedp.SendKeys(chromedp.ID(id), v) }
+	choose := func(id, v string) {
+		t.Helper()
+		if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool](fmt.Sprintf(
+			`(() => { const s = document.getElementById(%q); s.value = %q; s.dispatchEvent(new Event('change')); return true })()`, id, v))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rows := `document.querySelectorAll('#rows tr').length`
+	names := `Array.from(document.querySelectorAll('#rows td.name')).map(e => e.textContent).join('|')`
+
+	do(chromedp.Navigate(h.srv.URL+"/settings/credentials"), set("api-key", key), chromedp.Click(chromedp.ID("key-use")))
+	waitFor(t, ctx, "the first page", rows+` === 10`)
+	do(chromedp.Click(chromedp.ID("next")))
+	waitFor(t, ctx, "the second page", rows+` === 2 && `+text("page-label")+` === 'Page 2'`)
+	do(chromedp.Click(chromedp.ID("prev")))
+	waitFor(t, ctx, "back on page 1", rows+` === 10`)
+
+	// A password with an authenticator seed and metadata: the form shows a
+	// live code before saving.
+	do(chromedp.Click(chromedp.ID("add-btn")), set("f-name", "Bank"), set("f-username", "alice@example.com"), set("f-password", pwSecret))
+	choose("f-totp-type", "authenticator")
+	do(set("f-totp", totpSeed), set("f-meta", "site=bank\nowner=alice"))
+	waitFor(t, ctx, "the live code preview", text("totp-preview")+`.match(/^\d{6} — \d+ s left$/) !== null`)
+	do(chromedp.Click(chromedp.ID("save-btn")))
+	waitFor(t, ctx, "the saved password", text("list-result")+` === 'Saved “Bank”.'`)
+
+	// A card with every field.
+	do(chromedp.Click(chromedp.ID("add-btn")))
+	choose("f-type", "credit_card")
+	do(set("f-name", "Corporate card"), set("f-holder", "Alice Smith"), set("f-number", cardNumber), set("f-month", "07"),
+		set("f-year", "2031"), set("f-cvv", cardCVV), set("f-brand", "Visa"), set("f-line1", "1 Main St"), set("f-line2", "Apt 4"),
+		set("f-city", "Springfield"), set("f-state", "Oregon"), set("f-postal", "12345"), set("f-country", "United States"),
+		set("f-country-code", "US"), set("f-email", "billing@example.com"), set("f-phone", "+1 555 0100"), set("f-meta", "cost center=42"))
+	do(chromedp.Click(chromedp.ID("save-btn")))
+	waitFor(t, ctx, "the saved card", text("list-result")+` === 'Saved “Corporate card”.'`)
+
+	// A secret; a missing field is refused in words first.
+	do(chromedp.Click(chromedp.ID("add-btn")))
+	choose("f-type", "secret")
+	do(set("f-name", "OpenAI"), chromedp.Click(chromedp.ID("save-btn")))
+	waitFor(t, ctx, "the missing secret in words", text("form-result")+`.startsWith('Secret value: ')`)
+	do(set("f-secret", apiSecret), set("f-label", "prod"), chromedp.Click(chromedp.ID("save-btn")))
+	waitFor(t, ctx, "the saved secret", text("list-result")+` === 'Saved “OpenAI”.'`)
+
+	// Search and type filter.
+	do(set("search", "corporate"))
+	waitFor(t, ctx, "the search", names+` === 'Corporate card'`)
+	if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool](
+		`(() => { const s = document.getElementById('search'); s.value = ''; return s.dispatchEvent(new Event('input')) })()`)); err != nil {
+		t.Fatal(err)
+	}
+	choose("type-filter", "password")
+	waitFor(t, ctx, "the type filter", names+` === 'Bank'`)
+
+	// A code on demand, with its countdown.
+	do(chromedp.Click(chromedp.CSS(`#rows tr:first-child .code-btn`)))
+	waitFor(t, ctx, "the code", `document.querySelector('#rows .code-cell').textContent.match(/^\d{6} — \d+ s left$/) !== null`)
+	shown, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.querySelector('#rows .code-cell').dataset.code`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if code, err := h.p.Credentials.TOTPCode(context.Background(), orgID, mustFirstID(t, h, key, "Bank")); err != nil || (code.Code != shown && code.SecondsRemaining > 2) {
+		t.Fatalf("page shows code %q, the API says %q (%v)", shown, code.Code, err)
+	}
+
+	// Rename.
+	do(chromedp.Click(chromedp.CSS(`#rows tr:first-child .rename-btn`)))
+	if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`(() => { const i = document.querySelector('#rows td.name input'); i.value = 'Bank (personal)'; return true })()`)); err != nil {
+		t.Fatal(err)
+	}
+	do(chromedp.Click(chromedp.CSS(`#rows .rename-save`)))
+	waitFor(t, ctx, "the rename", names+` === 'Bank (personal)'`)
+
+	// Screenshots (only with -update), wide and narrow.
+	if *update {
+		choose("type-filter", "")
+		waitFor(t, ctx, "every type", rows+` === 10`)
+		for _, v := range []struct {
+			file  string
+			width int64
+		}{{"docs/credentials.png", 1000}, {"docs/credentials-narrow.png", 400}} {
+			do(chromedp.EmulateViewport(v.width, 900))
+			shot, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+			if err == nil {
+				err = os.WriteFile(v.file, shot, 0o644)
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		do(chromedp.EmulateViewport(1000, 1000))
+		choose("type-filter", "password")
+		waitFor(t, ctx, "the password again", names+` === 'Bank (personal)'`)
+	}
+
+	// Delete with confirmation: cancel first, then confirm.
+	do(chromedp.Click(chromedp.CSS(`#rows tr:first-child .delete-btn`)))
+	waitFor(t, ctx, "the confirmation", `!document.getElementById('confirm').hidden`)
+	do(chromedp.Click(chromedp.ID("confirm-no")))
+	do(chromedp.Click(chromedp.CSS(`#rows tr:first-child .delete-btn`)), chromedp.Click(chromedp.ID("confirm-yes")))
+	waitFor(t, ctx, "the deletion", text("list-result")+` === 'Deleted “Bank (personal)”.'`)
+
+	// No stored secret was ever on the page.
+	page, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.documentElement.outerHTML`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range []string{pwSecret, totpSeed, cardNumber, apiSecret, "1 Main St", "billing@example.com"} {
+		if strings.Contains(page, s) {
+			t.Error("the page shows a stored secret")
+		}
+	}
+}
+
+func mustFirstID(t *testing.T, h *harness, key, name string) string {
+	t.Helper()
+	var vs []map[string]any
+	_ = json.Unmarshal(h.do("GET", "/api/v1/credentials?search="+url.QueryEscape(name)+"&credential_type=password", key, nil).body, &vs)
+	if len(vs) == 0 {
+		t.Fatalf("no credential %q", name)
+	}
+	return vs[0]["credential_id"].(string)
 }

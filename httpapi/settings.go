@@ -40,6 +40,8 @@ func (s *server) settingsRoutes(e *echo.Echo) {
 	page, _ := fs.ReadFile(web, "settings.html")
 	g := e.Group("/settings", securityHeaders)
 	g.GET("", func(c echo.Context) error { return c.HTMLBlob(http.StatusOK, page) })
+	credPage, _ := fs.ReadFile(web, "credentials.html")
+	g.GET("/credentials", func(c echo.Context) error { return c.HTMLBlob(http.StatusOK, credPage) })
 	assets := http.StripPrefix("/settings/assets/", http.FileServer(http.FS(web)))
 	g.GET("/assets/*", echo.WrapHandler(assets))
 
