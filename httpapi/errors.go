@@ -65,6 +65,7 @@ const (
 	logErrorKey  = "credvault.log.error"
 	logReasonKey = "credvault.log.reason"
 	logLevelKey  = "credvault.log.level"
+	logPanicKey  = "credvault.log.panic"
 )
 
 // rejectedToken reports a customer service refusing its token: a problem

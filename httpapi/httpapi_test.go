@@ -60,8 +60,11 @@ func TestPanicsBecomeOpaque500s(t *testing.T) {
 	if strings.Contains(rec.Body.String()+logs.String(), "hunter2") {
 		t.Fatal("the panic value reached the response or the log")
 	}
-	if !strings.Contains(logs.String(), "panic recovered") {
+	if !strings.Contains(logs.String(), "panic recovered") || !strings.Contains(logs.String(), `"stack"`) {
 		t.Fatalf("the panic was not logged: %s", logs.String())
+	}
+	if n := strings.Count(strings.TrimSpace(logs.String()), "\n") + 1; n != 1 {
+		t.Fatalf("the failed request logged %d lines, want 1", n)
 	}
 }
 

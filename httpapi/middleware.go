@@ -112,7 +112,9 @@ func (s *server) accessLog() echo.MiddlewareFunc {
 			if r, ok := c.Get(logReasonKey).(string); ok {
 				attrs = append(attrs, slog.String("reason", r))
 			}
-			if e, ok := c.Get(logErrorKey).(string); ok {
+			if st, ok := c.Get(logPanicKey).(string); ok {
+				attrs = append(attrs, slog.String("error", "panic recovered"), slog.String("stack", st))
+			} else if e, ok := c.Get(logErrorKey).(string); ok {
 				attrs = append(attrs, slog.String("error", e))
 			}
 			level := slog.LevelInfo

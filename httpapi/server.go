@@ -114,10 +114,9 @@ func New(d Deps) *echo.Echo {
 	e.Use(middleware.RecoverWithConfig(middleware.RecoverConfig{
 		DisablePrintStack: true,
 		LogErrorFunc: func(c echo.Context, err error, stack []byte) error {
-			// The panic value is not logged: it could hold anything.
-			s.log.ErrorContext(c.Request().Context(), "panic recovered",
-				slog.String("request_id", c.Response().Header().Get(echo.HeaderXRequestID)),
-				slog.String("path", c.Path()), slog.String("stack", string(stack)))
+			// The panic value is not logged: it could hold anything. The
+			// stack goes into the request's one access-log line.
+			c.Set(logPanicKey, string(stack))
 			return echo.ErrInternalServerError
 		},
 	}))

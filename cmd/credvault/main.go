@@ -474,8 +474,8 @@ func checkServiceCmd(stdout io.Writer) *cobra.Command {
 		Short: "Check a custom credential service against the contract",
 		Long: "Creates each credential type, reads it back comparing every field, deletes it, and checks 404s,\n" +
 			"a wrong token and a trailing-slash base URL. Exit 0 if every required check passes, 1 if one fails,\n" +
-			"2 on usage errors. The report is text unless --json (or --format json is given explicitly).",
-		Example: "  credvault check-service --url http://127.0.0.1:8081/api/v1/credentials --token-file token.txt",
+			"2 on usage errors. The report is JSON; --format text prints one PASS/FAIL/WARN line per check.",
+		Example: "  credvault check-service --url http://127.0.0.1:8081/api/v1/credentials --token-file token.txt --format text",
 		Args:    noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if tokenFile != "" {
@@ -500,12 +500,12 @@ func checkServiceCmd(stdout io.Writer) *cobra.Command {
 				return usageError{err.Error()}
 			}
 			rep := conformance.Run(cmd.Context(), rawURL, vault.NewSecret(token), conformance.Options{Policy: policy, Timeout: timeout})
-			if asJSON || cmd.Flags().Changed("format") && cmd.Flag("format").Value.String() == "json" {
+			if asJSON || cmd.Flag("format").Value.String() == "json" {
 				enc := json.NewEncoder(stdout)
 				enc.SetIndent("", "  ")
 				_ = enc.Encode(rep)
 			} else {
-				rep.Print(stdout)
+				rep.Print(stdout) // --format text: one PASS/FAIL/WARN line per check
 			}
 			if !rep.OK {
 				return checkFailed{}
@@ -516,7 +516,7 @@ func checkServiceCmd(stdout io.Writer) *cobra.Command {
 	cmd.Flags().StringVar(&rawURL, "url", "", "the service's base URL, e.g. https://creds.example.com/api/v1/credentials")
 	cmd.Flags().StringVar(&token, "token", "", "the service's API token")
 	cmd.Flags().StringVar(&tokenFile, "token-file", "", "read the token from this file instead (keeps it out of the process list)")
-	cmd.Flags().BoolVar(&asJSON, "json", false, "print the report as JSON")
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print the report as JSON (the default; kept for scripts)")
 	cmd.Flags().DurationVar(&timeout, "timeout", 10*time.Second, "per-request timeout")
 	_ = cmd.MarkFlagRequired("url")
 	return cmd

@@ -47,7 +47,7 @@ func TestCheckServiceExitCodes(t *testing.T) {
 	tokenFile := filepath.Join(t.TempDir(), "token")
 	os.WriteFile(tokenFile, []byte(token+"\n"), 0o600)
 
-	code, out, _ := runCLI("check-service", "--url", good.URL+credservice.Prefix, "--token-file", tokenFile)
+	code, out, _ := runCLI("check-service", "--url", good.URL+credservice.Prefix, "--token-file", tokenFile, "--format", "text")
 	if code != 0 || !strings.Contains(out, "conforms") {
 		t.Fatalf("against credential-service: exit %d\n%s", code, out)
 	}
