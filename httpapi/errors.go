@@ -50,6 +50,8 @@ func statusOf(err error) (int, string) {
 		return http.StatusBadGateway, err.Error()
 	case errors.Is(err, vault.ErrNotFound):
 		return http.StatusBadGateway, "Custom credential service returned 404: the stored item no longer exists"
+	case errors.Is(err, store.ErrUnavailable):
+		return http.StatusServiceUnavailable, "the database is unreachable; retry in a few seconds"
 	case errors.Is(err, store.ErrNotFound):
 		return http.StatusNotFound, "not found"
 	case errors.Is(err, store.ErrConflict):
@@ -163,6 +165,9 @@ func (s *server) handleError(err error, c echo.Context) {
 	}
 	if code == http.StatusTooManyRequests && c.Response().Header().Get("Retry-After") == "" {
 		c.Response().Header().Set("Retry-After", "1")
+	}
+	if code == http.StatusServiceUnavailable && c.Response().Header().Get("Retry-After") == "" {
+		c.Response().Header().Set("Retry-After", "5") // ours and temporary
 	}
 	if c.Request().Method == http.MethodHead {
 		_ = c.NoContent(code)

@@ -154,6 +154,7 @@ func (s *server) readyz(c echo.Context) error {
 	defer cancel()
 	if err := s.Ready(ctx); err != nil {
 		s.log.WarnContext(ctx, "readiness check failed", slog.String("error", err.Error()))
+		c.Response().Header().Set("Retry-After", "5")
 		return c.JSON(http.StatusServiceUnavailable, errorBody{Detail: "database unreachable"})
 	}
 	return c.JSON(http.StatusOK, map[string]string{"status": "ok"})

@@ -5,18 +5,23 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"database/sql"
+	"database/sql/driver"
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
+	"net"
 	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/glebarez/sqlite"
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5/pgconn"
 	"gorm.io/driver/postgres"
 	"gorm.io/gorm"
 	"gorm.io/gorm/logger"
@@ -35,7 +40,29 @@ var (
 	// ErrFolderNotFound means a credential was to be filed in a folder
 	// that does not exist (for its organization).
 	ErrFolderNotFound = errors.New("credential folder not found")
+	// ErrUnavailable means the database could not be reached (refused,
+	// reset, shutting down, too many connections): temporary, worth a
+	// retry.
+	ErrUnavailable = errors.New("the database is unreachable")
 )
+
+// unavailable recognises a database that cannot be reached, as opposed to
+// a statement that failed.
+func unavailable(err error) bool {
+	var ce *pgconn.ConnectError
+	var pe *pgconn.PgError
+	var ne net.Error
+	switch {
+	case errors.As(err, &pe):
+		return strings.HasPrefix(pe.Code, "08") || pe.Code == "57P01" || pe.Code == "57P02" || pe.Code == "57P03" || pe.Code == "53300"
+	case errors.As(err, &ce), errors.Is(err, driver.ErrBadConn), errors.Is(err, sql.ErrConnDone),
+		errors.Is(err, syscall.ECONNREFUSED), errors.Is(err, syscall.ECONNRESET), errors.Is(err, io.ErrUnexpectedEOF):
+		return true
+	case errors.As(err, &ne) && !errors.Is(err, context.DeadlineExceeded):
+		return true
+	}
+	return strings.Contains(err.Error(), "sql: database is closed")
+}
 
 // Options configure Open.
 type Options struct {
@@ -210,6 +237,10 @@ func wrap(op string, err error) error {
 		return fmt.Errorf("%s: %w", op, ErrConflict)
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 		return fmt.Errorf("store: %s: %w", op, err)
+	case errors.Is(err, ErrUnavailable):
+		return err
+	case unavailable(err):
+		return fmt.Errorf("store: %s: %w: %w", op, ErrUnavailable, err)
 	}
 	return fmt.Errorf("store: %s failed: %w", op, err)
 }
