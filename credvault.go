@@ -158,6 +158,7 @@ func Open(ctx context.Context, cfg config.Config, opts Options) (*Platform, erro
 		Credentials:    p.Credentials,
 		Folders:        p.Credentials,
 		OTP:            p.OTPCodes,
+		Audit:          p.Organizations,
 		Ready:          st.Ping,
 		Registerer:     opts.Registerer,
 		Gatherer:       opts.Gatherer,

@@ -139,6 +139,40 @@ func checkID(id string) error {
 	return nil
 }
 
+// Audit actions of credential changes.
+const (
+	ActionCreate   = "credential.create"
+	ActionUpdate   = "credential.update"
+	ActionRename   = "credential.rename"
+	ActionSettings = "credential.settings"
+	ActionDelete   = "credential.delete"
+	ActionMove     = "credential.move"
+)
+
+type actorKey struct{}
+
+// WithActor marks ctx with the API key id acting, for the audit trail.
+func WithActor(ctx context.Context, keyID string) context.Context {
+	return context.WithValue(ctx, actorKey{}, keyID)
+}
+
+func actorOf(ctx context.Context) string {
+	a, _ := ctx.Value(actorKey{}).(string)
+	return a
+}
+
+// audited runs fn and records an audit event (organization, acting key,
+// action, credential id, time — never a name or value) in the same
+// transaction.
+func (s *Service) audited(ctx context.Context, orgID, action, credID string, fn func(tx *store.Store) error) error {
+	return s.store.Tx(ctx, func(tx *store.Store) error {
+		if err := fn(tx); err != nil {
+			return err
+		}
+		return tx.InsertAuditEvent(ctx, store.AuditEvent{OrganizationID: orgID, ActorKeyID: actorOf(ctx), Action: action, TargetID: credID})
+	})
+}
+
 // refOf is where a row's item lives: its id and the configuration that
 // stored it. Every read and delete goes through that configuration.
 func refOf(r store.Credential) vault.ItemRef {
@@ -170,7 +204,7 @@ func (s *Service) CreateWith(ctx context.Context, orgID string, c vault.Credenti
 		Version: 1, CreatedAt: now, ModifiedAt: now}
 	metadataRow(&row, c)
 	settings.apply(&row)
-	if err := s.store.CreateCredential(ctx, row); err != nil {
+	if err := s.audited(ctx, orgID, ActionCreate, row.ID, func(tx *store.Store) error { return tx.CreateCredential(ctx, row) }); err != nil {
 		s.cleanup(ctx, orgID, ref, "credential row write failed")
 		return View{}, err
 	}
@@ -438,7 +472,12 @@ func (s *Service) UpdateWith(ctx context.Context, orgID, id string, c vault.Cred
 	row.ItemID, row.VaultSource = ref.ID, ref.Source
 	metadataRow(&row, c)
 	settings.apply(&row)
-	updated, err := s.store.UpdateCredential(ctx, row, old.Version)
+	var updated store.Credential
+	err = s.audited(ctx, orgID, ActionUpdate, id, func(tx *store.Store) error {
+		var err error
+		updated, err = tx.UpdateCredential(ctx, row, old.Version)
+		return err
+	})
 	s.rows.drop(orgID, id)
 	if err != nil {
 		s.cleanup(ctx, orgID, ref, "credential row update failed")
@@ -469,7 +508,16 @@ func (s *Service) Patch(ctx context.Context, orgID, id string, p Patch) (View, e
 	}
 	row := old
 	p.apply(&row)
-	updated, err := s.store.UpdateCredential(ctx, row, old.Version)
+	action := ActionSettings
+	if p.Name.Set {
+		action = ActionRename
+	}
+	var updated store.Credential
+	err = s.audited(ctx, orgID, action, id, func(tx *store.Store) error {
+		var err error
+		updated, err = tx.UpdateCredential(ctx, row, old.Version)
+		return err
+	})
 	s.rows.drop(orgID, id)
 	if err != nil {
 		return View{}, err
@@ -492,7 +540,9 @@ func (s *Service) Delete(ctx context.Context, orgID, id string) error {
 	if err := s.vault.Delete(ctx, orgID, refOf(r)); err != nil && !errors.Is(err, vault.ErrNotFound) {
 		return err
 	}
-	err = s.store.SoftDeleteCredential(ctx, orgID, id, r.Version)
+	err = s.audited(ctx, orgID, ActionDelete, id, func(tx *store.Store) error {
+		return tx.SoftDeleteCredential(ctx, orgID, id, r.Version)
+	})
 	s.rows.drop(orgID, id)
 	return err
 }

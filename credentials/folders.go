@@ -182,7 +182,12 @@ func (s *Service) SetFolder(ctx context.Context, orgID, credentialID string, fol
 			return View{}, err
 		}
 	}
-	r, err := s.store.SetCredentialFolder(ctx, orgID, credentialID, folderID)
+	var r store.Credential
+	err := s.audited(ctx, orgID, ActionMove, credentialID, func(tx *store.Store) error {
+		var err error
+		r, err = tx.SetCredentialFolder(ctx, orgID, credentialID, folderID)
+		return err
+	})
 	s.rows.drop(orgID, credentialID)
 	if errors.Is(err, store.ErrFolderNotFound) {
 		return View{}, vault.Invalid("folder_id", "no credential folder with this id in this organization")

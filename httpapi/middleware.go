@@ -17,6 +17,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/credvault/credvault/config"
+	"github.com/credvault/credvault/credentials"
 	"github.com/credvault/credvault/org"
 )
 
@@ -53,6 +54,7 @@ func (s *server) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 			return err
 		}
 		c.Set(principalKey, p)
+		c.SetRequest(c.Request().WithContext(credentials.WithActor(c.Request().Context(), p.KeyID)))
 		return next(c)
 	}
 }

@@ -46,6 +46,8 @@ type Deps struct {
 	Folders FolderService
 	// OTP serves pushed one-time codes (/credentials/totp).
 	OTP OTPService
+	// Audit serves the organization's audit trail (/audit-events).
+	Audit AuditService
 	// Registerer receives the HTTP metrics; Gatherer serves /metrics.
 	// Both default to a new private registry.
 	Registerer prometheus.Registerer
@@ -142,8 +144,32 @@ func New(d Deps) *echo.Echo {
 		s.credentialRoutes(g)
 		s.folderRoutes(g)
 		s.otpRoutes(g)
+		if s.Audit != nil {
+			g.GET("/audit-events", s.auditEvents)
+		}
 	}
 	return e
+}
+
+// AuditService is what the audit route needs (org.Organizations).
+type AuditService interface {
+	AuditPage(ctx context.Context, orgID string, page, pageSize int) ([]org.AuditView, error)
+}
+
+func (s *server) auditEvents(c echo.Context) error {
+	page, err := intParam(c, "page")
+	if err != nil {
+		return err
+	}
+	size, err := intParam(c, "page_size")
+	if err != nil {
+		return err
+	}
+	es, err := s.Audit.AuditPage(c.Request().Context(), principal(c).OrganizationID, page, size)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, es)
 }
 
 func (s *server) readyz(c echo.Context) error {

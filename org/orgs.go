@@ -14,6 +14,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/credvault/credvault/store"
+	"github.com/credvault/credvault/vault"
 )
 
 // ErrUnauthorized means an API key is missing, unknown or revoked.
@@ -242,6 +243,33 @@ type AuditView struct {
 // Audit lists an organization's audit events, oldest first.
 func (o *Organizations) Audit(ctx context.Context, orgID string) ([]AuditView, error) {
 	es, err := o.store.ListAuditEvents(ctx, orgID)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]AuditView, len(es))
+	for i, e := range es {
+		out[i] = AuditView{EventID: e.ID, OrganizationID: e.OrganizationID, ActorKeyID: e.ActorKeyID, Action: e.Action,
+			TargetID: e.TargetID, CreatedAt: e.CreatedAt.UTC()}
+	}
+	return out, nil
+}
+
+// AuditPage lists a page of an organization's audit events, newest first
+// (page from 1, pageSize 1 to 500).
+func (o *Organizations) AuditPage(ctx context.Context, orgID string, page, pageSize int) ([]AuditView, error) {
+	if page == 0 {
+		page = 1
+	}
+	if pageSize == 0 {
+		pageSize = 50
+	}
+	switch {
+	case page < 1 || page > 100_000:
+		return nil, vault.Invalid("page", "must be between 1 and 100000")
+	case pageSize < 1 || pageSize > 500:
+		return nil, vault.Invalid("page_size", "must be between 1 and 500")
+	}
+	es, err := o.store.ListAuditEventsPage(ctx, orgID, (page-1)*pageSize, pageSize)
 	if err != nil {
 		return nil, err
 	}

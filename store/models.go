@@ -237,6 +237,13 @@ func (s *Store) ListAuditEvents(ctx context.Context, orgID string) ([]AuditEvent
 	return es, wrap("list audit events", err)
 }
 
+// ListAuditEventsPage lists an organization's events, newest first.
+func (s *Store) ListAuditEventsPage(ctx context.Context, orgID string, offset, limit int) ([]AuditEvent, error) {
+	es := []AuditEvent{}
+	err := s.ctx(ctx).Where("organization_id = ?", orgID).Order("created_at DESC, id DESC").Offset(offset).Limit(limit).Find(&es).Error
+	return es, wrap("list audit events", err)
+}
+
 // CreateCredential inserts a credential row.
 func (s *Store) CreateCredential(ctx context.Context, c Credential) error {
 	return wrap("create credential", s.ctx(ctx).Create(&c).Error)
