@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"os"
 	"path/filepath"
 	"time"
 
@@ -80,6 +81,12 @@ func LoadKeyring(cfg config.Config, log *slog.Logger) (*keyring.Keyring, error) 
 	if cfg.Embedded() {
 		src.GenerateAt = GeneratedKeysetPath(cfg)
 	}
+	if cfg.KeysetFile != "" {
+		if fi, err := os.Stat(cfg.KeysetFile); err == nil && fi.Mode().Perm()&0o077 != 0 {
+			log.Warn("the keyset file can be read by other users; restrict it to its owner (chmod 600)",
+				slog.String("path", cfg.KeysetFile), slog.String("mode", fi.Mode().Perm().String()))
+		}
+	}
 	k, generated, err := keyring.Load(src)
 	if errors.Is(err, keyring.ErrNoKeyset) {
 		return nil, fmt.Errorf("no Tink keyset configured: with DATABASE_URL set, %s (or %s) is required; create one with `credvault keys init --out FILE`",
@@ -93,6 +100,46 @@ func LoadKeyring(cfg config.Config, log *slog.Logger) (*keyring.Keyring, error) 
 			slog.String("path", src.GenerateAt))
 	}
 	return k, nil
+}
+
+// checkSchema refuses a database whose schema is older than this binary
+// (run `credvault migrate`); a newer one (a rolling upgrade in progress) is
+// only a warning.
+func checkSchema(ctx context.Context, st *store.Store, log *slog.Logger) error {
+	cur, newest, err := migrations.Version(ctx, st.SQLDB(), st.Dialect(), migrations.Credvault)
+	if err != nil {
+		return fmt.Errorf("read the schema version: %w", err)
+	}
+	switch {
+	case cur < newest:
+		return fmt.Errorf("the database schema is at version %d and this binary needs %d: run `credvault migrate` (or start `credvault serve` without --no-migrate)", cur, newest)
+	case cur > newest && log != nil:
+		log.Warn("the database schema is newer than this binary (an upgrade in progress?)",
+			slog.Int64("schema_version", cur), slog.Int64("binary_version", newest))
+	}
+	return nil
+}
+
+var canaryAD = keyring.AssociatedData("credvault", "keyset_canary")
+
+const canaryText = "credvault keyset canary"
+
+// checkKeyset proves the keyset decrypts what this database holds: the
+// first process writes a canary, every later one must decrypt it.
+func checkKeyset(ctx context.Context, st *store.Store, kr *keyring.Keyring) error {
+	ct, err := kr.Encrypt([]byte(canaryText), canaryAD)
+	if err != nil {
+		return err
+	}
+	stored, err := st.KeysetCanary(ctx, ct)
+	if err != nil {
+		return err
+	}
+	if pt, err := kr.Decrypt(stored, canaryAD); err != nil || string(pt) != canaryText {
+		return fmt.Errorf("the keyset (%s or %s) is not the one this database was set up with: it cannot decrypt the database's keyset canary. "+
+			"Start with the database's keyset (a rotated keyset that still holds the old key works)", config.EnvKeysetFile, config.EnvKeyset)
+	}
+	return nil
 }
 
 // OpenStore opens the database described by cfg.
@@ -139,6 +186,16 @@ func Open(ctx context.Context, cfg config.Config, opts Options) (*Platform, erro
 			log.Info("applied database migrations", slog.Int("count", n))
 		}
 	}
+	// Fail fast on the wrong schema or keyset, rather than answer 500 to
+	// every request.
+	if err := checkSchema(ctx, st, log); err != nil {
+		st.Close()
+		return nil, err
+	}
+	if err := checkKeyset(ctx, st, kr); err != nil {
+		st.Close()
+		return nil, err
+	}
 	switch {
 	case opts.Registerer == nil && opts.Gatherer == nil:
 		// A private registry serves /metrics with the Go runtime and
@@ -152,14 +209,22 @@ func Open(ctx context.Context, cfg config.Config, opts Options) (*Platform, erro
 	p := &Platform{Store: st, Keyring: kr, Organizations: org.NewOrganizations(st),
 		Configs: org.NewConfigs(src, ov), Vault: ov, OTPCodes: otpcodes.New(st, kr), Credentials: credentials.New(st, vault.NewMetrics(opts.Registerer).Instrument(ov), log)}
 	p.handler = httpapi.New(httpapi.Deps{
-		Logger:         log,
-		Auth:           p.Organizations,
-		Configs:        p.Configs,
-		Credentials:    p.Credentials,
-		Folders:        p.Credentials,
-		OTP:            p.OTPCodes,
-		Audit:          p.Organizations,
-		Ready:          st.Ping,
+		Logger:      log,
+		Auth:        p.Organizations,
+		Configs:     p.Configs,
+		Credentials: p.Credentials,
+		Folders:     p.Credentials,
+		OTP:         p.OTPCodes,
+		Audit:       p.Organizations,
+		Ready: func(ctx context.Context) error {
+			if err := st.Ping(ctx); err != nil {
+				return err
+			}
+			if err := checkSchema(ctx, st, nil); err != nil {
+				return err
+			}
+			return checkKeyset(ctx, st, kr)
+		},
 		Registerer:     opts.Registerer,
 		Gatherer:       opts.Gatherer,
 		ConfigRate:     cfg.RateConfig,

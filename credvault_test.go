@@ -144,3 +144,41 @@ func TestReadyzFailsWhenDatabaseIsDown(t *testing.T) {
 		t.Fatalf("healthz = %d, want 200 (process is up)", code)
 	}
 }
+
+// TestFailFastOnWrongKeysetOrSchema: a process started with another
+// keyset, or on a schema older than the binary, refuses to start with a
+// message naming what to fix, instead of answering 500 to every request.
+func TestFailFastOnWrongKeysetOrSchema(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	cfg := testConfig(t, testdb.Postgres)
+	p, err := credvault.Open(ctx, cfg, credvault.Options{Migrate: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.Close()
+
+	other := cfg
+	ks, _ := keyring.Generate()
+	other.Keyset = string(ks)
+	if _, err := credvault.Open(ctx, other, credvault.Options{}); err == nil || !strings.Contains(err.Error(), "CREDVAULT_KEYSET") {
+		t.Fatalf("another keyset: %v, want a refusal naming the keyset", err)
+	}
+	rotated, err := keyring.Rotate([]byte(cfg.Keyset))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfgRotated := cfg
+	cfgRotated.Keyset = string(rotated)
+	p, err = credvault.Open(ctx, cfgRotated, credvault.Options{})
+	if err != nil {
+		t.Fatalf("a rotated keyset holding the old key: %v", err)
+	}
+	p.Close()
+
+	// A schema behind the binary: a fresh database without migrations.
+	fresh := testConfig(t, testdb.Postgres)
+	if _, err := credvault.Open(ctx, fresh, credvault.Options{}); err == nil || !strings.Contains(err.Error(), "credvault migrate") {
+		t.Fatalf("an unmigrated database: %v, want a refusal naming credvault migrate", err)
+	}
+}
