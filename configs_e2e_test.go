@@ -347,11 +347,7 @@ func TestConnectionTest(t *testing.T) {
 // no body tests it, and get keeps Skyvern's shape (404).
 func TestOperatorServiceIsVisible(t *testing.T) {
 	t.Parallel()
-	envSvc := fakeservice.New(t, envToken)
-	cfg := testConfig(t, testdb.Postgres)
-	cfg.AllowedHosts = []string{"127.0.0.1"}
-	cfg.VaultType, cfg.CustomBaseURL, cfg.CustomToken = "custom", envSvc.Base(), envToken
-	h := newHarnessWithConfig(t, cfg)
+	h, envSvc := envHarness(t, testdb.Postgres)
 	_, key := h.org("A")
 	r := h.do("GET", "/api/v1/credentials/custom_credential/status", key, nil)
 	if r.status != 200 || r.json(t)["source"] != "environment" || r.json(t)["api_base_url"] != envSvc.Base() {

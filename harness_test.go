@@ -16,6 +16,7 @@ import (
 
 	"github.com/credvault/credvault"
 	"github.com/credvault/credvault/config"
+	"github.com/credvault/credvault/internal/fakeservice"
 	"github.com/credvault/credvault/internal/testdb"
 )
 
@@ -161,3 +162,15 @@ func (h *harness) assertNoSecret(secrets ...string) {
 // update rewrites golden files and screenshots under docs/ (go test -run
 // Settings -update); without it, tests never write into the work tree.
 var update = flag.Bool("update", false, "rewrite screenshots under docs/")
+
+// envHarness is a harness whose operator configured an env service (a
+// fake), shared by every organization without its own configuration.
+func envHarness(t *testing.T, kind testdb.Kind) (*harness, *fakeservice.Service) {
+	t.Helper()
+	envSvc := fakeservice.New(t, envToken)
+	cfg := testConfig(t, kind)
+	cfg.AllowedHosts = []string{"127.0.0.1"}
+	cfg.VaultType, cfg.CustomBaseURL, cfg.CustomToken = "custom", envSvc.Base(), envToken
+	return newHarnessWithConfig(t, cfg), envSvc
+}
+

@@ -69,6 +69,15 @@ func chromiumOptions(exe, userDataDir string) []chromedp.ExecAllocatorOption {
 		chromedp.WindowSize(1000, 1000))
 }
 
+// newBrowser starts a headless Chromium for the test, closed when it ends.
+func newBrowser(t *testing.T, exe string) context.Context {
+	t.Helper()
+	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), chromiumOptions(exe, t.TempDir())...)
+	ctx, cancel := chromedp.NewContext(allocCtx)
+	t.Cleanup(func() { cancel(); cancelAlloc() })
+	return ctx
+}
+
 func text(id string) string { return fmt.Sprintf(`document.getElementById(%q).textContent`, id) }
 
 func TestSettingsPageInChromium(t *testing.T) {
@@ -89,10 +98,7 @@ func TestSettingsPageInChromium(t *testing.T) {
 		t.Fatalf("settings page headers: %d %v", resp.StatusCode, resp.Header)
 	}
 
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), chromiumOptions(exe, t.TempDir())...)
-	defer cancelAlloc()
-	ctx, cancel := chromedp.NewContext(allocCtx)
-	defer cancel()
+	ctx := newBrowser(t, exe)
 	do := func(steps ...chromedp.Action[chromedp.Void]) {
 		t.Helper()
 		if err := chromedp.Do(ctx, steps...); err != nil {
@@ -190,17 +196,10 @@ func TestSettingsPageInChromium(t *testing.T) {
 // and its Test button tests it.
 func TestSettingsPageShowsOperatorService(t *testing.T) {
 	exe := chromiumPath(t)
-	envSvc := fakeservice.New(t, envToken)
-	cfg := testConfig(t, testdb.SQLite)
-	cfg.AllowedHosts = []string{"127.0.0.1"}
-	cfg.VaultType, cfg.CustomBaseURL, cfg.CustomToken = "custom", envSvc.Base(), envToken
-	h := newHarnessWithConfig(t, cfg)
+	h, _ := envHarness(t, testdb.SQLite)
 	_, key := h.org("Acme")
 
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), chromiumOptions(exe, t.TempDir())...)
-	defer cancelAlloc()
-	ctx, cancel := chromedp.NewContext(allocCtx)
-	defer cancel()
+	ctx := newBrowser(t, exe)
 	if err := chromedp.Do(ctx, chromedp.Navigate(h.srv.URL+"/settings"),
 		chromedp.SendKeys(chromedp.ID("api-key"), key), chromedp.Click(chromedp.ID("key-use"))); err != nil {
 		t.Fatal(err)
@@ -227,10 +226,7 @@ func TestDocsPageInChromium(t *testing.T) {
 	if csp := resp.Header.Get("Content-Security-Policy"); resp.StatusCode != 200 || strings.Contains(csp, "unsafe") || !strings.Contains(csp, "script-src 'self'") {
 		t.Fatalf("/docs: %d CSP %q", resp.StatusCode, csp)
 	}
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), chromiumOptions(exe, t.TempDir())...)
-	defer cancelAlloc()
-	ctx, cancel := chromedp.NewContext(allocCtx)
-	defer cancel()
+	ctx := newBrowser(t, exe)
 	if err := chromedp.Do(ctx, chromedp.Navigate(h.srv.URL+"/docs")); err != nil {
 		t.Fatal(err)
 	}
@@ -276,10 +272,7 @@ func TestCredentialsPageInChromium(t *testing.T) {
 		t.Fatalf("credentials page: %d CSP %q", resp.StatusCode, csp)
 	}
 
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), chromiumOptions(exe, t.TempDir())...)
-	defer cancelAlloc()
-	ctx, cancel := chromedp.NewContext(allocCtx)
-	defer cancel()
+	ctx := newBrowser(t, exe)
 	do := func(steps ...chromedp.Action[chromedp.Void]) {
 		t.Helper()
 		if err := chromedp.Do(ctx, steps...); err != nil {

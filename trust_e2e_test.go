@@ -19,11 +19,7 @@ const envToken = "env-token-1234567890abcdef"
 // configuration: never B's secret, never B's item deleted.
 func TestCrossOrganizationItemIDIsNotResolvedElsewhere(t *testing.T) {
 	t.Parallel()
-	envSvc := fakeservice.New(t, envToken)
-	cfg := testConfig(t, testdb.Postgres)
-	cfg.AllowedHosts = []string{"127.0.0.1"}
-	cfg.VaultType, cfg.CustomBaseURL, cfg.CustomToken = "custom", envSvc.Base(), envToken
-	h := newHarnessWithConfig(t, cfg)
+	h, envSvc := envHarness(t, testdb.Postgres)
 	_, keyA := h.org("A")
 	_, keyB := h.org("B")
 
@@ -97,11 +93,7 @@ func TestCrossOrganizationItemIDIsNotResolvedElsewhere(t *testing.T) {
 // that says what happened and how to move the credential.
 func TestUnusableStoringConfigurationIsAConflict(t *testing.T) {
 	t.Parallel()
-	envSvc := fakeservice.New(t, envToken)
-	cfg := testConfig(t, testdb.Postgres)
-	cfg.AllowedHosts = []string{"127.0.0.1"}
-	cfg.VaultType, cfg.CustomBaseURL, cfg.CustomToken = "custom", envSvc.Base(), envToken
-	h := newHarnessWithConfig(t, cfg)
+	h, envSvc := envHarness(t, testdb.Postgres)
 	orgA, keyA := h.org("A")
 	r := h.do("POST", "/api/v1/credentials", keyA, secretBody("api", "label"))
 	if r.status != 201 {

@@ -288,12 +288,17 @@ func intParam(c echo.Context, name string) (int, error) {
 	return n, nil
 }
 
-func (s *server) listCredentials(c echo.Context) error {
-	page, err := intParam(c, "page")
-	if err != nil {
-		return err
+// pageParams reads the page and page_size query parameters (0: default).
+func pageParams(c echo.Context) (page, size int, err error) {
+	if page, err = intParam(c, "page"); err != nil {
+		return 0, 0, err
 	}
-	size, err := intParam(c, "page_size")
+	size, err = intParam(c, "page_size")
+	return page, size, err
+}
+
+func (s *server) listCredentials(c echo.Context) error {
+	page, size, err := pageParams(c)
 	if err != nil {
 		return err
 	}

@@ -56,11 +56,7 @@ func (s *server) createFolder(c echo.Context) error {
 }
 
 func (s *server) listFolders(c echo.Context) error {
-	page, err := intParam(c, "page")
-	if err != nil {
-		return err
-	}
-	size, err := intParam(c, "page_size")
+	page, size, err := pageParams(c)
 	if err != nil {
 		return err
 	}

@@ -157,11 +157,7 @@ type AuditService interface {
 }
 
 func (s *server) auditEvents(c echo.Context) error {
-	page, err := intParam(c, "page")
-	if err != nil {
-		return err
-	}
-	size, err := intParam(c, "page_size")
+	page, size, err := pageParams(c)
 	if err != nil {
 		return err
 	}

@@ -246,12 +246,7 @@ func (o *Organizations) Audit(ctx context.Context, orgID string) ([]AuditView, e
 	if err != nil {
 		return nil, err
 	}
-	out := make([]AuditView, len(es))
-	for i, e := range es {
-		out[i] = AuditView{EventID: e.ID, OrganizationID: e.OrganizationID, ActorKeyID: e.ActorKeyID, Action: e.Action,
-			TargetID: e.TargetID, CreatedAt: e.CreatedAt.UTC()}
-	}
-	return out, nil
+	return auditViews(es), nil
 }
 
 // AuditPage lists a page of an organization's audit events, newest first
@@ -273,10 +268,14 @@ func (o *Organizations) AuditPage(ctx context.Context, orgID string, page, pageS
 	if err != nil {
 		return nil, err
 	}
+	return auditViews(es), nil
+}
+
+func auditViews(es []store.AuditEvent) []AuditView {
 	out := make([]AuditView, len(es))
 	for i, e := range es {
 		out[i] = AuditView{EventID: e.ID, OrganizationID: e.OrganizationID, ActorKeyID: e.ActorKeyID, Action: e.Action,
 			TargetID: e.TargetID, CreatedAt: e.CreatedAt.UTC()}
 	}
-	return out, nil
+	return out
 }

@@ -5,33 +5,12 @@
 "use strict";
 (function () {
   const API = "/api/v1/credentials";
-  const KEY = "credvault.apiKey"; // shared with the settings page (same tab)
+  const { storage, apiKey, call, keyLabel } = window.credvault;
   const PAGE_SIZE = 10;
   const $ = (id) => document.getElementById(id);
-  let memKey = "";
-  const storage = {
-    get() { try { return sessionStorage.getItem(KEY) || ""; } catch (e) { return ""; } },
-    set(v) { try { sessionStorage.setItem(KEY, v); } catch (e) {} memKey = v; },
-    clear() { try { sessionStorage.removeItem(KEY); } catch (e) {} memKey = ""; },
-  };
-  const apiKey = () => storage.get() || memKey;
   let page = 1;
   let pendingDelete = null;
   const timers = new Map(); // credential id -> code refresh timer
-
-  async function call(method, path, body) {
-    const headers = { "x-api-key": apiKey(), "Accept": "application/json" };
-    const init = { method, headers, cache: "no-store", credentials: "omit" };
-    if (body !== undefined) { headers["Content-Type"] = "application/json"; init.body = JSON.stringify(body); }
-    let resp;
-    try { resp = await fetch(path, init); }
-    catch (e) { return { status: 0, data: { detail: "Could not reach credvault: check your network connection." } }; }
-    let data = {};
-    if (resp.status !== 204) { try { data = await resp.json(); } catch (e) { data = {}; } }
-    if (!data.detail && !resp.ok) data.detail = "credvault answered HTTP " + resp.status + ".";
-    if (resp.status === 429) data.detail = "Too many requests; wait " + (resp.headers.get("Retry-After") || "a few") + " seconds and try again.";
-    return { status: resp.status, data };
-  }
 
   function say(id, ok, text) {
     const el = $(id);
@@ -39,8 +18,6 @@
     el.className = "result " + (ok ? "ok" : "fail");
     el.textContent = text;
   }
-
-  function keyLabel(k) { return k.length > 12 ? k.slice(0, 4) + "…" + k.slice(-4) : "…"; }
 
   function keyState(haveKey) {
     $("key-forget").hidden = !haveKey;

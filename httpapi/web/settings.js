@@ -3,31 +3,9 @@
 "use strict";
 (function () {
   const API = "/api/v1/credentials/custom_credential";
-  const KEY = "credvault.apiKey";
+  const { storage, apiKey, call, keyLabel } = window.credvault;
   const $ = (id) => document.getElementById(id);
   let busy = false;
-
-  const storage = {
-    get() { try { return sessionStorage.getItem(KEY) || ""; } catch (e) { return ""; } },
-    set(v) { try { sessionStorage.setItem(KEY, v); } catch (e) { /* private mode: keep in memory only */ } memKey = v; },
-    clear() { try { sessionStorage.removeItem(KEY); } catch (e) {} memKey = ""; },
-  };
-  let memKey = "";
-  const apiKey = () => storage.get() || memKey;
-
-  async function call(method, path, body) {
-    const headers = { "x-api-key": apiKey(), "Accept": "application/json" };
-    const init = { method, headers, cache: "no-store", credentials: "omit" };
-    if (body !== undefined) { headers["Content-Type"] = "application/json"; init.body = JSON.stringify(body); }
-    let resp;
-    try { resp = await fetch(path, init); }
-    catch (e) { return { status: 0, data: { detail: "Could not reach credvault: check your network connection." } }; }
-    let data = {};
-    try { data = await resp.json(); } catch (e) { data = {}; }
-    if (!data.detail && !resp.ok) data.detail = "credvault answered HTTP " + resp.status + ".";
-    if (resp.status === 429) data.detail = "Too many requests; wait " + (resp.headers.get("Retry-After") || "a few") + " seconds and try again.";
-    return { status: resp.status, data };
-  }
 
   function showResult(ok, text) {
     const el = $("result");
@@ -68,12 +46,6 @@
       t.dateTime = tok.modified_at;
       t.textContent = new Date(tok.modified_at).toLocaleString();
     }
-  }
-
-  // keyLabel shows which key is in use without showing it: its prefix and
-  // last four characters.
-  function keyLabel(k) {
-    return k.length > 12 ? k.slice(0, 4) + "…" + k.slice(-4) : "…";
   }
 
   function keyState(haveKey) {
