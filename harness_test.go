@@ -173,4 +173,3 @@ func envHarness(t *testing.T, kind testdb.Kind) (*harness, *fakeservice.Service)
 	cfg.VaultType, cfg.CustomBaseURL, cfg.CustomToken = "custom", envSvc.Base(), envToken
 	return newHarnessWithConfig(t, cfg), envSvc
 }
-
