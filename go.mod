@@ -1,6 +1,8 @@
 module github.com/credvault/credvault
 
-go 1.26.8
+go 1.26.0
+
+toolchain go1.26.8
 
 require (
 	code.dny.dev/ssrf v0.3.0

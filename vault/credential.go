@@ -22,9 +22,6 @@ const (
 	TypeSecret     Type = "secret"
 )
 
-// Types lists every credential type.
-var Types = []Type{TypePassword, TypeCreditCard, TypeSecret}
-
 // Valid reports whether t is a known type.
 func (t Type) Valid() bool {
 	return t == TypePassword || t == TypeCreditCard || t == TypeSecret

@@ -1,7 +1,6 @@
 package vault
 
 import (
-	"crypto/subtle"
 	"fmt"
 	"io"
 	"log/slog"
@@ -25,11 +24,6 @@ func (s Secret) Reveal() string { return s.value }
 
 // IsZero reports whether the secret is empty.
 func (s Secret) IsZero() bool { return s.value == "" }
-
-// Equal compares two secrets in constant time.
-func (s Secret) Equal(o Secret) bool {
-	return subtle.ConstantTimeCompare([]byte(s.value), []byte(o.value)) == 1
-}
 
 // String redacts.
 func (Secret) String() string { return redacted }

@@ -47,14 +47,6 @@ func (s *Service) Items() int {
 	return len(s.items)
 }
 
-// Has reports whether item id exists.
-func (s *Service) Has(id string) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	_, ok := s.items[id]
-	return ok
-}
-
 // LastBody returns the last create payload received.
 func (s *Service) LastBody() map[string]any {
 	s.mu.Lock()
