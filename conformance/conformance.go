@@ -145,7 +145,33 @@ func Run(ctx context.Context, baseURL string, token vault.Secret, opts Options) 
 	}
 
 	trailingSlash(ctx, client, u, token, transport, opts.Timeout, add)
+	idempotency(ctx, client, add)
 	return rep
+}
+
+// idempotency checks (as a warning only: the contract does not require it)
+// whether the service honours Idempotency-Key: the same create sent twice
+// with one key must store one item.
+func idempotency(ctx context.Context, client *vault.Client, add func(string, Status, string, ...any)) {
+	const check = "Idempotency-Key honoured (optional)"
+	kctx := vault.WithIdempotencyKey(ctx, "credvault-check-"+random(12))
+	sample := samples()[0]
+	first, err := client.CreateItem(kctx, sample)
+	if err != nil {
+		add(check, Warn, "create with a key: %s", describe(err))
+		return
+	}
+	defer func() { _ = client.DeleteItem(ctx, first) }()
+	second, err := client.CreateItem(kctx, sample)
+	switch {
+	case err != nil:
+		add(check, Warn, "the repeated create failed: %s", describe(err))
+	case second != first:
+		_ = client.DeleteItem(ctx, second)
+		add(check, Warn, "the same create sent twice with one key stored two items: a create whose answer is lost may leave an orphan")
+	default:
+		add(check, Pass, "the repeated create returned the same item")
+	}
 }
 
 func describe(err error) string {

@@ -195,12 +195,16 @@ func (s *Service) CreateWith(ctx context.Context, orgID string, c vault.Credenti
 	if err := settings.validate(); err != nil {
 		return View{}, err
 	}
-	ref, err := s.vault.Create(ctx, orgID, c)
+	// The credential id is the create's idempotency key: a service that
+	// honours it stores one item even if the answer is lost and the create
+	// sent again.
+	credID := store.NewID("cred")
+	ref, err := s.vault.Create(vault.WithIdempotencyKey(ctx, credID), orgID, c)
 	if err != nil {
 		return View{}, err
 	}
 	now := s.store.Now()
-	row := store.Credential{ID: store.NewID("cred"), OrganizationID: orgID, ItemID: ref.ID, VaultSource: ref.Source,
+	row := store.Credential{ID: credID, OrganizationID: orgID, ItemID: ref.ID, VaultSource: ref.Source,
 		Version: 1, CreatedAt: now, ModifiedAt: now}
 	metadataRow(&row, c)
 	settings.apply(&row)
@@ -464,7 +468,9 @@ func (s *Service) UpdateWith(ctx context.Context, orgID, id string, c vault.Cred
 			return View{}, err
 		}
 	}
-	ref, err := s.vault.Create(ctx, orgID, c)
+	// One key per version: a retried update stores one item, and a later
+	// update never gets an earlier one back.
+	ref, err := s.vault.Create(vault.WithIdempotencyKey(ctx, fmt.Sprintf("%s/v%d", id, old.Version+1)), orgID, c)
 	if err != nil {
 		return View{}, err
 	}

@@ -20,6 +20,7 @@ import (
 	"net/http"
 	"strings"
 	"sync/atomic"
+	"time"
 
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
@@ -169,6 +170,9 @@ func (s *Server) status(c echo.Context) error {
 	return c.JSON(http.StatusOK, map[string]string{"status": "ok", "service": "credvault reference credential-service"})
 }
 
+// idempotencyWindow is how long an Idempotency-Key is remembered.
+const idempotencyWindow = 24 * time.Hour
+
 func itemAD(id string) []byte { return keyring.AssociatedData("credential-service", "item", id) }
 
 func (s *Server) create(c echo.Context) error {
@@ -194,16 +198,49 @@ func (s *Server) create(c echo.Context) error {
 	if err != nil {
 		return fail(http.StatusBadRequest, err.Error())
 	}
+	ctx := c.Request().Context()
+	key := c.Request().Header.Get(vault.IdempotencyKeyHeader)
+	if len(key) > 255 {
+		return fail(http.StatusBadRequest, "Idempotency-Key must be at most 255 characters")
+	}
+	var keyHash []byte
+	now := s.store.Now()
+	if key != "" {
+		// The same key from the same token within 24 h returns the same
+		// item and stores nothing new.
+		h := sha256.Sum256([]byte(strings.TrimSpace(c.Request().Header.Get("Authorization")) + "\x00" + key))
+		keyHash = h[:]
+		if id, err := s.store.IdempotentItem(ctx, keyHash, now.Add(-idempotencyWindow)); err == nil {
+			c.Response().Header().Set(vault.IdempotentReplayedHeader, "true")
+			return c.JSON(http.StatusOK, map[string]string{"id": id})
+		} else if !errors.Is(err, store.ErrNotFound) {
+			return err
+		}
+	}
 	id := store.NewID("cred")
 	ct, err := s.keyring.Encrypt(plain, itemAD(id))
 	if err != nil {
 		return err
 	}
-	ctx := c.Request().Context()
-	if err := s.store.CreateServiceItem(ctx, store.ServiceItem{ID: id, ItemType: string(cred.Type), Ciphertext: ct,
-		CreatedAt: s.store.Now()}); err != nil {
+	it := store.ServiceItem{ID: id, ItemType: string(cred.Type), Ciphertext: ct, CreatedAt: now}
+	if keyHash == nil {
+		if err := s.store.CreateServiceItem(ctx, it); err != nil {
+			return err
+		}
+		return c.JSON(http.StatusOK, map[string]string{"id": id})
+	}
+	err = s.store.CreateServiceItemOnce(ctx, it, keyHash, now.Add(-idempotencyWindow))
+	if errors.Is(err, store.ErrConflict) {
+		// A concurrent create with the same key won: answer with its item.
+		if id, err := s.store.IdempotentItem(ctx, keyHash, now.Add(-idempotencyWindow)); err == nil {
+			c.Response().Header().Set(vault.IdempotentReplayedHeader, "true")
+			return c.JSON(http.StatusOK, map[string]string{"id": id})
+		}
+	}
+	if err != nil {
 		return err
 	}
+	c.Response().Header().Set(vault.IdempotentReplayedHeader, "false")
 	return c.JSON(http.StatusOK, map[string]string{"id": id})
 }
 

@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/credvault/credvault/credservice"
@@ -325,6 +326,52 @@ func TestAcceptsSkyvernPayloads(t *testing.T) {
 			if !reflect.DeepEqual(got[k], v) && !(k == "secret_label" && v == "") {
 				t.Errorf("%s: %s changed", want["name"], k)
 			}
+		}
+	}
+}
+
+// TestIdempotencyKey: the same Idempotency-Key from the same token returns
+// the same item and stores nothing new, also when sent concurrently; the
+// answer says so.
+func TestIdempotencyKey(t *testing.T) {
+	t.Parallel()
+	_, srv, _ := start(t, testdb.Postgres)
+	post := func(token, key string) (string, string) {
+		req, _ := http.NewRequest("POST", srv.URL+credservice.Prefix, strings.NewReader(`{"name":"n","type":"secret","secret_value":"v"}`))
+		req.Header.Set("Authorization", "Bearer "+token)
+		if key != "" {
+			req.Header.Set("Idempotency-Key", key)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Error(err)
+			return "", ""
+		}
+		defer resp.Body.Close()
+		var out struct{ ID string }
+		_ = json.NewDecoder(resp.Body).Decode(&out)
+		return out.ID, resp.Header.Get("Idempotent-Replayed")
+	}
+	id1, replayed1 := post(tokenA, "cred_k1")
+	id2, replayed2 := post(tokenA, "cred_k1")
+	if id1 == "" || id1 != id2 || replayed1 != "false" || replayed2 != "true" {
+		t.Fatalf("same key: %s (%s) then %s (%s), want the same id, replayed false then true", id1, replayed1, id2, replayed2)
+	}
+	if id3, _ := post(tokenA, "cred_k2"); id3 == id1 {
+		t.Fatal("another key returned the same item")
+	}
+	if id4, r := post(tokenA, ""); id4 == "" || r != "" {
+		t.Fatalf("no key: %q replayed %q", id4, r)
+	}
+	var wg sync.WaitGroup
+	ids := make([]string, 8)
+	for i := range ids {
+		wg.Go(func() { ids[i], _ = post(tokenA, "cred_concurrent") })
+	}
+	wg.Wait()
+	for _, id := range ids {
+		if id != ids[0] || id == "" {
+			t.Fatalf("concurrent creates with one key: %v", ids)
 		}
 	}
 }

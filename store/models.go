@@ -413,6 +413,39 @@ func (s *Store) CreateServiceItem(ctx context.Context, it ServiceItem) error {
 	return wrap("create item", s.ctx(ctx).Create(&it).Error)
 }
 
+// ServiceIdempotencyKey remembers which item a create's key produced.
+type ServiceIdempotencyKey struct {
+	KeyHash   []byte
+	ItemID    string
+	CreatedAt time.Time
+}
+
+// TableName implements gorm's tabler.
+func (ServiceIdempotencyKey) TableName() string { return "service_idempotency_keys" }
+
+// IdempotentItem returns the item a key produced since after, or
+// ErrNotFound.
+func (s *Store) IdempotentItem(ctx context.Context, keyHash []byte, after time.Time) (string, error) {
+	var k ServiceIdempotencyKey
+	err := s.ctx(ctx).Where("key_hash = ? AND created_at > ?", keyHash, after).Take(&k).Error
+	return k.ItemID, wrap("find idempotency key", err)
+}
+
+// CreateServiceItemOnce inserts it and records keyHash for it in one
+// transaction (a key already recorded is ErrConflict), dropping keys
+// recorded before expired.
+func (s *Store) CreateServiceItemOnce(ctx context.Context, it ServiceItem, keyHash []byte, expired time.Time) error {
+	return s.Tx(ctx, func(tx *Store) error {
+		if err := tx.ctx(ctx).Where("created_at <= ?", expired).Delete(&ServiceIdempotencyKey{}).Error; err != nil {
+			return wrap("purge idempotency keys", err)
+		}
+		if err := tx.ctx(ctx).Create(&ServiceIdempotencyKey{KeyHash: keyHash, ItemID: it.ID, CreatedAt: it.CreatedAt}).Error; err != nil {
+			return wrap("record idempotency key", err)
+		}
+		return wrap("create item", tx.ctx(ctx).Create(&it).Error)
+	})
+}
+
 // GetServiceItem returns the item with id.
 func (s *Store) GetServiceItem(ctx context.Context, id string) (ServiceItem, error) {
 	var it ServiceItem

@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 	"unicode"
@@ -23,6 +24,24 @@ const MaxResponseBytes = 1 << 20
 
 // DefaultTimeout bounds each request when ClientOptions.Timeout is zero.
 const DefaultTimeout = 10 * time.Second
+
+// Idempotency headers: credvault sends IdempotencyKeyHeader on every
+// create; a service that honours it answers with IdempotentReplayedHeader
+// ("true" when it returned an earlier create's id instead of storing
+// again), which tells credvault a timed-out create may be retried.
+const (
+	IdempotencyKeyHeader     = "Idempotency-Key"
+	IdempotentReplayedHeader = "Idempotent-Replayed"
+)
+
+type idempotencyKey struct{}
+
+// WithIdempotencyKey makes the creates made with ctx carry key, so a
+// service that honours it stores one item however many times the create
+// is sent.
+func WithIdempotencyKey(ctx context.Context, key string) context.Context {
+	return context.WithValue(ctx, idempotencyKey{}, key)
+}
 
 // opProbe names the connection test's GET of the base URL.
 const opProbe = "connection test"
@@ -78,7 +97,14 @@ type Client struct {
 	maxAttempts int
 	backoff     time.Duration
 	source      string
+	// idempotent is set once the service has shown it honours
+	// Idempotency-Key (IdempotentReplayedHeader on a create answer).
+	idempotent atomic.Bool
 }
+
+// HonoursIdempotency reports whether the service has answered a create
+// with IdempotentReplayedHeader.
+func (c *Client) HonoursIdempotency() bool { return c.idempotent.Load() }
 
 var defaultTransport = NewTransport(AddressPolicy{})
 
@@ -170,6 +196,11 @@ func (c *Client) CreateItem(ctx context.Context, cred Credential) (string, error
 		return "", err
 	}
 	status, resp, err := c.do(ctx, "create", http.MethodPost, c.base, body, secretsOf(cred))
+	if key, _ := ctx.Value(idempotencyKey{}).(string); key != "" && errors.Is(err, ErrTimeout) && c.idempotent.Load() {
+		// The answer was lost, but the service honours the key: sending
+		// the same create again returns the item it may have stored.
+		status, resp, err = c.do(ctx, "create", http.MethodPost, c.base, body, secretsOf(cred))
+	}
 	if err != nil {
 		return "", err
 	}
@@ -319,6 +350,11 @@ func (c *Client) doOnce(ctx context.Context, op, method string, u *url.URL, body
 		return 0, nil, &UpstreamError{Op: op, Message: "invalid request URL"}
 	}
 	req.Header.Set("Authorization", "Bearer "+c.token.Reveal())
+	if method == http.MethodPost {
+		if key, _ := ctx.Value(idempotencyKey{}).(string); key != "" {
+			req.Header.Set(IdempotencyKeyHeader, key)
+		}
+	}
 	req.Header.Set("Accept", "application/json")
 	req.Header.Set("User-Agent", "credvault")
 	if body != nil {
@@ -333,6 +369,9 @@ func (c *Client) doOnce(ctx context.Context, op, method string, u *url.URL, body
 	}
 	defer resp.Body.Close()
 	ok := resp.StatusCode >= 200 && resp.StatusCode <= 299
+	if method == http.MethodPost && ok && resp.Header.Get(IdempotentReplayedHeader) != "" {
+		c.idempotent.Store(true)
+	}
 	if ok && (method == http.MethodDelete || op == opProbe) {
 		// Only the status matters: a 2xx delete happened whatever its
 		// body (however large, or cut off). Drain a bounded amount so the

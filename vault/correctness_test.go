@@ -3,9 +3,13 @@ package vault_test
 import (
 	"context"
 	"errors"
+	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -69,5 +73,51 @@ func TestDeleteStatusBeforeBody(t *testing.T) {
 	var ue *vault.UpstreamError
 	if err := c.DeleteItem(ctx, "err"); !errors.As(err, &ue) || ue.StatusCode != 503 {
 		t.Errorf("DELETE 503 with a huge body: %v, want an upstream 503", err)
+	}
+}
+
+// TestLostCreateAnswerIsRetriedWithItsKey: a create whose answer times out
+// is sent again, once, with the same Idempotency-Key when the service has
+// shown it honours keys — one item is stored and its id returned.
+func TestLostCreateAnswerIsRetriedWithItsKey(t *testing.T) {
+	t.Parallel()
+	var mu sync.Mutex
+	byKey := map[string]string{}
+	stored, posts := 0, 0
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.ReadAll(r.Body) // so the server notices the client leaving
+		key := r.Header.Get(vault.IdempotencyKeyHeader)
+		mu.Lock()
+		posts++
+		id, seen := byKey[key]
+		if !seen {
+			stored++
+			id = fmt.Sprintf("item%d", stored)
+			byKey[key] = id
+		}
+		first := !seen && key == "k-lost"
+		mu.Unlock()
+		if first {
+			<-r.Context().Done() // stored, but the answer never arrives
+			return
+		}
+		w.Header().Set(vault.IdempotentReplayedHeader, strconv.FormatBool(seen))
+		_, _ = w.Write([]byte(`{"id":"` + id + `"}`))
+	}))
+	t.Cleanup(srv.Close)
+	c := newClient(t, srv.URL+"/api", vault.ClientOptions{Timeout: 200 * time.Millisecond})
+	ctx := context.Background()
+	if _, err := c.CreateItem(vault.WithIdempotencyKey(ctx, "k-warm"), secretCred()); err != nil || !c.HonoursIdempotency() {
+		t.Fatalf("warm-up create: %v (honours %v)", err, c.HonoursIdempotency())
+	}
+	id, err := c.CreateItem(vault.WithIdempotencyKey(ctx, "k-lost"), secretCred())
+	if err != nil || id != "item2" {
+		t.Fatalf("create with a lost answer: %q %v, want item2 from the retry", id, err)
+	}
+	mu.Lock()
+	gotStored, gotPosts := stored, posts
+	mu.Unlock()
+	if gotStored != 2 || gotPosts != 3 {
+		t.Fatalf("service stored %d items from %d creates, want 2 from 3", gotStored, gotPosts)
 	}
 }
