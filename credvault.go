@@ -65,6 +65,7 @@ type Platform struct {
 	// it has returned.
 	stopListening context.CancelFunc
 	listening     chan struct{}
+	outboxDone    chan struct{}
 }
 
 // SQLitePath is where the embedded database lives for cfg.
@@ -234,6 +235,23 @@ func Open(ctx context.Context, cfg config.Config, opts Options) (*Platform, erro
 		NoMetricsRoute: cfg.MetricsAddr != "",
 	})
 	p.metrics = httpapi.MetricsHandler(opts.Gatherer)
+	opts.Registerer.MustRegister(
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "credvault_outbox_pending",
+			Help: "Vault item deletions recorded and not yet confirmed by the service."},
+			func() float64 { n, _, _ := st.DeletionStats(context.Background()); return float64(n) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "credvault_outbox_oldest_seconds",
+			Help: "Age of the oldest pending vault item deletion (0 when none)."},
+			func() float64 {
+				_, oldest, _ := st.DeletionStats(context.Background())
+				if oldest.IsZero() {
+					return 0
+				}
+				return time.Since(oldest).Seconds()
+			}),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "credvault_outbox_attempts_total",
+			Help: "Attempts at recorded vault item deletions by this process."},
+			func() float64 { return float64(credentials.DeletionAttempts()) }),
+	)
 	p.listen(log)
 	return p, nil
 }
@@ -254,6 +272,12 @@ func (p *Platform) listen(log *slog.Logger) {
 	ctx, cancel := context.WithCancel(context.Background())
 	p.stopListening, p.listening = cancel, make(chan struct{})
 	ready := make(chan struct{}, 1)
+	// The outbox worker deletes recorded items until Close.
+	p.outboxDone = make(chan struct{})
+	go func() {
+		defer close(p.outboxDone)
+		p.Credentials.RunOutbox(ctx)
+	}()
 	go func() {
 		defer close(p.listening)
 		p.Store.Listen(ctx, store.ListenOptions{
@@ -296,6 +320,7 @@ func (p *Platform) Close() error {
 	if p.stopListening != nil {
 		p.stopListening()
 		<-p.listening
+		<-p.outboxDone
 	}
 	return p.Store.Close()
 }

@@ -115,18 +115,6 @@ func metadataRow(r *store.Credential, c vault.Credential) {
 	}
 }
 
-// cleanup deletes an item that must not outlive a failed operation. It
-// runs even if the caller's context was cancelled.
-func (s *Service) cleanup(ctx context.Context, orgID string, ref vault.ItemRef, why string) {
-	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
-	defer cancel()
-	if err := s.vault.Delete(cctx, orgID, ref); err != nil && !errors.Is(err, vault.ErrNotFound) {
-		s.log.ErrorContext(ctx, "could not delete a vault item after a failed operation; it is orphaned",
-			slog.String("organization_id", orgID), slog.String("item_id", ref.ID), slog.String("stored_by", ref.Source),
-			slog.String("reason", why), slog.String("error", err.Error()))
-	}
-}
-
 // checkID rejects an id no credential can have before it reaches the
 // database (PostgreSQL refuses NUL and invalid UTF-8 with an error).
 func checkID(id string) error {
@@ -478,20 +466,24 @@ func (s *Service) UpdateWith(ctx context.Context, orgID, id string, c vault.Cred
 	row.ItemID, row.VaultSource = ref.ID, ref.Source
 	metadataRow(&row, c)
 	settings.apply(&row)
+	// The old item's deletion is recorded with the row change, so it is
+	// retried until done even if this process stops right after the
+	// commit; it goes through the configuration that stored the old item.
+	oldItem := s.deletion(orgID, refOf(old), "replaced by an update")
 	var updated store.Credential
 	err = s.audited(ctx, orgID, ActionUpdate, id, func(tx *store.Store) error {
 		var err error
-		updated, err = tx.UpdateCredential(ctx, row, old.Version)
-		return err
+		if updated, err = tx.UpdateCredential(ctx, row, old.Version); err != nil {
+			return err
+		}
+		return tx.EnqueueDeletion(ctx, oldItem)
 	})
 	s.rows.drop(orgID, id)
 	if err != nil {
 		s.cleanup(ctx, orgID, ref, "credential row update failed")
 		return View{}, err
 	}
-	// The old item is deleted through the configuration that stored it,
-	// which may be an earlier one than the new item's.
-	s.cleanup(ctx, orgID, refOf(old), "replaced by an update")
+	s.attempt(context.WithoutCancel(ctx), oldItem)
 	return viewOf(updated), nil
 }
 

@@ -55,7 +55,7 @@ func TestHelpAndExitCodes(t *testing.T) {
 	for _, args := range [][]string{
 		{"--help"}, {"serve", "--help"}, {"migrate", "--help"}, {"keys", "--help"}, {"keys", "init", "--help"},
 		{"keys", "rotate", "--help"}, {"org", "--help"}, {"org", "create", "--help"}, {"org", "list", "--help"},
-		{"org", "keys", "--help"}, {"org", "add-key", "--help"}, {"org", "revoke-key", "--help"}, {"audit", "list", "--help"},
+		{"org", "keys", "--help"}, {"org", "add-key", "--help"}, {"org", "revoke-key", "--help"}, {"audit", "list", "--help"}, {"outbox", "list", "--help"},
 		{"check-service", "--help"}, {"version", "--help"}, {"completion", "bash", "--help"},
 	} {
 		code, out, errOut := execCode(t, cv, env, args...)
@@ -116,5 +116,8 @@ func TestTextFormat(t *testing.T) {
 	}
 	if code, out, _ := runCLI("org", "list", "--format", "text"); code != 0 || !strings.Contains(out, "Acme") || !strings.HasPrefix(out, "ORGANIZATION") {
 		t.Fatalf("org list --format text: %d %q", code, out)
+	}
+	if code, out, _ := runCLI("outbox", "list"); code != 0 || strings.TrimSpace(out) != "[]" {
+		t.Fatalf("outbox list: %d %q", code, out)
 	}
 }

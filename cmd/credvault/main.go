@@ -127,7 +127,7 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 	root.SetErr(stderr)
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err.Error()} })
 	root.PersistentFlags().StringVar(&format, "format", "json", "output format: json or text")
-	root.AddCommand(serveCmd(stderr), migrateCmd(out), keysCmd(out), orgCmd(out, stderr), auditCmd(out, stderr),
+	root.AddCommand(serveCmd(stderr), migrateCmd(out), keysCmd(out), orgCmd(out, stderr), auditCmd(out, stderr), outboxCmd(out, stderr),
 		checkServiceCmd(stdout), versionCmd(out))
 	return root
 }
@@ -461,6 +461,56 @@ func auditCmd(out output, stderr io.Writer) *cobra.Command {
 	}
 	list.Flags().StringVar(&orgID, "org", "", "organization id")
 	_ = list.MarkFlagRequired("org")
+	cmd.AddCommand(list)
+	return cmd
+}
+
+func outboxCmd(out output, stderr io.Writer) *cobra.Command {
+	cmd := &cobra.Command{Use: "outbox", Short: "Show vault item deletions waiting to be confirmed", Args: noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return cmd.Help() }}
+	var limit int
+	list := &cobra.Command{
+		Use:   "list",
+		Short: "List pending vault item deletions (ids, attempts, next attempt, last error; no secrets)",
+		Long: "Items that must be deleted from customers' services (a compensation, an update's replaced item) are\n" +
+			"recorded first and retried with backoff until the service confirms; this lists those still pending.",
+		Example: "  credvault outbox list --format text",
+		Args:    noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			p, err := openPlatform(cmd.Context(), stderr)
+			if err != nil {
+				return err
+			}
+			defer p.Close()
+			ds, err := p.Store.ListDeletions(cmd.Context(), limit)
+			if err != nil {
+				return err
+			}
+			type row struct {
+				DeletionID     string    `json:"deletion_id"`
+				OrganizationID string    `json:"organization_id"`
+				ItemID         string    `json:"item_id"`
+				StoredBy       string    `json:"stored_by"`
+				Reason         string    `json:"reason"`
+				Attempts       int       `json:"attempts"`
+				NextAttemptAt  time.Time `json:"next_attempt_at"`
+				LastError      string    `json:"last_error"`
+				CreatedAt      time.Time `json:"created_at"`
+			}
+			rows := make([]row, len(ds))
+			for i, d := range ds {
+				rows[i] = row{d.ID, d.OrganizationID, d.ItemID, d.VaultSource, d.Reason, d.Attempts, d.NextAttemptAt.UTC(), d.LastError, d.CreatedAt.UTC()}
+			}
+			return out.print(rows, func(w io.Writer) {
+				fmt.Fprintln(w, "CREATED\tORGANIZATION\tITEM\tSTORED BY\tATTEMPTS\tNEXT ATTEMPT\tLAST ERROR")
+				for _, r := range rows {
+					fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%d\t%s\t%s\n", r.CreatedAt.Format(time.RFC3339), r.OrganizationID, r.ItemID,
+						r.StoredBy, r.Attempts, r.NextAttemptAt.Format(time.RFC3339), r.LastError)
+				}
+			})
+		},
+	}
+	list.Flags().IntVar(&limit, "limit", 100, "at most this many")
 	cmd.AddCommand(list)
 	return cmd
 }

@@ -1,0 +1,130 @@
+package credentials
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"math/rand/v2"
+	"sync/atomic"
+	"time"
+
+	"github.com/credvault/credvault/store"
+	"github.com/credvault/credvault/vault"
+)
+
+// Outbox timing.
+const (
+	outboxInterval = time.Second
+	outboxBatch    = 50
+	outboxLease    = 2 * time.Minute
+	outboxMaxDelay = 5 * time.Minute
+)
+
+// deleteAttempts counts attempts at outbox deletions, for the metric.
+var deleteAttempts atomic.Uint64
+
+// DeletionAttempts is how many attempts at recorded deletions this process
+// has made.
+func DeletionAttempts() uint64 { return deleteAttempts.Load() }
+
+// backoff is the delay before attempt n+1: exponential from 1 s, capped,
+// with jitter so replicas do not retry in step.
+func backoff(attempts int) time.Duration {
+	d := time.Second << min(attempts, 20)
+	if d > outboxMaxDelay || d <= 0 {
+		d = outboxMaxDelay
+	}
+	return d/2 + rand.N(d/2+1)
+}
+
+// cleanup deletes an item that must not outlive a failed or replaced
+// operation. The deletion is recorded first, so a failure — now or after
+// a crash — is retried by the outbox worker until the service confirms.
+func (s *Service) cleanup(ctx context.Context, orgID string, ref vault.ItemRef, why string) {
+	d := s.deletion(orgID, ref, why)
+	bctx := context.WithoutCancel(ctx)
+	if err := s.store.EnqueueDeletion(bctx, d); err != nil {
+		// The database is out too: try once now; say so if that fails.
+		cctx, cancel := context.WithTimeout(bctx, 30*time.Second)
+		defer cancel()
+		if err := s.vault.Delete(cctx, orgID, ref); err != nil && !errors.Is(err, vault.ErrNotFound) {
+			s.log.ErrorContext(ctx, "could not record nor delete a vault item; it is orphaned",
+				slog.String("organization_id", orgID), slog.String("item_id", ref.ID), slog.String("stored_by", ref.Source),
+				slog.String("reason", why), slog.String("error", err.Error()))
+		}
+		return
+	}
+	s.attempt(bctx, d)
+}
+
+// deletion is a new outbox entry that this process attempts at once: it
+// is leased to it, so another replica's worker does not delete the same
+// item at the same time.
+func (s *Service) deletion(orgID string, ref vault.ItemRef, why string) store.VaultDeletion {
+	return store.VaultDeletion{ID: store.NewID("del"), OrganizationID: orgID, ItemID: ref.ID, VaultSource: ref.Source,
+		Reason: why, NextAttemptAt: s.store.Now().Add(outboxLease)}
+}
+
+// attempt tries one recorded deletion and settles it: done on 2xx or 404,
+// rescheduled with backoff otherwise.
+func (s *Service) attempt(ctx context.Context, d store.VaultDeletion) {
+	deleteAttempts.Add(1)
+	cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	err := s.vault.Delete(cctx, d.OrganizationID, vault.ItemRef{ID: d.ItemID, Source: d.VaultSource})
+	if err == nil || errors.Is(err, vault.ErrNotFound) {
+		if ferr := s.store.FinishDeletion(ctx, d.ID); ferr != nil {
+			s.log.WarnContext(ctx, "vault item deleted, but its outbox entry stays until the next attempt confirms it",
+				slog.String("deletion_id", d.ID), slog.String("error", ferr.Error()))
+		}
+		return
+	}
+	d.Attempts++
+	next := s.store.Now().Add(backoff(d.Attempts))
+	if rerr := s.store.RetryDeletion(ctx, d.ID, d.Attempts, next, err.Error()); rerr != nil {
+		s.log.WarnContext(ctx, "could not reschedule a vault deletion; the lease expiry retries it",
+			slog.String("deletion_id", d.ID), slog.String("error", rerr.Error()))
+	}
+	s.log.WarnContext(ctx, "vault item deletion failed; it will be retried",
+		slog.String("organization_id", d.OrganizationID), slog.String("item_id", d.ItemID), slog.String("stored_by", d.VaultSource),
+		slog.Int("attempts", d.Attempts), slog.Time("next_attempt_at", next), slog.String("error", err.Error()))
+}
+
+// RunOutbox deletes recorded items until ctx ends: every second it claims
+// what is due (on PostgreSQL several replicas share the work without
+// taking the same entry) and settles it.
+func (s *Service) RunOutbox(ctx context.Context) {
+	t := time.NewTicker(outboxInterval)
+	defer t.Stop()
+	for {
+		s.RunOutboxOnce(ctx)
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// RunOutboxOnce settles the deletions due now and reports how many it
+// tried.
+func (s *Service) RunOutboxOnce(ctx context.Context) int {
+	n := 0
+	for ctx.Err() == nil {
+		ds, err := s.store.ClaimDeletions(ctx, outboxBatch, outboxLease)
+		if err != nil {
+			if ctx.Err() == nil {
+				s.log.WarnContext(ctx, "outbox: could not claim deletions", slog.String("error", err.Error()))
+			}
+			return n
+		}
+		for _, d := range ds {
+			s.attempt(ctx, d)
+		}
+		n += len(ds)
+		if len(ds) < outboxBatch {
+			return n
+		}
+	}
+	return n
+}
