@@ -331,6 +331,7 @@ func TestCredentialsPageInChromium(t *testing.T) {
 		`(() => { const s = document.getElementById('search'); s.value = ''; return s.dispatchEvent(new Event('input')) })()`)); err != nil {
 		t.Fatal(err)
 	}
+	waitFor(t, ctx, "the search cleared", rows+` === 10`)
 	choose("type-filter", "password")
 	waitFor(t, ctx, "the type filter", names+` === 'Bank'`)
 

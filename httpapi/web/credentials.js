@@ -129,13 +129,17 @@
     $("confirm-no").focus();
   }
 
+  let loadSeq = 0;
+
   async function load() {
+    const seq = ++loadSeq;
     stopCodes();
     const q = new URLSearchParams({ page: String(page), page_size: String(PAGE_SIZE) });
     const search = $("search").value.trim();
     if (search) q.set("search", search);
     if ($("type-filter").value) q.set("credential_type", $("type-filter").value);
     const { status, data } = await call("GET", API + "?" + q.toString());
+    if (seq !== loadSeq) return; // a newer listing is on its way
     if (status === 401) {
       $("key-error").textContent = "The API key was rejected. Check it and try again.";
       $("key-error").hidden = false;
@@ -284,7 +288,7 @@
   });
   let debounce = null;
   $("search").addEventListener("input", () => { clearTimeout(debounce); debounce = setTimeout(() => { page = 1; load(); }, 250); });
-  $("type-filter").addEventListener("change", () => { page = 1; load(); });
+  $("type-filter").addEventListener("change", () => { clearTimeout(debounce); page = 1; load(); });
   $("prev").addEventListener("click", () => { if (page > 1) { page--; load(); } });
   $("next").addEventListener("click", () => { page++; load(); });
   $("add-btn").addEventListener("click", () => {
