@@ -133,7 +133,7 @@ func TestOutboxTwoProcessesDeleteEachItemOnce(t *testing.T) {
 		}
 	}
 	flaky.failing.Store(false)
-	waitFor0Pending(t, a.p, 30*time.Second, false)
+	waitFor0Pending(t, a.p, 90*time.Second, false)
 	flaky.mu.Lock()
 	defer flaky.mu.Unlock()
 	if len(flaky.deletes) != n {
