@@ -136,6 +136,10 @@ func checkKeyset(ctx context.Context, st *store.Store, kr *keyring.Keyring) erro
 	if err != nil {
 		return err
 	}
+	return canaryDecrypts(kr, stored)
+}
+
+func canaryDecrypts(kr *keyring.Keyring, stored []byte) error {
 	if pt, err := kr.Decrypt(stored, canaryAD); err != nil || string(pt) != canaryText {
 		return fmt.Errorf("the keyset (%s or %s) is not the one this database was set up with: it cannot decrypt the database's keyset canary. "+
 			"Start with the database's keyset (a rotated keyset that still holds the old key works)", config.EnvKeysetFile, config.EnvKeyset)
@@ -224,7 +228,12 @@ func Open(ctx context.Context, cfg config.Config, opts Options) (*Platform, erro
 			if err := checkSchema(ctx, st, nil); err != nil {
 				return err
 			}
-			return checkKeyset(ctx, st, kr)
+			// Read only: a probe must not write.
+			stored, err := st.ReadKeysetCanary(ctx)
+			if err != nil {
+				return err
+			}
+			return canaryDecrypts(kr, stored)
 		},
 		Registerer:     opts.Registerer,
 		Gatherer:       opts.Gatherer,

@@ -122,6 +122,19 @@ func TestUnusableStoringConfigurationIsAConflict(t *testing.T) {
 	if n := envSvc.Requests.Load() - before; n != 0 {
 		t.Fatalf("%d requests went to the env service for an item it did not store", n)
 	}
+	// A password stored by a purged configuration can be moved too, by an
+	// update that omits its metadata (nothing of the old item can be kept).
+	pw := h.do("POST", "/api/v1/credentials", keyA, passwordBody("Bank"))
+	pwID := pw.json(t)["credential_id"].(string)
+	if _, err := h.p.Store.SQLDB().Exec("UPDATE credentials SET vault_source = 'cfg_purged' WHERE id = $1", pwID); err != nil {
+		t.Fatal(err)
+	}
+	h.p.Credentials.Flush()
+	upd := passwordBody("Bank")
+	delete(upd["credential"].(map[string]any), "metadata")
+	if r := h.do("POST", "/api/v1/credentials/"+pwID+"/update", keyA, upd); r.status != 200 {
+		t.Fatalf("moving a password by update = %d %s", r.status, scrub(string(r.body)))
+	}
 	// The credential can be moved by updating it: the new item goes to the
 	// current service.
 	if r := h.do("POST", "/api/v1/credentials/"+id+"/update", keyA, secretBody("api", "label")); r.status != 200 {

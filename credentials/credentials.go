@@ -448,12 +448,19 @@ func (s *Service) UpdateWith(ctx context.Context, orgID, id string, c vault.Cred
 		// What the form left out must not be wiped: read it first. If it
 		// cannot be read, the update fails rather than lose it.
 		stored, err := s.vault.Get(ctx, orgID, refOf(old))
-		if err != nil {
+		switch {
+		case errors.Is(err, vault.ErrSourceUnavailable):
+			// The old item is out of reach for good: nothing can be kept,
+			// and this update is how the credential moves on.
+			s.log.WarnContext(ctx, "updating a credential whose stored item is unreachable; omitted fields cannot be kept",
+				slog.String("organization_id", orgID), slog.String("credential_id", id), slog.String("stored_by", old.VaultSource))
+		case err != nil:
 			return View{}, err
-		}
-		keep.merge(&c, stored)
-		if err := c.Validate(); err != nil {
-			return View{}, err
+		default:
+			keep.merge(&c, stored)
+			if err := c.Validate(); err != nil {
+				return View{}, err
+			}
 		}
 	}
 	// One key per version: a retried update stores one item, and a later

@@ -30,3 +30,11 @@ func (s *Store) KeysetCanary(ctx context.Context, ct []byte) ([]byte, error) {
 	err = s.ctx(ctx).Where("id = 1").Take(&c).Error
 	return c.Ciphertext, wrap("read keyset canary", err)
 }
+
+// ReadKeysetCanary returns the canary without writing (for readiness
+// probes); ErrNotFound before the first start wrote it.
+func (s *Store) ReadKeysetCanary(ctx context.Context) ([]byte, error) {
+	var c KeysetCanary
+	err := s.ctx(ctx).Where("id = 1").Take(&c).Error
+	return c.Ciphertext, wrap("read keyset canary", err)
+}
