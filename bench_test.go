@@ -108,22 +108,7 @@ func BenchmarkHotPath(b *testing.B) {
 	// The whole REST request: API key, row, GET to the service, the code.
 	srv := newBenchServer(b, p)
 	b.Run("REST-totp-code", func(b *testing.B) {
-		b.ReportAllocs()
-		b.RunParallel(func(pb *testing.PB) {
-			for pb.Next() {
-				req, _ := http.NewRequest("GET", srv+"/api/v1/credentials/"+id+"/totp-code", nil)
-				req.Header.Set("x-api-key", key)
-				resp, err := http.DefaultClient.Do(req)
-				if err != nil {
-					b.Fatal(err)
-				}
-				_, _ = io.Copy(io.Discard, resp.Body)
-				resp.Body.Close()
-				if resp.StatusCode != 200 {
-					b.Fatal(fmt.Sprint(resp.StatusCode))
-				}
-			}
-		})
+		benchGET(b, srv+"/api/v1/credentials/"+id+"/totp-code", key)
 	})
 }
 
@@ -155,25 +140,28 @@ func BenchmarkHTTP(b *testing.B) {
 	p, _, key, id := benchPlatform(b)
 	srv := newBenchServer(b, p)
 	for _, route := range []string{"/api/v1/credentials/" + id, "/api/v1/credentials?page_size=10", "/api/v1/credentials/" + id + "/totp-code"} {
-		b.Run(route[len("/api/v1/credentials"):], func(b *testing.B) {
-			b.ReportAllocs()
-			b.RunParallel(func(pb *testing.PB) {
-				for pb.Next() {
-					req, _ := http.NewRequest("GET", srv+route, nil)
-					req.Header.Set("x-api-key", key)
-					resp, err := http.DefaultClient.Do(req)
-					if err != nil {
-						b.Fatal(err)
-					}
-					_, _ = io.Copy(io.Discard, resp.Body)
-					resp.Body.Close()
-					if resp.StatusCode != 200 {
-						b.Fatal(fmt.Sprint(resp.StatusCode))
-					}
-				}
-			})
-		})
+		b.Run(route[len("/api/v1/credentials"):], func(b *testing.B) { benchGET(b, srv+route, key) })
 	}
+}
+
+// benchGET measures parallel GETs of url with the API key; each must be 200.
+func benchGET(b *testing.B, url, key string) {
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			req, _ := http.NewRequest("GET", url, nil)
+			req.Header.Set("x-api-key", key)
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				b.Fatal(err)
+			}
+			_, _ = io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != 200 {
+				b.Fatal(fmt.Sprint(resp.StatusCode))
+			}
+		}
+	})
 }
 
 func newBenchServer(b *testing.B, p *credvault.Platform) string {

@@ -51,13 +51,7 @@ func checkDescription(d *string) error {
 	if d == nil {
 		return nil
 	}
-	if err := vault.CheckText("description", *d); err != nil {
-		return err
-	}
-	if len(*d) > 4096 {
-		return vault.Invalid("description", "must be at most 4096 bytes")
-	}
-	return nil
+	return vault.CheckTextMax("description", *d, 4096)
 }
 
 func checkFolderID(id string) error {

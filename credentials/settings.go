@@ -80,11 +80,8 @@ func (p *Patch) validate() error {
 			continue
 		}
 		v := *f.field.Value
-		if err := vault.CheckText(f.name, v); err != nil {
+		if err := vault.CheckTextMax(f.name, v, 4096); err != nil {
 			return err
-		}
-		if len(v) > 4096 {
-			return vault.Invalid(f.name, "must be at most 4096 bytes")
 		}
 		if (f.name == "user_context" || f.name == "proxy_session_id") && strings.TrimSpace(v) == "" {
 			f.field.Value = nil

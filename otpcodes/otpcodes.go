@@ -113,13 +113,7 @@ func optText(field string, v *string) error {
 	if v == nil {
 		return nil
 	}
-	if err := vault.CheckText(field, *v); err != nil {
-		return err
-	}
-	if len(*v) > 256 {
-		return vault.Invalid(field, "must be at most 256 bytes")
-	}
-	return nil
+	return vault.CheckTextMax(field, *v, 256)
 }
 
 // Push stores a code for orgID.
@@ -211,11 +205,8 @@ func (s *Service) List(ctx context.Context, orgID string, o ListOptions) ([]Code
 		return nil, vault.Invalid("otp_type", "must be totp or magic_link")
 	}
 	for field, v := range map[string]string{"totp_identifier": o.TOTPIdentifier, "workflow_run_id": o.WorkflowRunID} {
-		if err := vault.CheckText(field, v); err != nil {
+		if err := vault.CheckTextMax(field, v, 256); err != nil {
 			return nil, err
-		}
-		if len(v) > 256 {
-			return nil, vault.Invalid(field, "must be at most 256 bytes")
 		}
 	}
 	id := strings.TrimSpace(o.TOTPIdentifier)

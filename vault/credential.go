@@ -234,6 +234,17 @@ func CheckText(field, v string) error {
 	return nil
 }
 
+// CheckTextMax is CheckText with a size bound in bytes.
+func CheckTextMax(field, v string, max int) error {
+	if err := CheckText(field, v); err != nil {
+		return err
+	}
+	if len(v) > max {
+		return Invalid(field, "must be at most %d bytes", max)
+	}
+	return nil
+}
+
 func required(field, v string) error {
 	if strings.TrimSpace(v) == "" {
 		return Invalid(field, "is required")
