@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -61,11 +62,10 @@ type Platform struct {
 	Credentials *credentials.Service
 	handler     http.Handler
 	metrics     http.Handler
-	// stopListening ends the change listener; listening is closed when
-	// it has returned.
-	stopListening context.CancelFunc
-	listening     chan struct{}
-	outboxDone    chan struct{}
+	// stop ends the background work (change listener, outbox worker);
+	// background waits for it.
+	stop       context.CancelFunc
+	background sync.WaitGroup
 }
 
 // SQLitePath is where the embedded database lives for cfg.
@@ -261,7 +261,7 @@ func Open(ctx context.Context, cfg config.Config, opts Options) (*Platform, erro
 			Help: "Attempts at recorded vault item deletions by this process."},
 			func() float64 { return float64(credentials.DeletionAttempts()) }),
 	)
-	p.listen(log)
+	p.startBackground(log)
 	return p, nil
 }
 
@@ -272,23 +272,19 @@ func (p *Platform) Handler() http.Handler { return p.handler }
 // (CREDVAULT_METRICS_ADDR); Handler serves them at /metrics otherwise.
 func (p *Platform) MetricsHandler() http.Handler { return p.metrics }
 
-// listen follows the changes other processes sharing the database make
-// (PostgreSQL LISTEN/NOTIFY) and drops exactly what they change from this
-// process's caches; when the listener loses its connection everything is
-// dropped, so a missed notification cannot serve stale data for longer
-// than the reconnect. On SQLite (one process) there is nothing to hear.
-func (p *Platform) listen(log *slog.Logger) {
+// startBackground runs, until Close, the outbox worker (deleting
+// recorded vault items) and the change listener: it follows the changes
+// other processes sharing the database make (PostgreSQL LISTEN/NOTIFY)
+// and drops exactly what they change from this process's caches; when the
+// listener loses its connection everything is dropped, so a missed
+// notification cannot serve stale data for longer than the reconnect. On
+// SQLite (one process) there is nothing to hear.
+func (p *Platform) startBackground(log *slog.Logger) {
 	ctx, cancel := context.WithCancel(context.Background())
-	p.stopListening, p.listening = cancel, make(chan struct{})
+	p.stop = cancel
 	ready := make(chan struct{}, 1)
-	// The outbox worker deletes recorded items until Close.
-	p.outboxDone = make(chan struct{})
-	go func() {
-		defer close(p.outboxDone)
-		p.Credentials.RunOutbox(ctx)
-	}()
-	go func() {
-		defer close(p.listening)
+	p.background.Go(func() { p.Credentials.RunOutbox(ctx) })
+	p.background.Go(func() {
 		p.Store.Listen(ctx, store.ListenOptions{
 			Logger: log,
 			OnChange: func(c store.Change) {
@@ -313,7 +309,7 @@ func (p *Platform) listen(log *slog.Logger) {
 				}
 			},
 		})
-	}()
+	})
 	if p.Store.Dialect() == migrations.Postgres {
 		// Serve only once subscribed, so no change is missed at start.
 		select {
@@ -326,10 +322,9 @@ func (p *Platform) listen(log *slog.Logger) {
 
 // Close stops the change listener and releases the database.
 func (p *Platform) Close() error {
-	if p.stopListening != nil {
-		p.stopListening()
-		<-p.listening
-		<-p.outboxDone
+	if p.stop != nil {
+		p.stop()
+		p.background.Wait()
 	}
 	return p.Store.Close()
 }
