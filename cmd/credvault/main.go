@@ -320,15 +320,8 @@ func orgCmd(out output, stderr io.Writer) *cobra.Command {
 	cmd := &cobra.Command{Use: "org", Short: "Manage organizations and their API keys", Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return cmd.Help() }}
 	var name, orgID, keyID string
-	withPlatform := func(f func(ctx context.Context, p *credvault.Platform) error) func(*cobra.Command, []string) error {
-		return func(cmd *cobra.Command, _ []string) error {
-			p, err := openPlatform(cmd.Context(), stderr)
-			if err != nil {
-				return err
-			}
-			defer p.Close()
-			return f(cmd.Context(), p)
-		}
+	withPlatform := func(f func(context.Context, *credvault.Platform) error) func(*cobra.Command, []string) error {
+		return withPlatform(stderr, f)
 	}
 	create := &cobra.Command{
 		Use:     "create",
@@ -425,6 +418,19 @@ func orgCmd(out output, stderr io.Writer) *cobra.Command {
 	return cmd
 }
 
+// withPlatform runs f with the server's platform opened (openPlatform) and
+// closes it afterwards: the body of an administration command.
+func withPlatform(stderr io.Writer, f func(context.Context, *credvault.Platform) error) func(*cobra.Command, []string) error {
+	return func(cmd *cobra.Command, _ []string) error {
+		p, err := openPlatform(cmd.Context(), stderr)
+		if err != nil {
+			return err
+		}
+		defer p.Close()
+		return f(cmd.Context(), p)
+	}
+}
+
 func when(t *time.Time) string {
 	if t == nil {
 		return "-"
@@ -441,13 +447,8 @@ func auditCmd(out output, stderr io.Writer) *cobra.Command {
 		Short:   "List an organization's audit events (who changed its configuration, when; never a secret)",
 		Example: "  credvault audit list --org org_0190... --format text",
 		Args:    noArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			p, err := openPlatform(cmd.Context(), stderr)
-			if err != nil {
-				return err
-			}
-			defer p.Close()
-			es, err := p.Organizations.Audit(cmd.Context(), orgID)
+		RunE: withPlatform(stderr, func(ctx context.Context, p *credvault.Platform) error {
+			es, err := p.Organizations.Audit(ctx, orgID)
 			if err != nil {
 				return err
 			}
@@ -457,7 +458,7 @@ func auditCmd(out output, stderr io.Writer) *cobra.Command {
 					fmt.Fprintf(w, "%s\t%s\t%s\t%s\n", e.CreatedAt.Format(time.RFC3339), e.Action, e.ActorKeyID, e.TargetID)
 				}
 			})
-		},
+		}),
 	}
 	list.Flags().StringVar(&orgID, "org", "", "organization id")
 	_ = list.MarkFlagRequired("org")
@@ -476,13 +477,8 @@ func outboxCmd(out output, stderr io.Writer) *cobra.Command {
 			"recorded first and retried with backoff until the service confirms; this lists those still pending.",
 		Example: "  credvault outbox list --format text",
 		Args:    noArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			p, err := openPlatform(cmd.Context(), stderr)
-			if err != nil {
-				return err
-			}
-			defer p.Close()
-			ds, err := p.Store.ListDeletions(cmd.Context(), limit)
+		RunE: withPlatform(stderr, func(ctx context.Context, p *credvault.Platform) error {
+			ds, err := p.Store.ListDeletions(ctx, limit)
 			if err != nil {
 				return err
 			}
@@ -508,7 +504,7 @@ func outboxCmd(out output, stderr io.Writer) *cobra.Command {
 						r.StoredBy, r.Attempts, r.NextAttemptAt.Format(time.RFC3339), r.LastError)
 				}
 			})
-		},
+		}),
 	}
 	list.Flags().IntVar(&limit, "limit", 100, "at most this many")
 	cmd.AddCommand(list)
