@@ -407,7 +407,6 @@ func TestCredentialFaults(t *testing.T) {
 		{"no-id", "POST", "/api/v1/credentials", secretBody("x", ""), 502, `no "id"`},
 		{"slow", "POST", "/api/v1/credentials", secretBody("x", ""), 504, "did not answer"},
 		{"500", "GET", "/api/v1/credentials/" + existing + "/totp-code", nil, 400, "authenticator"},
-		{"delete-500", "DELETE", "/api/v1/credentials/" + existing, nil, 502, "HTTP 500 on delete"},
 		{"concurrent", "POST", "/api/v1/credentials/" + existing + "/update", secretBody("Changed", ""), 409, "concurrently"},
 	}
 	for _, tc := range cases {
@@ -443,6 +442,25 @@ func TestCredentialFaults(t *testing.T) {
 	}
 	if _, err := db.Exec("DROP TRIGGER fail_insert ON credentials"); err != nil {
 		t.Fatal(err)
+	}
+
+	// A delete the service refuses: the row goes and the deletion is
+	// recorded (204); once the service recovers the worker deletes the item.
+	setMode("delete-500")
+	items = svc.Items()
+	if r := h.do("DELETE", "/api/v1/credentials/"+existing, key, nil); r.status != 204 {
+		t.Fatalf("delete against a refusing service = %d %s, want 204", r.status, r.body)
+	}
+	if svc.Items() != items {
+		t.Fatal("the refused delete removed the item")
+	}
+	if ds, _ := h.p.Store.ListDeletions(t.Context(), 10); len(ds) != 1 || !strings.Contains(ds[0].LastError, "HTTP 500 on delete") {
+		t.Fatalf("outbox = %+v, want the refused deletion with its error", ds)
+	}
+	setMode("ok")
+	waitFor0Pending(t, h.p, 10*time.Second, true)
+	if svc.Items() != items-1 {
+		t.Fatalf("the service holds %d items after the worker ran, want %d", svc.Items(), items-1)
 	}
 
 	// Service down.

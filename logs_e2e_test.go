@@ -43,15 +43,15 @@ func TestAccessLog(t *testing.T) {
 		w.WriteHeader(http.StatusUnauthorized)
 		return true
 	}
-	if r := h.do("DELETE", "/api/v1/credentials/"+id, key, nil); r.status != 502 {
-		t.Fatalf("delete against a service refusing its token = %d", r.status)
+	if r := h.do("POST", "/api/v1/credentials/"+id+"/update", key, secretBody("s", "l")); r.status != 502 {
+		t.Fatalf("update against a service refusing its token = %d", r.status)
 	}
 	svc.Fail = func(w http.ResponseWriter, r *http.Request) bool {
 		w.WriteHeader(http.StatusInternalServerError)
 		return true
 	}
-	if r := h.do("DELETE", "/api/v1/credentials/"+id, key, nil); r.status != 502 {
-		t.Fatalf("delete against a failing service = %d", r.status)
+	if r := h.do("POST", "/api/v1/credentials/"+id+"/update", key, secretBody("s", "l")); r.status != 502 {
+		t.Fatalf("update against a failing service = %d", r.status)
 	}
 
 	byID := map[string][]map[string]any{}

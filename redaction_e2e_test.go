@@ -193,7 +193,21 @@ func TestHostileServiceEchoesNoSecret(t *testing.T) {
 			check(typ+" totp", h.do("GET", "/api/v1/credentials/"+id+"/totp-code", key, nil))
 		}
 		check(typ+" update", h.do("POST", "/api/v1/credentials/"+id+"/update", key, body))
-		check(typ+" delete", h.do("DELETE", "/api/v1/credentials/"+id, key, nil))
+		// A delete succeeds once recorded; the refusal is kept in the
+		// outbox, where it must be as clean.
+		if r := h.do("DELETE", "/api/v1/credentials/"+id, key, nil); r.status != 204 {
+			t.Errorf("%s delete = %d, want 204", typ, r.status)
+		}
+	}
+	ds, err := h.p.Store.ListDeletions(t.Context(), 100)
+	if err != nil || len(ds) != len(bodies) {
+		t.Fatalf("outbox = %d entries (%v), want %d", len(ds), err, len(bodies))
+	}
+	for _, d := range ds {
+		if d.LastError == "" {
+			t.Errorf("outbox entry %s has no error", d.ID)
+		}
+		answers = append(answers, "outbox: "+d.LastError)
 	}
 	check("test_connection roundtrip", h.do("POST", "/api/v1/credentials/custom_credential/test_connection?mode=roundtrip", key, nil))
 

@@ -1,12 +1,15 @@
 package credvault_test
 
 import (
+	"errors"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
 
 	"github.com/credvault/credvault/internal/fakeservice"
 	"github.com/credvault/credvault/internal/testdb"
+	"github.com/credvault/credvault/vault"
 )
 
 const envToken = "env-token-1234567890abcdef"
@@ -105,22 +108,41 @@ func TestUnusableStoringConfigurationIsAConflict(t *testing.T) {
 	if _, err := h.p.Store.SQLDB().Exec("UPDATE credentials SET vault_source = 'cfg_purged' WHERE id = $1", id); err != nil {
 		t.Fatal(err)
 	}
+	if _, err := h.p.Credentials.GetWithSecret(t.Context(), orgA, id); !errors.Is(err, vault.ErrSourceUnavailable) {
+		t.Fatalf("GetWithSecret through a purged configuration = %v, want ErrSourceUnavailable", err)
+	}
+	if r := h.do("GET", "/api/v1/credentials/"+id+"/totp-code", keyA, nil); r.status != 400 {
+		t.Fatalf("totp-code of a secret = %d", r.status)
+	}
+	// A delete removes the row and records the item's deletion; the outbox
+	// keeps it (never sending it to another service) with the reason.
 	before := envSvc.Requests.Load()
-	for _, tc := range []struct{ method, path string }{
-		{"DELETE", "/api/v1/credentials/" + id},
-		{"POST", "/api/v1/credentials/" + id + "/delete"},
-	} {
-		r := h.do(tc.method, tc.path, keyA, nil)
-		if r.status != 409 || !strings.Contains(r.detail(), "earlier custom credential service configuration") ||
-			!strings.Contains(r.detail(), "update") {
-			t.Fatalf("%s %s = %d %s, want 409 explaining the configuration is gone", tc.method, tc.path, r.status, r.body)
+	for _, path := range []string{"/api/v1/credentials/%s", "/api/v1/credentials/%s/delete"} {
+		del := h.do("POST", "/api/v1/credentials", keyA, secretBody("gone", "label")).json(t)["credential_id"].(string)
+		if _, err := h.p.Store.SQLDB().Exec("UPDATE credentials SET vault_source = 'cfg_purged' WHERE id = $1", del); err != nil {
+			t.Fatal(err)
+		}
+		h.p.Credentials.Flush()
+		before = envSvc.Requests.Load()
+		method := "DELETE"
+		if strings.HasSuffix(path, "/delete") {
+			method = "POST"
+		}
+		if r := h.do(method, fmt.Sprintf(path, del), keyA, nil); r.status != 204 {
+			t.Fatalf("%s %s = %d %s, want 204", method, path, r.status, r.body)
+		}
+		if n := envSvc.Requests.Load() - before; n != 0 {
+			t.Fatalf("%d requests went to the env service for an item it did not store", n)
 		}
 	}
-	if _, err := h.p.Credentials.GetWithSecret(t.Context(), orgA, id); err == nil {
-		t.Fatal("GetWithSecret through a purged configuration succeeded")
+	ds, err := h.p.Store.ListDeletions(t.Context(), 10)
+	if err != nil || len(ds) != 2 {
+		t.Fatalf("outbox = %v %v, want the 2 deletions", ds, err)
 	}
-	if n := envSvc.Requests.Load() - before; n != 0 {
-		t.Fatalf("%d requests went to the env service for an item it did not store", n)
+	for _, d := range ds {
+		if d.VaultSource != "cfg_purged" || !strings.Contains(d.LastError, "earlier custom credential service configuration") {
+			t.Fatalf("outbox entry %+v does not keep the storing configuration and why it is unusable", d)
+		}
 	}
 	// A password stored by a purged configuration can be moved too, by an
 	// update that omits its metadata (nothing of the old item can be kept).

@@ -43,6 +43,9 @@ type View struct {
 	Settings
 	CreatedAt  time.Time `json:"created_at"`
 	ModifiedAt time.Time `json:"modified_at"`
+	// ItemMissingAt is when `credvault reconcile --fix` found the secret
+	// gone from the service that stored it; absent otherwise.
+	ItemMissingAt *time.Time `json:"item_missing_at,omitempty"`
 }
 
 // PasswordView is a password credential's metadata.
@@ -73,6 +76,10 @@ func optional(s string) *string {
 func viewOf(r store.Credential) View {
 	v := View{CredentialID: r.ID, Name: r.Name, CredentialType: vault.Type(r.CredentialType), VaultType: r.VaultType,
 		Settings: settingsOf(r), CreatedAt: r.CreatedAt.UTC(), ModifiedAt: r.ModifiedAt.UTC()}
+	if r.ItemMissingAt != nil {
+		t := r.ItemMissingAt.UTC()
+		v.ItemMissingAt = &t
+	}
 	switch v.CredentialType {
 	case vault.TypePassword:
 		v.Credential = PasswordView{Username: r.Username, TOTPType: r.TOTPType, TOTPIdentifier: optional(r.TOTPIdentifier)}
@@ -161,14 +168,66 @@ func (s *Service) audited(ctx context.Context, orgID, action, credID string, fn 
 	})
 }
 
+// createItem sends c to the organization's current vault with key as its
+// Idempotency-Key. The attempt is recorded first and settled by the
+// caller's row write; if the answer is lost (a timeout, a reset, an answer
+// without a readable id) the record stays, marked lost, for `credvault
+// reconcile` to report: the service may hold an item no row points to.
+func (s *Service) createItem(ctx context.Context, orgID, credID, key, op string, c vault.Credential) (vault.ItemRef, error) {
+	if err := s.store.RecordCreate(ctx, store.CreateAttempt{ID: key, OrganizationID: orgID, CredentialID: credID, Operation: op}); err != nil {
+		return vault.ItemRef{}, err
+	}
+	ref, err := s.vault.Create(vault.WithIdempotencyKey(ctx, key), orgID, c)
+	if err == nil {
+		return ref, nil
+	}
+	bctx := context.WithoutCancel(ctx)
+	if !vault.OutcomeUnknown(err) {
+		// Refused: nothing was stored.
+		if serr := s.store.SettleCreate(bctx, key); serr != nil {
+			s.log.WarnContext(ctx, "could not forget a refused create; reconcile will list it", slog.String("key", key), slog.String("error", serr.Error()))
+		}
+		return ref, err
+	}
+	if merr := s.store.MarkCreateLost(bctx, key, err.Error()); merr != nil {
+		s.log.WarnContext(ctx, "could not mark a create lost; it stays in flight for reconcile", slog.String("key", key), slog.String("error", merr.Error()))
+	}
+	s.log.WarnContext(ctx, "a create's answer was lost: the service may hold an item no credential points to; `credvault reconcile` lists it",
+		slog.String("organization_id", orgID), slog.String("credential_id", credID), slog.String("idempotency_key", key),
+		slog.String("operation", op), slog.String("error", err.Error()))
+	return ref, err
+}
+
+// ItemMissingError is a read of a credential whose item reconcile found
+// gone from the service that stored it, and which is still gone.
+type ItemMissingError struct{ Since time.Time }
+
+func (e *ItemMissingError) Error() string {
+	return fmt.Sprintf("this credential's secret is gone from the custom credential service that stored it (found missing by reconcile at %s): "+
+		"update the credential with its secret to store it again, or delete it", e.Since.UTC().Format(time.RFC3339))
+}
+
+// Is makes errors.Is(err, vault.ErrNotFound) true.
+func (e *ItemMissingError) Is(target error) bool { return target == vault.ErrNotFound }
+
+// getItem reads a row's item through the configuration that stored it.
+func (s *Service) getItem(ctx context.Context, orgID string, r store.Credential) (vault.Credential, error) {
+	c, err := s.vault.Get(ctx, orgID, refOf(r))
+	if r.ItemMissingAt != nil && errors.Is(err, vault.ErrNotFound) {
+		return c, &ItemMissingError{Since: *r.ItemMissingAt}
+	}
+	return c, err
+}
+
 // refOf is where a row's item lives: its id and the configuration that
 // stored it. Every read and delete goes through that configuration.
 func refOf(r store.Credential) vault.ItemRef {
 	return vault.ItemRef{ID: r.ItemID, Source: r.VaultSource}
 }
 
-// Create stores c: the vault item first, then the row. If the row cannot
-// be written, the item is deleted again.
+// Create stores c: the vault item first, then the row. The create is
+// recorded before it is sent (see createItem); if the row cannot be
+// written, the item's deletion goes through the outbox.
 func (s *Service) Create(ctx context.Context, orgID string, c vault.Credential) (View, error) {
 	return s.CreateWith(ctx, orgID, c, Patch{})
 }
@@ -187,7 +246,7 @@ func (s *Service) CreateWith(ctx context.Context, orgID string, c vault.Credenti
 	// honours it stores one item even if the answer is lost and the create
 	// sent again.
 	credID := store.NewID("cred")
-	ref, err := s.vault.Create(vault.WithIdempotencyKey(ctx, credID), orgID, c)
+	ref, err := s.createItem(ctx, orgID, credID, credID, "create", c)
 	if err != nil {
 		return View{}, err
 	}
@@ -196,8 +255,13 @@ func (s *Service) CreateWith(ctx context.Context, orgID string, c vault.Credenti
 		Version: 1, CreatedAt: now, ModifiedAt: now}
 	metadataRow(&row, c)
 	settings.apply(&row)
-	if err := s.audited(ctx, orgID, ActionCreate, row.ID, func(tx *store.Store) error { return tx.CreateCredential(ctx, row) }); err != nil {
-		s.cleanup(ctx, orgID, ref, "credential row write failed")
+	if err := s.audited(ctx, orgID, ActionCreate, row.ID, func(tx *store.Store) error {
+		if err := tx.CreateCredential(ctx, row); err != nil {
+			return err
+		}
+		return tx.SettleCreate(ctx, credID)
+	}); err != nil {
+		s.cleanup(ctx, orgID, ref, credID, "credential row write failed")
 		return View{}, err
 	}
 	return viewOf(row), nil
@@ -233,7 +297,7 @@ func (s *Service) GetWithSecret(ctx context.Context, orgID, id string) (WithSecr
 	if err != nil {
 		return WithSecret{}, err
 	}
-	c, err := s.vault.Get(ctx, orgID, refOf(r))
+	c, err := s.getItem(ctx, orgID, r)
 	if err != nil {
 		return WithSecret{}, err
 	}
@@ -447,7 +511,7 @@ func (s *Service) UpdateWith(ctx context.Context, orgID, id string, c vault.Cred
 	if keep.any() && old.CredentialType == string(c.Type) {
 		// What the form left out must not be wiped: read it first. If it
 		// cannot be read, the update fails rather than lose it.
-		stored, err := s.vault.Get(ctx, orgID, refOf(old))
+		stored, err := s.getItem(ctx, orgID, old)
 		switch {
 		case errors.Is(err, vault.ErrSourceUnavailable):
 			// The old item is out of reach for good: nothing can be kept,
@@ -465,12 +529,13 @@ func (s *Service) UpdateWith(ctx context.Context, orgID, id string, c vault.Cred
 	}
 	// One key per version: a retried update stores one item, and a later
 	// update never gets an earlier one back.
-	ref, err := s.vault.Create(vault.WithIdempotencyKey(ctx, fmt.Sprintf("%s/v%d", id, old.Version+1)), orgID, c)
+	key := fmt.Sprintf("%s/v%d", id, old.Version+1)
+	ref, err := s.createItem(ctx, orgID, id, key, "update", c)
 	if err != nil {
 		return View{}, err
 	}
 	row := old
-	row.ItemID, row.VaultSource = ref.ID, ref.Source
+	row.ItemID, row.VaultSource, row.ItemMissingAt = ref.ID, ref.Source, nil
 	metadataRow(&row, c)
 	settings.apply(&row)
 	// The old item's deletion is recorded with the row change, so it is
@@ -483,11 +548,14 @@ func (s *Service) UpdateWith(ctx context.Context, orgID, id string, c vault.Cred
 		if updated, err = tx.UpdateCredential(ctx, row, old.Version); err != nil {
 			return err
 		}
+		if err := tx.SettleCreate(ctx, key); err != nil {
+			return err
+		}
 		return tx.EnqueueDeletion(ctx, oldItem)
 	})
 	s.rows.drop(orgID, id)
 	if err != nil {
-		s.cleanup(ctx, orgID, ref, "credential row update failed")
+		s.cleanup(ctx, orgID, ref, key, "credential row update failed")
 		return View{}, err
 	}
 	s.attempt(context.WithoutCancel(ctx), oldItem)
@@ -530,10 +598,11 @@ func (s *Service) Patch(ctx context.Context, orgID, id string, p Patch) (View, e
 	return viewOf(updated), nil
 }
 
-// Delete removes the item through the configuration that stored it, then
-// soft-deletes the row. If the vault refuses (or that configuration can no
-// longer be used), the row stays. An item already gone from the vault does
-// not prevent the row's deletion.
+// Delete soft-deletes the row and records the deletion of its item (in
+// one transaction), then tries that deletion at once through the
+// configuration that stored the item. Once recorded the delete has
+// succeeded: a service that is down, slow or refusing is retried by the
+// outbox worker until it confirms (2xx or 404).
 func (s *Service) Delete(ctx context.Context, orgID, id string) error {
 	if err := checkID(id); err != nil {
 		return err
@@ -542,14 +611,19 @@ func (s *Service) Delete(ctx context.Context, orgID, id string) error {
 	if err != nil {
 		return err
 	}
-	if err := s.vault.Delete(ctx, orgID, refOf(r)); err != nil && !errors.Is(err, vault.ErrNotFound) {
-		return err
-	}
+	item := s.deletion(orgID, refOf(r), "credential deleted")
 	err = s.audited(ctx, orgID, ActionDelete, id, func(tx *store.Store) error {
-		return tx.SoftDeleteCredential(ctx, orgID, id, r.Version)
+		if err := tx.SoftDeleteCredential(ctx, orgID, id, r.Version); err != nil {
+			return err
+		}
+		return tx.EnqueueDeletion(ctx, item)
 	})
 	s.rows.drop(orgID, id)
-	return err
+	if err != nil {
+		return err
+	}
+	s.attempt(context.WithoutCancel(ctx), item)
+	return nil
 }
 
 // Code is a current TOTP code.
@@ -571,7 +645,7 @@ func (s *Service) TOTPCode(ctx context.Context, orgID, id string) (Code, error) 
 	if r.CredentialType != string(vault.TypePassword) || r.TOTPType != string(vault.TOTPAuthenticator) {
 		return Code{}, vault.Invalid("credential", "has no authenticator TOTP: only password credentials with totp_type authenticator have codes")
 	}
-	c, err := s.vault.Get(ctx, orgID, refOf(r))
+	c, err := s.getItem(ctx, orgID, r)
 	if err != nil {
 		return Code{}, err
 	}

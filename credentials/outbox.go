@@ -38,19 +38,29 @@ func backoff(attempts int) time.Duration {
 }
 
 // cleanup deletes an item that must not outlive a failed or replaced
-// operation. The deletion is recorded first, so a failure — now or after
-// a crash — is retried by the outbox worker until the service confirms.
-func (s *Service) cleanup(ctx context.Context, orgID string, ref vault.ItemRef, why string) {
+// operation. The deletion is recorded first, with the settling of the
+// create that made the item (createKey), so a failure — now or after a
+// crash — is retried by the outbox worker until the service confirms.
+func (s *Service) cleanup(ctx context.Context, orgID string, ref vault.ItemRef, createKey, why string) {
 	d := s.deletion(orgID, ref, why)
 	bctx := context.WithoutCancel(ctx)
-	if err := s.store.EnqueueDeletion(bctx, d); err != nil {
-		// The database is out too: try once now; say so if that fails.
+	if err := s.store.Tx(bctx, func(tx *store.Store) error {
+		if err := tx.EnqueueDeletion(bctx, d); err != nil {
+			return err
+		}
+		return tx.SettleCreate(bctx, createKey)
+	}); err != nil {
+		// The database is out too: try once now. If that fails, the
+		// create's record (still in flight) is how reconcile finds it.
 		cctx, cancel := context.WithTimeout(bctx, 30*time.Second)
 		defer cancel()
 		if err := s.vault.Delete(cctx, orgID, ref); err != nil && !errors.Is(err, vault.ErrNotFound) {
-			s.log.ErrorContext(ctx, "could not record nor delete a vault item; it is orphaned",
+			s.log.ErrorContext(ctx, "could not record nor delete a vault item; `credvault reconcile` lists its create",
 				slog.String("organization_id", orgID), slog.String("item_id", ref.ID), slog.String("stored_by", ref.Source),
-				slog.String("reason", why), slog.String("error", err.Error()))
+				slog.String("idempotency_key", createKey), slog.String("reason", why), slog.String("error", err.Error()))
+		} else if serr := s.store.SettleCreate(bctx, createKey); serr != nil {
+			s.log.WarnContext(ctx, "deleted a vault item whose row could not be written; its create stays recorded for reconcile",
+				slog.String("idempotency_key", createKey), slog.String("error", serr.Error()))
 		}
 		return
 	}

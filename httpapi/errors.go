@@ -9,6 +9,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/credvault/credvault/credentials"
 	"github.com/credvault/credvault/org"
 	"github.com/credvault/credvault/store"
 	"github.com/credvault/credvault/vault"
@@ -24,6 +25,7 @@ type errorBody struct {
 func statusOf(err error) (int, string) {
 	var he *echo.HTTPError
 	var inv *vault.InvalidError
+	var missing *credentials.ItemMissingError
 	switch {
 	case errors.As(err, &he) && he.Code == http.StatusRequestEntityTooLarge:
 		return he.Code, "the request body is larger than 1 MiB"
@@ -48,6 +50,8 @@ func statusOf(err error) (int, string) {
 		return http.StatusGatewayTimeout, err.Error()
 	case errors.Is(err, vault.ErrUpstream), errors.Is(err, vault.ErrContractViolation):
 		return http.StatusBadGateway, err.Error()
+	case errors.As(err, &missing):
+		return http.StatusBadGateway, missing.Error()
 	case errors.Is(err, vault.ErrNotFound):
 		return http.StatusBadGateway, "Custom credential service returned 404: the stored item no longer exists"
 	case errors.Is(err, store.ErrUnavailable):

@@ -13,7 +13,7 @@ import (
 const hotCredentialSQL = `SELECT id, organization_id, name, credential_type, vault_type, item_id, vault_source,
 	username, totp_type, totp_identifier, card_last_four, card_brand, secret_label, folder_id, tested_url, user_context,
 	browser_profile_id, auto_profile_disabled, pin_saved_session_ip, save_browser_session_intent, run_sequentially,
-	proxy_location, proxy_session_id, version, created_at, modified_at
+	proxy_location, proxy_session_id, item_missing_at, version, created_at, modified_at
 	FROM credentials WHERE id = $1 AND organization_id = $2 AND deleted_at IS NULL`
 
 // GetCredentialLean is GetCredential through plain database/sql on
@@ -27,7 +27,7 @@ func (s *Store) GetCredentialLean(ctx context.Context, orgID, id string) (Creden
 		&c.CredentialType, &c.VaultType, &c.ItemID, &c.VaultSource, &c.Username, &c.TOTPType, &c.TOTPIdentifier,
 		&c.CardLastFour, &c.CardBrand, &c.SecretLabel, &c.FolderID, &c.TestedURL, &c.UserContext, &c.BrowserProfileID,
 		&c.AutoProfileDisabled, &c.PinSavedSessionIP, &c.SaveBrowserSessionIntent, &c.RunSequentially,
-		&c.ProxyLocation, &c.ProxySessionID, &c.Version, &c.CreatedAt, &c.ModifiedAt)
+		&c.ProxyLocation, &c.ProxySessionID, &c.ItemMissingAt, &c.Version, &c.CreatedAt, &c.ModifiedAt)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Credential{}, wrap("get credential", ErrNotFound)
 	}

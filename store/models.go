@@ -79,6 +79,9 @@ type Credential struct {
 	// ProxyLocation is JSON: a string or a geo-target object.
 	ProxyLocation  *string `gorm:"column:proxy_location"`
 	ProxySessionID *string `gorm:"column:proxy_session_id"`
+	// ItemMissingAt is when reconcile found the item gone from the
+	// service that stored it (nil: not known to be missing).
+	ItemMissingAt *time.Time `gorm:"column:item_missing_at"`
 	// Version increases on every change, for optimistic concurrency.
 	Version    int64
 	CreatedAt  time.Time
@@ -373,7 +376,7 @@ func (s *Store) updateCredential(ctx context.Context, c Credential, expectedVers
 var credentialColumns = []string{"name", "credential_type", "vault_type", "item_id", "vault_source", "username", "totp_type",
 	"totp_identifier", "card_last_four", "card_brand", "secret_label", "folder_id", "tested_url", "user_context",
 	"browser_profile_id", "auto_profile_disabled", "pin_saved_session_ip", "save_browser_session_intent",
-	"run_sequentially", "proxy_location", "proxy_session_id", "version", "modified_at"}
+	"run_sequentially", "proxy_location", "proxy_session_id", "item_missing_at", "version", "modified_at"}
 
 // SoftDeleteCredential marks the row deleted if it still has
 // expectedVersion.

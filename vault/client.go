@@ -421,22 +421,22 @@ func (c *Client) transportError(op string, err error, actx context.Context) erro
 	case errors.Is(actx.Err(), context.DeadlineExceeded) || errors.Is(err, context.DeadlineExceeded) || isTimeout(err):
 		return &TimeoutError{Op: op, After: c.timeout}
 	case errors.As(err, &addrErr):
-		up.Message, up.Err = addrErr.Error(), addrErr
+		up.Message, up.Err, up.unsent = addrErr.Error(), addrErr, true
 	case errors.Is(err, errCrossOriginRedirect):
 		up.Message = "the service redirected to another origin; refused so the token is not sent elsewhere"
 	case errors.As(err, &dnsErr):
 		up.Message = fmt.Sprintf("cannot resolve host %s", host)
-		up.transient = dnsErr.IsTemporary
+		up.transient, up.unsent = dnsErr.IsTemporary, true
 	case errors.Is(err, syscall.ECONNREFUSED):
 		up.Message = fmt.Sprintf("connection to %s refused", c.base.Host)
-		up.transient = true
+		up.transient, up.unsent = true, true
 	case errors.Is(err, syscall.ECONNRESET), errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF):
 		up.Message = fmt.Sprintf("connection to %s closed unexpectedly", c.base.Host)
 		up.transient = true
 	case errors.As(err, &certErr), errors.As(err, &uaErr), errors.As(err, &hostErr):
-		up.Message = fmt.Sprintf("TLS certificate of %s is not trusted", host)
+		up.Message, up.unsent = fmt.Sprintf("TLS certificate of %s is not trusted", host), true
 	case errors.As(err, &recErr):
-		up.Message = fmt.Sprintf("TLS handshake with %s failed (is it serving plain HTTP?)", c.base.Host)
+		up.Message, up.unsent = fmt.Sprintf("TLS handshake with %s failed (is it serving plain HTTP?)", c.base.Host), true
 	default:
 		up.Message = fmt.Sprintf("request to %s failed", c.base.Host)
 		up.transient = true

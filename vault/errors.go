@@ -1,6 +1,7 @@
 package vault
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"time"
@@ -98,6 +99,30 @@ type UpstreamError struct {
 	Err error
 	// transient marks a transport failure worth retrying (GET, DELETE).
 	transient bool
+	// unsent marks a failure before the request could reach the service.
+	unsent bool
+}
+
+// Undelivered reports a transport failure that happened before the
+// request reached the service (refused address or connection, name or TLS
+// failure): a create that failed so stored nothing.
+func (e *UpstreamError) Undelivered() bool { return e.StatusCode == 0 && e.unsent }
+
+// OutcomeUnknown reports whether a failed create may nevertheless have
+// stored an item: its answer was lost (timeout, connection reset), or was
+// not one the contract allows (the id cannot be read).
+func OutcomeUnknown(err error) bool {
+	var ue *UpstreamError
+	switch {
+	case err == nil:
+		return false
+	case errors.Is(err, ErrTimeout), errors.Is(err, ErrContractViolation),
+		errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		return true
+	case errors.As(err, &ue):
+		return ue.StatusCode == 0 && !ue.unsent
+	}
+	return false
 }
 
 // Unwrap returns the cause.
