@@ -42,6 +42,43 @@ func (s *server) credentialRoutes(g *echo.Group) {
 	g.POST("/credentials/:credential_id/delete", s.deleteCredential, limited)
 	g.DELETE("/credentials/:credential_id", s.deleteCredential, limited)
 	g.GET("/credentials/:credential_id/totp-code", s.totpCode)
+	if _, ok := s.Credentials.(Migrator); ok {
+		g.POST("/credentials/custom_credential/migrate", s.migrateCredentials, s.limitConfig)
+	}
+}
+
+// Migrator moves an organization's credentials to its current service
+// (credentials.Service).
+type Migrator interface {
+	Migrate(ctx context.Context, orgID string, o credentials.MigrateOptions) (credentials.MigrateReport, error)
+}
+
+// maxMigrateBatch bounds how many credentials one request moves.
+const maxMigrateBatch = 1000
+
+func (s *server) migrateCredentials(c echo.Context) error {
+	o := credentials.MigrateOptions{Limit: 100}
+	switch v := c.QueryParam("dry_run"); v {
+	case "", "false":
+	case "true":
+		o.DryRun = true
+	default:
+		return vault.Invalid("dry_run", "must be true or false")
+	}
+	n, err := intParam(c, "limit")
+	switch {
+	case err != nil:
+		return err
+	case n < 0 || n > maxMigrateBatch:
+		return vault.Invalid("limit", "must be between 1 and %d", maxMigrateBatch)
+	case n > 0:
+		o.Limit = n
+	}
+	rep, err := s.Credentials.(Migrator).Migrate(c.Request().Context(), principal(c).OrganizationID, o)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, rep)
 }
 
 // credentialRequest is Skyvern's CreateCredentialRequest (also the body of

@@ -98,3 +98,14 @@ func (s *Store) SetItemMissing(ctx context.Context, orgID, id, itemID string, at
 	}
 	return false, nil
 }
+
+// CountCredentials counts live credentials (orgID "" for every
+// organization).
+func (s *Store) CountCredentials(ctx context.Context, orgID string) (int64, error) {
+	q := s.ctx(ctx).Model(&Credential{}).Where("deleted_at IS NULL")
+	if orgID != "" {
+		q = q.Where("organization_id = ?", orgID)
+	}
+	var n int64
+	return n, wrap("count credentials", q.Count(&n).Error)
+}

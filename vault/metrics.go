@@ -91,3 +91,13 @@ func (i *instrumented) Delete(ctx context.Context, orgID string, ref ItemRef) er
 	i.m.observe("delete", start, err)
 	return err
 }
+
+// CurrentSource passes through to the instrumented vault when it is a
+// CurrentSourcer ("" otherwise).
+func (i *instrumented) CurrentSource(ctx context.Context, orgID string) (string, error) {
+	cs, ok := i.v.(CurrentSourcer)
+	if !ok {
+		return "", errors.New("vault: this vault cannot say which configuration is current")
+	}
+	return cs.CurrentSource(ctx, orgID)
+}

@@ -296,3 +296,26 @@ var (
 	_ CredentialVault = (*Client)(nil)
 	_ CredentialVault = (*OrgVault)(nil)
 )
+
+// CurrentSourcer is a vault that can say which configuration stores an
+// organization's new items (vault.SourceEnv or a configuration id).
+type CurrentSourcer interface {
+	CurrentSource(ctx context.Context, orgID string) (string, error)
+}
+
+// CurrentSource implements CurrentSourcer: the configuration Create uses.
+func (v *OrgVault) CurrentSource(ctx context.Context, orgID string) (string, error) {
+	cl, err := v.Resolve(ctx, orgID)
+	if err != nil {
+		return "", err
+	}
+	return cl.Source(), nil
+}
+
+// CurrentSource implements CurrentSourcer.
+func (c *Client) CurrentSource(context.Context, string) (string, error) { return c.source, nil }
+
+var (
+	_ CurrentSourcer = (*Client)(nil)
+	_ CurrentSourcer = (*OrgVault)(nil)
+)

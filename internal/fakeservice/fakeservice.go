@@ -28,6 +28,30 @@ type Service struct {
 	// Fail, when set, answers instead of the normal handler if it returns
 	// true (it has written the response).
 	Fail func(w http.ResponseWriter, r *http.Request) bool
+	// LoseAnswers, when set, makes a create store its item and then never
+	// answer (until the client gives up): a lost answer.
+	LoseAnswers atomic.Bool
+}
+
+// IDs returns the ids of the stored items.
+func (s *Service) IDs() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ids := make([]string, 0, len(s.items))
+	for id := range s.items {
+		ids = append(ids, id)
+	}
+	return ids
+}
+
+// Drop removes an item behind credvault's back (an operator cleaning the
+// service by hand), reporting whether it was there.
+func (s *Service) Drop(id string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	_, ok := s.items[id]
+	delete(s.items, id)
+	return ok
 }
 
 // Base is the service's base URL.
@@ -94,6 +118,10 @@ func (s *Service) serve(w http.ResponseWriter, r *http.Request) {
 		s.items[id] = stored
 		s.bodies = append(s.bodies, body)
 		s.mu.Unlock()
+		if s.LoseAnswers.Load() {
+			<-r.Context().Done()
+			return
+		}
 		writeJSON(w, 200, map[string]string{"id": id})
 	case path == base && r.Method == http.MethodGet:
 		writeJSON(w, 405, map[string]string{"detail": "Method Not Allowed"})

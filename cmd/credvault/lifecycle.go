@@ -1,0 +1,138 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"sync"
+
+	"github.com/mattn/go-isatty"
+	"github.com/spf13/cobra"
+
+	"github.com/credvault/credvault"
+	"github.com/credvault/credvault/credentials"
+)
+
+// progressBar draws "[=====     ] done/total what" on w when w is a
+// terminal, and nothing otherwise (a log file or a pipe gets only the
+// report).
+func progressBar(w io.Writer, what string) (credentials.Progress, func()) {
+	f, ok := w.(*os.File)
+	if !ok || !(isatty.IsTerminal(f.Fd()) || isatty.IsCygwinTerminal(f.Fd())) {
+		return nil, func() {}
+	}
+	var mu sync.Mutex
+	drawn := false
+	return func(done, total int) {
+			mu.Lock()
+			defer mu.Unlock()
+			const width = 30
+			filled := width
+			if total > 0 {
+				filled = min(width, done*width/total)
+			}
+			fmt.Fprintf(f, "\r[%s%s] %d/%d %s", strings.Repeat("=", filled), strings.Repeat(" ", width-filled), done, total, what)
+			drawn = true
+		}, func() {
+			mu.Lock()
+			defer mu.Unlock()
+			if drawn {
+				fmt.Fprintln(f)
+			}
+		}
+}
+
+func reconcileCmd(out output, stderr io.Writer) *cobra.Command {
+	var o credentials.ReconcileOptions
+	cmd := &cobra.Command{
+		Use:   "reconcile",
+		Short: "Check that every credential's item exists in the service that stored it",
+		Long: "Reads every credential's item through the configuration that stored it (bounded concurrency,\n" +
+			"rate-limited) and reports, as JSON: rows whose item is gone (dangling), rows stored by a configuration\n" +
+			"that is not current (stale; `credvault credentials migrate` moves them), rows whose configuration can no\n" +
+			"longer be used (unreachable), rows that could not be checked (failed), and creates whose answer was lost\n" +
+			"(the service may hold an item no row points to, under the idempotency key shown).\n" +
+			"--fix marks dangling rows (the API then says so on read) and clears the mark of rows found back; it never\n" +
+			"deletes. Exit 0 when nothing needs attention, 1 when the report lists something, 2 on usage errors.",
+		Example: "  credvault reconcile\n  credvault reconcile --org org_0190... --fix",
+		Args:    noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if o.Concurrency < 1 || o.Concurrency > 64 {
+				return usageError{"--concurrency must be between 1 and 64"}
+			}
+			if o.Rate <= 0 {
+				return usageError{"--rate must be more than 0"}
+			}
+			return withPlatform(stderr, func(ctx context.Context, p *credvault.Platform) error {
+				progress, done := progressBar(stderr, "credentials checked")
+				o.Progress = progress
+				rep, err := p.Credentials.Reconcile(ctx, o)
+				done()
+				if err != nil {
+					return err
+				}
+				if err := out.print(rep, func(w io.Writer) {
+					fmt.Fprintf(w, "checked\t%d\nok\t%d\ndangling\t%d\nstale\t%d\nunreachable\t%d\nfailed\t%d\nlost creates\t%d\nmarked\t%d\ncleared\t%d\n",
+						rep.Checked, rep.OK, len(rep.Dangling), len(rep.Stale), len(rep.Unreachable), len(rep.Failed), len(rep.LostCreates), rep.Marked, rep.Cleared)
+				}); err != nil {
+					return err
+				}
+				if !rep.Clean() {
+					return checkFailed{}
+				}
+				return nil
+			})(cmd, nil)
+		},
+	}
+	cmd.Flags().StringVar(&o.OrganizationID, "org", "", "check only this organization (default: all)")
+	cmd.Flags().BoolVar(&o.Fix, "fix", false, "mark dangling rows (never deletes)")
+	cmd.Flags().IntVar(&o.Concurrency, "concurrency", 8, "reads in flight at once")
+	cmd.Flags().Float64Var(&o.Rate, "rate", 50, "reads per second, over all services")
+	return cmd
+}
+
+func credentialsCmd(out output, stderr io.Writer) *cobra.Command {
+	cmd := &cobra.Command{Use: "credentials", Short: "Operate on organizations' credentials", Args: noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return cmd.Help() }}
+	var orgID string
+	var o credentials.MigrateOptions
+	migrate := &cobra.Command{
+		Use:   "migrate",
+		Short: "Move an organization's credentials from earlier configurations to its current service",
+		Long: "Every credential stored by an earlier configuration (or the env-configured service) is read through\n" +
+			"that configuration, created in the current service, re-pointed in its own transaction, and its old\n" +
+			"item deleted through the outbox. Resumable and idempotent: run it again after an interruption. A\n" +
+			"credential that cannot be moved is listed under \"failed\" and left as it was (exit 1).",
+		Example: "  credvault credentials migrate --org org_0190... --dry-run\n  credvault credentials migrate --org org_0190...",
+		Args:    noArgs,
+		RunE: withPlatform(stderr, func(ctx context.Context, p *credvault.Platform) error {
+			progress, done := progressBar(stderr, "credentials moved")
+			o.Progress = progress
+			rep, err := p.Credentials.Migrate(ctx, orgID, o)
+			done()
+			if err != nil {
+				return err
+			}
+			if err := out.print(rep, func(w io.Writer) {
+				fmt.Fprintf(w, "organization\t%s\ncurrent\t%s\ndry run\t%v\nto move\t%d\nmigrated\t%d\nfailed\t%d\nremaining\t%d\n",
+					rep.OrganizationID, rep.Current, rep.DryRun, rep.ToMove, rep.Migrated, len(rep.Failed), rep.Remaining)
+				for _, f := range rep.Failed {
+					fmt.Fprintf(w, "  %s\t%s\t%s\n", f.CredentialID, f.StoredBy, f.Error)
+				}
+			}); err != nil {
+				return err
+			}
+			if len(rep.Failed) > 0 {
+				return checkFailed{}
+			}
+			return nil
+		}),
+	}
+	migrate.Flags().StringVar(&orgID, "org", "", "organization id")
+	migrate.Flags().BoolVar(&o.DryRun, "dry-run", false, "count what would move; move nothing")
+	_ = migrate.MarkFlagRequired("org")
+	cmd.AddCommand(migrate)
+	return cmd
+}

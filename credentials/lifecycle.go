@@ -1,0 +1,384 @@
+package credentials
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+	"golang.org/x/time/rate"
+
+	"github.com/credvault/credvault/store"
+	"github.com/credvault/credvault/vault"
+)
+
+// ActionMigrate is the audit action of a credential moved to the current
+// service.
+const ActionMigrate = "credential.migrate"
+
+// scanPage is how many rows a walk over every credential reads at a time.
+const scanPage = 200
+
+// lostAfter is how old an unsettled create must be before reconcile
+// reports it: younger ones may still be waiting for their answer.
+const lostAfter = 5 * time.Minute
+
+// Progress is told how many rows are done out of total.
+type Progress func(done, total int)
+
+// ReconcileOptions tune Reconcile.
+type ReconcileOptions struct {
+	// OrganizationID limits the check to one organization ("" = all).
+	OrganizationID string
+	// Fix marks rows whose item is gone (the API then says so on read)
+	// and clears the mark of rows whose item is back. Nothing is deleted.
+	Fix bool
+	// Concurrency bounds the reads in flight (default 8).
+	Concurrency int
+	// Rate bounds the reads per second, over all services (default 50).
+	Rate float64
+	// Progress, when set, is told after every row.
+	Progress Progress
+}
+
+// RowIssue is a credential row reconcile reports. It holds ids only.
+type RowIssue struct {
+	OrganizationID string `json:"organization_id"`
+	CredentialID   string `json:"credential_id"`
+	ItemID         string `json:"item_id"`
+	StoredBy       string `json:"stored_by"`
+	// Current is the organization's current configuration (stale rows).
+	Current string `json:"current,omitempty"`
+	// Marked says the row is marked missing (after --fix, or before).
+	Marked bool   `json:"marked,omitempty"`
+	Error  string `json:"error,omitempty"`
+}
+
+// LostCreate is a create whose outcome is unknown: the service may hold an
+// item (under the idempotency key) that no row points to.
+type LostCreate struct {
+	IdempotencyKey string    `json:"idempotency_key"`
+	OrganizationID string    `json:"organization_id"`
+	CredentialID   string    `json:"credential_id"`
+	Operation      string    `json:"operation"`
+	State          string    `json:"state"`
+	LastError      string    `json:"last_error"`
+	CreatedAt      time.Time `json:"created_at"`
+}
+
+// ReconcileReport is what Reconcile found.
+type ReconcileReport struct {
+	Checked int `json:"checked"`
+	OK      int `json:"ok"`
+	// Dangling rows point to an item the service that stored it no longer
+	// has.
+	Dangling []RowIssue `json:"dangling"`
+	// Stale rows were stored by a configuration that is not the
+	// organization's current one (`credentials migrate` moves them).
+	Stale []RowIssue `json:"stale"`
+	// Unreachable rows were stored by a configuration that can no longer
+	// be used (purged, or its token no longer decrypts).
+	Unreachable []RowIssue `json:"unreachable"`
+	// Failed rows could not be checked (the service failed or timed out).
+	Failed []RowIssue `json:"failed"`
+	// LostCreates are creates whose answer never came.
+	LostCreates []LostCreate `json:"lost_creates"`
+	// Marked and Cleared count the rows --fix marked missing or found
+	// back.
+	Marked  int `json:"marked"`
+	Cleared int `json:"cleared"`
+}
+
+// Clean reports whether nothing needs attention.
+func (r ReconcileReport) Clean() bool {
+	return len(r.Dangling) == 0 && len(r.Unreachable) == 0 && len(r.Failed) == 0 && len(r.LostCreates) == 0
+}
+
+// currentSources caches, for one walk, each organization's current
+// configuration.
+type currentSources struct {
+	v  vault.CredentialVault
+	mu sync.Mutex
+	m  map[string]string
+}
+
+func (c *currentSources) get(ctx context.Context, orgID string) string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if src, ok := c.m[orgID]; ok {
+		return src
+	}
+	src := ""
+	if cs, ok := c.v.(vault.CurrentSourcer); ok {
+		src, _ = cs.CurrentSource(ctx, orgID) // "" when not configured
+	}
+	c.m[orgID] = src
+	return src
+}
+
+// walk calls fn for every live row of orgID ("" = all), with at most
+// concurrency calls at once, each after the limiter allows it.
+func (s *Service) walk(ctx context.Context, orgID string, concurrency int, lim *rate.Limiter, fn func(context.Context, store.Credential)) error {
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(concurrency)
+	after := ""
+	for {
+		rows, err := s.store.ScanCredentials(gctx, orgID, after, scanPage)
+		if err != nil {
+			_ = g.Wait()
+			return err
+		}
+		for _, r := range rows {
+			if err := lim.Wait(gctx); err != nil {
+				_ = g.Wait()
+				return ctx.Err()
+			}
+			g.Go(func() error { fn(gctx, r); return nil })
+		}
+		if len(rows) < scanPage {
+			break
+		}
+		after = rows[len(rows)-1].ID
+	}
+	if err := g.Wait(); err != nil {
+		return err
+	}
+	return ctx.Err()
+}
+
+// Reconcile reads every row's item through the configuration that stored
+// it and reports rows whose item is gone, rows stored by a configuration
+// that is not current, and creates whose answer was lost. With Fix it
+// marks the gone ones; it never deletes.
+func (s *Service) Reconcile(ctx context.Context, o ReconcileOptions) (ReconcileReport, error) {
+	if o.Concurrency <= 0 {
+		o.Concurrency = 8
+	}
+	if o.Rate <= 0 {
+		o.Rate = 50
+	}
+	rep := ReconcileReport{Dangling: []RowIssue{}, Stale: []RowIssue{}, Unreachable: []RowIssue{}, Failed: []RowIssue{}, LostCreates: []LostCreate{}}
+	total, err := s.store.CountCredentials(ctx, o.OrganizationID)
+	if err != nil {
+		return rep, err
+	}
+	cur := &currentSources{v: s.vault, m: map[string]string{}}
+	var mu sync.Mutex
+	err = s.walk(ctx, o.OrganizationID, o.Concurrency, rate.NewLimiter(rate.Limit(o.Rate), 1), func(ctx context.Context, r store.Credential) {
+		issue := RowIssue{OrganizationID: r.OrganizationID, CredentialID: r.ID, ItemID: r.ItemID, StoredBy: r.VaultSource, Marked: r.ItemMissingAt != nil}
+		current := cur.get(ctx, r.OrganizationID)
+		_, err := s.vault.Get(ctx, r.OrganizationID, refOf(r))
+		marked, cleared := false, false
+		if o.Fix {
+			switch {
+			case errors.Is(err, vault.ErrNotFound) && r.ItemMissingAt == nil:
+				now := s.store.Now()
+				marked, err = s.setMissing(ctx, r, &now)
+				issue.Marked = marked
+			case err == nil && r.ItemMissingAt != nil:
+				cleared, err = s.setMissing(ctx, r, nil)
+			}
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		rep.Checked++
+		if marked {
+			rep.Marked++
+		}
+		if cleared {
+			rep.Cleared++
+		}
+		switch {
+		case err == nil:
+			rep.OK++
+		case errors.Is(err, vault.ErrNotFound):
+			rep.Dangling = append(rep.Dangling, issue)
+		case errors.Is(err, vault.ErrSourceUnavailable):
+			issue.Error = err.Error()
+			rep.Unreachable = append(rep.Unreachable, issue)
+		default:
+			issue.Error = err.Error()
+			rep.Failed = append(rep.Failed, issue)
+		}
+		if current != "" && r.VaultSource != current {
+			stale := issue
+			stale.Current, stale.Error = current, ""
+			rep.Stale = append(rep.Stale, stale)
+		}
+		if o.Progress != nil {
+			o.Progress(rep.Checked, int(total))
+		}
+	})
+	if err != nil {
+		return rep, err
+	}
+	creates, err := s.store.ListCreates(ctx, o.OrganizationID, s.store.Now().Add(-lostAfter), 10_000)
+	if err != nil {
+		return rep, err
+	}
+	for _, a := range creates {
+		rep.LostCreates = append(rep.LostCreates, LostCreate{IdempotencyKey: a.ID, OrganizationID: a.OrganizationID, CredentialID: a.CredentialID,
+			Operation: a.Operation, State: a.State, LastError: a.LastError, CreatedAt: a.CreatedAt.UTC()})
+	}
+	return rep, nil
+}
+
+func (s *Service) setMissing(ctx context.Context, r store.Credential, at *time.Time) (bool, error) {
+	changed, err := s.store.SetItemMissing(ctx, r.OrganizationID, r.ID, r.ItemID, at)
+	s.rows.drop(r.OrganizationID, r.ID)
+	if err != nil {
+		return false, err
+	}
+	if at == nil {
+		// Found back: the read succeeded, so the row is fine.
+		return changed, nil
+	}
+	// Marked: the read's not-found stands.
+	return changed, vault.ErrNotFound
+}
+
+// MigrateOptions tune Migrate.
+type MigrateOptions struct {
+	// DryRun lists what would move and moves nothing.
+	DryRun bool
+	// Limit bounds how many credentials one call moves (0 = all); the
+	// report's Remaining says how many are left.
+	Limit int
+	// Progress, when set, is told after every credential.
+	Progress Progress
+}
+
+// MigrateFailure is a credential that could not be moved; it is left as
+// it was.
+type MigrateFailure struct {
+	CredentialID string `json:"credential_id"`
+	StoredBy     string `json:"stored_by"`
+	Error        string `json:"error"`
+}
+
+// MigrateReport is what Migrate did (or, dry, would do).
+type MigrateReport struct {
+	OrganizationID string `json:"organization_id"`
+	// Current is the configuration credentials move to.
+	Current string `json:"current"`
+	DryRun  bool   `json:"dry_run"`
+	// ToMove is how many credentials were stored elsewhere when the call
+	// began.
+	ToMove int `json:"to_move"`
+	// BySource counts them per storing configuration.
+	BySource map[string]int   `json:"by_source"`
+	Migrated int              `json:"migrated"`
+	Failed   []MigrateFailure `json:"failed"`
+	// Remaining is how many are still stored elsewhere (failures and
+	// those beyond Limit).
+	Remaining int `json:"remaining"`
+}
+
+// Migrate moves every credential of orgID stored by an earlier
+// configuration (or the env service) to the current one: each item is
+// read through the configuration that stored it, created in the current
+// service (Idempotency-Key "<credential id>/m<version>", so a run
+// interrupted after the create and resumed stores one item), the row is
+// re-pointed in its own transaction, and the old item's deletion goes
+// through the outbox. A failure is listed and leaves that credential as it
+// was; running Migrate again resumes.
+func (s *Service) Migrate(ctx context.Context, orgID string, o MigrateOptions) (MigrateReport, error) {
+	rep := MigrateReport{OrganizationID: orgID, DryRun: o.DryRun, BySource: map[string]int{}, Failed: []MigrateFailure{}}
+	cs, ok := s.vault.(vault.CurrentSourcer)
+	if !ok {
+		return rep, errors.New("credentials: this vault cannot say which configuration is current")
+	}
+	current, err := cs.CurrentSource(ctx, orgID)
+	if err != nil {
+		return rep, err
+	}
+	rep.Current = current
+	var todo []store.Credential
+	after := ""
+	for {
+		rows, err := s.store.ScanCredentials(ctx, orgID, after, scanPage)
+		if err != nil {
+			return rep, err
+		}
+		for _, r := range rows {
+			if r.VaultSource != current {
+				todo = append(todo, r)
+				rep.BySource[r.VaultSource]++
+			}
+		}
+		if len(rows) < scanPage {
+			break
+		}
+		after = rows[len(rows)-1].ID
+	}
+	rep.ToMove = len(todo)
+	rep.Remaining = len(todo)
+	if o.DryRun {
+		return rep, nil
+	}
+	if o.Limit > 0 && len(todo) > o.Limit {
+		todo = todo[:o.Limit]
+	}
+	for i, r := range todo {
+		if err := ctx.Err(); err != nil {
+			return rep, err
+		}
+		if err := s.migrateOne(ctx, r); err != nil {
+			if errors.Is(err, store.ErrUnavailable) {
+				return rep, err
+			}
+			rep.Failed = append(rep.Failed, MigrateFailure{CredentialID: r.ID, StoredBy: r.VaultSource, Error: err.Error()})
+			s.log.WarnContext(ctx, "could not migrate a credential; it stays where it is", slog.String("organization_id", orgID),
+				slog.String("credential_id", r.ID), slog.String("stored_by", r.VaultSource), slog.String("error", err.Error()))
+		} else {
+			rep.Migrated++
+			rep.Remaining--
+		}
+		if o.Progress != nil {
+			o.Progress(i+1, len(todo))
+		}
+	}
+	return rep, nil
+}
+
+// migrateOne moves one row's item to the current service.
+func (s *Service) migrateOne(ctx context.Context, r store.Credential) error {
+	c, err := s.vault.Get(ctx, r.OrganizationID, refOf(r))
+	if err != nil {
+		return err
+	}
+	if string(c.Type) != r.CredentialType {
+		return &vault.ContractError{Op: "get", Problem: fmt.Sprintf("the service returned a %s credential for a %s item", c.Type, r.CredentialType)}
+	}
+	c.Name = r.Name
+	if c.Password != nil {
+		c.Password.TOTPIdentifier = r.TOTPIdentifier
+	}
+	key := fmt.Sprintf("%s/m%d", r.ID, r.Version)
+	ref, err := s.createItem(ctx, r.OrganizationID, r.ID, key, "migrate", c)
+	if err != nil {
+		return err
+	}
+	row := r
+	row.ItemID, row.VaultSource, row.ItemMissingAt = ref.ID, ref.Source, nil
+	oldItem := s.deletion(r.OrganizationID, refOf(r), "moved to the current configuration")
+	err = s.audited(ctx, r.OrganizationID, ActionMigrate, r.ID, func(tx *store.Store) error {
+		if _, err := tx.UpdateCredential(ctx, row, r.Version); err != nil {
+			return err
+		}
+		if err := tx.SettleCreate(ctx, key); err != nil {
+			return err
+		}
+		return tx.EnqueueDeletion(ctx, oldItem)
+	})
+	s.rows.drop(r.OrganizationID, r.ID)
+	if err != nil {
+		s.cleanup(ctx, r.OrganizationID, ref, key, "credential row re-point failed")
+		return err
+	}
+	s.attempt(context.WithoutCancel(ctx), oldItem)
+	return nil
+}
