@@ -77,7 +77,10 @@ func TestLostCreateAnswerIsRecorded(t *testing.T) {
 		t.Error("the lost answer was not logged")
 	}
 	// A refused create (the service answers 500) is not recorded.
-	svc.Fail = func(w http.ResponseWriter, r *http.Request) bool { w.WriteHeader(500); return r.Method == http.MethodPost }
+	svc.Fail = func(w http.ResponseWriter, r *http.Request) bool {
+		w.WriteHeader(500)
+		return r.Method == http.MethodPost
+	}
 	h.do("POST", "/api/v1/credentials", key, secretBody("refused", "l"))
 	svc.Fail = nil
 
