@@ -328,3 +328,15 @@ func (p *Platform) Close() error {
 	}
 	return p.Store.Close()
 }
+
+// SealedSets lists every place credvault's database keeps ciphertexts
+// under its keyset — saved configurations, pushed TOTP codes and the
+// keyset canary — for `credvault keys list` and `keys reencrypt`.
+func SealedSets(st *store.Store) []keyring.SealedSet {
+	return []keyring.SealedSet{
+		org.SealedTokens(st),
+		otpcodes.Sealed(st),
+		st.Sealed("keyset_canary", store.SealedColumn{Table: "keyset_canary", ID: "id", IntID: true, Ciphertext: "ciphertext"},
+			func(store.SealedValue) []byte { return canaryAD }),
+	}
+}

@@ -164,7 +164,11 @@ func TestFailFastOnWrongKeysetOrSchema(t *testing.T) {
 	if _, err := credvault.Open(ctx, other, credvault.Options{}); err == nil || !strings.Contains(err.Error(), "CREDVAULT_KEYSET") {
 		t.Fatalf("another keyset: %v, want a refusal naming the keyset", err)
 	}
-	rotated, err := keyring.Rotate([]byte(cfg.Keyset))
+	added, id, err := keyring.AddKey([]byte(cfg.Keyset))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rotated, err := keyring.Promote(added, id)
 	if err != nil {
 		t.Fatal(err)
 	}

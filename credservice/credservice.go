@@ -269,3 +269,10 @@ func (s *Server) delete(c echo.Context) error {
 	}
 	return c.JSON(http.StatusOK, map[string]string{"status": "deleted"})
 }
+
+// Sealed is where the service's items are stored encrypted, for key
+// rotation (`credential-service keys`).
+func Sealed(st *store.Store) keyring.SealedSet {
+	return st.Sealed("items", store.SealedColumn{Table: "service_items", ID: "id", Ciphertext: "ciphertext"},
+		func(v store.SealedValue) []byte { return itemAD(v.ID) })
+}

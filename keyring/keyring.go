@@ -1,5 +1,6 @@
 // Package keyring owns every use of Tink in credvault: loading an AEAD
-// keyset, generating and rotating one, and encrypting with associated data
+// keyset, generating one, its key lifecycle (add, promote, re-encrypt,
+// disable), and encrypting with associated data
 // that binds each ciphertext to what it protects (an organization and a
 // purpose, or an item id). No other package imports Tink.
 //
@@ -33,19 +34,20 @@ var ErrNoKeyset = errors.New("keyring: no keyset configured")
 // concurrent use.
 type Keyring struct {
 	primitive tink.AEAD
+	primary   uint32
 }
 
 // Parse reads a cleartext JSON keyset.
 func Parse(jsonKeyset []byte) (*Keyring, error) {
-	h, err := insecurecleartextkeyset.Read(keyset.NewJSONReader(bytes.NewReader(jsonKeyset)))
+	h, err := read(jsonKeyset)
 	if err != nil {
-		return nil, errors.New("keyring: not a valid Tink JSON keyset")
+		return nil, err
 	}
 	p, err := aead.New(h)
 	if err != nil {
 		return nil, errors.New("keyring: keyset holds no AEAD key")
 	}
-	return &Keyring{primitive: p}, nil
+	return &Keyring{primitive: p, primary: h.KeysetInfo().GetPrimaryKeyId()}, nil
 }
 
 // LoadFile reads a cleartext JSON keyset from path.
@@ -68,29 +70,6 @@ func Generate() ([]byte, error) {
 		return nil, fmt.Errorf("keyring: generate: %w", err)
 	}
 	return marshal(h)
-}
-
-// Rotate adds a new AES-256-GCM key to jsonKeyset and makes it primary.
-// Existing keys stay, so old ciphertexts still decrypt; new ones use the
-// new key.
-func Rotate(jsonKeyset []byte) ([]byte, error) {
-	h, err := insecurecleartextkeyset.Read(keyset.NewJSONReader(bytes.NewReader(jsonKeyset)))
-	if err != nil {
-		return nil, errors.New("keyring: not a valid Tink JSON keyset")
-	}
-	m := keyset.NewManagerFromHandle(h)
-	id, err := m.Add(aead.AES256GCMKeyTemplate())
-	if err != nil {
-		return nil, fmt.Errorf("keyring: rotate: %w", err)
-	}
-	if err := m.SetPrimary(id); err != nil {
-		return nil, fmt.Errorf("keyring: rotate: %w", err)
-	}
-	nh, err := m.Handle()
-	if err != nil {
-		return nil, fmt.Errorf("keyring: rotate: %w", err)
-	}
-	return marshal(nh)
 }
 
 func marshal(h *keyset.Handle) ([]byte, error) {

@@ -2,9 +2,11 @@ package keyring_test
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/credvault/credvault/keyring"
@@ -39,25 +41,130 @@ func TestEncryptBindsAssociatedData(t *testing.T) {
 	}
 }
 
-func TestRotateKeepsOldCiphertextsReadable(t *testing.T) {
+// TestKeyLifecycle: add (old processes still read everything new ones
+// write), promote (new ciphertexts under the new key), re-encrypt
+// (resumable, only unchanged rows rewritten), disable (the old key no
+// longer decrypts; the primary cannot be disabled).
+func TestKeyLifecycle(t *testing.T) {
 	t.Parallel()
+	ctx := t.Context()
 	b, _ := keyring.Generate()
 	old, _ := keyring.Parse(b)
-	ct, _ := old.Encrypt([]byte("v"), nil)
-	rb, err := keyring.Rotate(b)
+	keys, _ := keyring.Keys(b)
+	if len(keys) != 1 || !keys[0].Primary || keys[0].Status != "enabled" || keys[0].ID != old.PrimaryID() {
+		t.Fatalf("keys of a new keyset = %+v", keys)
+	}
+	oldID := keys[0].ID
+
+	added, newID, err := keyring.AddKey(b)
 	if err != nil {
 		t.Fatal(err)
 	}
-	rotated, err := keyring.Parse(rb)
+	withNew, _ := keyring.Parse(added)
+	ct, _ := withNew.Encrypt([]byte("v"), []byte("ad"))
+	if id, _ := keyring.KeyIDOf(ct); id != oldID {
+		t.Fatalf("after add, ciphertexts use key %d, want the old primary %d", id, oldID)
+	}
+	if pt, err := old.Decrypt(ct, []byte("ad")); err != nil || string(pt) != "v" {
+		t.Fatal("a process on the previous keyset cannot read what an added-key process writes")
+	}
+	if _, err := keyring.Promote(added, 12345); err == nil {
+		t.Fatal("promoted a key that does not exist")
+	}
+	promoted, err := keyring.Promote(added, newID)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if pt, err := rotated.Decrypt(ct, nil); err != nil || string(pt) != "v" {
-		t.Fatalf("old ciphertext after rotation: %q, %v", pt, err)
+	kr, _ := keyring.Parse(promoted)
+	if kr.PrimaryID() != newID {
+		t.Fatalf("primary = %d, want %d", kr.PrimaryID(), newID)
 	}
-	nct, _ := rotated.Encrypt([]byte("v"), nil)
-	if _, err := old.Decrypt(nct, nil); err == nil {
-		t.Fatal("new ciphertext decrypts with the old keyset: rotation did not change the primary key")
+	if _, err := keyring.DisableKey(promoted, newID); err == nil || !strings.Contains(err.Error(), "primary") {
+		t.Fatalf("disabling the primary: %v", err)
+	}
+
+	// A set of three rows under the old key; one is rewritten by someone
+	// else between the scan and the replace.
+	rows := map[string][]byte{}
+	for _, id := range []string{"a", "b", "c"} {
+		rows[id], _ = old.Encrypt([]byte("secret-"+id), []byte(id))
+	}
+	set := keyring.SealedSet{Name: "test",
+		Scan: func(_ context.Context, after string, limit int) ([]keyring.SealedRow, error) {
+			var out []keyring.SealedRow
+			for _, id := range []string{"a", "b", "c"} {
+				if id > after && len(out) < limit {
+					out = append(out, keyring.SealedRow{ID: id, Ciphertext: rows[id], AD: []byte(id)})
+				}
+			}
+			return out, nil
+		},
+		Replace: func(_ context.Context, id string, prev, next []byte) (bool, error) {
+			if id == "b" {
+				rows[id], _ = kr.Encrypt([]byte("secret-b2"), []byte(id)) // a concurrent write
+			}
+			if !bytes.Equal(rows[id], prev) {
+				return false, nil
+			}
+			rows[id] = next
+			return true, nil
+		}}
+	counts, _ := keyring.CountByKey(ctx, []keyring.SealedSet{set})
+	if counts[oldID] != 3 {
+		t.Fatalf("counts = %v, want 3 under the old key", counts)
+	}
+	rep, err := kr.Reencrypt(ctx, []keyring.SealedSet{set}, nil)
+	if err != nil || rep[0].Checked != 3 || rep[0].Reencrypted != 2 || rep[0].Changed != 1 {
+		t.Fatalf("reencrypt = %+v %v", rep, err)
+	}
+	if rep, _ := kr.Reencrypt(ctx, []keyring.SealedSet{set}, nil); rep[0].Reencrypted != 0 {
+		t.Fatalf("a second run re-encrypted %d rows", rep[0].Reencrypted)
+	}
+	counts, _ = keyring.CountByKey(ctx, []keyring.SealedSet{set})
+	if counts[oldID] != 0 || counts[newID] != 3 {
+		t.Fatalf("counts after reencrypt = %v", counts)
+	}
+	disabled, err := keyring.DisableKey(promoted, oldID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	final, _ := keyring.Parse(disabled)
+	if _, err := final.Decrypt(ct, []byte("ad")); err == nil {
+		t.Fatal("a ciphertext under the disabled key still decrypts")
+	}
+	for id, c := range rows {
+		if _, err := final.Decrypt(c, []byte(id)); err != nil {
+			t.Fatalf("row %s does not decrypt after the old key was disabled", id)
+		}
+	}
+	keys, _ = keyring.Keys(disabled)
+	if len(keys) != 2 {
+		t.Fatalf("keys = %+v", keys)
+	}
+	for _, k := range keys {
+		if (k.ID == oldID) != (k.Status == "disabled") || (k.ID == newID) != k.Primary {
+			t.Fatalf("keys = %+v", keys)
+		}
+	}
+}
+
+func TestReplaceFileIsAtomicAndPrivate(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "keyset.json")
+	if err := os.WriteFile(path, []byte("old"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := keyring.ReplaceFile(path, []byte("new")); err != nil {
+		t.Fatal(err)
+	}
+	b, _ := os.ReadFile(path)
+	fi, _ := os.Stat(path)
+	if string(b) != "new" || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("after replace: %q mode %v", b, fi.Mode().Perm())
+	}
+	entries, _ := os.ReadDir(filepath.Dir(path))
+	if len(entries) != 1 {
+		t.Fatalf("temporary files left: %v", entries)
 	}
 }
 

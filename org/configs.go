@@ -418,3 +418,10 @@ func roundTrip(ctx context.Context, client *vault.Client, res TestResult) TestRe
 	res.Detail = "Round trip successful: created, read back and deleted a test credential"
 	return res
 }
+
+// SealedTokens is where saved configurations' ciphertexts are stored, for
+// key rotation (`credvault keys`).
+func SealedTokens(st *store.Store) keyring.SealedSet {
+	return st.Sealed("configurations", store.SealedColumn{Table: "org_auth_tokens", ID: "id", Ciphertext: "encrypted_token",
+		Extra: []string{"organization_id", "token_type"}}, func(v store.SealedValue) []byte { return associatedData(v.Extra[0], v.Extra[1]) })
+}

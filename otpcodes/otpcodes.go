@@ -232,3 +232,10 @@ func (s *Service) List(ctx context.Context, orgID string, o ListOptions) ([]Code
 	}
 	return out, nil
 }
+
+// Sealed is where pushed codes' ciphertexts are stored, for key rotation
+// (`credvault keys`).
+func Sealed(st *store.Store) keyring.SealedSet {
+	return st.Sealed("totp_codes", store.SealedColumn{Table: "totp_codes", ID: "id", Ciphertext: "ciphertext",
+		Extra: []string{"organization_id"}}, func(v store.SealedValue) []byte { return associatedData(v.Extra[0], v.ID) })
+}

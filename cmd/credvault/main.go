@@ -29,8 +29,10 @@ import (
 	"github.com/credvault/credvault"
 	"github.com/credvault/credvault/config"
 	"github.com/credvault/credvault/conformance"
+	"github.com/credvault/credvault/internal/keyadmin"
 	"github.com/credvault/credvault/keyring"
 	"github.com/credvault/credvault/migrations"
+	"github.com/credvault/credvault/store"
 	"github.com/credvault/credvault/vault"
 )
 
@@ -127,7 +129,7 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 	root.SetErr(stderr)
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err.Error()} })
 	root.PersistentFlags().StringVar(&format, "format", "json", "output format: json or text")
-	root.AddCommand(serveCmd(stderr), migrateCmd(out), keysCmd(out), orgCmd(out, stderr), auditCmd(out, stderr), outboxCmd(out, stderr),
+	root.AddCommand(serveCmd(stderr), migrateCmd(out), keysCmd(out, stderr), orgCmd(out, stderr), auditCmd(out, stderr), outboxCmd(out, stderr),
 		reconcileCmd(out, stderr), credentialsCmd(out, stderr), checkServiceCmd(stdout), versionCmd(out))
 	return root
 }
@@ -249,10 +251,17 @@ func migrateCmd(out output) *cobra.Command {
 	}
 }
 
-func keysCmd(out output) *cobra.Command {
-	cmd := &cobra.Command{Use: "keys", Short: "Create and rotate Tink keysets", Args: noArgs,
+func keysCmd(out output, stderr io.Writer) *cobra.Command {
+	cmd := &cobra.Command{Use: "keys", Short: "Create a Tink keyset and rotate its keys without downtime", Args: noArgs,
+		Long: "Rotation, in Tink's safe order (each step rewrites the keyset file in place, atomically, mode 0600):\n" +
+			"  1. credvault keys add              a new key that decrypts but does not yet encrypt\n" +
+			"     deploy the keyset to every instance (restart them)\n" +
+			"  2. credvault keys promote KEY_ID   new ciphertexts use it; deploy again\n" +
+			"  3. credvault keys reencrypt        every stored ciphertext under the primary\n" +
+			"  4. credvault keys disable OLD_ID   refused while a stored ciphertext still needs it\n" +
+			"The keyset is CREDVAULT_KEYSET_FILE (or --keyset FILE); the database is the server's.",
 		RunE: func(cmd *cobra.Command, _ []string) error { return cmd.Help() }}
-	var initOut, rotIn, rotOut string
+	var initOut string
 	initC := &cobra.Command{
 		Use:     "init",
 		Short:   "Write a new Tink AEAD keyset (AES-256-GCM) with mode 0600; never overwrites",
@@ -268,33 +277,46 @@ func keysCmd(out output) *cobra.Command {
 	}
 	initC.Flags().StringVar(&initOut, "out", "", "file to write (must not exist)")
 	_ = initC.MarkFlagRequired("out")
-	rotate := &cobra.Command{
-		Use:     "rotate",
-		Short:   "Write a copy of a keyset with a new primary key; old ciphertexts still decrypt",
-		Example: "  credvault keys rotate --in keyset.json --out keyset.new.json",
-		Args:    noArgs,
-		RunE: func(*cobra.Command, []string) error {
-			b, err := os.ReadFile(rotIn)
-			if err != nil {
-				return err
-			}
-			nb, err := keyring.Rotate(b)
-			if err != nil {
-				return err
-			}
-			if err := keyring.WriteFile(rotOut, nb); err != nil {
-				return err
-			}
-			return out.print(map[string]string{"keyset": rotOut, "mode": "0600"},
-				func(w io.Writer) { fmt.Fprintf(w, "wrote keyset to %s (mode 0600)\n", rotOut) })
-		},
-	}
-	rotate.Flags().StringVar(&rotIn, "in", "", "existing keyset file")
-	rotate.Flags().StringVar(&rotOut, "out", "", "file to write (must not exist)")
-	_ = rotate.MarkFlagRequired("in")
-	_ = rotate.MarkFlagRequired("out")
-	cmd.AddCommand(initC, rotate)
+	cmd.AddCommand(initC)
+	cmd.AddCommand(keyadmin.Commands(keyadmin.Options{
+		Program:   "credvault",
+		KeysetEnv: config.EnvKeysetFile,
+		Open:      openStore,
+		Sets:      credvault.SealedSets,
+		Print:     out.print,
+		Stderr:    stderr,
+		Usage:     func(msg string) error { return usageError{msg} },
+	})...)
 	return cmd
+}
+
+// openStore opens the server's database for an administration command,
+// without migrating. Like openPlatform it never creates an embedded one.
+func openStore(ctx context.Context) (*store.Store, error) {
+	cfg, err := config.FromEnv()
+	if err != nil {
+		return nil, err
+	}
+	if err := embeddedExists(cfg); err != nil {
+		return nil, err
+	}
+	return credvault.OpenStore(ctx, cfg)
+}
+
+// embeddedExists refuses an embedded database that does not exist yet: run
+// from another folder, a command would otherwise make a second database
+// the server never sees.
+func embeddedExists(cfg config.Config) error {
+	if !cfg.Embedded() {
+		return nil
+	}
+	path := credvault.SQLitePath(cfg)
+	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
+		abs, _ := filepath.Abs(path)
+		return fmt.Errorf("no database at %s — run from the server's folder, set %s, or create it with `credvault migrate`",
+			abs, config.EnvDataDir)
+	}
+	return nil
 }
 
 // openPlatform opens the server's database for an administration command.
@@ -305,13 +327,8 @@ func openPlatform(ctx context.Context, stderr io.Writer) (*credvault.Platform, e
 	if err != nil {
 		return nil, err
 	}
-	if cfg.Embedded() {
-		path := credvault.SQLitePath(cfg)
-		if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
-			abs, _ := filepath.Abs(path)
-			return nil, fmt.Errorf("no database at %s — run from the server's folder, set %s, or create it with `credvault migrate`",
-				abs, config.EnvDataDir)
-		}
+	if err := embeddedExists(cfg); err != nil {
+		return nil, err
 	}
 	return credvault.Open(ctx, cfg, credvault.Options{Logger: newLogger(stderr, cfg.LogLevel), Migrate: true})
 }

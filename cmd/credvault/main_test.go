@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -111,11 +112,86 @@ func TestOrgCreateAndKeys(t *testing.T) {
 	if code, _, _ := runCLI("keys", "init", "--out", ks); code == 0 {
 		t.Fatal("keys init overwrote an existing keyset")
 	}
-	if code, _, e := runCLI("keys", "rotate", "--in", ks, "--out", ks+".2"); code != 0 {
-		t.Fatalf("keys rotate: %d %s", code, e)
-	}
 	if code, _, _ := runCLI("bogus"); code != 2 {
 		t.Fatal("unknown command did not exit 2")
+	}
+}
+
+// TestKeysLifecycleCommands: keys add → promote → reencrypt → disable on
+// the keyset file the server uses, each rewriting it in place (0600) and
+// printing the keys as JSON; disable refuses while a ciphertext needs the
+// key.
+func TestKeysLifecycleCommands(t *testing.T) {
+	dir := t.TempDir()
+	ks := filepath.Join(dir, "keyset.json")
+	t.Setenv("CREDVAULT_DATA_DIR", dir)
+	t.Setenv("CREDVAULT_KEYSET_FILE", ks)
+	if code, _, e := runCLI("keys", "init", "--out", ks); code != 0 {
+		t.Fatalf("keys init: %d %s", code, e)
+	}
+	if code, _, e := runCLI("migrate"); code != 0 {
+		t.Fatalf("migrate: %d %s", code, e)
+	}
+	if code, _, e := runCLI("org", "create", "--name", "Acme"); code != 0 { // writes the keyset canary
+		t.Fatalf("org create: %d %s", code, e)
+	}
+	type listing struct {
+		Keys []struct {
+			KeyID       uint32 `json:"key_id"`
+			Status      string
+			Primary     bool
+			Ciphertexts int
+		}
+		Added uint32
+	}
+	keys := func(args ...string) listing {
+		t.Helper()
+		code, out, e := runCLI(args...)
+		var l listing
+		if err := json.Unmarshal([]byte(out), &l); code != 0 || err != nil {
+			t.Fatalf("%v: exit %d %v\n%s%s", args, code, err, out, e)
+		}
+		return l
+	}
+	l := keys("keys", "list")
+	if len(l.Keys) != 1 || !l.Keys[0].Primary || l.Keys[0].Ciphertexts != 1 {
+		t.Fatalf("keys list = %+v, want one primary key protecting the canary", l)
+	}
+	oldID := l.Keys[0].KeyID
+	l = keys("keys", "add")
+	if len(l.Keys) != 2 || l.Added == 0 || l.Added == oldID {
+		t.Fatalf("keys add = %+v", l)
+	}
+	newID := l.Added
+	keys("keys", "promote", fmt.Sprint(newID))
+	code, _, e := runCLI("keys", "disable", fmt.Sprint(oldID))
+	if code != 1 || !strings.Contains(e, "keys reencrypt") {
+		t.Fatalf("disable before reencrypt: exit %d %s, want a refusal", code, e)
+	}
+	if code, out, e := runCLI("keys", "reencrypt"); code != 0 || !strings.Contains(out, `"reencrypted":1`) {
+		t.Fatalf("keys reencrypt: %d %s %s", code, out, e)
+	}
+	l = keys("keys", "disable", fmt.Sprint(oldID))
+	for _, k := range l.Keys {
+		if (k.KeyID == oldID && (k.Status != "disabled" || k.Ciphertexts != 0)) || (k.KeyID == newID && (!k.Primary || k.Ciphertexts != 1)) {
+			t.Fatalf("after disable: %+v", l)
+		}
+	}
+	if fi, _ := os.Stat(ks); fi.Mode().Perm() != 0o600 {
+		t.Fatalf("keyset mode %v after rewrites", fi.Mode().Perm())
+	}
+	// The server starts on the rotated keyset.
+	if code, _, e := runCLI("org", "list"); code != 0 {
+		t.Fatalf("org list on the rotated keyset: %d %s", code, e)
+	}
+	for _, args := range [][]string{{"keys", "promote"}, {"keys", "promote", "abc"}, {"keys", "disable", "1", "2"}} {
+		if code, _, _ := runCLI(args...); code != 2 {
+			t.Fatalf("%v: exit %d, want 2", args, code)
+		}
+	}
+	t.Setenv("CREDVAULT_KEYSET_FILE", "")
+	if code, _, e := runCLI("keys", "list"); code != 2 || !strings.Contains(e, "CREDVAULT_KEYSET_FILE") {
+		t.Fatalf("keys list without a keyset: %d %s", code, e)
 	}
 }
 
