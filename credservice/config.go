@@ -20,6 +20,10 @@ const (
 	EnvDataDir     = "CREDENTIAL_SERVICE_DATA_DIR"
 )
 
+// DefaultDataDir is where the embedded database and its generated keyset
+// live when CREDENTIAL_SERVICE_DATA_DIR is not set.
+const DefaultDataDir = "credential-service-data"
+
 // Config is the credential-service's configuration.
 type Config struct {
 	Addr        string
@@ -40,7 +44,7 @@ func ConfigFromEnv(lookup func(string) (string, bool)) (Config, error) {
 	}
 	c := Config{
 		Addr: get(EnvAddr, "127.0.0.1:8081"), TokensFile: get(EnvTokensFile, ""), DatabaseURL: get(EnvDatabaseURL, ""),
-		KeysetFile: get(EnvKeysetFile, ""), DataDir: get(EnvDataDir, "credential-service-data"),
+		KeysetFile: get(EnvKeysetFile, ""), DataDir: get(EnvDataDir, DefaultDataDir),
 	}
 	var errs []error
 	switch {

@@ -14,6 +14,7 @@ import (
 	"reflect"
 	"strings"
 	"sync"
+	"slices"
 	"testing"
 
 	"github.com/credvault/credvault/credservice"
@@ -373,5 +374,64 @@ func TestIdempotencyKey(t *testing.T) {
 		if id != ids[0] || id == "" {
 			t.Fatalf("concurrent creates with one key: %v", ids)
 		}
+	}
+}
+
+// TestItemsReencryptUnderANewKey: the items' keyset is rotated (add,
+// promote, reencrypt over credservice.Sealed, disable the old key) and a
+// service on the final keyset still reads every item, on both databases.
+func TestItemsReencryptUnderANewKey(t *testing.T) {
+	t.Parallel()
+	for _, kind := range testdb.Kinds {
+		t.Run(string(kind), func(t *testing.T) {
+			t.Parallel()
+			ctx := t.Context()
+			st := testdb.Open(t, kind, migrations.CredentialService)
+			k0, _ := keyring.Generate()
+			kr0, _ := keyring.Parse(k0)
+			svc, _ := credservice.New(st, kr0, []string{tokenA}, nil)
+			srv := httptest.NewServer(svc.Handler())
+			defer srv.Close()
+			u, _ := url.Parse(srv.URL + credservice.Prefix)
+			c, _ := vault.NewClient(u, vault.NewSecret(tokenA), vault.ClientOptions{MaxAttempts: 1})
+			var ids []string
+			for _, cred := range every() {
+				id, err := c.CreateItem(ctx, cred)
+				if err != nil {
+					t.Fatal(err)
+				}
+				ids = append(ids, id)
+			}
+			k1, newID, _ := keyring.AddKey(k0)
+			k2, _ := keyring.Promote(k1, newID)
+			kr2, _ := keyring.Parse(k2)
+			sets := []keyring.SealedSet{credservice.Sealed(st)}
+			res, err := kr2.Reencrypt(ctx, sets, nil)
+			if err != nil || res[0].Reencrypted != len(ids) {
+				t.Fatalf("reencrypt = %+v %v", res, err)
+			}
+			if n, _ := keyring.CountByKey(ctx, sets); n[kr0.PrimaryID()] != 0 || n[newID] != len(ids) {
+				t.Fatalf("counts = %v", n)
+			}
+			k3, err := keyring.DisableKey(k2, kr0.PrimaryID())
+			if err != nil {
+				t.Fatal(err)
+			}
+			kr3, _ := keyring.Parse(k3)
+			svc3, _ := credservice.New(st, kr3, []string{tokenA}, nil)
+			srv3 := httptest.NewServer(svc3.Handler())
+			defer srv3.Close()
+			u3, _ := url.Parse(srv3.URL + credservice.Prefix)
+			c3, _ := vault.NewClient(u3, vault.NewSecret(tokenA), vault.ClientOptions{MaxAttempts: 1})
+			for i, id := range ids {
+				got, err := c3.GetItem(ctx, id)
+				if err != nil {
+					t.Fatalf("item %d after rotation: %v", i, err)
+				}
+				if !slices.Equal(got.SecretValues(), every()[i].SecretValues()) {
+					t.Fatalf("item %d changed in the rotation", i)
+				}
+			}
+		})
 	}
 }

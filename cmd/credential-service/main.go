@@ -5,17 +5,26 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
 	"os"
 	"os/signal"
+	"path/filepath"
+	"strings"
 	"syscall"
+	"text/tabwriter"
 	"time"
 
+	"github.com/spf13/cobra"
+
 	"github.com/credvault/credvault/credservice"
+	"github.com/credvault/credvault/internal/keyadmin"
+	"github.com/credvault/credvault/keyring"
 	"github.com/credvault/credvault/migrations"
 	"github.com/credvault/credvault/store"
 )
@@ -24,6 +33,7 @@ const usage = `credential-service — the reference custom credential service
 
 Usage:
   credential-service            run the service (configuration from the environment)
+  credential-service keys ...   rotate the items' keyset without downtime (keys --help)
   credential-service --help     this help
 
 Environment: CREDENTIAL_SERVICE_TOKENS (or CREDENTIAL_SERVICE_TOKENS_FILE, re-read on
@@ -35,6 +45,9 @@ Example:
 `
 
 func main() {
+	if len(os.Args) > 1 && os.Args[1] == "keys" {
+		os.Exit(keysMain(os.Args[2:]))
+	}
 	for _, a := range os.Args[1:] {
 		switch a {
 		case "-h", "--help", "help":
@@ -121,4 +134,87 @@ func run(log *slog.Logger) error {
 	sctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	return srv.Shutdown(sctx)
+}
+
+// keysMain runs `credential-service keys ...`: the same key lifecycle as
+// `credvault keys`, on CREDENTIAL_SERVICE_KEYSET_FILE and the items.
+func keysMain(args []string) int {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	var format string
+	usage := func(msg string) error { return usageErr(msg) }
+	cmd := &cobra.Command{
+		Use:   "keys",
+		Short: "Rotate the keyset that encrypts the items, in Tink's safe order: add, deploy, promote, deploy, reencrypt, disable",
+		Long: "Each step rewrites CREDENTIAL_SERVICE_KEYSET_FILE (or --keyset FILE) in place, atomically, mode 0600.\n" +
+			"The database is the service's (DATABASE_URL, or the embedded one in CREDENTIAL_SERVICE_DATA_DIR).",
+		SilenceUsage: true, SilenceErrors: true,
+		RunE: func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
+	}
+	cmd.PersistentFlags().StringVar(&format, "format", "json", "output format: json or text")
+	cmd.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageErr(err.Error()) })
+	print := func(v any, text func(w io.Writer)) error {
+		if format == "text" {
+			tw := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
+			text(tw)
+			return tw.Flush()
+		}
+		return json.NewEncoder(os.Stdout).Encode(v)
+	}
+	cmd.AddCommand(keyadmin.Commands(keyadmin.Options{
+		Program:   "credential-service",
+		KeysetEnv: credservice.EnvKeysetFile,
+		Generated: func() string {
+			if c := keysConfig(); c.DatabaseURL == "" {
+				if p := filepath.Join(c.DataDir, "keyset.json"); fileExists(p) {
+					return p
+				}
+			}
+			return ""
+		},
+		Open: func(ctx context.Context) (*store.Store, error) {
+			c := keysConfig()
+			if c.DatabaseURL == "" {
+				if _, err := os.Stat(c.SQLitePath()); err != nil {
+					return nil, fmt.Errorf("no database at %s: set DATABASE_URL or %s", c.SQLitePath(), credservice.EnvDataDir)
+				}
+			}
+			return store.Open(ctx, store.Options{DatabaseURL: c.DatabaseURL, SQLitePath: c.SQLitePath()})
+		},
+		Sets:   func(st *store.Store) []keyring.SealedSet { return []keyring.SealedSet{credservice.Sealed(st)} },
+		Print:  print,
+		Stderr: os.Stderr,
+		Usage:  usage,
+	})...)
+	cmd.SetArgs(args)
+	err := cmd.ExecuteContext(ctx)
+	var ue usageErr
+	switch {
+	case err == nil:
+		return 0
+	case errors.As(err, &ue), strings.HasPrefix(err.Error(), "unknown command"), strings.Contains(err.Error(), "accepts "):
+		fmt.Fprintf(os.Stderr, "credential-service keys: %v\n", err)
+		return 2
+	}
+	fmt.Fprintf(os.Stderr, "credential-service keys: %v\n", err)
+	return 1
+}
+
+type usageErr string
+
+func (e usageErr) Error() string { return string(e) }
+
+// keysConfig is the part of the configuration the keys commands need (no
+// tokens).
+func keysConfig() credservice.Config {
+	c := credservice.Config{DatabaseURL: os.Getenv(credservice.EnvDatabaseURL), DataDir: os.Getenv(credservice.EnvDataDir)}
+	if c.DataDir == "" {
+		c.DataDir = credservice.DefaultDataDir
+	}
+	return c
+}
+
+func fileExists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
 }

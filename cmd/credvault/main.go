@@ -281,11 +281,21 @@ func keysCmd(out output, stderr io.Writer) *cobra.Command {
 	cmd.AddCommand(keyadmin.Commands(keyadmin.Options{
 		Program:   "credvault",
 		KeysetEnv: config.EnvKeysetFile,
-		Open:      openStore,
-		Sets:      credvault.SealedSets,
-		Print:     out.print,
-		Stderr:    stderr,
-		Usage:     func(msg string) error { return usageError{msg} },
+		Generated: func() string {
+			cfg, err := config.FromEnv()
+			if err != nil || !cfg.Embedded() || cfg.Keyset != "" {
+				return ""
+			}
+			if p := credvault.GeneratedKeysetPath(cfg); fileExists(p) {
+				return p
+			}
+			return ""
+		},
+		Open:   openStore,
+		Sets:   credvault.SealedSets,
+		Print:  out.print,
+		Stderr: stderr,
+		Usage:  func(msg string) error { return usageError{msg} },
 	})...)
 	return cmd
 }
@@ -301,6 +311,11 @@ func openStore(ctx context.Context) (*store.Store, error) {
 		return nil, err
 	}
 	return credvault.OpenStore(ctx, cfg)
+}
+
+func fileExists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
 }
 
 // embeddedExists refuses an embedded database that does not exist yet: run

@@ -24,6 +24,10 @@ type Options struct {
 	Program string
 	// KeysetEnv is the variable naming the server's keyset file.
 	KeysetEnv string
+	// Generated, when set, is the keyset the server generated for its
+	// embedded database ("" when there is none), used when KeysetEnv is
+	// not set.
+	Generated func() string
 	// Open opens the server's database (it must not create one).
 	Open func(ctx context.Context) (*store.Store, error)
 	// Sets lists where that database keeps ciphertexts under the keyset.
@@ -52,6 +56,11 @@ func Commands(o Options) []*cobra.Command {
 		}
 		if f := os.Getenv(o.KeysetEnv); f != "" {
 			return f, nil
+		}
+		if o.Generated != nil {
+			if f := o.Generated(); f != "" {
+				return f, nil
+			}
 		}
 		return "", o.Usage(fmt.Sprintf("no keyset file: set %s or pass --keyset FILE", o.KeysetEnv))
 	}
