@@ -189,7 +189,10 @@ func TestKeysLifecycleCommands(t *testing.T) {
 			t.Fatalf("%v: exit %d, want 2", args, code)
 		}
 	}
+	// Without CREDVAULT_KEYSET_FILE, the embedded database's generated
+	// keyset is the one (here there is none).
 	t.Setenv("CREDVAULT_KEYSET_FILE", "")
+	t.Setenv("CREDVAULT_DATA_DIR", t.TempDir())
 	if code, _, e := runCLI("keys", "list"); code != 2 || !strings.Contains(e, "CREDVAULT_KEYSET_FILE") {
 		t.Fatalf("keys list without a keyset: %d %s", code, e)
 	}
