@@ -15,6 +15,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/credvault/credvault"
+	"github.com/credvault/credvault/config"
 	"github.com/credvault/credvault/credservice"
 	"github.com/credvault/credvault/internal/fakeservice"
 	"github.com/credvault/credvault/internal/testdb"
@@ -249,5 +251,92 @@ func TestServeMetricsOnSeparateListener(t *testing.T) {
 	cancel()
 	if code := <-done; code != 0 {
 		t.Fatalf("serve exited %d after shutdown", code)
+	}
+}
+
+// TestReconcileAndMigrateCommands: reconcile exits 1 listing a dangling
+// row and marks it with --fix; credentials migrate moves the rows of an
+// earlier configuration and then has nothing left.
+func TestReconcileAndMigrateCommands(t *testing.T) {
+	dir := t.TempDir()
+	t.Setenv("CREDVAULT_DATA_DIR", dir)
+	t.Setenv("CREDVAULT_ALLOWED_HOSTS", "127.0.0.1")
+	cfg, err := config.FromEnv()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := credvault.Open(t.Context(), cfg, credvault.Options{Migrate: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(p.Handler())
+	one, two := fakeservice.New(t, token), fakeservice.New(t, token)
+	created, _ := p.Organizations.Create(t.Context(), "Acme")
+	call := func(method, path string, body any) map[string]any {
+		t.Helper()
+		b, _ := json.Marshal(body)
+		req, _ := http.NewRequest(method, srv.URL+path, bytes.NewReader(b))
+		req.Header.Set("x-api-key", created.APIKey)
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var m map[string]any
+		_ = json.NewDecoder(resp.Body).Decode(&m)
+		if resp.StatusCode >= 300 {
+			t.Fatalf("%s %s = %d %v", method, path, resp.StatusCode, m)
+		}
+		return m
+	}
+	configure := func(base string) {
+		call("POST", "/api/v1/credentials/custom_credential/create", map[string]any{"config": map[string]string{"api_base_url": base, "api_token": token}})
+	}
+	configure(one.Base())
+	for i := range 3 {
+		call("POST", "/api/v1/credentials", map[string]any{"name": fmt.Sprint("s", i), "credential_type": "secret",
+			"credential": map[string]any{"secret_value": "v", "secret_label": "l"}})
+	}
+	one.Drop(one.IDs()[0])
+	configure(two.Base())
+	srv.Close()
+	p.Close()
+
+	var rep struct {
+		Checked, OK, Marked int
+		Dangling, Stale     []map[string]any
+	}
+	code, out, e := runCLI("reconcile")
+	if err := json.Unmarshal([]byte(out), &rep); code != 1 || err != nil || rep.Checked != 3 || len(rep.Dangling) != 1 || len(rep.Stale) != 3 {
+		t.Fatalf("reconcile: exit %d %v %s %s", code, err, out, e)
+	}
+	code, out, _ = runCLI("reconcile", "--fix", "--org", created.OrganizationID)
+	if err := json.Unmarshal([]byte(out), &rep); code != 1 || err != nil || rep.Marked != 1 {
+		t.Fatalf("reconcile --fix: exit %d %s", code, out)
+	}
+	if code, _, _ := runCLI("reconcile", "--concurrency", "0"); code != 2 {
+		t.Fatalf("reconcile --concurrency 0: exit %d, want 2", code)
+	}
+	var mig struct {
+		ToMove    int `json:"to_move"`
+		Migrated  int
+		Remaining int
+		Failed    []map[string]any
+	}
+	code, out, _ = runCLI("credentials", "migrate", "--org", created.OrganizationID, "--dry-run")
+	if err := json.Unmarshal([]byte(out), &mig); code != 0 || err != nil || mig.ToMove != 3 || mig.Migrated != 0 {
+		t.Fatalf("migrate --dry-run: exit %d %s", code, out)
+	}
+	// The dangling row cannot be moved (its item is gone): listed, exit 1.
+	code, out, _ = runCLI("credentials", "migrate", "--org", created.OrganizationID)
+	if err := json.Unmarshal([]byte(out), &mig); code != 1 || err != nil || mig.Migrated != 2 || len(mig.Failed) != 1 || mig.Remaining != 1 {
+		t.Fatalf("migrate: exit %d %s", code, out)
+	}
+	if two.Items() != 2 {
+		t.Fatalf("the new service holds %d items, want 2", two.Items())
+	}
+	if code, _, _ := runCLI("credentials", "migrate"); code != 2 {
+		t.Fatalf("migrate without --org: exit %d, want 2", code)
 	}
 }
