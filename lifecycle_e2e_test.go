@@ -3,6 +3,7 @@ package credvault_test
 import (
 	"context"
 	"errors"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -169,6 +170,50 @@ type refService struct {
 	// lose, while above 0, makes creates store their item and lose the
 	// answer (counting down).
 	lose atomic.Int32
+	// fault, when set, is how the service misbehaves (see serveFault).
+	fault atomic.Value
+}
+
+// serveFault answers r as the fault mode says, reporting whether it did.
+// Modes: reset (the connection drops before any answer), slow (no answer
+// until the client gives up, nothing stored), 5xx (503 to everything),
+// garbage (creates are stored, the answer is not JSON), lost (creates are
+// stored, the answer never comes), reset-after (creates are stored, the
+// connection drops), delete-fail (DELETE answers 500).
+func (rs *refService) serveFault(h http.Handler, w http.ResponseWriter, r *http.Request) bool {
+	mode, _ := rs.fault.Load().(string)
+	post := r.Method == http.MethodPost
+	if mode == "slow" {
+		// A server notices the client leaving only once the body is read.
+		_, _ = io.Copy(io.Discard, r.Body)
+	}
+	drop := func() {
+		if c, _, err := http.NewResponseController(w).Hijack(); err == nil {
+			c.Close()
+		}
+	}
+	switch {
+	case mode == "reset":
+		drop()
+	case mode == "slow":
+		<-r.Context().Done()
+	case mode == "5xx":
+		w.WriteHeader(http.StatusServiceUnavailable)
+	case mode == "garbage" && post:
+		h.ServeHTTP(httptest.NewRecorder(), r)
+		w.Write([]byte("<html>oops</html>"))
+	case mode == "lost" && post:
+		h.ServeHTTP(httptest.NewRecorder(), r)
+		<-r.Context().Done()
+	case mode == "reset-after" && post:
+		h.ServeHTTP(httptest.NewRecorder(), r)
+		drop()
+	case mode == "delete-fail" && r.Method == http.MethodDelete:
+		w.WriteHeader(http.StatusInternalServerError)
+	default:
+		return false
+	}
+	return true
 }
 
 const refToken = "ref-token-0123456789abcdef"
@@ -185,6 +230,9 @@ func newRefService(t *testing.T) *refService {
 	rs := &refService{st: st}
 	h := svc.Handler()
 	rs.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if rs.serveFault(h, w, r) {
+			return
+		}
 		if r.Method == http.MethodPost && rs.lose.Add(-1) >= 0 {
 			h.ServeHTTP(httptest.NewRecorder(), r) // stored; the answer is lost
 			<-r.Context().Done()
@@ -315,4 +363,92 @@ func TestMigrateBetweenReferenceServices(t *testing.T) {
 
 func sameSecrets(a, b vault.Credential) bool {
 	return slices.Equal(a.SecretValues(), b.SecretValues())
+}
+
+// TestFaultMatrixConverges drives creates, updates and deletes through a
+// reference service that fails in every way the contract's transport
+// allows, with a process restart in the middle. No request gets a 500;
+// after the faults clear, the worker runs and reconcile --fix recovers
+// lost creates, the service holds exactly the items rows point to: no
+// orphan, no dangling row, no create left unsettled.
+func TestFaultMatrixConverges(t *testing.T) {
+	t.Parallel()
+	cfg := testConfig(t, testdb.Postgres)
+	cfg.AllowedHosts = []string{"127.0.0.1"}
+	cfg.CustomTimeout = 300 * time.Millisecond
+	h := newHarnessWithConfig(t, cfg)
+	orgID, key := h.org("Faults")
+	rs := newRefService(t)
+	if r := h.do("POST", "/api/v1/credentials/custom_credential/create", key, cfgBody(rs.base(), refToken)); r.status != 200 {
+		t.Fatalf("configure = %d %s", r.status, r.body)
+	}
+	modes := []string{"reset", "slow", "5xx", "garbage", "lost", "reset-after", "delete-fail"}
+	// Two credentials per mode to update and delete under the fault.
+	victims := map[string][2]string{}
+	for _, m := range modes {
+		var v [2]string
+		for i := range v {
+			v[i] = h.do("POST", "/api/v1/credentials", key, passwordBody(m)).json(t)["credential_id"].(string)
+		}
+		victims[m] = v
+	}
+	for i, m := range modes {
+		if i == len(modes)/2 {
+			// The process stops in the middle of the faults; another
+			// starts on the same database.
+			h.srv.Close()
+			h.p.Close()
+			h = newHarnessWithConfig(t, cfg)
+		}
+		rs.fault.Store(m)
+		for _, op := range []struct{ method, path string }{
+			{"POST", "/api/v1/credentials"},
+			{"POST", "/api/v1/credentials"},
+			{"POST", "/api/v1/credentials/" + victims[m][0] + "/update"},
+			{"DELETE", "/api/v1/credentials/" + victims[m][1]},
+		} {
+			r := h.do(op.method, op.path, key, passwordBody(m))
+			if r.status == 500 {
+				t.Errorf("%s: %s %s = 500 %s", m, op.method, op.path, r.body)
+			}
+			if op.method == "DELETE" && r.status != 204 {
+				t.Errorf("%s: delete = %d, want 204 (recorded)", m, r.status)
+			}
+		}
+		rs.fault.Store("")
+	}
+	// The faults clear. Every recorded deletion is retried; reconcile
+	// recovers the lost creates (older than its grace period).
+	waitFor0Pending(t, h.p, 20*time.Second, true)
+	ageCreates(t, h)
+	rep, err := h.p.Credentials.Reconcile(t.Context(), credentials.ReconcileOptions{Fix: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.LostCreates) == 0 || rep.Recovered != len(rep.LostCreates) || !rep.Clean() {
+		t.Fatalf("reconcile --fix = %+v, want every lost create recovered and nothing dangling", rep)
+	}
+	waitFor0Pending(t, h.p, 20*time.Second, true)
+	if got, want := rs.items(t), rowItems(t, h); !slices.Equal(got, want) {
+		t.Fatalf("the service holds %d items, rows point to %d: orphans %v, dangling %v", len(got), len(want),
+			diff(got, want), diff(want, got))
+	}
+	if creates, _ := h.p.Store.ListCreates(t.Context(), orgID, time.Now().Add(time.Hour), 100); len(creates) != 0 {
+		t.Fatalf("creates left unsettled: %+v", creates)
+	}
+	rep, _ = h.p.Credentials.Reconcile(t.Context(), credentials.ReconcileOptions{})
+	if !rep.Clean() || len(rep.LostCreates) != 0 || rep.OK != rep.Checked {
+		t.Fatalf("a second reconcile = %+v, want clean", rep)
+	}
+}
+
+// diff lists what a holds and b does not.
+func diff(a, b []string) []string {
+	var out []string
+	for _, x := range a {
+		if !slices.Contains(b, x) {
+			out = append(out, x)
+		}
+	}
+	return out
 }

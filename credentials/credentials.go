@@ -174,10 +174,26 @@ func (s *Service) audited(ctx context.Context, orgID, action, credID string, fn 
 // without a readable id) the record stays, marked lost, for `credvault
 // reconcile` to report: the service may hold an item no row points to.
 func (s *Service) createItem(ctx context.Context, orgID, credID, key, op string, c vault.Credential) (vault.ItemRef, error) {
-	if err := s.store.RecordCreate(ctx, store.CreateAttempt{ID: key, OrganizationID: orgID, CredentialID: credID, Operation: op}); err != nil {
+	// Where the create goes is decided, and recorded, before it is sent.
+	sc, at := s.vault.(vault.SourceCreator)
+	cs, cur := s.vault.(vault.CurrentSourcer)
+	src := ""
+	if at && cur {
+		var err error
+		if src, err = cs.CurrentSource(ctx, orgID); err != nil {
+			return vault.ItemRef{}, err
+		}
+	}
+	if err := s.store.RecordCreate(ctx, store.CreateAttempt{ID: key, OrganizationID: orgID, CredentialID: credID, VaultSource: src, Operation: op}); err != nil {
 		return vault.ItemRef{}, err
 	}
-	ref, err := s.vault.Create(vault.WithIdempotencyKey(ctx, key), orgID, c)
+	var ref vault.ItemRef
+	var err error
+	if src != "" {
+		ref, err = sc.CreateAt(vault.WithIdempotencyKey(ctx, key), orgID, src, c)
+	} else {
+		ref, err = s.vault.Create(vault.WithIdempotencyKey(ctx, key), orgID, c)
+	}
 	if err == nil {
 		return ref, nil
 	}

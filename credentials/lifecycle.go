@@ -65,8 +65,14 @@ type LostCreate struct {
 	CredentialID   string    `json:"credential_id"`
 	Operation      string    `json:"operation"`
 	State          string    `json:"state"`
+	StoredThrough  string    `json:"stored_through"`
 	LastError      string    `json:"last_error"`
 	CreatedAt      time.Time `json:"created_at"`
+	// Recovered says --fix found the item (the service honours the key)
+	// and recorded its deletion.
+	Recovered bool `json:"recovered"`
+	// Note says why a lost create could not be recovered.
+	Note string `json:"note,omitempty"`
 }
 
 // ReconcileReport is what Reconcile found.
@@ -84,8 +90,12 @@ type ReconcileReport struct {
 	Unreachable []RowIssue `json:"unreachable"`
 	// Failed rows could not be checked (the service failed or timed out).
 	Failed []RowIssue `json:"failed"`
-	// LostCreates are creates whose answer never came.
+	// LostCreates are creates whose answer never came. With Fix, those
+	// sent to a service that honours Idempotency-Key are recovered: the
+	// create is replayed under the same key, and the item it answers with
+	// (the one stored then) is deleted through the outbox.
 	LostCreates []LostCreate `json:"lost_creates"`
+	Recovered   int          `json:"recovered"`
 	// Marked and Cleared count the rows --fix marked missing or found
 	// back.
 	Marked  int `json:"marked"`
@@ -94,7 +104,7 @@ type ReconcileReport struct {
 
 // Clean reports whether nothing needs attention.
 func (r ReconcileReport) Clean() bool {
-	return len(r.Dangling) == 0 && len(r.Unreachable) == 0 && len(r.Failed) == 0 && len(r.LostCreates) == 0
+	return len(r.Dangling) == 0 && len(r.Unreachable) == 0 && len(r.Failed) == 0 && r.Recovered == len(r.LostCreates)
 }
 
 // currentSources caches, for one walk, each organization's current
@@ -220,10 +230,63 @@ func (s *Service) Reconcile(ctx context.Context, o ReconcileOptions) (ReconcileR
 		return rep, err
 	}
 	for _, a := range creates {
-		rep.LostCreates = append(rep.LostCreates, LostCreate{IdempotencyKey: a.ID, OrganizationID: a.OrganizationID, CredentialID: a.CredentialID,
-			Operation: a.Operation, State: a.State, LastError: a.LastError, CreatedAt: a.CreatedAt.UTC()})
+		lc := LostCreate{IdempotencyKey: a.ID, OrganizationID: a.OrganizationID, CredentialID: a.CredentialID,
+			Operation: a.Operation, State: a.State, StoredThrough: a.VaultSource, LastError: a.LastError, CreatedAt: a.CreatedAt.UTC()}
+		if o.Fix {
+			lc.Recovered, lc.Note = s.recoverCreate(ctx, a)
+			if lc.Recovered {
+				rep.Recovered++
+			}
+		}
+		rep.LostCreates = append(rep.LostCreates, lc)
 	}
 	return rep, nil
+}
+
+// recoverCreate finds the item a lost create may have stored: the create
+// is replayed under its key with a placeholder through the configuration
+// it was sent through. A service that honours the key answers with the
+// item it stored then (or stores the placeholder if it stored nothing);
+// that item's deletion is recorded and the create settled. An item a live
+// row points to (the create finished after all) is kept. A service that
+// ignores the key stores the placeholder, which is deleted; the lost item
+// cannot be found by credvault and the create stays reported.
+func (s *Service) recoverCreate(ctx context.Context, a store.CreateAttempt) (bool, string) {
+	sc, ok := s.vault.(vault.SourceCreator)
+	if !ok || a.VaultSource == "" {
+		return false, "the configuration it was sent through is not recorded"
+	}
+	ref, honoured, err := sc.ReplayCreate(ctx, a.OrganizationID, a.VaultSource, a.ID)
+	if err != nil {
+		return false, "replaying the create failed: " + err.Error()
+	}
+	referenced, err := s.store.ItemReferenced(ctx, a.OrganizationID, ref.Source, ref.ID)
+	if err != nil {
+		return false, err.Error()
+	}
+	d := s.deletion(a.OrganizationID, ref, "recovered from a lost create")
+	err = s.store.Tx(ctx, func(tx *store.Store) error {
+		if !referenced {
+			if err := tx.EnqueueDeletion(ctx, d); err != nil {
+				return err
+			}
+		}
+		if honoured {
+			return tx.SettleCreate(ctx, a.ID)
+		}
+		return nil
+	})
+	if err != nil {
+		return false, err.Error()
+	}
+	if !referenced {
+		s.attempt(context.WithoutCancel(ctx), d)
+	}
+	if !honoured {
+		return false, "the service does not honour Idempotency-Key, so the item this create may have stored cannot be found by credvault; " +
+			"look for it in the service (created at the time shown)"
+	}
+	return true, ""
 }
 
 func (s *Service) setMissing(ctx context.Context, r store.Credential, at *time.Time) (bool, error) {

@@ -11,6 +11,8 @@ type CreateAttempt struct {
 	ID             string
 	OrganizationID string
 	CredentialID   string
+	// VaultSource is the configuration the create was sent through.
+	VaultSource string
 	// Operation is what asked for the item: create, update or migrate.
 	Operation string
 	// State is CreateInFlight until the answer is known; CreateLost when
@@ -108,4 +110,13 @@ func (s *Store) CountCredentials(ctx context.Context, orgID string) (int64, erro
 	}
 	var n int64
 	return n, wrap("count credentials", q.Count(&n).Error)
+}
+
+// ItemReferenced reports whether a live row points to the item itemID
+// stored through source.
+func (s *Store) ItemReferenced(ctx context.Context, orgID, source, itemID string) (bool, error) {
+	var n int64
+	err := s.ctx(ctx).Model(&Credential{}).Where("organization_id = ? AND vault_source = ? AND item_id = ? AND deleted_at IS NULL",
+		orgID, source, itemID).Limit(1).Count(&n).Error
+	return n > 0, wrap("find item reference", err)
 }

@@ -101,3 +101,27 @@ func (i *instrumented) CurrentSource(ctx context.Context, orgID string) (string,
 	}
 	return cs.CurrentSource(ctx, orgID)
 }
+
+// CreateAt passes through to the instrumented vault (a SourceCreator).
+func (i *instrumented) CreateAt(ctx context.Context, orgID, source string, c Credential) (ItemRef, error) {
+	sc, ok := i.v.(SourceCreator)
+	if !ok {
+		return ItemRef{}, errors.New("vault: this vault cannot create through a named configuration")
+	}
+	start := time.Now()
+	ref, err := sc.CreateAt(ctx, orgID, source, c)
+	i.m.observe("create", start, err)
+	return ref, err
+}
+
+// ReplayCreate passes through to the instrumented vault (a SourceCreator).
+func (i *instrumented) ReplayCreate(ctx context.Context, orgID, source, key string) (ItemRef, bool, error) {
+	sc, ok := i.v.(SourceCreator)
+	if !ok {
+		return ItemRef{}, false, errors.New("vault: this vault cannot create through a named configuration")
+	}
+	start := time.Now()
+	ref, honoured, err := sc.ReplayCreate(ctx, orgID, source, key)
+	i.m.observe("create", start, err)
+	return ref, honoured, err
+}

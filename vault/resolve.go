@@ -319,3 +319,60 @@ var (
 	_ CurrentSourcer = (*Client)(nil)
 	_ CurrentSourcer = (*OrgVault)(nil)
 )
+
+// SourceCreator is a vault that creates through a named configuration, so
+// a create can be recorded with where it goes before it is sent.
+type SourceCreator interface {
+	// CreateAt creates c through the configuration source of orgID.
+	CreateAt(ctx context.Context, orgID, source string, c Credential) (ItemRef, error)
+	// ReplayCreate sends a placeholder create under key through source.
+	// A service that honours Idempotency-Key (honoured) answers with the
+	// item an earlier create under key stored, or stores the placeholder
+	// if there was none; one that does not stores the placeholder. Either
+	// way the returned item is the caller's to delete.
+	ReplayCreate(ctx context.Context, orgID, source, key string) (ref ItemRef, honoured bool, err error)
+}
+
+// placeholder is what ReplayCreate sends: never a secret of anyone's.
+var placeholder = Credential{Name: "credvault reconcile placeholder", Type: TypeSecret,
+	Secret: &SecretValue{Value: NewSecret("credvault-reconcile-placeholder"), Label: "credvault reconcile"}}
+
+// CreateAt implements SourceCreator.
+func (v *OrgVault) CreateAt(ctx context.Context, orgID, source string, c Credential) (ItemRef, error) {
+	cl, err := v.ResolveSource(ctx, orgID, source)
+	if err != nil {
+		return ItemRef{}, err
+	}
+	return cl.Create(ctx, orgID, c)
+}
+
+// ReplayCreate implements SourceCreator.
+func (v *OrgVault) ReplayCreate(ctx context.Context, orgID, source, key string) (ItemRef, bool, error) {
+	cl, err := v.ResolveSource(ctx, orgID, source)
+	if err != nil {
+		return ItemRef{}, false, err
+	}
+	return cl.ReplayCreate(ctx, orgID, source, key)
+}
+
+// CreateAt implements SourceCreator for the one configuration c serves.
+func (c *Client) CreateAt(ctx context.Context, orgID, source string, cred Credential) (ItemRef, error) {
+	if err := c.owns(ItemRef{Source: source}); err != nil {
+		return ItemRef{}, err
+	}
+	return c.Create(ctx, orgID, cred)
+}
+
+// ReplayCreate implements SourceCreator.
+func (c *Client) ReplayCreate(ctx context.Context, orgID, source, key string) (ItemRef, bool, error) {
+	if err := c.owns(ItemRef{Source: source}); err != nil {
+		return ItemRef{}, false, err
+	}
+	ref, err := c.Create(WithIdempotencyKey(ctx, key), orgID, placeholder)
+	return ref, c.HonoursIdempotency(), err
+}
+
+var (
+	_ SourceCreator = (*Client)(nil)
+	_ SourceCreator = (*OrgVault)(nil)
+)

@@ -55,7 +55,8 @@ func reconcileCmd(out output, stderr io.Writer) *cobra.Command {
 			"longer be used (unreachable), rows that could not be checked (failed), and creates whose answer was lost\n" +
 			"(the service may hold an item no row points to, under the idempotency key shown).\n" +
 			"--fix marks dangling rows (the API then says so on read) and clears the mark of rows found back; it never\n" +
-			"deletes. Exit 0 when nothing needs attention, 1 when the report lists something, 2 on usage errors.",
+			"deletes a row. It also recovers lost creates from a service that honours Idempotency-Key: the create is\n" +
+			"replayed under its key with a placeholder, and the item the service answers with is deleted. Exit 0 when nothing needs attention, 1 when the report lists something, 2 on usage errors.",
 		Example: "  credvault reconcile\n  credvault reconcile --org org_0190... --fix",
 		Args:    noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -74,8 +75,9 @@ func reconcileCmd(out output, stderr io.Writer) *cobra.Command {
 					return err
 				}
 				if err := out.print(rep, func(w io.Writer) {
-					fmt.Fprintf(w, "checked\t%d\nok\t%d\ndangling\t%d\nstale\t%d\nunreachable\t%d\nfailed\t%d\nlost creates\t%d\nmarked\t%d\ncleared\t%d\n",
-						rep.Checked, rep.OK, len(rep.Dangling), len(rep.Stale), len(rep.Unreachable), len(rep.Failed), len(rep.LostCreates), rep.Marked, rep.Cleared)
+					fmt.Fprintf(w, "checked\t%d\nok\t%d\ndangling\t%d\nstale\t%d\nunreachable\t%d\nfailed\t%d\nlost creates\t%d\nrecovered\t%d\nmarked\t%d\ncleared\t%d\n",
+						rep.Checked, rep.OK, len(rep.Dangling), len(rep.Stale), len(rep.Unreachable), len(rep.Failed), len(rep.LostCreates), rep.Recovered,
+						rep.Marked, rep.Cleared)
 				}); err != nil {
 					return err
 				}

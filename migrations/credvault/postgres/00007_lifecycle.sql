@@ -3,11 +3,14 @@
 -- item (its id is the Idempotency-Key sent), removed in the transaction
 -- that writes the credential row. One left behind is an answer that was
 -- lost (state 'lost') or a process that stopped mid-call: the service may
--- hold an item no row points to, and `credvault reconcile` reports it.
+-- hold an item no row points to under this key: `credvault reconcile`
+-- reports it, and with --fix recovers it from a service that honours
+-- Idempotency-Key (the create is replayed, the item deleted).
 CREATE TABLE vault_creates (
     id              text PRIMARY KEY,
     organization_id text NOT NULL,
     credential_id   text NOT NULL,
+    vault_source    text NOT NULL,
     operation       text NOT NULL,
     state           text NOT NULL,
     last_error      text NOT NULL DEFAULT '',
