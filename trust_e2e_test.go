@@ -116,14 +116,13 @@ func TestUnusableStoringConfigurationIsAConflict(t *testing.T) {
 	}
 	// A delete removes the row and records the item's deletion; the outbox
 	// keeps it (never sending it to another service) with the reason.
-	before := envSvc.Requests.Load()
 	for _, path := range []string{"/api/v1/credentials/%s", "/api/v1/credentials/%s/delete"} {
 		del := h.do("POST", "/api/v1/credentials", keyA, secretBody("gone", "label")).json(t)["credential_id"].(string)
 		if _, err := h.p.Store.SQLDB().Exec("UPDATE credentials SET vault_source = 'cfg_purged' WHERE id = $1", del); err != nil {
 			t.Fatal(err)
 		}
 		h.p.Credentials.Flush()
-		before = envSvc.Requests.Load()
+		before := envSvc.Requests.Load()
 		method := "DELETE"
 		if strings.HasSuffix(path, "/delete") {
 			method = "POST"
