@@ -12,8 +12,8 @@ import (
 	"github.com/credvault/credvault"
 	"github.com/credvault/credvault/config"
 	"github.com/credvault/credvault/internal/fakeservice"
+	"github.com/credvault/credvault/internal/keyring"
 	"github.com/credvault/credvault/internal/testdb"
-	"github.com/credvault/credvault/keyring"
 	"github.com/credvault/credvault/org"
 	"github.com/credvault/credvault/vault"
 )

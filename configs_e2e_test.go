@@ -13,8 +13,8 @@ import (
 
 	"github.com/credvault/credvault/config"
 	"github.com/credvault/credvault/internal/fakeservice"
+	"github.com/credvault/credvault/internal/keyring"
 	"github.com/credvault/credvault/internal/testdb"
-	"github.com/credvault/credvault/keyring"
 )
 
 const svcToken = "svc-token-7c1f3a9e55d2b8"

@@ -14,8 +14,8 @@ import (
 	"github.com/credvault/credvault"
 	"github.com/credvault/credvault/config"
 	"github.com/credvault/credvault/internal/fakeservice"
+	"github.com/credvault/credvault/internal/keyring"
 	"github.com/credvault/credvault/internal/testdb"
-	"github.com/credvault/credvault/keyring"
 )
 
 // instances are two credvault processes on one database, each restartable

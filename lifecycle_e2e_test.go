@@ -15,10 +15,10 @@ import (
 	"github.com/credvault/credvault/credentials"
 	"github.com/credvault/credvault/credservice"
 	"github.com/credvault/credvault/internal/fakeservice"
+	"github.com/credvault/credvault/internal/keyring"
+	"github.com/credvault/credvault/internal/migrations"
+	"github.com/credvault/credvault/internal/store"
 	"github.com/credvault/credvault/internal/testdb"
-	"github.com/credvault/credvault/keyring"
-	"github.com/credvault/credvault/migrations"
-	"github.com/credvault/credvault/store"
 	"github.com/credvault/credvault/vault"
 )
 

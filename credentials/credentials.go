@@ -19,7 +19,7 @@ import (
 	"time"
 	"unicode"
 
-	"github.com/credvault/credvault/store"
+	"github.com/credvault/credvault/internal/store"
 	"github.com/credvault/credvault/vault"
 )
 

@@ -6,7 +6,7 @@ import (
 	"regexp"
 	"strings"
 
-	"github.com/credvault/credvault/store"
+	"github.com/credvault/credvault/internal/store"
 	"github.com/credvault/credvault/vault"
 )
 

@@ -7,7 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/credvault/credvault/keyring"
+	"github.com/credvault/credvault/internal/keyring"
 )
 
 // Environment variables of the credential-service command.

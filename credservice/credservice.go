@@ -25,8 +25,8 @@ import (
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
 
-	"github.com/credvault/credvault/keyring"
-	"github.com/credvault/credvault/store"
+	"github.com/credvault/credvault/internal/keyring"
+	"github.com/credvault/credvault/internal/store"
 	"github.com/credvault/credvault/vault"
 )
 

@@ -18,9 +18,9 @@ import (
 	"testing"
 
 	"github.com/credvault/credvault/credservice"
+	"github.com/credvault/credvault/internal/keyring"
+	"github.com/credvault/credvault/internal/migrations"
 	"github.com/credvault/credvault/internal/testdb"
-	"github.com/credvault/credvault/keyring"
-	"github.com/credvault/credvault/migrations"
 	"github.com/credvault/credvault/vault"
 )
 

@@ -10,8 +10,8 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/credvault/credvault/credentials"
+	"github.com/credvault/credvault/internal/store"
 	"github.com/credvault/credvault/org"
-	"github.com/credvault/credvault/store"
 	"github.com/credvault/credvault/vault"
 )
 

@@ -13,7 +13,7 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/credvault/credvault/store"
+	"github.com/credvault/credvault/internal/store"
 	"github.com/credvault/credvault/vault"
 )
 

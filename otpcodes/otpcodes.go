@@ -13,8 +13,8 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/credvault/credvault/keyring"
-	"github.com/credvault/credvault/store"
+	"github.com/credvault/credvault/internal/keyring"
+	"github.com/credvault/credvault/internal/store"
 	"github.com/credvault/credvault/vault"
 )
 

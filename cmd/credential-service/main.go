@@ -24,9 +24,9 @@ import (
 
 	"github.com/credvault/credvault/credservice"
 	"github.com/credvault/credvault/internal/keyadmin"
-	"github.com/credvault/credvault/keyring"
-	"github.com/credvault/credvault/migrations"
-	"github.com/credvault/credvault/store"
+	"github.com/credvault/credvault/internal/keyring"
+	"github.com/credvault/credvault/internal/migrations"
+	"github.com/credvault/credvault/internal/store"
 )
 
 const usage = `credential-service — the reference custom credential service

@@ -30,9 +30,9 @@ import (
 	"github.com/credvault/credvault/config"
 	"github.com/credvault/credvault/conformance"
 	"github.com/credvault/credvault/internal/keyadmin"
-	"github.com/credvault/credvault/keyring"
-	"github.com/credvault/credvault/migrations"
-	"github.com/credvault/credvault/store"
+	"github.com/credvault/credvault/internal/keyring"
+	"github.com/credvault/credvault/internal/migrations"
+	"github.com/credvault/credvault/internal/store"
 	"github.com/credvault/credvault/vault"
 )
 

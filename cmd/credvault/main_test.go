@@ -19,9 +19,9 @@ import (
 	"github.com/credvault/credvault/config"
 	"github.com/credvault/credvault/credservice"
 	"github.com/credvault/credvault/internal/fakeservice"
+	"github.com/credvault/credvault/internal/keyring"
+	"github.com/credvault/credvault/internal/migrations"
 	"github.com/credvault/credvault/internal/testdb"
-	"github.com/credvault/credvault/keyring"
-	"github.com/credvault/credvault/migrations"
 )
 
 const token = "cli-token-0123456789abcdef"

@@ -14,8 +14,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/credvault/credvault/keyring"
-	"github.com/credvault/credvault/store"
+	"github.com/credvault/credvault/internal/keyring"
+	"github.com/credvault/credvault/internal/store"
 )
 
 // Options wire the command to its program.

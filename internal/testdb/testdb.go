@@ -16,8 +16,8 @@ import (
 
 	_ "github.com/jackc/pgx/v5/stdlib" // database/sql driver "pgx"
 
-	"github.com/credvault/credvault/migrations"
-	"github.com/credvault/credvault/store"
+	"github.com/credvault/credvault/internal/migrations"
+	"github.com/credvault/credvault/internal/store"
 )
 
 // EnvURL names the variable that overrides the PostgreSQL server used by

@@ -9,7 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/credvault/credvault/keyring"
+	"github.com/credvault/credvault/internal/keyring"
 )
 
 func TestEncryptBindsAssociatedData(t *testing.T) {

@@ -26,7 +26,7 @@ import (
 	"gorm.io/gorm"
 	"gorm.io/gorm/logger"
 
-	"github.com/credvault/credvault/migrations"
+	"github.com/credvault/credvault/internal/migrations"
 )
 
 // Typed errors returned by every Store method.

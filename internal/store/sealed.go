@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/credvault/credvault/keyring"
+	"github.com/credvault/credvault/internal/keyring"
 )
 
 // SealedColumn names a column of ciphertexts and what identifies its rows.

@@ -10,7 +10,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"github.com/credvault/credvault/migrations"
+	"github.com/credvault/credvault/internal/migrations"
 )
 
 // Change topics published on every change that processes may have cached.

@@ -6,7 +6,7 @@ import (
 
 	"gorm.io/gorm/clause"
 
-	"github.com/credvault/credvault/migrations"
+	"github.com/credvault/credvault/internal/migrations"
 )
 
 // VaultDeletion is a vault item that must be deleted, through the

@@ -7,7 +7,7 @@ import (
 
 	"gorm.io/gorm"
 
-	"github.com/credvault/credvault/migrations"
+	"github.com/credvault/credvault/internal/migrations"
 )
 
 // Organization is a customer of the platform.
