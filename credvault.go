@@ -8,11 +8,8 @@ package credvault
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
 	"net/http"
-	"os"
-	"path/filepath"
 	"sync"
 	"time"
 
@@ -24,6 +21,7 @@ import (
 	"github.com/credvault/credvault/httpapi"
 	"github.com/credvault/credvault/internal/keyring"
 	"github.com/credvault/credvault/internal/migrations"
+	"github.com/credvault/credvault/internal/setup"
 	"github.com/credvault/credvault/internal/store"
 	"github.com/credvault/credvault/org"
 	"github.com/credvault/credvault/otpcodes"
@@ -68,90 +66,6 @@ type Platform struct {
 	background sync.WaitGroup
 }
 
-// SQLitePath is where the embedded database lives for cfg.
-func SQLitePath(cfg config.Config) string { return filepath.Join(cfg.DataDir, "credvault.db") }
-
-// GeneratedKeysetPath is where the embedded default generates its keyset.
-func GeneratedKeysetPath(cfg config.Config) string { return filepath.Join(cfg.DataDir, "keyset.json") }
-
-// LoadKeyring applies the keyset rules: an explicit keyset wins; the
-// embedded default generates one once (with a warning); PostgreSQL without
-// a keyset is refused.
-func LoadKeyring(cfg config.Config, log *slog.Logger) (*keyring.Keyring, error) {
-	src := keyring.Source{File: cfg.KeysetFile, Inline: cfg.Keyset}
-	if cfg.Embedded() {
-		src.GenerateAt = GeneratedKeysetPath(cfg)
-	}
-	if cfg.KeysetFile != "" {
-		if fi, err := os.Stat(cfg.KeysetFile); err == nil && fi.Mode().Perm()&0o077 != 0 {
-			log.Warn("the keyset file can be read by other users; restrict it to its owner (chmod 600)",
-				slog.String("path", cfg.KeysetFile), slog.String("mode", fi.Mode().Perm().String()))
-		}
-	}
-	k, generated, err := keyring.Load(src)
-	if errors.Is(err, keyring.ErrNoKeyset) {
-		return nil, fmt.Errorf("no Tink keyset configured: with DATABASE_URL set, %s (or %s) is required; create one with `credvault keys init --out FILE`",
-			config.EnvKeysetFile, config.EnvKeyset)
-	}
-	if err != nil {
-		return nil, err
-	}
-	if generated {
-		log.Warn("generated a new Tink keyset for the embedded database; back it up, or set CREDVAULT_KEYSET_FILE",
-			slog.String("path", src.GenerateAt))
-	}
-	return k, nil
-}
-
-// checkSchema refuses a database whose schema is older than this binary
-// (run `credvault migrate`); a newer one (a rolling upgrade in progress) is
-// only a warning.
-func checkSchema(ctx context.Context, st *store.Store, log *slog.Logger) error {
-	cur, newest, err := migrations.Version(ctx, st.SQLDB(), st.Dialect(), migrations.Credvault)
-	if err != nil {
-		return fmt.Errorf("read the schema version: %w", err)
-	}
-	switch {
-	case cur < newest:
-		return fmt.Errorf("the database schema is at version %d and this binary needs %d: run `credvault migrate` (or start `credvault serve` without --no-migrate)", cur, newest)
-	case cur > newest && log != nil:
-		log.Warn("the database schema is newer than this binary (an upgrade in progress?)",
-			slog.Int64("schema_version", cur), slog.Int64("binary_version", newest))
-	}
-	return nil
-}
-
-var canaryAD = keyring.AssociatedData("credvault", "keyset_canary")
-
-const canaryText = "credvault keyset canary"
-
-// checkKeyset proves the keyset decrypts what this database holds: the
-// first process writes a canary, every later one must decrypt it.
-func checkKeyset(ctx context.Context, st *store.Store, kr *keyring.Keyring) error {
-	ct, err := kr.Encrypt([]byte(canaryText), canaryAD)
-	if err != nil {
-		return err
-	}
-	stored, err := st.KeysetCanary(ctx, ct)
-	if err != nil {
-		return err
-	}
-	return canaryDecrypts(kr, stored)
-}
-
-func canaryDecrypts(kr *keyring.Keyring, stored []byte) error {
-	if pt, err := kr.Decrypt(stored, canaryAD); err != nil || string(pt) != canaryText {
-		return fmt.Errorf("the keyset (%s or %s) is not the one this database was set up with: it cannot decrypt the database's keyset canary. "+
-			"Start with the database's keyset (a rotated keyset that still holds the old key works)", config.EnvKeysetFile, config.EnvKeyset)
-	}
-	return nil
-}
-
-// OpenStore opens the database described by cfg.
-func OpenStore(ctx context.Context, cfg config.Config) (*store.Store, error) {
-	return store.Open(ctx, store.Options{DatabaseURL: cfg.DatabaseURL, SQLitePath: SQLitePath(cfg)})
-}
-
 // Open wires a Platform from cfg. Close it when done.
 func Open(ctx context.Context, cfg config.Config, opts Options) (*Platform, error) {
 	if err := cfg.Validate(); err != nil {
@@ -169,15 +83,15 @@ func Open(ctx context.Context, cfg config.Config, opts Options) (*Platform, erro
 	if err != nil {
 		return nil, err
 	}
-	env, err := vault.NewEnvClient(cfg, nil)
+	env, err := setup.NewEnvClient(cfg, nil)
 	if err != nil {
 		return nil, err
 	}
-	kr, err := LoadKeyring(cfg, log)
+	kr, err := setup.LoadKeyring(cfg, log)
 	if err != nil {
 		return nil, err
 	}
-	st, err := OpenStore(ctx, cfg)
+	st, err := setup.OpenStore(ctx, cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -193,11 +107,11 @@ func Open(ctx context.Context, cfg config.Config, opts Options) (*Platform, erro
 	}
 	// Fail fast on the wrong schema or keyset, rather than answer 500 to
 	// every request.
-	if err := checkSchema(ctx, st, log); err != nil {
+	if err := setup.CheckSchema(ctx, st, log); err != nil {
 		st.Close()
 		return nil, err
 	}
-	if err := checkKeyset(ctx, st, kr); err != nil {
+	if err := setup.CheckKeyset(ctx, st, kr); err != nil {
 		st.Close()
 		return nil, err
 	}
@@ -225,7 +139,7 @@ func Open(ctx context.Context, cfg config.Config, opts Options) (*Platform, erro
 			if err := st.Ping(ctx); err != nil {
 				return err
 			}
-			if err := checkSchema(ctx, st, nil); err != nil {
+			if err := setup.CheckSchema(ctx, st, nil); err != nil {
 				return err
 			}
 			// Read only: a probe must not write.
@@ -233,7 +147,7 @@ func Open(ctx context.Context, cfg config.Config, opts Options) (*Platform, erro
 			if err != nil {
 				return err
 			}
-			return canaryDecrypts(kr, stored)
+			return setup.CanaryDecrypts(kr, stored)
 		},
 		Registerer:     opts.Registerer,
 		Gatherer:       opts.Gatherer,
@@ -327,16 +241,4 @@ func (p *Platform) Close() error {
 		p.background.Wait()
 	}
 	return p.Store.Close()
-}
-
-// SealedSets lists every place credvault's database keeps ciphertexts
-// under its keyset — saved configurations, pushed TOTP codes and the
-// keyset canary — for `credvault keys list` and `keys reencrypt`.
-func SealedSets(st *store.Store) []keyring.SealedSet {
-	return []keyring.SealedSet{
-		org.SealedTokens(st),
-		otpcodes.Sealed(st),
-		st.Sealed("keyset_canary", store.SealedColumn{Table: "keyset_canary", ID: "id", IntID: true, Ciphertext: "ciphertext"},
-			func(store.SealedValue) []byte { return canaryAD }),
-	}
 }

@@ -9,28 +9,7 @@ import (
 
 	"golang.org/x/sync/singleflight"
 
-	"github.com/credvault/credvault/config"
 )
-
-// NewEnvClient builds the env-configured vault from cfg, or returns nil
-// when CREDENTIAL_VAULT_TYPE is not "custom". The self-hoster's own service
-// may live on a private network, so only the scheme rule applies to it.
-func NewEnvClient(cfg config.Config, transport http.RoundTripper) (*Client, error) {
-	if !cfg.EnvVaultEnabled() {
-		return nil, nil
-	}
-	policy, err := NewAddressPolicy(cfg.AllowedHosts, false)
-	if err != nil {
-		return nil, err
-	}
-	u, err := policy.CheckURL(config.EnvCustomBaseURL, cfg.CustomBaseURL)
-	if err != nil {
-		return nil, err
-	}
-	return NewClient(u, NewSecret(cfg.CustomToken), ClientOptions{
-		Transport: transport, Timeout: cfg.CustomTimeout, Source: SourceEnv,
-	})
-}
 
 // OrgConfig is an organization's saved custom credential service
 // configuration, decrypted. A saved configuration never changes: replacing

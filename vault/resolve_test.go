@@ -8,7 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/credvault/credvault/config"
 	"github.com/credvault/credvault/internal/fakeservice"
 	"github.com/credvault/credvault/vault"
 )
@@ -162,33 +161,14 @@ func TestOrgVaultReadsThroughStoringConfiguration(t *testing.T) {
 func TestOrgVaultFallsBackToEnv(t *testing.T) {
 	t.Parallel()
 	svc := fakeservice.New(t, token)
-	cfg, err := config.Parse(func(k string) (string, bool) {
-		v, ok := map[string]string{
-			"CREDENTIAL_VAULT_TYPE": "custom", "CUSTOM_CREDENTIAL_API_BASE_URL": svc.Base(),
-			"CUSTOM_CREDENTIAL_API_TOKEN": token,
-		}[k]
-		return v, ok
-	})
+	env, err := vault.NewClient(mustURL(t, svc.Base()), vault.NewSecret(token), vault.ClientOptions{Source: vault.SourceEnv})
 	if err != nil {
 		t.Fatal(err)
-	}
-	env, err := vault.NewEnvClient(cfg, nil)
-	if err != nil || env == nil {
-		t.Fatalf("env client: %v", err)
 	}
 	v := vault.NewOrgVault(&countingSource{cfgs: map[string]vault.OrgConfig{}}, vault.OrgVaultOptions{Env: env})
 	ref, err := v.Create(context.Background(), "org_x", secretCred())
 	if err != nil || ref.Source != vault.SourceEnv {
 		t.Fatalf("env fallback: %+v %v", ref, err)
-	}
-
-	cfg.CustomBaseURL = "http://creds.example.com/x"
-	if _, err := vault.NewEnvClient(cfg, nil); err == nil {
-		t.Fatal("env client accepted plain http to a non-loopback host")
-	}
-	cfg.VaultType = ""
-	if c, err := vault.NewEnvClient(cfg, nil); c != nil || err != nil {
-		t.Fatalf("vault type unset: %v %v, want nil, nil", c, err)
 	}
 }
 

@@ -32,6 +32,7 @@ import (
 	"github.com/credvault/credvault/internal/keyadmin"
 	"github.com/credvault/credvault/internal/keyring"
 	"github.com/credvault/credvault/internal/migrations"
+	"github.com/credvault/credvault/internal/setup"
 	"github.com/credvault/credvault/internal/store"
 	"github.com/credvault/credvault/vault"
 )
@@ -166,7 +167,7 @@ func serve(ctx context.Context, noMigrate bool, stderr io.Writer) error {
 	log := newLogger(stderr, cfg.LogLevel)
 	if cfg.Embedded() {
 		abs, _ := filepath.Abs(cfg.DataDir)
-		log.Info("embedded database", slog.String("data_dir", abs), slog.String("database", credvault.SQLitePath(cfg)))
+		log.Info("embedded database", slog.String("data_dir", abs), slog.String("database", setup.SQLitePath(cfg)))
 	}
 	p, err := credvault.Open(ctx, cfg, credvault.Options{Logger: log, Migrate: !noMigrate})
 	if err != nil {
@@ -232,7 +233,7 @@ func migrateCmd(out output) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			st, err := credvault.OpenStore(ctx, cfg)
+			st, err := setup.OpenStore(ctx, cfg)
 			if err != nil {
 				return err
 			}
@@ -286,13 +287,13 @@ func keysCmd(out output, stderr io.Writer) *cobra.Command {
 			if err != nil || !cfg.Embedded() || cfg.Keyset != "" {
 				return ""
 			}
-			if p := credvault.GeneratedKeysetPath(cfg); fileExists(p) {
+			if p := setup.GeneratedKeysetPath(cfg); fileExists(p) {
 				return p
 			}
 			return ""
 		},
 		Open:   openStore,
-		Sets:   credvault.SealedSets,
+		Sets:   setup.SealedSets,
 		Print:  out.print,
 		Stderr: stderr,
 		Usage:  func(msg string) error { return usageError{msg} },
@@ -310,7 +311,7 @@ func openStore(ctx context.Context) (*store.Store, error) {
 	if err := embeddedExists(cfg); err != nil {
 		return nil, err
 	}
-	return credvault.OpenStore(ctx, cfg)
+	return setup.OpenStore(ctx, cfg)
 }
 
 func fileExists(path string) bool {
@@ -325,7 +326,7 @@ func embeddedExists(cfg config.Config) error {
 	if !cfg.Embedded() {
 		return nil
 	}
-	path := credvault.SQLitePath(cfg)
+	path := setup.SQLitePath(cfg)
 	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
 		abs, _ := filepath.Abs(path)
 		return fmt.Errorf("no database at %s — run from the server's folder, set %s, or create it with `credvault migrate`",

@@ -1,0 +1,141 @@
+// Package setup holds what both the platform (credvault.Open) and the
+// administration commands need to reach a database and its keyset: where
+// the embedded files live, the keyset rules, the schema and keyset
+// checks, the places ciphertexts are stored, and the env-configured
+// vault. It is internal: embedders use credvault.Open.
+package setup
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+
+	"github.com/credvault/credvault/config"
+	"github.com/credvault/credvault/internal/keyring"
+	"github.com/credvault/credvault/internal/migrations"
+	"github.com/credvault/credvault/internal/store"
+	"github.com/credvault/credvault/org"
+	"github.com/credvault/credvault/otpcodes"
+	"github.com/credvault/credvault/vault"
+)
+
+// SQLitePath is where the embedded database lives for cfg.
+func SQLitePath(cfg config.Config) string { return filepath.Join(cfg.DataDir, "credvault.db") }
+
+// GeneratedKeysetPath is where the embedded default generates its keyset.
+func GeneratedKeysetPath(cfg config.Config) string { return filepath.Join(cfg.DataDir, "keyset.json") }
+
+// LoadKeyring applies the keyset rules: an explicit keyset wins; the
+// embedded default generates one once (with a warning); PostgreSQL without
+// a keyset is refused.
+func LoadKeyring(cfg config.Config, log *slog.Logger) (*keyring.Keyring, error) {
+	src := keyring.Source{File: cfg.KeysetFile, Inline: cfg.Keyset}
+	if cfg.Embedded() {
+		src.GenerateAt = GeneratedKeysetPath(cfg)
+	}
+	if cfg.KeysetFile != "" {
+		if fi, err := os.Stat(cfg.KeysetFile); err == nil && fi.Mode().Perm()&0o077 != 0 {
+			log.Warn("the keyset file can be read by other users; restrict it to its owner (chmod 600)",
+				slog.String("path", cfg.KeysetFile), slog.String("mode", fi.Mode().Perm().String()))
+		}
+	}
+	k, generated, err := keyring.Load(src)
+	if errors.Is(err, keyring.ErrNoKeyset) {
+		return nil, fmt.Errorf("no Tink keyset configured: with DATABASE_URL set, %s (or %s) is required; create one with `credvault keys init --out FILE`",
+			config.EnvKeysetFile, config.EnvKeyset)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if generated {
+		log.Warn("generated a new Tink keyset for the embedded database; back it up, or set CREDVAULT_KEYSET_FILE",
+			slog.String("path", src.GenerateAt))
+	}
+	return k, nil
+}
+
+// CheckSchema refuses a database whose schema is older than this binary
+// (run `credvault migrate`); a newer one (a rolling upgrade in progress) is
+// only a warning.
+func CheckSchema(ctx context.Context, st *store.Store, log *slog.Logger) error {
+	cur, newest, err := migrations.Version(ctx, st.SQLDB(), st.Dialect(), migrations.Credvault)
+	if err != nil {
+		return fmt.Errorf("read the schema version: %w", err)
+	}
+	switch {
+	case cur < newest:
+		return fmt.Errorf("the database schema is at version %d and this binary needs %d: run `credvault migrate` (or start `credvault serve` without --no-migrate)", cur, newest)
+	case cur > newest && log != nil:
+		log.Warn("the database schema is newer than this binary (an upgrade in progress?)",
+			slog.Int64("schema_version", cur), slog.Int64("binary_version", newest))
+	}
+	return nil
+}
+
+var canaryAD = keyring.AssociatedData("credvault", "keyset_canary")
+
+const canaryText = "credvault keyset canary"
+
+// CheckKeyset proves the keyset decrypts what this database holds: the
+// first process writes a canary, every later one must decrypt it.
+func CheckKeyset(ctx context.Context, st *store.Store, kr *keyring.Keyring) error {
+	ct, err := kr.Encrypt([]byte(canaryText), canaryAD)
+	if err != nil {
+		return err
+	}
+	stored, err := st.KeysetCanary(ctx, ct)
+	if err != nil {
+		return err
+	}
+	return CanaryDecrypts(kr, stored)
+}
+
+// CanaryDecrypts checks the stored canary against kr.
+func CanaryDecrypts(kr *keyring.Keyring, stored []byte) error {
+	if pt, err := kr.Decrypt(stored, canaryAD); err != nil || string(pt) != canaryText {
+		return fmt.Errorf("the keyset (%s or %s) is not the one this database was set up with: it cannot decrypt the database's keyset canary. "+
+			"Start with the database's keyset (a rotated keyset that still holds the old key works)", config.EnvKeysetFile, config.EnvKeyset)
+	}
+	return nil
+}
+
+// OpenStore opens the database described by cfg.
+func OpenStore(ctx context.Context, cfg config.Config) (*store.Store, error) {
+	return store.Open(ctx, store.Options{DatabaseURL: cfg.DatabaseURL, SQLitePath: SQLitePath(cfg)})
+}
+
+// NewEnvClient builds the env-configured vault from cfg, or returns nil
+// when CREDENTIAL_VAULT_TYPE is not "custom". The self-hoster's own service
+// may live on a private network, so only the scheme rule applies to it.
+func NewEnvClient(cfg config.Config, transport http.RoundTripper) (*vault.Client, error) {
+	if !cfg.EnvVaultEnabled() {
+		return nil, nil
+	}
+	policy, err := vault.NewAddressPolicy(cfg.AllowedHosts, false)
+	if err != nil {
+		return nil, err
+	}
+	u, err := policy.CheckURL(config.EnvCustomBaseURL, cfg.CustomBaseURL)
+	if err != nil {
+		return nil, err
+	}
+	return vault.NewClient(u, vault.NewSecret(cfg.CustomToken), vault.ClientOptions{
+		Transport: transport, Timeout: cfg.CustomTimeout, Source: vault.SourceEnv,
+	})
+}
+
+// SealedSets lists every place credvault's database keeps ciphertexts
+// under its keyset — saved configurations, pushed TOTP codes and the
+// keyset canary — for `credvault keys list` and `keys reencrypt`.
+func SealedSets(st *store.Store) []keyring.SealedSet {
+	return []keyring.SealedSet{
+		org.SealedTokens(st),
+		otpcodes.Sealed(st),
+		st.Sealed("keyset_canary", store.SealedColumn{Table: "keyset_canary", ID: "id", IntID: true, Ciphertext: "ciphertext"},
+			func(store.SealedValue) []byte { return canaryAD }),
+	}
+}
