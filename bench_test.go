@@ -73,7 +73,7 @@ func BenchmarkGetWithSecret(b *testing.B) {
 func BenchmarkHotPath(b *testing.B) {
 	p, orgID, key, id := benchPlatform(b)
 	ctx := context.Background()
-	row, err := p.Store.GetCredential(ctx, orgID, id)
+	row, err := p.TestStore().GetCredential(ctx, orgID, id)
 	if err != nil {
 		b.Fatal(err)
 	}

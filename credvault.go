@@ -19,7 +19,6 @@ import (
 	"github.com/credvault/credvault/config"
 	"github.com/credvault/credvault/credentials"
 	"github.com/credvault/credvault/httpapi"
-	"github.com/credvault/credvault/internal/keyring"
 	"github.com/credvault/credvault/internal/migrations"
 	"github.com/credvault/credvault/internal/setup"
 	"github.com/credvault/credvault/internal/store"
@@ -44,8 +43,6 @@ type Options struct {
 
 // Platform is a running credvault: everything wired and ready.
 type Platform struct {
-	Store   *store.Store
-	Keyring *keyring.Keyring
 	// Organizations creates organizations and authenticates API keys.
 	Organizations *org.Organizations
 	// Configs manages organizations' custom credential service
@@ -58,6 +55,7 @@ type Platform struct {
 	// Credentials creates, reads, lists, updates and deletes credentials
 	// and computes TOTP codes: the Go API for the embedding backend.
 	Credentials *credentials.Service
+	st          *store.Store
 	handler     http.Handler
 	metrics     http.Handler
 	// stop ends the background work (change listener, outbox worker);
@@ -125,7 +123,7 @@ func Open(ctx context.Context, cfg config.Config, opts Options) (*Platform, erro
 	}
 	src := org.NewConfigSource(st, kr)
 	ov := vault.NewOrgVault(src, vault.OrgVaultOptions{Env: env, Policy: policy, Timeout: cfg.CustomTimeout})
-	p := &Platform{Store: st, Keyring: kr, Organizations: org.NewOrganizations(st),
+	p := &Platform{st: st, Organizations: org.NewOrganizations(st),
 		Configs: org.NewConfigs(src, ov), Vault: ov, OTPCodes: otpcodes.New(st, kr), Credentials: credentials.New(st, vault.NewMetrics(opts.Registerer).Instrument(ov), log)}
 	p.handler = httpapi.New(httpapi.Deps{
 		Logger:      log,
@@ -199,7 +197,7 @@ func (p *Platform) startBackground(log *slog.Logger) {
 	ready := make(chan struct{}, 1)
 	p.background.Go(func() { p.Credentials.RunOutbox(ctx) })
 	p.background.Go(func() {
-		p.Store.Listen(ctx, store.ListenOptions{
+		p.st.Listen(ctx, store.ListenOptions{
 			Logger: log,
 			OnChange: func(c store.Change) {
 				switch c.Topic {
@@ -224,7 +222,7 @@ func (p *Platform) startBackground(log *slog.Logger) {
 			},
 		})
 	})
-	if p.Store.Dialect() == migrations.Postgres {
+	if p.st.Dialect() == migrations.Postgres {
 		// Serve only once subscribed, so no change is missed at start.
 		select {
 		case <-ready:
@@ -240,5 +238,5 @@ func (p *Platform) Close() error {
 		p.stop()
 		p.background.Wait()
 	}
-	return p.Store.Close()
+	return p.st.Close()
 }

@@ -89,8 +89,8 @@ func TestOrganizationKeys(t *testing.T) {
 			if !strings.HasPrefix(created.APIKey, "cvk_") || created.OrganizationID == "" {
 				t.Fatalf("created = %+v", created.OrganizationID)
 			}
-			testdb.AssertAbsent(t, p.Store, created.APIKey)
-			testdb.AssertAbsent(t, p.Store, strings.TrimPrefix(created.APIKey, "cvk_"))
+			testdb.AssertAbsent(t, p.TestStore(), created.APIKey)
+			testdb.AssertAbsent(t, p.TestStore(), strings.TrimPrefix(created.APIKey, "cvk_"))
 
 			pr, err := p.Organizations.Authenticate(ctx, created.APIKey)
 			if err != nil || pr.OrganizationID != created.OrganizationID {

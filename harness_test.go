@@ -155,7 +155,7 @@ func (h *harness) assertNoSecret(secrets ...string) {
 		if strings.Contains(logs, s) {
 			h.t.Errorf("a secret appears in the logs")
 		}
-		testdb.AssertAbsent(h.t, h.p.Store, s)
+		testdb.AssertAbsent(h.t, h.p.TestStore(), s)
 	}
 }
 

@@ -37,7 +37,7 @@ func TestResolutionPrecedenceOverPostgres(t *testing.T) {
 	}
 
 	// The cache is used: a change behind its back is not seen...
-	if _, err := h.p.Store.SQLDB().Exec("UPDATE org_auth_tokens SET valid = false WHERE organization_id = $1", orgA); err != nil {
+	if _, err := h.p.TestStore().SQLDB().Exec("UPDATE org_auth_tokens SET valid = false WHERE organization_id = $1", orgA); err != nil {
 		t.Fatal(err)
 	}
 	if again, _ := h.p.Vault.Resolve(ctx, orgA); again != a {

@@ -29,7 +29,7 @@ func TestScale(t *testing.T) {
 	cfg := testConfig(t, testdb.Postgres)
 	h := newHarnessWithConfig(t, cfg)
 	ctx := context.Background()
-	db := h.p.Store.SQLDB()
+	db := h.p.TestStore().SQLDB()
 	orgs := map[int]string{}
 	keys := map[int]string{}
 	for _, n := range []int{small, big} {

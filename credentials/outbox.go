@@ -138,3 +138,28 @@ func (s *Service) RunOutboxOnce(ctx context.Context) int {
 	}
 	return n
 }
+
+// Deletion is a recorded vault item deletion as `credvault outbox list`
+// shows it: ids, attempts and the last error, never a secret.
+type Deletion struct {
+	DeletionID     string    `json:"deletion_id"`
+	OrganizationID string    `json:"organization_id"`
+	ItemID         string    `json:"item_id"`
+	StoredBy       string    `json:"stored_by"`
+	Reason         string    `json:"reason"`
+	Attempts       int       `json:"attempts"`
+	NextAttemptAt  time.Time `json:"next_attempt_at"`
+	LastError      string    `json:"last_error"`
+	CreatedAt      time.Time `json:"created_at"`
+}
+
+// PendingDeletions lists up to limit recorded deletions the service has
+// not confirmed yet, oldest first.
+func (s *Service) PendingDeletions(ctx context.Context, limit int) ([]Deletion, error) {
+	ds, err := s.store.ListDeletions(ctx, limit)
+	out := make([]Deletion, len(ds))
+	for i, d := range ds {
+		out[i] = Deletion{d.ID, d.OrganizationID, d.ItemID, d.VaultSource, d.Reason, d.Attempts, d.NextAttemptAt.UTC(), d.LastError, d.CreatedAt.UTC()}
+	}
+	return out, err
+}

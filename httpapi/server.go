@@ -84,8 +84,9 @@ type server struct {
 	echo        *echo.Echo
 }
 
-// New builds the echo instance serving the whole API.
-func New(d Deps) *echo.Echo {
+// New builds the handler serving the whole API (an echo instance inside;
+// mount it in any mux).
+func New(d Deps) http.Handler {
 	if d.Logger == nil {
 		d.Logger = slog.New(slog.DiscardHandler)
 	}

@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"golang.org/x/sync/singleflight"
-
 )
 
 // OrgConfig is an organization's saved custom credential service

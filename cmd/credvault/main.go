@@ -511,24 +511,9 @@ func outboxCmd(out output, stderr io.Writer) *cobra.Command {
 		Example: "  credvault outbox list --format text",
 		Args:    noArgs,
 		RunE: withPlatform(stderr, func(ctx context.Context, p *credvault.Platform) error {
-			ds, err := p.Store.ListDeletions(ctx, limit)
+			rows, err := p.Credentials.PendingDeletions(ctx, limit)
 			if err != nil {
 				return err
-			}
-			type row struct {
-				DeletionID     string    `json:"deletion_id"`
-				OrganizationID string    `json:"organization_id"`
-				ItemID         string    `json:"item_id"`
-				StoredBy       string    `json:"stored_by"`
-				Reason         string    `json:"reason"`
-				Attempts       int       `json:"attempts"`
-				NextAttemptAt  time.Time `json:"next_attempt_at"`
-				LastError      string    `json:"last_error"`
-				CreatedAt      time.Time `json:"created_at"`
-			}
-			rows := make([]row, len(ds))
-			for i, d := range ds {
-				rows[i] = row{d.ID, d.OrganizationID, d.ItemID, d.VaultSource, d.Reason, d.Attempts, d.NextAttemptAt.UTC(), d.LastError, d.CreatedAt.UTC()}
 			}
 			return out.print(rows, func(w io.Writer) {
 				fmt.Fprintln(w, "CREATED\tORGANIZATION\tITEM\tSTORED BY\tATTEMPTS\tNEXT ATTEMPT\tLAST ERROR")

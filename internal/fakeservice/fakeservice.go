@@ -59,7 +59,7 @@ func (s *Service) Base() string { return s.URL + "/api/v1/credentials" }
 
 // New starts a fake accepting token; it is closed when t ends.
 func New(t testing.TB, token string) *Service {
-	s := NewExample(token)
+	s := start(token)
 	t.Cleanup(s.Close)
 	return s
 }
@@ -148,9 +148,8 @@ func (s *Service) serve(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// NewExample starts a fake outside a test (for runnable examples); Close
-// it when done.
-func NewExample(token string) *Service {
+// start starts a fake; Close it when done.
+func start(token string) *Service {
 	s := &Service{Token: token, items: map[string]map[string]any{}}
 	s.Server = httptest.NewServer(http.HandlerFunc(s.serve))
 	return s
