@@ -16,6 +16,7 @@ import (
 	"github.com/credvault/credvault/internal/testdb"
 	"github.com/credvault/credvault/org"
 	"github.com/credvault/credvault/vault"
+	"github.com/credvault/credvault/vault/contract"
 )
 
 // benchPlatform is a PostgreSQL-backed platform with one organization
@@ -81,7 +82,7 @@ func BenchmarkHotPath(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	direct, err := vault.NewClient(mustParse(b, cl.BaseURL()), vault.NewSecret(svcToken), vault.ClientOptions{})
+	direct, err := contract.New(mustParse(b, cl.BaseURL()), vault.NewSecret(svcToken), contract.Options{})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -24,7 +24,9 @@ import (
 	"github.com/credvault/credvault/internal/store"
 	"github.com/credvault/credvault/org"
 	"github.com/credvault/credvault/otpcodes"
-	"github.com/credvault/credvault/vault"
+	"github.com/credvault/credvault/vault/contract"
+	"github.com/credvault/credvault/vault/netpolicy"
+	"github.com/credvault/credvault/vault/orgvault"
 )
 
 // Options tune Open beyond the environment configuration.
@@ -49,7 +51,7 @@ type Platform struct {
 	// configurations.
 	Configs *org.Configs
 	// Vault resolves each organization's credential vault.
-	Vault *vault.OrgVault
+	Vault *orgvault.Vault
 	// OTPCodes stores one-time codes pushed for email and SMS logins.
 	OTPCodes *otpcodes.Service
 	// Credentials creates, reads, lists, updates and deletes credentials
@@ -77,7 +79,7 @@ func Open(ctx context.Context, cfg config.Config, opts Options) (*Platform, erro
 	if (opts.Registerer == nil) != (opts.Gatherer == nil) {
 		return nil, errors.New("credvault.Options: Registerer and Gatherer go together (the Gatherer serves what the Registerer receives); set both or neither")
 	}
-	policy, err := vault.NewAddressPolicy(cfg.AllowedHosts, true)
+	policy, err := netpolicy.NewAddressPolicy(cfg.AllowedHosts, true)
 	if err != nil {
 		return nil, err
 	}
@@ -122,9 +124,9 @@ func Open(ctx context.Context, cfg config.Config, opts Options) (*Platform, erro
 		opts.Registerer, opts.Gatherer = reg, reg
 	}
 	src := org.NewConfigSource(st, kr)
-	ov := vault.NewOrgVault(src, vault.OrgVaultOptions{Env: env, Policy: policy, Timeout: cfg.CustomTimeout})
+	ov := orgvault.New(src, orgvault.Options{Env: env, Policy: policy, Timeout: cfg.CustomTimeout})
 	p := &Platform{st: st, Organizations: org.NewOrganizations(st),
-		Configs: org.NewConfigs(src, ov), Vault: ov, OTPCodes: otpcodes.New(st, kr), Credentials: credentials.New(st, vault.NewMetrics(opts.Registerer).Instrument(ov), log)}
+		Configs: org.NewConfigs(src, ov), Vault: ov, OTPCodes: otpcodes.New(st, kr), Credentials: credentials.New(st, contract.NewMetrics(opts.Registerer).Instrument(ov), log)}
 	p.handler = httpapi.New(httpapi.Deps{
 		Logger:      log,
 		Auth:        p.Organizations,

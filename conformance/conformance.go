@@ -1,5 +1,5 @@
 // Package conformance checks a custom credential service against the
-// contract, with the same vault.Client credvault uses in production. It
+// contract, with the same contract.Client credvault uses in production. It
 // backs `credvault check-service`.
 package conformance
 
@@ -18,6 +18,9 @@ import (
 	"time"
 
 	"github.com/credvault/credvault/vault"
+	"github.com/credvault/credvault/vault/contract"
+	"github.com/credvault/credvault/vault/netpolicy"
+	"github.com/credvault/credvault/vault/wire"
 )
 
 // Status of one check.
@@ -47,7 +50,7 @@ type Report struct {
 // Options tune Run.
 type Options struct {
 	// Policy holds the address rules (default: none but the scheme rule).
-	Policy vault.AddressPolicy
+	Policy netpolicy.AddressPolicy
 	// Timeout per request (default 10s).
 	Timeout time.Duration
 }
@@ -98,9 +101,9 @@ func Run(ctx context.Context, baseURL string, token vault.Secret, opts Options) 
 		add("base URL", Fail, "%v", err)
 		return rep
 	}
-	transport := vault.NewTransport(opts.Policy)
+	transport := netpolicy.NewTransport(opts.Policy)
 	defer transport.CloseIdleConnections()
-	client, err := vault.NewClient(u, token, vault.ClientOptions{Transport: transport, Timeout: opts.Timeout, MaxAttempts: 1})
+	client, err := contract.New(u, token, contract.Options{Transport: transport, Timeout: opts.Timeout, MaxAttempts: 1})
 	if err != nil {
 		add("base URL", Fail, "%v", err)
 		return rep
@@ -134,7 +137,7 @@ func Run(ctx context.Context, baseURL string, token vault.Secret, opts Options) 
 	}
 
 	// A wrong token is refused.
-	wrong, _ := vault.NewClient(u, vault.NewSecret("credvault-check-wrong-"+random(8)), vault.ClientOptions{
+	wrong, _ := contract.New(u, vault.NewSecret("credvault-check-wrong-"+random(8)), contract.Options{
 		Transport: transport, Timeout: opts.Timeout, MaxAttempts: 1})
 	_, err = wrong.GetItem(ctx, "credvault-check-missing-"+random(6))
 	var ue *vault.UpstreamError
@@ -152,7 +155,7 @@ func Run(ctx context.Context, baseURL string, token vault.Secret, opts Options) 
 // idempotency checks (as a warning only: the contract does not require it)
 // whether the service honours Idempotency-Key: the same create sent twice
 // with one key must store one item.
-func idempotency(ctx context.Context, client *vault.Client, add func(string, Status, string, ...any)) {
+func idempotency(ctx context.Context, client *contract.Client, add func(string, Status, string, ...any)) {
 	const check = "Idempotency-Key honoured (optional)"
 	kctx := vault.WithIdempotencyKey(ctx, "credvault-check-"+random(12))
 	sample := samples()[0]
@@ -184,7 +187,7 @@ func describe(err error) string {
 	return err.Error()
 }
 
-func checkType(ctx context.Context, client *vault.Client, sample vault.Credential, add func(string, Status, string, ...any)) {
+func checkType(ctx context.Context, client *contract.Client, sample vault.Credential, add func(string, Status, string, ...any)) {
 	t := string(sample.Type)
 	// Only password is required: it is the one type every implementation
 	// of the seed contract supports.
@@ -208,7 +211,7 @@ func checkType(ctx context.Context, client *vault.Client, sample vault.Credentia
 	case err != nil:
 		add("read back "+t, missing, "%v", err)
 	default:
-		if diff := vault.DiffFields(sample, got); len(diff) > 0 {
+		if diff := wire.DiffFields(sample, got); len(diff) > 0 {
 			add("read back "+t, missing, "fields differ: %s", strings.Join(diff, ", "))
 		} else {
 			add("read back "+t, Pass, "every field matches")
@@ -228,10 +231,10 @@ func checkType(ctx context.Context, client *vault.Client, sample vault.Credentia
 
 // trailingSlash checks that POST {base}/ also creates an item. credvault
 // itself strips the slash, so a failure is only a warning.
-func trailingSlash(ctx context.Context, client *vault.Client, base *url.URL, token vault.Secret, rt http.RoundTripper,
+func trailingSlash(ctx context.Context, client *contract.Client, base *url.URL, token vault.Secret, rt http.RoundTripper,
 	timeout time.Duration, add func(string, Status, string, ...any)) {
 	const check = "trailing-slash base URL"
-	body, _ := vault.EncodeWire(samples()[0])
+	body, _ := wire.Encode(samples()[0])
 	rctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	req, _ := http.NewRequestWithContext(rctx, http.MethodPost, strings.TrimRight(base.String(), "/")+"/", bytes.NewReader(body))
@@ -249,7 +252,7 @@ func trailingSlash(ctx context.Context, client *vault.Client, base *url.URL, tok
 		return
 	}
 	defer resp.Body.Close()
-	b, _ := io.ReadAll(io.LimitReader(resp.Body, vault.MaxResponseBytes))
+	b, _ := io.ReadAll(io.LimitReader(resp.Body, contract.MaxResponseBytes))
 	var answer struct {
 		ID json.RawMessage `json:"id"`
 	}

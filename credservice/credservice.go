@@ -27,7 +27,7 @@ import (
 
 	"github.com/credvault/credvault/internal/keyring"
 	"github.com/credvault/credvault/internal/store"
-	"github.com/credvault/credvault/vault"
+	"github.com/credvault/credvault/vault/wire"
 )
 
 // Prefix is where the contract is served.
@@ -184,22 +184,22 @@ func (s *Server) create(c echo.Context) error {
 		}
 		return fail(http.StatusBadRequest, "could not read the request body")
 	}
-	cred, err := vault.DecodeCreate(body)
+	cred, err := wire.DecodeCreate(body)
 	if err != nil {
 		return fail(http.StatusBadRequest, err.Error())
 	}
 	// Validate a second decoding: Validate normalises (a TOTP seed's case
 	// and spaces), and the item is stored exactly as it was sent.
-	check, _ := vault.DecodeCreate(body)
+	check, _ := wire.DecodeCreate(body)
 	if err := check.Validate(); err != nil {
 		return fail(http.StatusBadRequest, err.Error())
 	}
-	plain, err := vault.EncodeWire(cred)
+	plain, err := wire.Encode(cred)
 	if err != nil {
 		return fail(http.StatusBadRequest, err.Error())
 	}
 	ctx := c.Request().Context()
-	key := c.Request().Header.Get(vault.IdempotencyKeyHeader)
+	key := c.Request().Header.Get(wire.IdempotencyKeyHeader)
 	if len(key) > 255 {
 		return fail(http.StatusBadRequest, "Idempotency-Key must be at most 255 characters")
 	}
@@ -211,7 +211,7 @@ func (s *Server) create(c echo.Context) error {
 		h := sha256.Sum256([]byte(strings.TrimSpace(c.Request().Header.Get("Authorization")) + "\x00" + key))
 		keyHash = h[:]
 		if id, err := s.store.IdempotentItem(ctx, keyHash, now.Add(-idempotencyWindow)); err == nil {
-			c.Response().Header().Set(vault.IdempotentReplayedHeader, "true")
+			c.Response().Header().Set(wire.IdempotentReplayedHeader, "true")
 			return c.JSON(http.StatusOK, map[string]string{"id": id})
 		} else if !errors.Is(err, store.ErrNotFound) {
 			return err
@@ -233,14 +233,14 @@ func (s *Server) create(c echo.Context) error {
 	if errors.Is(err, store.ErrConflict) {
 		// A concurrent create with the same key won: answer with its item.
 		if id, err := s.store.IdempotentItem(ctx, keyHash, now.Add(-idempotencyWindow)); err == nil {
-			c.Response().Header().Set(vault.IdempotentReplayedHeader, "true")
+			c.Response().Header().Set(wire.IdempotentReplayedHeader, "true")
 			return c.JSON(http.StatusOK, map[string]string{"id": id})
 		}
 	}
 	if err != nil {
 		return err
 	}
-	c.Response().Header().Set(vault.IdempotentReplayedHeader, "false")
+	c.Response().Header().Set(wire.IdempotentReplayedHeader, "false")
 	return c.JSON(http.StatusOK, map[string]string{"id": id})
 }
 

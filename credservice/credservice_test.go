@@ -22,6 +22,8 @@ import (
 	"github.com/credvault/credvault/internal/migrations"
 	"github.com/credvault/credvault/internal/testdb"
 	"github.com/credvault/credvault/vault"
+	"github.com/credvault/credvault/vault/contract"
+	"github.com/credvault/credvault/vault/wire"
 )
 
 const (
@@ -29,7 +31,7 @@ const (
 	tokenB = "token-b-fedcba9876543210"
 )
 
-func start(t *testing.T, kind testdb.Kind) (*credservice.Server, *httptest.Server, func(string) *vault.Client) {
+func start(t *testing.T, kind testdb.Kind) (*credservice.Server, *httptest.Server, func(string) *contract.Client) {
 	t.Helper()
 	st := testdb.Open(t, kind, migrations.CredentialService)
 	b, _ := keyring.Generate()
@@ -40,9 +42,9 @@ func start(t *testing.T, kind testdb.Kind) (*credservice.Server, *httptest.Serve
 	}
 	srv := httptest.NewServer(svc.Handler())
 	t.Cleanup(srv.Close)
-	client := func(tok string) *vault.Client {
+	client := func(tok string) *contract.Client {
 		u, _ := url.Parse(srv.URL + credservice.Prefix)
-		c, err := vault.NewClient(u, vault.NewSecret(tok), vault.ClientOptions{MaxAttempts: 1})
+		c, err := contract.New(u, vault.NewSecret(tok), contract.Options{MaxAttempts: 1})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -79,7 +81,7 @@ func TestRoundTripEveryTypeAndField(t *testing.T) {
 			srv := httptest.NewServer(svc.Handler())
 			defer srv.Close()
 			u, _ := url.Parse(srv.URL + credservice.Prefix)
-			c, _ := vault.NewClient(u, vault.NewSecret(tokenA), vault.ClientOptions{MaxAttempts: 1})
+			c, _ := contract.New(u, vault.NewSecret(tokenA), contract.Options{MaxAttempts: 1})
 			ctx := context.Background()
 			for _, cred := range every() {
 				if err := cred.Validate(); err != nil {
@@ -93,7 +95,7 @@ func TestRoundTripEveryTypeAndField(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				if d := vault.DiffFields(cred, got); len(d) > 0 {
+				if d := wire.DiffFields(cred, got); len(d) > 0 {
 					t.Fatalf("%s: fields differ after round trip: %v", cred.Type, d)
 				}
 			}
@@ -393,7 +395,7 @@ func TestItemsReencryptUnderANewKey(t *testing.T) {
 			srv := httptest.NewServer(svc.Handler())
 			defer srv.Close()
 			u, _ := url.Parse(srv.URL + credservice.Prefix)
-			c, _ := vault.NewClient(u, vault.NewSecret(tokenA), vault.ClientOptions{MaxAttempts: 1})
+			c, _ := contract.New(u, vault.NewSecret(tokenA), contract.Options{MaxAttempts: 1})
 			var ids []string
 			for _, cred := range every() {
 				id, err := c.CreateItem(ctx, cred)
@@ -422,7 +424,7 @@ func TestItemsReencryptUnderANewKey(t *testing.T) {
 			srv3 := httptest.NewServer(svc3.Handler())
 			defer srv3.Close()
 			u3, _ := url.Parse(srv3.URL + credservice.Prefix)
-			c3, _ := vault.NewClient(u3, vault.NewSecret(tokenA), vault.ClientOptions{MaxAttempts: 1})
+			c3, _ := contract.New(u3, vault.NewSecret(tokenA), contract.Options{MaxAttempts: 1})
 			for i, id := range ids {
 				got, err := c3.GetItem(ctx, id)
 				if err != nil {

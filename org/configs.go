@@ -14,6 +14,10 @@ import (
 	"github.com/credvault/credvault/internal/keyring"
 	"github.com/credvault/credvault/internal/store"
 	"github.com/credvault/credvault/vault"
+	"github.com/credvault/credvault/vault/contract"
+	"github.com/credvault/credvault/vault/netpolicy"
+	"github.com/credvault/credvault/vault/orgvault"
+	"github.com/credvault/credvault/vault/wire"
 )
 
 // TokenTypeCustomCredential is the token_type of a custom credential
@@ -66,7 +70,7 @@ func associatedData(orgID, tokenType string) []byte {
 }
 
 // ConfigSource reads and decrypts organizations' saved configurations. It
-// implements vault.ConfigSource.
+// implements orgvault.ConfigSource.
 type ConfigSource struct {
 	store   *store.Store
 	keyring *keyring.Keyring
@@ -77,61 +81,61 @@ func NewConfigSource(s *store.Store, k *keyring.Keyring) *ConfigSource {
 	return &ConfigSource{store: s, keyring: k}
 }
 
-// ActiveConfig implements vault.ConfigSource.
-func (s *ConfigSource) ActiveConfig(ctx context.Context, orgID string) (vault.OrgConfig, error) {
+// ActiveConfig implements orgvault.ConfigSource.
+func (s *ConfigSource) ActiveConfig(ctx context.Context, orgID string) (orgvault.Config, error) {
 	cfg, _, err := s.load(ctx, orgID)
 	return cfg, err
 }
 
-// ConfigByID implements vault.ConfigSource: the organization's
+// ConfigByID implements orgvault.ConfigSource: the organization's
 // configuration id, current or replaced, decrypted. One that does not exist
 // for orgID or does not decrypt is a *vault.SourceUnavailableError.
-func (s *ConfigSource) ConfigByID(ctx context.Context, orgID, id string) (vault.OrgConfig, error) {
+func (s *ConfigSource) ConfigByID(ctx context.Context, orgID, id string) (orgvault.Config, error) {
 	row, err := s.store.AuthTokenByID(ctx, orgID, id)
 	if errors.Is(err, store.ErrNotFound) || (err == nil && row.TokenType != TokenTypeCustomCredential) {
-		return vault.OrgConfig{}, &vault.SourceUnavailableError{Source: id, Reason: "it no longer exists"}
+		return orgvault.Config{}, &vault.SourceUnavailableError{Source: id, Reason: "it no longer exists"}
 	}
 	if err != nil {
-		return vault.OrgConfig{}, err
+		return orgvault.Config{}, err
 	}
 	cfg, err := s.decrypt(row)
 	if err != nil {
-		return vault.OrgConfig{}, &vault.SourceUnavailableError{Source: id, Reason: "it can no longer be decrypted with the configured keyset"}
+		return orgvault.Config{}, &vault.SourceUnavailableError{Source: id, Reason: "it can no longer be decrypted with the configured keyset"}
 	}
 	return cfg, nil
 }
 
-func (s *ConfigSource) load(ctx context.Context, orgID string) (vault.OrgConfig, store.AuthToken, error) {
+func (s *ConfigSource) load(ctx context.Context, orgID string) (orgvault.Config, store.AuthToken, error) {
 	row, err := s.store.ValidAuthToken(ctx, orgID, TokenTypeCustomCredential)
 	if errors.Is(err, store.ErrNotFound) {
-		return vault.OrgConfig{}, row, vault.ErrNotConfigured
+		return orgvault.Config{}, row, vault.ErrNotConfigured
 	}
 	if err != nil {
-		return vault.OrgConfig{}, row, err
+		return orgvault.Config{}, row, err
 	}
 	cfg, err := s.decrypt(row)
 	return cfg, row, err
 }
 
-func (s *ConfigSource) decrypt(row store.AuthToken) (vault.OrgConfig, error) {
+func (s *ConfigSource) decrypt(row store.AuthToken) (orgvault.Config, error) {
 	pt, err := s.keyring.Decrypt(row.EncryptedToken, associatedData(row.OrganizationID, row.TokenType))
 	if err != nil {
-		return vault.OrgConfig{}, fmt.Errorf("configuration %s of organization %s: %w", row.ID, row.OrganizationID, err)
+		return orgvault.Config{}, fmt.Errorf("configuration %s of organization %s: %w", row.ID, row.OrganizationID, err)
 	}
 	var sc storedConfig
 	if err := json.Unmarshal(pt, &sc); err != nil {
-		return vault.OrgConfig{}, fmt.Errorf("configuration %s: undecodable plaintext", row.ID)
+		return orgvault.Config{}, fmt.Errorf("configuration %s: undecodable plaintext", row.ID)
 	}
-	return vault.OrgConfig{ID: row.ID, BaseURL: sc.APIBaseURL, Token: vault.NewSecret(sc.APIToken)}, nil
+	return orgvault.Config{ID: row.ID, BaseURL: sc.APIBaseURL, Token: vault.NewSecret(sc.APIToken)}, nil
 }
 
 // ConfigVault is what Configs needs of the organization-configured vault.
 type ConfigVault interface {
 	Invalidate(orgID string)
-	ClientFor(cfg vault.OrgConfig) (*vault.Client, error)
-	Policy() vault.AddressPolicy
+	ClientFor(cfg orgvault.Config) (*contract.Client, error)
+	Policy() netpolicy.AddressPolicy
 	// Env is the operator's env-configured service, or nil.
-	Env() *vault.Client
+	Env() *contract.Client
 }
 
 // Status sources.
@@ -243,7 +247,7 @@ func (c *Configs) complete(ctx context.Context, orgID string, in ServiceConfig) 
 
 // sameURL compares a normalised URL with a saved one, normalising the
 // saved one under today's rules too.
-func sameURL(p vault.AddressPolicy, normalised, saved string) bool {
+func sameURL(p netpolicy.AddressPolicy, normalised, saved string) bool {
 	if s, err := p.CheckURL("api_base_url", saved); err == nil {
 		saved = s.String()
 	}
@@ -329,7 +333,7 @@ type TestResult struct {
 // problems with the request itself (invalid input, nothing saved); a
 // failed test is a TestResult with Success false.
 func (c *Configs) TestConnection(ctx context.Context, orgID string, in *ServiceConfig, roundtrip bool) (TestResult, error) {
-	var cfg vault.OrgConfig
+	var cfg orgvault.Config
 	if in == nil {
 		saved, err := c.source.ActiveConfig(ctx, orgID)
 		if errors.Is(err, vault.ErrNotConfigured) {
@@ -348,7 +352,7 @@ func (c *Configs) TestConnection(ctx context.Context, orgID string, in *ServiceC
 		if err != nil {
 			return TestResult{}, err
 		}
-		cfg = vault.OrgConfig{BaseURL: done.APIBaseURL, Token: done.APIToken}
+		cfg = orgvault.Config{BaseURL: done.APIBaseURL, Token: done.APIToken}
 	}
 	client, err := c.vault.ClientFor(cfg)
 	if err != nil {
@@ -357,7 +361,7 @@ func (c *Configs) TestConnection(ctx context.Context, orgID string, in *ServiceC
 	return c.test(ctx, client, roundtrip), nil
 }
 
-func (c *Configs) test(ctx context.Context, client *vault.Client, roundtrip bool) TestResult {
+func (c *Configs) test(ctx context.Context, client *contract.Client, roundtrip bool) TestResult {
 	tctx, cancel := context.WithTimeout(ctx, c.TestTimeout)
 	defer cancel()
 	res := probe(tctx, client)
@@ -367,7 +371,7 @@ func (c *Configs) test(ctx context.Context, client *vault.Client, roundtrip bool
 	return roundTrip(tctx, client, res)
 }
 
-func probe(ctx context.Context, client *vault.Client) TestResult {
+func probe(ctx context.Context, client *contract.Client) TestResult {
 	status, err := client.Probe(ctx)
 	switch {
 	case err != nil:
@@ -382,7 +386,7 @@ func probe(ctx context.Context, client *vault.Client) TestResult {
 	return TestResult{StatusCode: status, Detail: fmt.Sprintf("Connection failed: the service answered HTTP %d", status)}
 }
 
-func roundTrip(ctx context.Context, client *vault.Client, res TestResult) TestResult {
+func roundTrip(ctx context.Context, client *contract.Client, res TestResult) TestResult {
 	var pw [18]byte
 	_, _ = rand.Read(pw[:])
 	probeCred := vault.Credential{Name: "credvault connection test", Type: vault.TypePassword, Password: &vault.Password{
@@ -402,7 +406,7 @@ func roundTrip(ctx context.Context, client *vault.Client, res TestResult) TestRe
 	res.Steps = append(res.Steps, TestStep{Step: "create", OK: true})
 	got, err := client.GetItem(ctx, id)
 	if err == nil {
-		if diff := vault.DiffFields(probeCred, got); len(diff) > 0 {
+		if diff := wire.DiffFields(probeCred, got); len(diff) > 0 {
 			err = fmt.Errorf("the credential read back differs in %s", strings.Join(diff, ", "))
 		}
 	}

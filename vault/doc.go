@@ -1,27 +1,24 @@
-// Package vault is credvault's credential-vault layer: the CredentialVault
-// interface, the credential types with their wire shape, and the
-// implementations that talk to a customer's custom credential service.
+// Package vault is the core of credvault's credential-vault layer: the
+// CredentialVault interface (vault.go), the credential types and their
+// validation, Secret, the Redactor, TOTP, and the typed errors. It has no
+// dependency on HTTP, SQL, Tink or credvault's configuration.
 //
-// The custom credential service contract (POST {base} → {"id"},
-// GET {base}/{id}, DELETE {base}/{id}, "Authorization: Bearer {token}",
-// JSON) is implemented exactly by Client. Three vaults ship:
+// Its subpackages each own one concern:
 //
-//   - Client: one service, one base URL and token;
-//   - the env-configured vault: a Client built from CREDENTIAL_VAULT_TYPE,
-//     CUSTOM_CREDENTIAL_API_BASE_URL and CUSTOM_CREDENTIAL_API_TOKEN (see
-//     NewEnvClient), shared by every organization;
-//   - OrgVault: new items go to each organization's current configuration
-//     (falling back to the env-configured vault); existing items are read and
-//     deleted only through the configuration that stored them (ItemRef). A
-//     ready Client is cached per organization and configuration, so a
-//     steady-state read touches neither the database nor the keyring.
+//   - wire: the JSON of the custom credential service contract, the only
+//     place that knows a credential's shape on the wire;
+//   - contract: the HTTP client of that contract (retries, limits,
+//     same-origin redirects, redaction of every secret from errors) and
+//     the vault metrics;
+//   - netpolicy: which addresses a service may live at, enforced when the
+//     URL is saved and again when the connection is dialled;
+//   - orgvault: the per-organization vault — new items to the
+//     organization's current configuration, existing ones only through
+//     the configuration that stored them, ready clients cached.
 //
 // Secret values are of type Secret, whose every printing, JSON and slog form
 // is "[REDACTED]"; only the wire encoder reveals them. Errors are typed
 // (ErrNotConfigured, ErrNotFound, ErrContractViolation, ErrUpstream,
 // ErrTimeout, ErrInvalid, ErrSourceUnavailable) and never contain a secret:
 // a service's own words pass through a Redactor first.
-//
-// The package knows HTTP clients and credentials; it does not know echo,
-// SQL or Tink.
 package vault

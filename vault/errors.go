@@ -97,16 +97,16 @@ type UpstreamError struct {
 	Message    string
 	// Err is the underlying cause, if any (an *AddressError, say).
 	Err error
-	// transient marks a transport failure worth retrying (GET, DELETE).
-	transient bool
-	// unsent marks a failure before the request could reach the service.
-	unsent bool
+	// Retryable marks a transport failure worth retrying (GET, DELETE).
+	Retryable bool
+	// Unsent marks a failure before the request could reach the service.
+	Unsent bool
 }
 
 // Undelivered reports a transport failure that happened before the
 // request reached the service (refused address or connection, name or TLS
 // failure): a create that failed so stored nothing.
-func (e *UpstreamError) Undelivered() bool { return e.StatusCode == 0 && e.unsent }
+func (e *UpstreamError) Undelivered() bool { return e.StatusCode == 0 && e.Unsent }
 
 // OutcomeUnknown reports whether a failed create may nevertheless have
 // stored an item: its answer was lost (timeout, connection reset), or was
@@ -120,7 +120,7 @@ func OutcomeUnknown(err error) bool {
 		errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 		return true
 	case errors.As(err, &ue):
-		return ue.StatusCode == 0 && !ue.unsent
+		return ue.StatusCode == 0 && !ue.Unsent
 	}
 	return false
 }

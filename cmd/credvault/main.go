@@ -35,6 +35,7 @@ import (
 	"github.com/credvault/credvault/internal/setup"
 	"github.com/credvault/credvault/internal/store"
 	"github.com/credvault/credvault/vault"
+	"github.com/credvault/credvault/vault/netpolicy"
 )
 
 func main() {
@@ -556,7 +557,7 @@ func checkServiceCmd(stdout io.Writer) *cobra.Command {
 			if err != nil {
 				return usageError{err.Error()}
 			}
-			policy, err := vault.NewAddressPolicy(cfg.AllowedHosts, false)
+			policy, err := netpolicy.NewAddressPolicy(cfg.AllowedHosts, false)
 			if err != nil {
 				return usageError{err.Error()}
 			}

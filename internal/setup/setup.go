@@ -21,6 +21,8 @@ import (
 	"github.com/credvault/credvault/org"
 	"github.com/credvault/credvault/otpcodes"
 	"github.com/credvault/credvault/vault"
+	"github.com/credvault/credvault/vault/contract"
+	"github.com/credvault/credvault/vault/netpolicy"
 )
 
 // SQLitePath is where the embedded database lives for cfg.
@@ -111,11 +113,11 @@ func OpenStore(ctx context.Context, cfg config.Config) (*store.Store, error) {
 // NewEnvClient builds the env-configured vault from cfg, or returns nil
 // when CREDENTIAL_VAULT_TYPE is not "custom". The self-hoster's own service
 // may live on a private network, so only the scheme rule applies to it.
-func NewEnvClient(cfg config.Config, transport http.RoundTripper) (*vault.Client, error) {
+func NewEnvClient(cfg config.Config, transport http.RoundTripper) (*contract.Client, error) {
 	if !cfg.EnvVaultEnabled() {
 		return nil, nil
 	}
-	policy, err := vault.NewAddressPolicy(cfg.AllowedHosts, false)
+	policy, err := netpolicy.NewAddressPolicy(cfg.AllowedHosts, false)
 	if err != nil {
 		return nil, err
 	}
@@ -123,7 +125,7 @@ func NewEnvClient(cfg config.Config, transport http.RoundTripper) (*vault.Client
 	if err != nil {
 		return nil, err
 	}
-	return vault.NewClient(u, vault.NewSecret(cfg.CustomToken), vault.ClientOptions{
+	return contract.New(u, vault.NewSecret(cfg.CustomToken), contract.Options{
 		Transport: transport, Timeout: cfg.CustomTimeout, Source: vault.SourceEnv,
 	})
 }

@@ -1,4 +1,4 @@
-package vault_test
+package netpolicy_test
 
 import (
 	"context"
@@ -10,21 +10,24 @@ import (
 	"testing"
 
 	"github.com/credvault/credvault/internal/fakeservice"
+	"github.com/credvault/credvault/internal/testcred"
 	"github.com/credvault/credvault/vault"
+	"github.com/credvault/credvault/vault/contract"
+	"github.com/credvault/credvault/vault/netpolicy"
 )
 
 func TestDialerRefusesNameResolvingToLoopback(t *testing.T) {
 	t.Parallel()
-	svc := fakeservice.New(t, token)
+	svc := fakeservice.New(t, testcred.Token)
 	_, port, _ := net.SplitHostPort(strings.TrimPrefix(svc.URL, "http://"))
 	// "localhost" is a name, not an IP literal: only the dialer, after
 	// resolution, can see that it is 127.0.0.1.
 	base := &url.URL{Scheme: "http", Host: "localhost:" + port, Path: "/api/v1/credentials"}
 
-	blocked, _ := vault.NewAddressPolicy(nil, true)
-	c, _ := vault.NewClient(base, vault.NewSecret(token), vault.ClientOptions{Transport: vault.NewTransport(blocked), MaxAttempts: 1})
+	blocked, _ := netpolicy.NewAddressPolicy(nil, true)
+	c, _ := contract.New(base, vault.NewSecret(testcred.Token), contract.Options{Transport: netpolicy.NewTransport(blocked), MaxAttempts: 1})
 	_, err := c.Get(context.Background(), "o", vault.ItemRef{ID: "x"})
-	if !errors.Is(err, vault.ErrAddressNotAllowed) || !errors.Is(err, vault.ErrUpstream) {
+	if !errors.Is(err, netpolicy.ErrAddressNotAllowed) || !errors.Is(err, vault.ErrUpstream) {
 		t.Fatalf("dial to localhost: %v, want ErrAddressNotAllowed", err)
 	}
 	if !strings.Contains(err.Error(), "CREDVAULT_ALLOWED_HOSTS") {
@@ -35,11 +38,11 @@ func TestDialerRefusesNameResolvingToLoopback(t *testing.T) {
 	}
 
 	for _, allow := range []string{"localhost", "127.0.0.0/8", "::1/128,127.0.0.1"} {
-		p, err := vault.NewAddressPolicy(strings.Split(allow, ","), true)
+		p, err := netpolicy.NewAddressPolicy(strings.Split(allow, ","), true)
 		if err != nil {
 			t.Fatal(err)
 		}
-		c, _ := vault.NewClient(base, vault.NewSecret(token), vault.ClientOptions{Transport: vault.NewTransport(p)})
+		c, _ := contract.New(base, vault.NewSecret(testcred.Token), contract.Options{Transport: netpolicy.NewTransport(p)})
 		if _, err := c.Get(context.Background(), "o", vault.ItemRef{ID: "x"}); !errors.Is(err, vault.ErrNotFound) {
 			t.Fatalf("allowed %q: %v, want the service's 404", allow, err)
 		}
@@ -48,8 +51,8 @@ func TestDialerRefusesNameResolvingToLoopback(t *testing.T) {
 
 func TestCheckURL(t *testing.T) {
 	t.Parallel()
-	open, _ := vault.NewAddressPolicy([]string{"creds.internal", "10.1.0.0/16"}, false)
-	org, _ := vault.NewAddressPolicy([]string{"creds.internal", "10.1.0.0/16"}, true)
+	open, _ := netpolicy.NewAddressPolicy([]string{"creds.internal", "10.1.0.0/16"}, false)
+	org, _ := netpolicy.NewAddressPolicy([]string{"creds.internal", "10.1.0.0/16"}, true)
 	cases := []struct {
 		raw      string
 		open, by bool // accepted by the env policy / the org policy
@@ -68,7 +71,7 @@ func TestCheckURL(t *testing.T) {
 		{"https://[fd00:ec2::254]/x", true, false},
 		{"ftp://example.com/x", false, false},
 		{"https://user:pw@example.com/x", false, false},
-		{"https://example.com/x?token=1", false, false},
+		{"https://example.com/x?testcred.Token=1", false, false},
 		{"/relative", false, false},
 		{"", false, false},
 		{"not a url", false, false},
@@ -113,10 +116,10 @@ var internalV6 = []string{
 
 func TestBlockedCoversIPv6TransitionForms(t *testing.T) {
 	t.Parallel()
-	org, _ := vault.NewAddressPolicy(nil, true)
+	org, _ := netpolicy.NewAddressPolicy(nil, true)
 	for _, s := range internalV6 {
 		ip := netip.MustParseAddr(s)
-		if !vault.Blocked(ip) {
+		if !netpolicy.Blocked(ip) {
 			t.Errorf("%s is not blocked", s)
 		}
 		if _, err := org.CheckURL("api_base_url", "https://["+s+"]/api"); err == nil {
@@ -125,14 +128,14 @@ func TestBlockedCoversIPv6TransitionForms(t *testing.T) {
 		// The dialer's rule, fed by a fake resolver: an innocent-looking
 		// name resolving to the address is refused. Nothing is dialled.
 		err := org.CheckDial("creds.example.com", netip.AddrPortFrom(ip, 443))
-		if !errors.Is(err, vault.ErrAddressNotAllowed) {
+		if !errors.Is(err, netpolicy.ErrAddressNotAllowed) {
 			t.Errorf("name resolving to %s: %v, want ErrAddressNotAllowed", s, err)
 		} else if strings.Contains(err.Error(), s) || strings.Contains(err.Error(), ip.Unmap().String()) {
 			t.Errorf("the refusal reveals what the name resolves to: %v", err)
 		}
 	}
 	for _, s := range []string{"8.8.8.8", "2606:4700:4700::1111", "::ffff:8.8.8.8", "1.1.1.1"} {
-		if vault.Blocked(netip.MustParseAddr(s)) {
+		if netpolicy.Blocked(netip.MustParseAddr(s)) {
 			t.Errorf("public address %s is blocked", s)
 		}
 	}
@@ -140,7 +143,7 @@ func TestBlockedCoversIPv6TransitionForms(t *testing.T) {
 		"64:ff9b::a00:1": "10.0.0.1", "2002:a00:1::1": "10.0.0.1", "::7f00:1": "127.0.0.1",
 		"2001:0:4136:e378:8000:63bf:80ff:fffe": "127.0.0.1", "64:ff9b:1:a00:0:100::": "10.0.0.1",
 	} {
-		if got, ok := vault.EmbeddedIPv4(netip.MustParseAddr(in)); !ok || got.String() != want {
+		if got, ok := netpolicy.EmbeddedIPv4(netip.MustParseAddr(in)); !ok || got.String() != want {
 			t.Errorf("EmbeddedIPv4(%s) = %v %v, want %s", in, got, ok, want)
 		}
 	}
@@ -150,12 +153,12 @@ func TestAllowedHostsEntries(t *testing.T) {
 	t.Parallel()
 	for _, bad := range []string{"*", "*.com", "host:8081:x", "0.0.0.0/0", "::/0", "10.0.0.0/99", "a b", "host:0",
 		"host:99999", "[::1", "[::1]x", "*.*.example.com", "ex*ample.com", ":80"} {
-		_, err := vault.NewAddressPolicy([]string{"ok.example.com", bad}, true)
+		_, err := netpolicy.NewAddressPolicy([]string{"ok.example.com", bad}, true)
 		if err == nil || !strings.Contains(err.Error(), "CREDVAULT_ALLOWED_HOSTS") || !strings.Contains(err.Error(), bad) {
 			t.Errorf("entry %q: %v, want an error naming the variable and the entry", bad, err)
 		}
 	}
-	p, err := vault.NewAddressPolicy([]string{"127.0.0.1:8081", "[::1]:9000", "creds.internal:8443", "*.corp.example.com", "10.2.0.0/16"}, true)
+	p, err := netpolicy.NewAddressPolicy([]string{"127.0.0.1:8081", "[::1]:9000", "creds.internal:8443", "*.corp.example.com", "10.2.0.0/16"}, true)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -185,13 +188,13 @@ func TestAllowedHostsEntries(t *testing.T) {
 	if err := p.CheckDial("localhost", netip.AddrPortFrom(lo, 8081)); err != nil {
 		t.Errorf("localhost at the allowed port: %v", err)
 	}
-	if err := p.CheckDial("localhost", netip.AddrPortFrom(lo, 5432)); !errors.Is(err, vault.ErrAddressNotAllowed) {
+	if err := p.CheckDial("localhost", netip.AddrPortFrom(lo, 5432)); !errors.Is(err, netpolicy.ErrAddressNotAllowed) {
 		t.Errorf("localhost at another port: %v, want refused", err)
 	}
 	if err := p.CheckDial("creds.internal", netip.AddrPortFrom(lo, 8443)); err != nil {
 		t.Errorf("allowed name at its port: %v", err)
 	}
-	if err := p.CheckDial("creds.internal", netip.AddrPortFrom(lo, 22)); !errors.Is(err, vault.ErrAddressNotAllowed) {
+	if err := p.CheckDial("creds.internal", netip.AddrPortFrom(lo, 22)); !errors.Is(err, netpolicy.ErrAddressNotAllowed) {
 		t.Errorf("allowed name at another port, resolving to loopback: %v, want refused", err)
 	}
 }

@@ -1,4 +1,4 @@
-package vault_test
+package contract_test
 
 import (
 	"bytes"
@@ -8,88 +8,24 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"net/url"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/credvault/credvault/internal/fakeservice"
+	"github.com/credvault/credvault/internal/testcred"
 	"github.com/credvault/credvault/vault"
+	"github.com/credvault/credvault/vault/contract"
+	"github.com/credvault/credvault/vault/wire"
 )
-
-const (
-	token    = "tok-9f8e7d6c5b4a"
-	password = "hunter2-P@ssw0rd-unique"
-	cardNum  = "4111111111111111"
-	apiValue = "sk_live_abcdef123456"
-)
-
-// scrub hides the test's secrets in failure messages: a failing test must
-// not print the secret it caught.
-func scrub(s string) string {
-	for _, sec := range []string{token, password, cardNum, apiValue, "JBSWY3DPEHPK3PXP", "Alice Smith", "1 Main St", "billing@example.com", "4111abcd"} {
-		s = strings.ReplaceAll(s, sec, "<secret>")
-	}
-	return s
-}
-
-func mustURLB(t testing.TB, raw string) *url.URL { return mustURLTB(t, raw) }
-
-func mustURL(t *testing.T, raw string) *url.URL { return mustURLTB(t, raw) }
-
-func mustURLTB(t testing.TB, raw string) *url.URL {
-	t.Helper()
-	u, err := url.Parse(raw)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return u
-}
-
-func newClient(t *testing.T, base string, opts vault.ClientOptions) *vault.Client {
-	t.Helper()
-	if opts.Timeout == 0 {
-		opts.Timeout = 2 * time.Second
-	}
-	if opts.Backoff == 0 {
-		opts.Backoff = time.Millisecond
-	}
-	c, err := vault.NewClient(mustURL(t, base), vault.NewSecret(token), opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return c
-}
-
-func passwordCred() vault.Credential {
-	return vault.Credential{Name: "Bank", Type: vault.TypePassword, Password: &vault.Password{
-		Username: "alice@example.com", Password: vault.NewSecret(password), TOTP: vault.NewSecret("JBSWY3DPEHPK3PXP"),
-		TOTPType: vault.TOTPAuthenticator, TOTPIdentifier: "alice@example.com", Metadata: vault.Metadata{"env": "prod"},
-	}}
-}
-
-func cardCred() vault.Credential {
-	return vault.Credential{Name: "Visa", Type: vault.TypeCreditCard, CreditCard: &vault.CreditCard{
-		CardHolderName: vault.NewSecret("Alice Smith"), CardNumber: vault.NewSecret(cardNum),
-		ExpMonth: vault.NewSecret("07"), ExpYear: vault.NewSecret("2030"), CVV: vault.NewSecret("123"), Brand: "visa",
-		BillingAddress: &vault.BillingAddress{Line1: vault.NewSecret("1 Main St"), City: vault.NewSecret("Springfield"),
-			CountryCode: vault.NewSecret("US")},
-		BillingEmail: vault.NewSecret("billing@example.com"),
-	}}
-}
-
-func secretCred() vault.Credential {
-	return vault.Credential{Name: "Stripe", Type: vault.TypeSecret, Secret: &vault.SecretValue{
-		Value: vault.NewSecret(apiValue), Label: "stripe"}}
-}
 
 func TestClientHonoursContract(t *testing.T) {
 	t.Parallel()
-	svc := fakeservice.New(t, token)
+	svc := fakeservice.New(t, testcred.Token)
 	for _, base := range []string{svc.Base(), svc.Base() + "/"} {
-		c := newClient(t, base, vault.ClientOptions{Source: "env"})
-		for _, cred := range []vault.Credential{passwordCred(), cardCred(), secretCred()} {
+		c := testcred.Client(t, base, contract.Options{Source: "env"})
+		for _, cred := range []vault.Credential{testcred.Password(), testcred.Card(), testcred.Secret()} {
 			t.Run(string(cred.Type)+" "+base, func(t *testing.T) {
 				if err := cred.Validate(); err != nil {
 					t.Fatal(err)
@@ -117,7 +53,7 @@ func TestClientHonoursContract(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				if !got.SameFields(cred) {
+				if !wire.SameFields(got, cred) {
 					t.Fatal("read-back credential differs from what was created")
 				}
 				if err := c.Delete(context.Background(), "org_x", ref); err != nil {
@@ -136,23 +72,23 @@ func TestClientHonoursContract(t *testing.T) {
 
 func TestWirePayloadShape(t *testing.T) {
 	t.Parallel()
-	c := passwordCred()
+	c := testcred.Password()
 	c.Password.TOTP = vault.Secret{}
 	c.Password.TOTPType = ""
 	c.Password.Metadata = nil
-	b, err := vault.EncodeWire(c)
+	b, err := wire.Encode(c)
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := `{"name":"Bank","type":"password","username":"alice@example.com","password":"` + password + `","totp_type":"none"}`
+	want := `{"name":"Bank","type":"password","username":"alice@example.com","password":"` + testcred.PasswordValue + `","totp_type":"none"}`
 	if string(b) != want {
-		t.Fatalf("wire = %s\nwant   %s", scrub(string(b)), scrub(want))
+		t.Fatalf("wire = %s\nwant   %s", testcred.Scrub(string(b)), testcred.Scrub(want))
 	}
 }
 
 func TestDecodeAcceptsExtraFieldsAndNulls(t *testing.T) {
 	t.Parallel()
-	c, err := vault.DecodeWire([]byte(`{"type":"credit_card","card_holder_name":"A","card_number":"4111111111111111",
+	c, err := wire.Decode([]byte(`{"type":"credit_card","card_holder_name":"A","card_number":"4111111111111111",
 		"card_exp_month":7,"card_exp_year":2030,"card_cvv":"123","card_brand":null,"billing_address":null,
 		"billing_email":null,"extra":{"x":1},"id":"abc"}`))
 	if err != nil {
@@ -224,11 +160,11 @@ func TestClientContractBreaches(t *testing.T) {
 		}, wantErr: vault.ErrUpstream, wantText: "HTTP 500", attempts: 1},
 		{name: "401 is not retried", op: get, handler: func(w http.ResponseWriter, r *http.Request) {
 			w.WriteHeader(401)
-			w.Write([]byte(`{"detail":"bad token ` + token + `"}`))
-		}, wantErr: vault.ErrUpstream, wantText: "HTTP 401 on get: bad token [REDACTED]", attempts: 1},
+			w.Write([]byte(`{"detail":"bad testcred.Token ` + testcred.Token + `"}`))
+		}, wantErr: vault.ErrUpstream, wantText: "HTTP 401 on get: bad testcred.Token [REDACTED]", attempts: 1},
 		{name: "service echoes the secret", op: create, handler: func(w http.ResponseWriter, r *http.Request) {
 			w.WriteHeader(422)
-			w.Write([]byte(`{"detail":"password ` + password + ` too weak"}`))
+			w.Write([]byte(`{"detail":"password ` + testcred.PasswordValue + ` too weak"}`))
 		}, wantErr: vault.ErrUpstream, wantText: "[REDACTED]"},
 		{name: "slow beyond the timeout", op: get, handler: func(w http.ResponseWriter, r *http.Request) {
 			select {
@@ -238,7 +174,7 @@ func TestClientContractBreaches(t *testing.T) {
 		}, wantErr: vault.ErrTimeout, wantText: "within", attempts: 1},
 		{name: "oversized body", op: get, handler: func(w http.ResponseWriter, r *http.Request) {
 			w.Write([]byte(`{"type":"secret","secret_value":"`))
-			w.Write(bytes.Repeat([]byte("a"), vault.MaxResponseBytes))
+			w.Write(bytes.Repeat([]byte("a"), contract.MaxResponseBytes))
 			w.Write([]byte(`"}`))
 		}, wantErr: vault.ErrContractViolation, wantText: "larger than 1 MiB"},
 		{name: "404 on get", op: get, handler: func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(404) },
@@ -272,14 +208,14 @@ func TestClientContractBreaches(t *testing.T) {
 			var hits atomic.Int64
 			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 				hits.Add(1)
-				if r.Header.Get("Authorization") != "Bearer "+token {
+				if r.Header.Get("Authorization") != "Bearer "+testcred.Token {
 					w.WriteHeader(401)
 					return
 				}
 				tc.handler(w, r)
 			}))
 			t.Cleanup(srv.Close)
-			c := newClient(t, srv.URL+"/api/v1/credentials", vault.ClientOptions{Timeout: 300 * time.Millisecond})
+			c := testcred.Client(t, srv.URL+"/api/v1/credentials", contract.Options{Timeout: 300 * time.Millisecond})
 			id := tc.id
 			if id == "" {
 				id = "item1"
@@ -287,13 +223,13 @@ func TestClientContractBreaches(t *testing.T) {
 			var err error
 			switch tc.op {
 			case create:
-				_, err = c.Create(context.Background(), "o", passwordCred())
+				_, err = c.Create(context.Background(), "o", testcred.Password())
 			case get:
 				_, err = c.Get(context.Background(), "o", vault.ItemRef{ID: id})
 			case del:
 				err = c.Delete(context.Background(), "o", vault.ItemRef{ID: id})
 			}
-			log.Error("vault call failed", slog.Any("error", err), slog.Any("credential", passwordCred()))
+			log.Error("vault call failed", slog.Any("error", err), slog.Any("credential", testcred.Password()))
 			if tc.wantErr == nil {
 				if err != nil {
 					t.Fatalf("unexpected error: %v", err)
@@ -306,9 +242,9 @@ func TestClientContractBreaches(t *testing.T) {
 				if tc.wantText != "" && !strings.Contains(msg, tc.wantText) {
 					t.Fatalf("error %q does not contain %q", msg, tc.wantText)
 				}
-				for _, s := range []string{token, password} {
+				for _, s := range []string{testcred.Token, testcred.PasswordValue} {
 					if strings.Contains(msg, s) {
-						t.Fatalf("error text leaks a secret: %q", scrub(msg))
+						t.Fatalf("error text leaks a secret: %q", testcred.Scrub(msg))
 					}
 				}
 			}
@@ -321,7 +257,7 @@ func TestClientContractBreaches(t *testing.T) {
 		if otherHits.Load() != 0 {
 			t.Errorf("the other origin was contacted (%d requests, Authorization %q)", otherHits.Load(), otherAuth.Load())
 		}
-		for _, s := range []string{token, password, "JBSWY3DPEHPK3PXP"} {
+		for _, s := range []string{testcred.Token, testcred.PasswordValue, "JBSWY3DPEHPK3PXP"} {
 			if strings.Contains(logs.String(), s) {
 				t.Errorf("captured logs contain a secret")
 			}
@@ -331,7 +267,7 @@ func TestClientContractBreaches(t *testing.T) {
 
 func TestSecretRedactsEverywhere(t *testing.T) {
 	t.Parallel()
-	cred := cardCred()
+	cred := testcred.Card()
 	log, logs := captureLogs()
 	log.Info("x", slog.Any("cred", cred), slog.Any("card", cred.CreditCard), slog.Any("s", cred.CreditCard.CVV))
 	outputs := []string{
@@ -340,9 +276,9 @@ func TestSecretRedactsEverywhere(t *testing.T) {
 		logs.String(),
 	}
 	for _, out := range outputs {
-		for _, s := range []string{cardNum, "Alice Smith", "1 Main St", "billing@example.com", "4111abcd"} {
+		for _, s := range []string{testcred.CardNumber, "Alice Smith", "1 Main St", "billing@example.com", "4111abcd"} {
 			if strings.Contains(out, s) {
-				t.Fatalf("a secret was printed: %s", scrub(out))
+				t.Fatalf("a secret was printed: %s", testcred.Scrub(out))
 			}
 		}
 	}
@@ -364,13 +300,13 @@ func TestTransportErrorsRetryOnlyIdempotentRequests(t *testing.T) {
 		w.Write([]byte(`{"type":"secret","secret_value":"v"}`))
 	}))
 	t.Cleanup(srv.Close)
-	c := newClient(t, srv.URL+"/api", vault.ClientOptions{})
+	c := testcred.Client(t, srv.URL+"/api", contract.Options{})
 	if _, err := c.Get(context.Background(), "o", vault.ItemRef{ID: "x"}); err != nil || hits.Load() != 2 {
 		t.Fatalf("GET after a dropped connection: %v after %d requests, want success on the retry", err, hits.Load())
 	}
 
 	hits.Store(0)
-	_, err := c.Create(context.Background(), "o", secretCred())
+	_, err := c.Create(context.Background(), "o", testcred.Secret())
 	if !errors.Is(err, vault.ErrUpstream) || hits.Load() != 1 {
 		t.Fatalf("POST after a dropped connection: %v after %d requests, want one attempt and ErrUpstream", err, hits.Load())
 	}

@@ -1,4 +1,4 @@
-package vault_test
+package contract_test
 
 import (
 	"context"
@@ -7,7 +7,9 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/credvault/credvault/vault"
+	"github.com/credvault/credvault/internal/testcred"
+	"github.com/credvault/credvault/vault/contract"
+	"github.com/credvault/credvault/vault/netpolicy"
 )
 
 // TestTransportKeepsConnectionsForManyHosts: requests spread over 1,000
@@ -23,14 +25,14 @@ func TestTransportKeepsConnectionsForManyHosts(t *testing.T) {
 	handler := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		_, _ = w.Write([]byte(`{"type":"secret","secret_value":"v"}`))
 	})
-	policy, _ := vault.NewAddressPolicy([]string{"127.0.0.1"}, true)
-	tr := vault.NewTransport(policy)
+	policy, _ := netpolicy.NewAddressPolicy([]string{"127.0.0.1"}, true)
+	tr := netpolicy.NewTransport(policy)
 	t.Cleanup(tr.CloseIdleConnections)
-	clients := make([]*vault.Client, hosts)
+	clients := make([]*contract.Client, hosts)
 	for i := range clients {
 		srv := httptest.NewServer(handler)
 		t.Cleanup(srv.Close)
-		clients[i] = newClient(t, srv.URL+"/api", vault.ClientOptions{Transport: tr})
+		clients[i] = testcred.Client(t, srv.URL+"/api", contract.Options{Transport: tr})
 	}
 	round := func() {
 		var wg sync.WaitGroup
@@ -49,11 +51,11 @@ func TestTransportKeepsConnectionsForManyHosts(t *testing.T) {
 		wg.Wait()
 	}
 	round() // warm-up: one connection per host
-	before := vault.ConnectionsOpened()
+	before := netpolicy.ConnectionsOpened()
 	for range 3 {
 		round()
 	}
-	perThousand := float64(vault.ConnectionsOpened()-before) / 3
+	perThousand := float64(netpolicy.ConnectionsOpened()-before) / 3
 	t.Logf("new connections per 1,000 requests over %d hosts: %.1f", hosts, perThousand)
 	if perThousand > 50 {
 		t.Fatalf("%.1f new connections per 1,000 requests, want at most 50", perThousand)

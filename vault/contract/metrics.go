@@ -1,10 +1,12 @@
-package vault
+package contract
 
 import (
 	"context"
 	"errors"
 	"time"
 
+	"github.com/credvault/credvault/vault"
+	"github.com/credvault/credvault/vault/netpolicy"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -31,7 +33,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	reg.MustRegister(m.ops, m.latency, prometheus.NewCounterFunc(prometheus.CounterOpts{
 		Name: "credvault_upstream_connections_opened_total",
 		Help: "TCP connections opened to custom credential services (a steady state reuses them).",
-	}, func() float64 { return float64(ConnectionsOpened()) }))
+	}, func() float64 { return float64(netpolicy.ConnectionsOpened()) }))
 	return m
 }
 
@@ -40,19 +42,19 @@ func outcome(err error) string {
 	switch {
 	case err == nil:
 		return "ok"
-	case errors.Is(err, ErrNotConfigured):
+	case errors.Is(err, vault.ErrNotConfigured):
 		return "not_configured"
-	case errors.Is(err, ErrNotFound):
+	case errors.Is(err, vault.ErrNotFound):
 		return "not_found"
-	case errors.Is(err, ErrTimeout):
+	case errors.Is(err, vault.ErrTimeout):
 		return "timeout"
-	case errors.Is(err, ErrContractViolation):
+	case errors.Is(err, vault.ErrContractViolation):
 		return "contract_violation"
-	case errors.Is(err, ErrUpstream):
+	case errors.Is(err, vault.ErrUpstream):
 		return "upstream_error"
-	case errors.Is(err, ErrInvalid):
+	case errors.Is(err, vault.ErrInvalid):
 		return "invalid"
-	case errors.Is(err, ErrSourceUnavailable):
+	case errors.Is(err, vault.ErrSourceUnavailable):
 		return "source_unavailable"
 	}
 	return "error"
@@ -64,28 +66,30 @@ func (m *Metrics) observe(op string, start time.Time, err error) {
 }
 
 // Instrument wraps v so every operation is counted and timed.
-func (m *Metrics) Instrument(v CredentialVault) CredentialVault { return &instrumented{v: v, m: m} }
+func (m *Metrics) Instrument(v vault.CredentialVault) vault.CredentialVault {
+	return &instrumented{v: v, m: m}
+}
 
 type instrumented struct {
-	v CredentialVault
+	v vault.CredentialVault
 	m *Metrics
 }
 
-func (i *instrumented) Create(ctx context.Context, orgID string, c Credential) (ItemRef, error) {
+func (i *instrumented) Create(ctx context.Context, orgID string, c vault.Credential) (vault.ItemRef, error) {
 	start := time.Now()
 	ref, err := i.v.Create(ctx, orgID, c)
 	i.m.observe("create", start, err)
 	return ref, err
 }
 
-func (i *instrumented) Get(ctx context.Context, orgID string, ref ItemRef) (Credential, error) {
+func (i *instrumented) Get(ctx context.Context, orgID string, ref vault.ItemRef) (vault.Credential, error) {
 	start := time.Now()
 	c, err := i.v.Get(ctx, orgID, ref)
 	i.m.observe("get", start, err)
 	return c, err
 }
 
-func (i *instrumented) Delete(ctx context.Context, orgID string, ref ItemRef) error {
+func (i *instrumented) Delete(ctx context.Context, orgID string, ref vault.ItemRef) error {
 	start := time.Now()
 	err := i.v.Delete(ctx, orgID, ref)
 	i.m.observe("delete", start, err)
@@ -95,7 +99,7 @@ func (i *instrumented) Delete(ctx context.Context, orgID string, ref ItemRef) er
 // CurrentSource passes through to the instrumented vault when it is a
 // CurrentSourcer ("" otherwise).
 func (i *instrumented) CurrentSource(ctx context.Context, orgID string) (string, error) {
-	cs, ok := i.v.(CurrentSourcer)
+	cs, ok := i.v.(vault.CurrentSourcer)
 	if !ok {
 		return "", errors.New("vault: this vault cannot say which configuration is current")
 	}
@@ -103,10 +107,10 @@ func (i *instrumented) CurrentSource(ctx context.Context, orgID string) (string,
 }
 
 // CreateAt passes through to the instrumented vault (a SourceCreator).
-func (i *instrumented) CreateAt(ctx context.Context, orgID, source string, c Credential) (ItemRef, error) {
-	sc, ok := i.v.(SourceCreator)
+func (i *instrumented) CreateAt(ctx context.Context, orgID, source string, c vault.Credential) (vault.ItemRef, error) {
+	sc, ok := i.v.(vault.SourceCreator)
 	if !ok {
-		return ItemRef{}, errors.New("vault: this vault cannot create through a named configuration")
+		return vault.ItemRef{}, errors.New("vault: this vault cannot create through a named configuration")
 	}
 	start := time.Now()
 	ref, err := sc.CreateAt(ctx, orgID, source, c)
@@ -115,10 +119,10 @@ func (i *instrumented) CreateAt(ctx context.Context, orgID, source string, c Cre
 }
 
 // ReplayCreate passes through to the instrumented vault (a SourceCreator).
-func (i *instrumented) ReplayCreate(ctx context.Context, orgID, source, key string) (ItemRef, bool, error) {
-	sc, ok := i.v.(SourceCreator)
+func (i *instrumented) ReplayCreate(ctx context.Context, orgID, source, key string) (vault.ItemRef, bool, error) {
+	sc, ok := i.v.(vault.SourceCreator)
 	if !ok {
-		return ItemRef{}, false, errors.New("vault: this vault cannot create through a named configuration")
+		return vault.ItemRef{}, false, errors.New("vault: this vault cannot create through a named configuration")
 	}
 	start := time.Now()
 	ref, honoured, err := sc.ReplayCreate(ctx, orgID, source, key)

@@ -1,4 +1,9 @@
-package vault
+// Package orgvault is the organization-configured vault.CredentialVault:
+// new items go to the organization's current configuration (else the
+// env-configured service), existing items are read and deleted only
+// through the configuration that stored them, and ready clients are cached
+// per organization and configuration with singleflight loads.
+package orgvault
 
 import (
 	"context"
@@ -7,38 +12,41 @@ import (
 	"sync"
 	"time"
 
+	"github.com/credvault/credvault/vault"
+	"github.com/credvault/credvault/vault/contract"
+	"github.com/credvault/credvault/vault/netpolicy"
 	"golang.org/x/sync/singleflight"
 )
 
-// OrgConfig is an organization's saved custom credential service
+// Config is an organization's saved custom credential service
 // configuration, decrypted. A saved configuration never changes: replacing
 // it saves a new one with a new ID, and the old one is kept (not valid) so
 // the items it stored can still be read and deleted through it.
-type OrgConfig struct {
+type Config struct {
 	ID      string
 	BaseURL string
-	Token   Secret
+	Token   vault.Secret
 }
 
 // ConfigSource loads organizations' saved configurations.
 type ConfigSource interface {
 	// ActiveConfig returns the organization's current configuration, or
 	// ErrNotConfigured when it has none.
-	ActiveConfig(ctx context.Context, orgID string) (OrgConfig, error)
+	ActiveConfig(ctx context.Context, orgID string) (Config, error)
 	// ConfigByID returns the organization's configuration id, current or
 	// replaced. A configuration that does not exist for that organization,
 	// or can no longer be decrypted, is a *SourceUnavailableError.
-	ConfigByID(ctx context.Context, orgID, id string) (OrgConfig, error)
+	ConfigByID(ctx context.Context, orgID, id string) (Config, error)
 }
 
-// OrgVaultOptions tune an OrgVault.
-type OrgVaultOptions struct {
+// Options tune an Vault.
+type Options struct {
 	// Env is the env-configured vault used by organizations without a
 	// saved configuration; nil when there is none.
-	Env *Client
+	Env *contract.Client
 	// Policy applies to organization-configured URLs (BlockPrivate is
 	// forced on).
-	Policy AddressPolicy
+	Policy netpolicy.AddressPolicy
 	// Timeout bounds each request to a service.
 	Timeout time.Duration
 	// TTL bounds how long a resolved client is trusted without a database
@@ -49,7 +57,7 @@ type OrgVaultOptions struct {
 	Now func() time.Time
 }
 
-// OrgVault is the organization-configured CredentialVault. New items go to
+// Vault is the organization-configured CredentialVault. New items go to
 // the organization's current service: its saved configuration, else the
 // env-configured vault, else ErrNotConfigured. Existing items are read and
 // deleted only through the configuration that stored them (ItemRef.Source),
@@ -60,10 +68,10 @@ type OrgVaultOptions struct {
 // current is cached per organization, so steady-state calls make no
 // database query and no decryption; Invalidate drops an organization's
 // current pointer when its configuration changes.
-type OrgVault struct {
+type Vault struct {
 	source    ConfigSource
-	env       *Client
-	policy    AddressPolicy
+	env       *contract.Client
+	policy    netpolicy.AddressPolicy
 	transport *http.Transport
 	timeout   time.Duration
 	ttl       time.Duration
@@ -86,12 +94,12 @@ type cacheKey struct{ org, config string }
 func (k cacheKey) flight() string { return k.org + "\x00" + k.config }
 
 type cacheEntry struct {
-	client  *Client // nil: not configured
+	client  *contract.Client // nil: not configured
 	expires time.Time
 }
 
-// NewOrgVault returns an OrgVault reading configurations from source.
-func NewOrgVault(source ConfigSource, opts OrgVaultOptions) *OrgVault {
+// New returns an Vault reading configurations from source.
+func New(source ConfigSource, opts Options) *Vault {
 	if opts.TTL <= 0 {
 		opts.TTL = time.Minute
 	}
@@ -99,8 +107,8 @@ func NewOrgVault(source ConfigSource, opts OrgVaultOptions) *OrgVault {
 		opts.Now = time.Now
 	}
 	policy := opts.Policy.WithBlockPrivate(true)
-	return &OrgVault{
-		source: source, env: opts.Env, policy: policy, transport: NewTransport(policy),
+	return &Vault{
+		source: source, env: opts.Env, policy: policy, transport: netpolicy.NewTransport(policy),
 		timeout: opts.Timeout, ttl: opts.TTL, now: opts.Now,
 		cache: map[string]map[string]cacheEntry{}, gen: map[string]uint64{},
 	}
@@ -108,30 +116,30 @@ func NewOrgVault(source ConfigSource, opts OrgVaultOptions) *OrgVault {
 
 // Policy returns the address rules applied to organization-configured
 // services.
-func (v *OrgVault) Policy() AddressPolicy { return v.policy }
+func (v *Vault) Policy() netpolicy.AddressPolicy { return v.policy }
 
-// ClientFor builds a Client for an organization-configured service, with
+// ClientFor builds a contract.Client for an organization-configured service, with
 // the organization address rules and the shared transport. The URL is
 // checked again here, so a configuration saved under looser rules cannot
 // bypass them.
-func (v *OrgVault) ClientFor(cfg OrgConfig) (*Client, error) {
+func (v *Vault) ClientFor(cfg Config) (*contract.Client, error) {
 	u, err := v.policy.CheckURL("api_base_url", cfg.BaseURL)
 	if err != nil {
 		return nil, err
 	}
-	return NewClient(u, cfg.Token, ClientOptions{Transport: v.transport, Timeout: v.timeout, Source: cfg.ID})
+	return contract.New(u, cfg.Token, contract.Options{Transport: v.transport, Timeout: v.timeout, Source: cfg.ID})
 }
 
 // Env returns the env-configured vault, or nil.
-func (v *OrgVault) Env() *Client { return v.env }
+func (v *Vault) Env() *contract.Client { return v.env }
 
-// Resolve returns the Client serving orgID's new items: its current
+// Resolve returns the contract.Client serving orgID's new items: its current
 // configuration's, else the env-configured vault's.
-func (v *OrgVault) Resolve(ctx context.Context, orgID string) (*Client, error) {
-	cl, err := v.cached(ctx, cacheKey{org: orgID}, func(lctx context.Context) (*Client, error) {
+func (v *Vault) Resolve(ctx context.Context, orgID string) (*contract.Client, error) {
+	cl, err := v.cached(ctx, cacheKey{org: orgID}, func(lctx context.Context) (*contract.Client, error) {
 		cfg, err := v.source.ActiveConfig(lctx, orgID)
 		switch {
-		case errors.Is(err, ErrNotConfigured):
+		case errors.Is(err, vault.ErrNotConfigured):
 			return v.env, nil
 		case err != nil:
 			return nil, err
@@ -139,38 +147,38 @@ func (v *OrgVault) Resolve(ctx context.Context, orgID string) (*Client, error) {
 		return v.ClientFor(cfg)
 	})
 	if err == nil && cl == nil {
-		err = ErrNotConfigured
+		err = vault.ErrNotConfigured
 	}
 	return cl, err
 }
 
-// ResolveSource returns the Client of the configuration that stored an
+// ResolveSource returns the contract.Client of the configuration that stored an
 // item: the env-configured vault for SourceEnv, else the organization's
 // saved configuration with that id, current or replaced. A source that can
 // no longer be used is a *SourceUnavailableError; it never falls back to
 // another service.
-func (v *OrgVault) ResolveSource(ctx context.Context, orgID, source string) (*Client, error) {
+func (v *Vault) ResolveSource(ctx context.Context, orgID, source string) (*contract.Client, error) {
 	switch source {
-	case SourceEnv:
+	case vault.SourceEnv:
 		if v.env == nil {
-			return nil, &SourceUnavailableError{Source: source, Reason: "the operator's env-configured service is no longer set up"}
+			return nil, &vault.SourceUnavailableError{Source: source, Reason: "the operator's env-configured service is no longer set up"}
 		}
 		return v.env, nil
 	case "":
-		return nil, &SourceUnavailableError{Source: "unknown", Reason: "the credential does not record which configuration stored it"}
+		return nil, &vault.SourceUnavailableError{Source: "unknown", Reason: "the credential does not record which configuration stored it"}
 	}
-	cl, err := v.cached(ctx, cacheKey{org: orgID, config: source}, func(lctx context.Context) (*Client, error) {
+	cl, err := v.cached(ctx, cacheKey{org: orgID, config: source}, func(lctx context.Context) (*contract.Client, error) {
 		cfg, err := v.source.ConfigByID(lctx, orgID, source)
 		if err != nil {
 			return nil, err
 		}
 		if cfg.ID != source {
-			return nil, &SourceUnavailableError{Source: source, Reason: "it does not belong to this organization"}
+			return nil, &vault.SourceUnavailableError{Source: source, Reason: "it does not belong to this organization"}
 		}
 		return v.ClientFor(cfg)
 	})
 	if err == nil && cl == nil {
-		err = &SourceUnavailableError{Source: source, Reason: "it is not available"}
+		err = &vault.SourceUnavailableError{Source: source, Reason: "it is not available"}
 	}
 	return cl, err
 }
@@ -178,7 +186,7 @@ func (v *OrgVault) ResolveSource(ctx context.Context, orgID, source string) (*Cl
 // cached returns the client under key, loading it once (singleflight)
 // when absent or expired. Loads racing an Invalidate of the organization
 // are not stored.
-func (v *OrgVault) cached(ctx context.Context, key cacheKey, load func(context.Context) (*Client, error)) (*Client, error) {
+func (v *Vault) cached(ctx context.Context, key cacheKey, load func(context.Context) (*contract.Client, error)) (*contract.Client, error) {
 	v.mu.RLock()
 	e, ok := v.cache[key.org][key.config]
 	v.mu.RUnlock()
@@ -222,7 +230,7 @@ func (v *OrgVault) cached(ctx context.Context, key cacheKey, load func(context.C
 }
 
 // Invalidate drops what is cached for orgID; the next call reloads it.
-func (v *OrgVault) Invalidate(orgID string) {
+func (v *Vault) Invalidate(orgID string) {
 	v.mu.Lock()
 	delete(v.cache, orgID)
 	v.gen[orgID]++
@@ -231,7 +239,7 @@ func (v *OrgVault) Invalidate(orgID string) {
 
 // Flush drops everything cached, for every organization (a change
 // notification may have been missed).
-func (v *OrgVault) Flush() {
+func (v *Vault) Flush() {
 	v.mu.Lock()
 	for org := range v.cache {
 		v.gen[org]++
@@ -242,27 +250,27 @@ func (v *OrgVault) Flush() {
 
 // Create implements CredentialVault: the item goes to the organization's
 // current service, and the returned ref names that configuration.
-func (v *OrgVault) Create(ctx context.Context, orgID string, c Credential) (ItemRef, error) {
+func (v *Vault) Create(ctx context.Context, orgID string, c vault.Credential) (vault.ItemRef, error) {
 	cl, err := v.Resolve(ctx, orgID)
 	if err != nil {
-		return ItemRef{}, err
+		return vault.ItemRef{}, err
 	}
 	return cl.Create(ctx, orgID, c)
 }
 
 // Get implements CredentialVault, through the configuration that stored
 // the item.
-func (v *OrgVault) Get(ctx context.Context, orgID string, ref ItemRef) (Credential, error) {
+func (v *Vault) Get(ctx context.Context, orgID string, ref vault.ItemRef) (vault.Credential, error) {
 	cl, err := v.ResolveSource(ctx, orgID, ref.Source)
 	if err != nil {
-		return Credential{}, err
+		return vault.Credential{}, err
 	}
 	return cl.GetItem(ctx, ref.ID)
 }
 
 // Delete implements CredentialVault, through the configuration that
 // stored the item.
-func (v *OrgVault) Delete(ctx context.Context, orgID string, ref ItemRef) error {
+func (v *Vault) Delete(ctx context.Context, orgID string, ref vault.ItemRef) error {
 	cl, err := v.ResolveSource(ctx, orgID, ref.Source)
 	if err != nil {
 		return err
@@ -270,19 +278,8 @@ func (v *OrgVault) Delete(ctx context.Context, orgID string, ref ItemRef) error 
 	return cl.DeleteItem(ctx, ref.ID)
 }
 
-var (
-	_ CredentialVault = (*Client)(nil)
-	_ CredentialVault = (*OrgVault)(nil)
-)
-
-// CurrentSourcer is a vault that can say which configuration stores an
-// organization's new items (vault.SourceEnv or a configuration id).
-type CurrentSourcer interface {
-	CurrentSource(ctx context.Context, orgID string) (string, error)
-}
-
 // CurrentSource implements CurrentSourcer: the configuration Create uses.
-func (v *OrgVault) CurrentSource(ctx context.Context, orgID string) (string, error) {
+func (v *Vault) CurrentSource(ctx context.Context, orgID string) (string, error) {
 	cl, err := v.Resolve(ctx, orgID)
 	if err != nil {
 		return "", err
@@ -290,67 +287,26 @@ func (v *OrgVault) CurrentSource(ctx context.Context, orgID string) (string, err
 	return cl.Source(), nil
 }
 
-// CurrentSource implements CurrentSourcer.
-func (c *Client) CurrentSource(context.Context, string) (string, error) { return c.source, nil }
-
-var (
-	_ CurrentSourcer = (*Client)(nil)
-	_ CurrentSourcer = (*OrgVault)(nil)
-)
-
-// SourceCreator is a vault that creates through a named configuration, so
-// a create can be recorded with where it goes before it is sent.
-type SourceCreator interface {
-	// CreateAt creates c through the configuration source of orgID.
-	CreateAt(ctx context.Context, orgID, source string, c Credential) (ItemRef, error)
-	// ReplayCreate sends a placeholder create under key through source.
-	// A service that honours Idempotency-Key (honoured) answers with the
-	// item an earlier create under key stored, or stores the placeholder
-	// if there was none; one that does not stores the placeholder. Either
-	// way the returned item is the caller's to delete.
-	ReplayCreate(ctx context.Context, orgID, source, key string) (ref ItemRef, honoured bool, err error)
-}
-
-// placeholder is what ReplayCreate sends: never a secret of anyone's.
-var placeholder = Credential{Name: "credvault reconcile placeholder", Type: TypeSecret,
-	Secret: &SecretValue{Value: NewSecret("credvault-reconcile-placeholder"), Label: "credvault reconcile"}}
-
 // CreateAt implements SourceCreator.
-func (v *OrgVault) CreateAt(ctx context.Context, orgID, source string, c Credential) (ItemRef, error) {
+func (v *Vault) CreateAt(ctx context.Context, orgID, source string, c vault.Credential) (vault.ItemRef, error) {
 	cl, err := v.ResolveSource(ctx, orgID, source)
 	if err != nil {
-		return ItemRef{}, err
+		return vault.ItemRef{}, err
 	}
 	return cl.Create(ctx, orgID, c)
 }
 
 // ReplayCreate implements SourceCreator.
-func (v *OrgVault) ReplayCreate(ctx context.Context, orgID, source, key string) (ItemRef, bool, error) {
+func (v *Vault) ReplayCreate(ctx context.Context, orgID, source, key string) (vault.ItemRef, bool, error) {
 	cl, err := v.ResolveSource(ctx, orgID, source)
 	if err != nil {
-		return ItemRef{}, false, err
+		return vault.ItemRef{}, false, err
 	}
 	return cl.ReplayCreate(ctx, orgID, source, key)
 }
 
-// CreateAt implements SourceCreator for the one configuration c serves.
-func (c *Client) CreateAt(ctx context.Context, orgID, source string, cred Credential) (ItemRef, error) {
-	if err := c.owns(ItemRef{Source: source}); err != nil {
-		return ItemRef{}, err
-	}
-	return c.Create(ctx, orgID, cred)
-}
-
-// ReplayCreate implements SourceCreator.
-func (c *Client) ReplayCreate(ctx context.Context, orgID, source, key string) (ItemRef, bool, error) {
-	if err := c.owns(ItemRef{Source: source}); err != nil {
-		return ItemRef{}, false, err
-	}
-	ref, err := c.Create(WithIdempotencyKey(ctx, key), orgID, placeholder)
-	return ref, c.HonoursIdempotency(), err
-}
-
 var (
-	_ SourceCreator = (*Client)(nil)
-	_ SourceCreator = (*OrgVault)(nil)
+	_ vault.CredentialVault = (*Vault)(nil)
+	_ vault.CurrentSourcer  = (*Vault)(nil)
+	_ vault.SourceCreator   = (*Vault)(nil)
 )

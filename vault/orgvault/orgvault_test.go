@@ -1,4 +1,4 @@
-package vault_test
+package orgvault_test
 
 import (
 	"context"
@@ -9,28 +9,32 @@ import (
 	"time"
 
 	"github.com/credvault/credvault/internal/fakeservice"
+	"github.com/credvault/credvault/internal/testcred"
 	"github.com/credvault/credvault/vault"
+	"github.com/credvault/credvault/vault/contract"
+	"github.com/credvault/credvault/vault/netpolicy"
+	"github.com/credvault/credvault/vault/orgvault"
 )
 
 type countingSource struct {
 	mu    sync.Mutex
-	cfgs  map[string]vault.OrgConfig
+	cfgs  map[string]orgvault.Config
 	byID  []ownedConfig // every saved configuration, current or replaced
 	calls atomic.Int64
 }
 
-func (s *countingSource) ActiveConfig(_ context.Context, orgID string) (vault.OrgConfig, error) {
+func (s *countingSource) ActiveConfig(_ context.Context, orgID string) (orgvault.Config, error) {
 	s.calls.Add(1)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	c, ok := s.cfgs[orgID]
 	if !ok {
-		return vault.OrgConfig{}, vault.ErrNotConfigured
+		return orgvault.Config{}, vault.ErrNotConfigured
 	}
 	return c, nil
 }
 
-func (s *countingSource) ConfigByID(_ context.Context, orgID, id string) (vault.OrgConfig, error) {
+func (s *countingSource) ConfigByID(_ context.Context, orgID, id string) (orgvault.Config, error) {
 	s.calls.Add(1)
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -39,24 +43,24 @@ func (s *countingSource) ConfigByID(_ context.Context, orgID, id string) (vault.
 			return c.cfg, nil
 		}
 	}
-	return vault.OrgConfig{}, &vault.SourceUnavailableError{Source: id, Reason: "it no longer exists"}
+	return orgvault.Config{}, &vault.SourceUnavailableError{Source: id, Reason: "it no longer exists"}
 }
 
 type ownedConfig struct {
 	org string
-	cfg vault.OrgConfig
+	cfg orgvault.Config
 }
 
 func TestOrgVaultCachesAndInvalidates(t *testing.T) {
 	t.Parallel()
-	svc := fakeservice.New(t, token)
-	cfg1 := vault.OrgConfig{ID: "cfg_1", BaseURL: svc.Base(), Token: vault.NewSecret(token)}
-	src := &countingSource{cfgs: map[string]vault.OrgConfig{"org_a": cfg1}, byID: []ownedConfig{{"org_a", cfg1}}}
-	policy, _ := vault.NewAddressPolicy([]string{"127.0.0.1"}, true)
-	v := vault.NewOrgVault(src, vault.OrgVaultOptions{Policy: policy, TTL: time.Hour})
+	svc := fakeservice.New(t, testcred.Token)
+	cfg1 := orgvault.Config{ID: "cfg_1", BaseURL: svc.Base(), Token: vault.NewSecret(testcred.Token)}
+	src := &countingSource{cfgs: map[string]orgvault.Config{"org_a": cfg1}, byID: []ownedConfig{{"org_a", cfg1}}}
+	policy, _ := netpolicy.NewAddressPolicy([]string{"127.0.0.1"}, true)
+	v := orgvault.New(src, orgvault.Options{Policy: policy, TTL: time.Hour})
 	ctx := context.Background()
 
-	ref, err := v.Create(ctx, "org_a", secretCred())
+	ref, err := v.Create(ctx, "org_a", testcred.Secret())
 	if err != nil || ref.Source != "cfg_1" {
 		t.Fatalf("create: %+v %v", ref, err)
 	}
@@ -69,7 +73,7 @@ func TestOrgVaultCachesAndInvalidates(t *testing.T) {
 	if n := src.calls.Load(); n != 2 {
 		t.Fatalf("config loaded %d times for 11 calls, want 2 (cached)", n)
 	}
-	if _, err := v.Create(ctx, "org_b", secretCred()); !errors.Is(err, vault.ErrNotConfigured) {
+	if _, err := v.Create(ctx, "org_b", testcred.Secret()); !errors.Is(err, vault.ErrNotConfigured) {
 		t.Fatalf("org without config and no env vault: %v, want ErrNotConfigured", err)
 	}
 	// Another organization cannot reach org_a's configuration by naming it.
@@ -77,14 +81,14 @@ func TestOrgVaultCachesAndInvalidates(t *testing.T) {
 		t.Fatalf("org_b reading through org_a's configuration: %v, want ErrSourceUnavailable", err)
 	}
 
-	cfg2 := vault.OrgConfig{ID: "cfg_2", BaseURL: svc.Base(), Token: vault.NewSecret(token)}
+	cfg2 := orgvault.Config{ID: "cfg_2", BaseURL: svc.Base(), Token: vault.NewSecret(testcred.Token)}
 	src.mu.Lock()
 	src.cfgs["org_a"] = cfg2
 	src.byID = append(src.byID, ownedConfig{"org_a", cfg2})
 	src.mu.Unlock()
 	v.Invalidate("org_a")
 	before := src.calls.Load()
-	ref2, err := v.Create(ctx, "org_a", secretCred())
+	ref2, err := v.Create(ctx, "org_a", testcred.Secret())
 	if err != nil || ref2.Source != "cfg_2" {
 		t.Fatalf("after invalidate: %+v %v, want source cfg_2", ref2, err)
 	}
@@ -102,15 +106,15 @@ func TestOrgVaultCachesAndInvalidates(t *testing.T) {
 // deleted there, never through the organization's current service.
 func TestOrgVaultReadsThroughStoringConfiguration(t *testing.T) {
 	t.Parallel()
-	x, y := fakeservice.New(t, token), fakeservice.New(t, token)
-	cfgX := vault.OrgConfig{ID: "cfg_x", BaseURL: x.Base(), Token: vault.NewSecret(token)}
-	cfgY := vault.OrgConfig{ID: "cfg_y", BaseURL: y.Base(), Token: vault.NewSecret(token)}
-	src := &countingSource{cfgs: map[string]vault.OrgConfig{"org_a": cfgX}, byID: []ownedConfig{{"org_a", cfgX}}}
-	policy, _ := vault.NewAddressPolicy([]string{"127.0.0.1"}, true)
-	v := vault.NewOrgVault(src, vault.OrgVaultOptions{Policy: policy})
+	x, y := fakeservice.New(t, testcred.Token), fakeservice.New(t, testcred.Token)
+	cfgX := orgvault.Config{ID: "cfg_x", BaseURL: x.Base(), Token: vault.NewSecret(testcred.Token)}
+	cfgY := orgvault.Config{ID: "cfg_y", BaseURL: y.Base(), Token: vault.NewSecret(testcred.Token)}
+	src := &countingSource{cfgs: map[string]orgvault.Config{"org_a": cfgX}, byID: []ownedConfig{{"org_a", cfgX}}}
+	policy, _ := netpolicy.NewAddressPolicy([]string{"127.0.0.1"}, true)
+	v := orgvault.New(src, orgvault.Options{Policy: policy})
 	ctx := context.Background()
 
-	first := secretCred()
+	first := testcred.Secret()
 	first.Secret.Label = "stored in X"
 	refX, err := v.Create(ctx, "org_a", first)
 	if err != nil {
@@ -121,7 +125,7 @@ func TestOrgVaultReadsThroughStoringConfiguration(t *testing.T) {
 	src.byID = append(src.byID, ownedConfig{"org_a", cfgY})
 	src.mu.Unlock()
 	v.Invalidate("org_a")
-	second := secretCred()
+	second := testcred.Secret()
 	second.Secret.Label = "stored in Y"
 	refY, err := v.Create(ctx, "org_a", second)
 	if err != nil {
@@ -160,13 +164,13 @@ func TestOrgVaultReadsThroughStoringConfiguration(t *testing.T) {
 
 func TestOrgVaultFallsBackToEnv(t *testing.T) {
 	t.Parallel()
-	svc := fakeservice.New(t, token)
-	env, err := vault.NewClient(mustURL(t, svc.Base()), vault.NewSecret(token), vault.ClientOptions{Source: vault.SourceEnv})
+	svc := fakeservice.New(t, testcred.Token)
+	env, err := contract.New(testcred.URL(t, svc.Base()), vault.NewSecret(testcred.Token), contract.Options{Source: vault.SourceEnv})
 	if err != nil {
 		t.Fatal(err)
 	}
-	v := vault.NewOrgVault(&countingSource{cfgs: map[string]vault.OrgConfig{}}, vault.OrgVaultOptions{Env: env})
-	ref, err := v.Create(context.Background(), "org_x", secretCred())
+	v := orgvault.New(&countingSource{cfgs: map[string]orgvault.Config{}}, orgvault.Options{Env: env})
+	ref, err := v.Create(context.Background(), "org_x", testcred.Secret())
 	if err != nil || ref.Source != vault.SourceEnv {
 		t.Fatalf("env fallback: %+v %v", ref, err)
 	}
@@ -178,17 +182,17 @@ type gatedSource struct {
 	gate chan struct{}
 }
 
-func (g *gatedSource) ActiveConfig(ctx context.Context, orgID string) (vault.OrgConfig, error) {
+func (g *gatedSource) ActiveConfig(ctx context.Context, orgID string) (orgvault.Config, error) {
 	<-g.gate
 	return g.countingSource.ActiveConfig(ctx, orgID)
 }
 
 func TestOrgVaultConcurrentMissesLoadOnce(t *testing.T) {
 	t.Parallel()
-	src := &gatedSource{countingSource: countingSource{cfgs: map[string]vault.OrgConfig{
-		"org_a": {ID: "cfg_1", BaseURL: "https://creds.example.com/api", Token: vault.NewSecret(token)},
+	src := &gatedSource{countingSource: countingSource{cfgs: map[string]orgvault.Config{
+		"org_a": {ID: "cfg_1", BaseURL: "https://creds.example.com/api", Token: vault.NewSecret(testcred.Token)},
 	}}, gate: make(chan struct{})}
-	v := vault.NewOrgVault(src, vault.OrgVaultOptions{TTL: time.Hour})
+	v := orgvault.New(src, orgvault.Options{TTL: time.Hour})
 	var wg sync.WaitGroup
 	for range 50 {
 		wg.Go(func() {
@@ -206,5 +210,24 @@ func TestOrgVaultConcurrentMissesLoadOnce(t *testing.T) {
 	}
 	if n := src.calls.Load(); n != 1 {
 		t.Fatalf("50 concurrent misses loaded the configuration %d times, want 1", n)
+	}
+}
+
+func BenchmarkOrgVaultResolveCached(b *testing.B) {
+	src := &countingSource{cfgs: map[string]orgvault.Config{
+		"org_a": {ID: "cfg_1", BaseURL: "https://creds.example.com/api", Token: vault.NewSecret(testcred.Token)},
+	}}
+	v := orgvault.New(src, orgvault.Options{TTL: time.Hour})
+	ctx := context.Background()
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if _, err := v.Resolve(ctx, "org_a"); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	if src.calls.Load() != 1 {
+		b.Fatalf("config loaded %d times", src.calls.Load())
 	}
 }

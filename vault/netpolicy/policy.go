@@ -1,4 +1,10 @@
-package vault
+// Package netpolicy decides which addresses a custom credential service
+// may live at: the IANA special-purpose lists (code.dny.dev/ssrf) plus IPv4
+// embedded in IPv6, an allowlist of hosts and addresses with optional
+// ports, checked when a URL is saved (CheckURL) and again on every dial
+// (the transport's dialer), so a name that resolves elsewhere later is
+// still refused.
+package netpolicy
 
 import (
 	"context"
@@ -16,6 +22,7 @@ import (
 	"time"
 
 	"code.dny.dev/ssrf"
+	"github.com/credvault/credvault/vault"
 )
 
 // ErrAddressNotAllowed means a service URL or the address it resolves to is
@@ -324,42 +331,42 @@ func urlPort(u *url.URL) uint16 {
 func (p AddressPolicy) CheckURL(field, raw string) (*url.URL, error) {
 	raw = strings.TrimSpace(raw)
 	if raw == "" {
-		return nil, Invalid(field, "is required")
+		return nil, vault.Invalid(field, "is required")
 	}
 	if len(raw) > 2048 {
-		return nil, Invalid(field, "must be at most 2048 characters")
+		return nil, vault.Invalid(field, "must be at most 2048 characters")
 	}
 	u, err := url.Parse(raw)
 	if err != nil || !u.IsAbs() || u.Host == "" || u.Opaque != "" {
-		return nil, Invalid(field, "must be an absolute URL such as https://credentials.example.com/api/v1/credentials")
+		return nil, vault.Invalid(field, "must be an absolute URL such as https://credentials.example.com/api/v1/credentials")
 	}
 	u.Scheme = strings.ToLower(u.Scheme)
 	host := u.Hostname()
 	port := urlPort(u)
 	if port == 0 {
-		return nil, Invalid(field, "has an invalid port")
+		return nil, vault.Invalid(field, "has an invalid port")
 	}
 	switch u.Scheme {
 	case "https":
 	case "http":
 		if !isLoopbackHost(host) && !p.hostAllowed(host, port) {
-			return nil, Invalid(field, "must use https:// (http:// is allowed only for loopback hosts or hosts in CREDVAULT_ALLOWED_HOSTS)")
+			return nil, vault.Invalid(field, "must use https:// (http:// is allowed only for loopback hosts or hosts in CREDVAULT_ALLOWED_HOSTS)")
 		}
 	default:
-		return nil, Invalid(field, "must use https://")
+		return nil, vault.Invalid(field, "must use https://")
 	}
 	if u.User != nil {
-		return nil, Invalid(field, "must not contain credentials; put the token in api_token")
+		return nil, vault.Invalid(field, "must not contain credentials; put the token in api_token")
 	}
 	if u.RawQuery != "" || u.ForceQuery || u.Fragment != "" {
-		return nil, Invalid(field, "must not contain a query string or fragment")
+		return nil, vault.Invalid(field, "must not contain a query string or fragment")
 	}
 	if p.BlockPrivate && !p.hostAllowed(host, port) {
 		if ip, err := netip.ParseAddr(strings.Trim(host, "[]")); err == nil && Blocked(ip) {
-			return nil, Invalid(field, "points to a loopback, private, link-local, metadata or other special-purpose address; add the host to CREDVAULT_ALLOWED_HOSTS to allow it")
+			return nil, vault.Invalid(field, "points to a loopback, private, link-local, metadata or other special-purpose address; add the host to CREDVAULT_ALLOWED_HOSTS to allow it")
 		}
 		if isLoopbackHost(host) && !p.loopbackAllowed(port) {
-			return nil, Invalid(field, "points to a loopback host; add it (or its address, with the port) to CREDVAULT_ALLOWED_HOSTS to allow it")
+			return nil, vault.Invalid(field, "points to a loopback host; add it (or its address, with the port) to CREDVAULT_ALLOWED_HOSTS to allow it")
 		}
 	}
 	u.Path = strings.TrimRight(u.Path, "/")

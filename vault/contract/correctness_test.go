@@ -1,4 +1,4 @@
-package vault_test
+package contract_test
 
 import (
 	"context"
@@ -13,7 +13,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/credvault/credvault/internal/testcred"
 	"github.com/credvault/credvault/vault"
+	"github.com/credvault/credvault/vault/contract"
+	"github.com/credvault/credvault/vault/wire"
 )
 
 func TestOTPAuthParametersAreBounded(t *testing.T) {
@@ -44,7 +47,7 @@ func TestOTPAuthParametersAreBounded(t *testing.T) {
 // keeps its status.
 func TestDeleteStatusBeforeBody(t *testing.T) {
 	t.Parallel()
-	huge := strings.Repeat("x", vault.MaxResponseBytes+10)
+	huge := strings.Repeat("x", contract.MaxResponseBytes+10)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch {
 		case r.Method == http.MethodDelete && strings.HasSuffix(r.URL.Path, "/big"):
@@ -60,7 +63,7 @@ func TestDeleteStatusBeforeBody(t *testing.T) {
 		}
 	}))
 	t.Cleanup(srv.Close)
-	c := newClient(t, srv.URL+"/api", vault.ClientOptions{MaxAttempts: 1})
+	c := testcred.Client(t, srv.URL+"/api", contract.Options{MaxAttempts: 1})
 	ctx := context.Background()
 	for _, id := range []string{"big", "cut"} {
 		if err := c.DeleteItem(ctx, id); err != nil {
@@ -86,7 +89,7 @@ func TestLostCreateAnswerIsRetriedWithItsKey(t *testing.T) {
 	stored, posts := 0, 0
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		_, _ = io.ReadAll(r.Body) // so the server notices the client leaving
-		key := r.Header.Get(vault.IdempotencyKeyHeader)
+		key := r.Header.Get(wire.IdempotencyKeyHeader)
 		mu.Lock()
 		posts++
 		id, seen := byKey[key]
@@ -101,16 +104,16 @@ func TestLostCreateAnswerIsRetriedWithItsKey(t *testing.T) {
 			<-r.Context().Done() // stored, but the answer never arrives
 			return
 		}
-		w.Header().Set(vault.IdempotentReplayedHeader, strconv.FormatBool(seen))
+		w.Header().Set(wire.IdempotentReplayedHeader, strconv.FormatBool(seen))
 		_, _ = w.Write([]byte(`{"id":"` + id + `"}`))
 	}))
 	t.Cleanup(srv.Close)
-	c := newClient(t, srv.URL+"/api", vault.ClientOptions{Timeout: 200 * time.Millisecond})
+	c := testcred.Client(t, srv.URL+"/api", contract.Options{Timeout: 200 * time.Millisecond})
 	ctx := context.Background()
-	if _, err := c.CreateItem(vault.WithIdempotencyKey(ctx, "k-warm"), secretCred()); err != nil || !c.HonoursIdempotency() {
+	if _, err := c.CreateItem(vault.WithIdempotencyKey(ctx, "k-warm"), testcred.Secret()); err != nil || !c.HonoursIdempotency() {
 		t.Fatalf("warm-up create: %v (honours %v)", err, c.HonoursIdempotency())
 	}
-	id, err := c.CreateItem(vault.WithIdempotencyKey(ctx, "k-lost"), secretCred())
+	id, err := c.CreateItem(vault.WithIdempotencyKey(ctx, "k-lost"), testcred.Secret())
 	if err != nil || id != "item2" {
 		t.Fatalf("create with a lost answer: %q %v, want item2 from the retry", id, err)
 	}

@@ -1,4 +1,10 @@
-package vault
+// Package contract is the HTTP client of the custom credential service
+// contract (POST {base} → {"id"}, GET and DELETE {base}/{id}, "Authorization:
+// Bearer {token}", JSON): one Client per service base URL and token, with
+// retries of idempotent requests, a 1 MiB answer cap, same-origin redirects
+// only, Idempotency-Key on creates, and every secret redacted from errors.
+// Metrics instruments any vault.CredentialVault.
+package contract
 
 import (
 	"bytes"
@@ -17,62 +23,24 @@ import (
 	"syscall"
 	"time"
 	"unicode"
+
+	"github.com/credvault/credvault/vault"
+	"github.com/credvault/credvault/vault/netpolicy"
+	"github.com/credvault/credvault/vault/wire"
 )
 
 // MaxResponseBytes caps every body read from a custom credential service.
 const MaxResponseBytes = 1 << 20
 
-// DefaultTimeout bounds each request when ClientOptions.Timeout is zero.
+// DefaultTimeout bounds each request when Options.Timeout is zero.
 const DefaultTimeout = 10 * time.Second
-
-// Idempotency headers: credvault sends IdempotencyKeyHeader on every
-// create; a service that honours it answers with IdempotentReplayedHeader
-// ("true" when it returned an earlier create's id instead of storing
-// again), which tells credvault a timed-out create may be retried.
-const (
-	IdempotencyKeyHeader     = "Idempotency-Key"
-	IdempotentReplayedHeader = "Idempotent-Replayed"
-)
-
-type idempotencyKey struct{}
-
-// WithIdempotencyKey makes the creates made with ctx carry key, so a
-// service that honours it stores one item however many times the create
-// is sent.
-func WithIdempotencyKey(ctx context.Context, key string) context.Context {
-	return context.WithValue(ctx, idempotencyKey{}, key)
-}
 
 // opProbe names the connection test's GET of the base URL.
 const opProbe = "connection test"
 
-// SourceEnv is the Source of the env-configured vault's items.
-const SourceEnv = "env"
-
-// ItemRef identifies an item stored in a vault: its id in the service and
-// the configuration that stored it ("env" or an organization
-// configuration id).
-type ItemRef struct {
-	ID     string
-	Source string
-}
-
-// CredentialVault stores credential secrets for organizations. Every
-// implementation is safe for concurrent use.
-type CredentialVault interface {
-	// Create stores c and returns where it went.
-	Create(ctx context.Context, orgID string, c Credential) (ItemRef, error)
-	// Get returns the credential stored under ref, read through the
-	// configuration that stored it (ref.Source), never another.
-	Get(ctx context.Context, orgID string, ref ItemRef) (Credential, error)
-	// Delete removes the item through the configuration that stored it;
-	// ErrNotFound if it is already gone.
-	Delete(ctx context.Context, orgID string, ref ItemRef) error
-}
-
-// ClientOptions tune a Client.
-type ClientOptions struct {
-	// Transport is the shared keep-alive transport (NewTransport). Nil
+// Options tune a Client.
+type Options struct {
+	// Transport is the shared keep-alive transport (netpolicy.NewTransport). Nil
 	// uses a transport without private-address blocking.
 	Transport http.RoundTripper
 	// Timeout bounds each attempt (CUSTOM_CREDENTIAL_TIMEOUT).
@@ -91,31 +59,31 @@ type ClientOptions struct {
 // token. It implements CredentialVault (the organization id is ignored).
 type Client struct {
 	base        *url.URL
-	token       Secret
+	token       vault.Secret
 	http        *http.Client
 	timeout     time.Duration
 	maxAttempts int
 	backoff     time.Duration
 	source      string
 	// idempotent is set once the service has shown it honours
-	// Idempotency-Key (IdempotentReplayedHeader on a create answer).
+	// Idempotency-Key (wire.IdempotentReplayedHeader on a create answer).
 	idempotent atomic.Bool
 }
 
 // HonoursIdempotency reports whether the service has answered a create
-// with IdempotentReplayedHeader.
+// with wire.IdempotentReplayedHeader.
 func (c *Client) HonoursIdempotency() bool { return c.idempotent.Load() }
 
-var defaultTransport = NewTransport(AddressPolicy{})
+var defaultTransport = netpolicy.NewTransport(netpolicy.AddressPolicy{})
 
 // NewClient returns a Client for base, which must already satisfy the
-// address rules (AddressPolicy.CheckURL).
-func NewClient(base *url.URL, token Secret, opts ClientOptions) (*Client, error) {
+// address rules (netpolicy.AddressPolicy.CheckURL).
+func New(base *url.URL, token vault.Secret, opts Options) (*Client, error) {
 	if base == nil || base.Host == "" {
-		return nil, Invalid("api_base_url", "is required")
+		return nil, vault.Invalid("api_base_url", "is required")
 	}
 	if token.IsZero() {
-		return nil, Invalid("api_token", "is required")
+		return nil, vault.Invalid("api_token", "is required")
 	}
 	if opts.Transport == nil {
 		opts.Transport = defaultTransport
@@ -159,44 +127,44 @@ func (c *Client) checkRedirect(req *http.Request, via []*http.Request) error {
 }
 
 // Create implements CredentialVault.
-func (c *Client) Create(ctx context.Context, _ string, cred Credential) (ItemRef, error) {
+func (c *Client) Create(ctx context.Context, _ string, cred vault.Credential) (vault.ItemRef, error) {
 	id, err := c.CreateItem(ctx, cred)
-	return ItemRef{ID: id, Source: c.source}, err
+	return vault.ItemRef{ID: id, Source: c.source}, err
 }
 
 // Get implements CredentialVault. A ref stored by another configuration is
 // refused.
-func (c *Client) Get(ctx context.Context, _ string, ref ItemRef) (Credential, error) {
+func (c *Client) Get(ctx context.Context, _ string, ref vault.ItemRef) (vault.Credential, error) {
 	if err := c.owns(ref); err != nil {
-		return Credential{}, err
+		return vault.Credential{}, err
 	}
 	return c.GetItem(ctx, ref.ID)
 }
 
 // Delete implements CredentialVault. A ref stored by another configuration
 // is refused.
-func (c *Client) Delete(ctx context.Context, _ string, ref ItemRef) error {
+func (c *Client) Delete(ctx context.Context, _ string, ref vault.ItemRef) error {
 	if err := c.owns(ref); err != nil {
 		return err
 	}
 	return c.DeleteItem(ctx, ref.ID)
 }
 
-func (c *Client) owns(ref ItemRef) error {
+func (c *Client) owns(ref vault.ItemRef) error {
 	if ref.Source != c.source {
-		return &SourceUnavailableError{Source: ref.Source, Reason: "this vault serves another configuration"}
+		return &vault.SourceUnavailableError{Source: ref.Source, Reason: "this vault serves another configuration"}
 	}
 	return nil
 }
 
 // CreateItem POSTs cred to the base URL and returns the service's id.
-func (c *Client) CreateItem(ctx context.Context, cred Credential) (string, error) {
-	body, err := EncodeWire(cred)
+func (c *Client) CreateItem(ctx context.Context, cred vault.Credential) (string, error) {
+	body, err := wire.Encode(cred)
 	if err != nil {
 		return "", err
 	}
 	status, resp, err := c.do(ctx, "create", http.MethodPost, c.base, body, secretsOf(cred))
-	if key, _ := ctx.Value(idempotencyKey{}).(string); key != "" && errors.Is(err, ErrTimeout) && c.idempotent.Load() {
+	if key := vault.IdempotencyKey(ctx); key != "" && errors.Is(err, vault.ErrTimeout) && c.idempotent.Load() {
 		// The answer was lost, but the service honours the key: sending
 		// the same create again returns the item it may have stored.
 		status, resp, err = c.do(ctx, "create", http.MethodPost, c.base, body, secretsOf(cred))
@@ -211,11 +179,11 @@ func (c *Client) CreateItem(ctx context.Context, cred Credential) (string, error
 		ID json.RawMessage `json:"id"`
 	}
 	if err := json.Unmarshal(resp, &answer); err != nil {
-		return "", &ContractError{Op: "create", Problem: "the answer is not a JSON object"}
+		return "", &vault.ContractError{Op: "create", Problem: "the answer is not a JSON object"}
 	}
 	id, err := parseID(answer.ID)
 	if err != nil {
-		return "", &ContractError{Op: "create", Problem: err.Error()}
+		return "", &vault.ContractError{Op: "create", Problem: err.Error()}
 	}
 	return id, nil
 }
@@ -258,22 +226,22 @@ func checkID(id string) error {
 }
 
 // GetItem reads the item with id.
-func (c *Client) GetItem(ctx context.Context, id string) (Credential, error) {
+func (c *Client) GetItem(ctx context.Context, id string) (vault.Credential, error) {
 	u, err := c.itemURL(id)
 	if err != nil {
-		return Credential{}, err
+		return vault.Credential{}, err
 	}
 	status, resp, err := c.do(ctx, "get", http.MethodGet, u, nil, nil)
 	if err != nil {
-		return Credential{}, err
+		return vault.Credential{}, err
 	}
 	switch {
 	case status == http.StatusNotFound:
-		return Credential{}, ErrNotFound
+		return vault.Credential{}, vault.ErrNotFound
 	case status < 200 || status > 299:
-		return Credential{}, c.statusError("get", status, resp, nil)
+		return vault.Credential{}, c.statusError("get", status, resp, nil)
 	}
-	return DecodeWire(resp)
+	return wire.Decode(resp)
 }
 
 // DeleteItem deletes the item with id. Any 2xx answer, with any body, is
@@ -289,7 +257,7 @@ func (c *Client) DeleteItem(ctx context.Context, id string) error {
 	}
 	switch {
 	case status == http.StatusNotFound:
-		return ErrNotFound
+		return vault.ErrNotFound
 	case status < 200 || status > 299:
 		return c.statusError("delete", status, resp, nil)
 	}
@@ -307,7 +275,7 @@ func (c *Client) Probe(ctx context.Context) (int, error) {
 // "a/b" stays one path segment.
 func (c *Client) itemURL(id string) (*url.URL, error) {
 	if err := checkID(id); err != nil {
-		return nil, Invalid("credential_id", "%s", strings.ReplaceAll(err.Error(), `"id"`, "the item id"))
+		return nil, vault.Invalid("credential_id", "%s", strings.ReplaceAll(err.Error(), `"id"`, "the item id"))
 	}
 	u := *c.base
 	u.Path = c.base.Path + "/" + id
@@ -347,12 +315,12 @@ func (c *Client) doOnce(ctx context.Context, op, method string, u *url.URL, body
 	}
 	req, err := http.NewRequestWithContext(actx, method, u.String(), rd)
 	if err != nil {
-		return 0, nil, &UpstreamError{Op: op, Message: "invalid request URL"}
+		return 0, nil, &vault.UpstreamError{Op: op, Message: "invalid request URL"}
 	}
 	req.Header.Set("Authorization", "Bearer "+c.token.Reveal())
 	if method == http.MethodPost {
-		if key, _ := ctx.Value(idempotencyKey{}).(string); key != "" {
-			req.Header.Set(IdempotencyKeyHeader, key)
+		if key := vault.IdempotencyKey(ctx); key != "" {
+			req.Header.Set(wire.IdempotencyKeyHeader, key)
 		}
 	}
 	req.Header.Set("Accept", "application/json")
@@ -369,7 +337,7 @@ func (c *Client) doOnce(ctx context.Context, op, method string, u *url.URL, body
 	}
 	defer resp.Body.Close()
 	ok := resp.StatusCode >= 200 && resp.StatusCode <= 299
-	if method == http.MethodPost && ok && resp.Header.Get(IdempotentReplayedHeader) != "" {
+	if method == http.MethodPost && ok && resp.Header.Get(wire.IdempotentReplayedHeader) != "" {
 		c.idempotent.Store(true)
 	}
 	if ok && (method == http.MethodDelete || op == opProbe) {
@@ -392,15 +360,15 @@ func (c *Client) doOnce(ctx context.Context, op, method string, u *url.URL, body
 			// excerpt of its words is ever shown.
 			return resp.StatusCode, b[:MaxResponseBytes], nil
 		}
-		return resp.StatusCode, nil, &ContractError{Op: op, Problem: "the answer is larger than 1 MiB"}
+		return resp.StatusCode, nil, &vault.ContractError{Op: op, Problem: "the answer is larger than 1 MiB"}
 	}
 	return resp.StatusCode, b, nil
 }
 
 // isRetryableNetErr reports a transport failure worth another attempt.
 func isRetryableNetErr(err error) bool {
-	var ue *UpstreamError
-	return errors.As(err, &ue) && ue.transient
+	var ue *vault.UpstreamError
+	return errors.As(err, &ue) && ue.Retryable
 }
 
 // transportError turns a transport failure into a reason a person can act
@@ -410,36 +378,36 @@ func (c *Client) transportError(op string, err error, actx context.Context) erro
 	host := c.base.Hostname()
 	var (
 		dnsErr  *net.DNSError
-		addrErr *AddressError
+		addrErr *netpolicy.AddressError
 		certErr *tls.CertificateVerificationError
 		uaErr   x509.UnknownAuthorityError
 		hostErr x509.HostnameError
 		recErr  tls.RecordHeaderError
 	)
-	up := &UpstreamError{Op: op}
+	up := &vault.UpstreamError{Op: op}
 	switch {
 	case errors.Is(actx.Err(), context.DeadlineExceeded) || errors.Is(err, context.DeadlineExceeded) || isTimeout(err):
-		return &TimeoutError{Op: op, After: c.timeout}
+		return &vault.TimeoutError{Op: op, After: c.timeout}
 	case errors.As(err, &addrErr):
-		up.Message, up.Err, up.unsent = addrErr.Error(), addrErr, true
+		up.Message, up.Err, up.Unsent = addrErr.Error(), addrErr, true
 	case errors.Is(err, errCrossOriginRedirect):
 		up.Message = "the service redirected to another origin; refused so the token is not sent elsewhere"
 	case errors.As(err, &dnsErr):
 		up.Message = fmt.Sprintf("cannot resolve host %s", host)
-		up.transient, up.unsent = dnsErr.IsTemporary, true
+		up.Retryable, up.Unsent = dnsErr.IsTemporary, true
 	case errors.Is(err, syscall.ECONNREFUSED):
 		up.Message = fmt.Sprintf("connection to %s refused", c.base.Host)
-		up.transient, up.unsent = true, true
+		up.Retryable, up.Unsent = true, true
 	case errors.Is(err, syscall.ECONNRESET), errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF):
 		up.Message = fmt.Sprintf("connection to %s closed unexpectedly", c.base.Host)
-		up.transient = true
+		up.Retryable = true
 	case errors.As(err, &certErr), errors.As(err, &uaErr), errors.As(err, &hostErr):
-		up.Message, up.unsent = fmt.Sprintf("TLS certificate of %s is not trusted", host), true
+		up.Message, up.Unsent = fmt.Sprintf("TLS certificate of %s is not trusted", host), true
 	case errors.As(err, &recErr):
-		up.Message, up.unsent = fmt.Sprintf("TLS handshake with %s failed (is it serving plain HTTP?)", c.base.Host), true
+		up.Message, up.Unsent = fmt.Sprintf("TLS handshake with %s failed (is it serving plain HTTP?)", c.base.Host), true
 	default:
 		up.Message = fmt.Sprintf("request to %s failed", c.base.Host)
-		up.transient = true
+		up.Retryable = true
 	}
 	return up
 }
@@ -452,7 +420,7 @@ func isTimeout(err error) bool {
 // statusError builds an UpstreamError from an error answer, keeping the
 // service's own message but never a secret.
 func (c *Client) statusError(op string, status int, body []byte, secrets []string) error {
-	return &UpstreamError{Op: op, StatusCode: status, Message: c.redact(serviceMessage(body), body, secrets)}
+	return &vault.UpstreamError{Op: op, StatusCode: status, Message: c.redact(serviceMessage(body), body, secrets)}
 }
 
 // serviceMessage extracts a human message from an error body: the
@@ -473,9 +441,39 @@ func serviceMessage(body []byte) string {
 // redact removes the token, every given secret and every secret the
 // service echoed in body from msg, then bounds it (Redactor.Excerpt).
 func (c *Client) redact(msg string, body []byte, secrets []string) string {
-	all := append(append([]string{c.token.Reveal()}, secrets...), echoedSecrets(body)...)
-	return NewRedactor(all...).Excerpt(msg)
+	all := append(append([]string{c.token.Reveal()}, secrets...), wire.EchoedSecrets(body)...)
+	return vault.NewRedactor(all...).Excerpt(msg)
 }
 
 // secretsOf lists every secret value of cred, for redaction.
-func secretsOf(cred Credential) []string { return cred.SecretValues() }
+func secretsOf(cred vault.Credential) []string { return cred.SecretValues() }
+
+// CurrentSource implements vault.CurrentSourcer.
+func (c *Client) CurrentSource(context.Context, string) (string, error) { return c.source, nil }
+
+// placeholder is what ReplayCreate sends: never a secret of anyone's.
+var placeholder = vault.Credential{Name: "credvault reconcile placeholder", Type: vault.TypeSecret,
+	Secret: &vault.SecretValue{Value: vault.NewSecret("credvault-reconcile-placeholder"), Label: "credvault reconcile"}}
+
+// CreateAt implements SourceCreator for the one configuration c serves.
+func (c *Client) CreateAt(ctx context.Context, orgID, source string, cred vault.Credential) (vault.ItemRef, error) {
+	if err := c.owns(vault.ItemRef{Source: source}); err != nil {
+		return vault.ItemRef{}, err
+	}
+	return c.Create(ctx, orgID, cred)
+}
+
+// ReplayCreate implements SourceCreator.
+func (c *Client) ReplayCreate(ctx context.Context, orgID, source, key string) (vault.ItemRef, bool, error) {
+	if err := c.owns(vault.ItemRef{Source: source}); err != nil {
+		return vault.ItemRef{}, false, err
+	}
+	ref, err := c.Create(vault.WithIdempotencyKey(ctx, key), orgID, placeholder)
+	return ref, c.HonoursIdempotency(), err
+}
+
+var (
+	_ vault.CredentialVault = (*Client)(nil)
+	_ vault.CurrentSourcer  = (*Client)(nil)
+	_ vault.SourceCreator   = (*Client)(nil)
+)
