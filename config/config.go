@@ -12,7 +12,7 @@ import (
 	"time"
 )
 
-// Environment variable names. They are public interface (SPEC §4).
+// Environment variable names. They are public interface (README, Configuration).
 const (
 	EnvDatabaseURL      = "DATABASE_URL"
 	EnvAddr             = "CREDVAULT_ADDR"

@@ -20,7 +20,18 @@ import (
 	"unicode"
 
 	"github.com/credvault/credvault/internal/store"
+	"github.com/credvault/credvault/problem"
 	"github.com/credvault/credvault/vault"
+)
+
+// Errors of credentials and folders, beside the vault's (vault.ErrNotFound
+// and the others) and validation failures (*problem.InvalidError).
+var (
+	// ErrNotFound: errors.Is(err, ErrNotFound) reports a credential or
+	// folder that does not exist (or is another organization's).
+	ErrNotFound = problem.ErrNotFound
+	// ErrConflict reports a credential changed concurrently: retry.
+	ErrConflict = problem.ErrConflict
 )
 
 // VaultTypeCustom is the only vault type credvault serves.
@@ -129,7 +140,7 @@ func checkID(id string) error {
 		return err
 	}
 	if len(id) > 128 || strings.IndexFunc(id, unicode.IsControl) >= 0 {
-		return vault.Invalid("credential_id", "is not a valid credential id")
+		return problem.Invalid("credential_id", "is not a valid credential id")
 	}
 	return nil
 }
@@ -362,7 +373,7 @@ func encodeCursor(p store.Position) string {
 }
 
 func decodeCursor(c string) (*store.Position, error) {
-	bad := vault.Invalid("cursor", "is not a cursor from X-Next-Cursor")
+	bad := problem.Invalid("cursor", "is not a cursor from X-Next-Cursor")
 	rest, ok := strings.CutPrefix(c, cursorPrefix)
 	if !ok || len(c) > 256 {
 		return nil, bad
@@ -401,21 +412,21 @@ func (s *Service) list(ctx context.Context, orgID string, o ListOptions) ([]View
 	}
 	switch {
 	case o.Page < 1:
-		return nil, "", vault.Invalid("page", "must be 1 or more")
+		return nil, "", problem.Invalid("page", "must be 1 or more")
 	case o.Page > 1_000_000:
-		return nil, "", vault.Invalid("page", "is too large")
+		return nil, "", problem.Invalid("page", "is too large")
 	case o.PageSize < 1 || o.PageSize > MaxPageSize:
-		return nil, "", vault.Invalid("page_size", "must be between 1 and %d", MaxPageSize)
+		return nil, "", problem.Invalid("page_size", "must be between 1 and %d", MaxPageSize)
 	case o.Type != "" && !o.Type.Valid():
-		return nil, "", vault.Invalid("credential_type", "must be one of password, credit_card, secret")
+		return nil, "", problem.Invalid("credential_type", "must be one of password, credit_card, secret")
 	case len(o.Search) > 256:
-		return nil, "", vault.Invalid("search", "must be at most 256 characters")
+		return nil, "", problem.Invalid("search", "must be at most 256 characters")
 	}
 	if err := vault.CheckText("search", o.Search); err != nil {
 		return nil, "", err
 	}
 	if err := vault.CheckText("folder_id", o.FolderID); err != nil || len(o.FolderID) > 128 {
-		return nil, "", vault.Invalid("folder_id", "is not a valid folder id")
+		return nil, "", problem.Invalid("folder_id", "is not a valid folder id")
 	}
 	if err := vault.CheckText("vault_type", o.VaultType); err != nil {
 		return nil, "", err
@@ -427,7 +438,7 @@ func (s *Service) list(ctx context.Context, orgID string, o ListOptions) ([]View
 			return nil, "", err
 		}
 	} else if (o.Page-1)*o.PageSize > MaxOffset {
-		return nil, "", vault.Invalid("page", "is too deep: (page-1) × page_size may skip at most %d credentials; "+
+		return nil, "", problem.Invalid("page", "is too deep: (page-1) × page_size may skip at most %d credentials; "+
 			"continue with the cursor this listing returns in X-Next-Cursor (?cursor=...), which skips nothing", MaxOffset)
 	}
 	if o.VaultType != "" && o.VaultType != VaultTypeCustom {
@@ -586,7 +597,7 @@ func (s *Service) Patch(ctx context.Context, orgID, id string, p Patch) (View, e
 		return View{}, err
 	}
 	if p.Empty() {
-		return View{}, vault.Invalid("", "at least one credential metadata field must be provided")
+		return View{}, problem.Invalid("", "at least one credential metadata field must be provided")
 	}
 	if err := p.validate(); err != nil {
 		return View{}, err
@@ -659,7 +670,7 @@ func (s *Service) TOTPCode(ctx context.Context, orgID, id string) (Code, error) 
 		return Code{}, err
 	}
 	if r.CredentialType != string(vault.TypePassword) || r.TOTPType != string(vault.TOTPAuthenticator) {
-		return Code{}, vault.Invalid("credential", "has no authenticator TOTP: only password credentials with totp_type authenticator have codes")
+		return Code{}, problem.Invalid("credential", "has no authenticator TOTP: only password credentials with totp_type authenticator have codes")
 	}
 	c, err := s.getItem(ctx, orgID, r)
 	if err != nil {
@@ -670,9 +681,9 @@ func (s *Service) TOTPCode(ctx context.Context, orgID, id string) (Code, error) 
 	}
 	code, rem, err := vault.TOTPCode(c.Password.TOTP, s.now())
 	if err != nil {
-		var inv *vault.InvalidError
+		var inv *problem.InvalidError
 		if errors.As(err, &inv) {
-			return Code{}, vault.Invalid("totp", "the stored authenticator secret is not usable (%s); update the credential with a valid one", inv.Reason)
+			return Code{}, problem.Invalid("totp", "the stored authenticator secret is not usable (%s); update the credential with a valid one", inv.Reason)
 		}
 		return Code{}, &vault.ContractError{Op: "get", Problem: "the service returned a totp seed that is not valid"}
 	}

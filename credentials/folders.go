@@ -8,6 +8,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/credvault/credvault/internal/store"
+	"github.com/credvault/credvault/problem"
 	"github.com/credvault/credvault/vault"
 )
 
@@ -42,7 +43,7 @@ func checkTitle(title *string) error {
 		return err
 	}
 	if n := utf8.RuneCountInString(*title); n < 1 || n > 255 || strings.TrimSpace(*title) == "" {
-		return vault.Invalid("title", "must be 1 to 255 characters")
+		return problem.Invalid("title", "must be 1 to 255 characters")
 	}
 	return nil
 }
@@ -59,7 +60,7 @@ func checkFolderID(id string) error {
 		return err
 	}
 	if id == "" || len(id) > 128 {
-		return vault.Invalid("folder_id", "is not a valid folder id")
+		return problem.Invalid("folder_id", "is not a valid folder id")
 	}
 	return nil
 }
@@ -102,11 +103,11 @@ func (s *Service) ListFolders(ctx context.Context, orgID string, page, pageSize 
 	}
 	switch {
 	case page < 1 || page > 1_000_000:
-		return nil, vault.Invalid("page", "must be between 1 and 1000000")
+		return nil, problem.Invalid("page", "must be between 1 and 1000000")
 	case pageSize < 1 || pageSize > MaxFolderPageSize:
-		return nil, vault.Invalid("page_size", "must be between 1 and %d", MaxFolderPageSize)
+		return nil, problem.Invalid("page_size", "must be between 1 and %d", MaxFolderPageSize)
 	case len(search) > 256:
-		return nil, vault.Invalid("search", "must be at most 256 characters")
+		return nil, problem.Invalid("search", "must be at most 256 characters")
 	}
 	if err := vault.CheckText("search", search); err != nil {
 		return nil, err
@@ -129,7 +130,7 @@ func (s *Service) UpdateFolder(ctx context.Context, orgID, id string, title, des
 		return FolderView{}, err
 	}
 	if title == nil && description == nil {
-		return FolderView{}, vault.Invalid("", "at least one of 'title' or 'description' must be provided")
+		return FolderView{}, problem.Invalid("", "at least one of 'title' or 'description' must be provided")
 	}
 	if err := checkTitle(title); err != nil {
 		return FolderView{}, err
@@ -184,7 +185,7 @@ func (s *Service) SetFolder(ctx context.Context, orgID, credentialID string, fol
 	})
 	s.rows.drop(orgID, credentialID)
 	if errors.Is(err, store.ErrFolderNotFound) {
-		return View{}, vault.Invalid("folder_id", "no credential folder with this id in this organization")
+		return View{}, problem.Invalid("folder_id", "no credential folder with this id in this organization")
 	}
 	if err != nil {
 		return View{}, err

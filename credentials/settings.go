@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/credvault/credvault/internal/store"
+	"github.com/credvault/credvault/problem"
 	"github.com/credvault/credvault/vault"
 )
 
@@ -63,10 +64,10 @@ const maxUserContext = 1000
 func (p *Patch) validate() error {
 	if p.Name.Set {
 		if p.Name.Value == nil || strings.TrimSpace(*p.Name.Value) == "" {
-			return vault.Invalid("name", "must be a non-empty string")
+			return problem.Invalid("name", "must be a non-empty string")
 		}
 		if len(*p.Name.Value) > 1024 {
-			return vault.Invalid("name", "must be at most 1024 bytes")
+			return problem.Invalid("name", "must be at most 1024 bytes")
 		}
 		if err := vault.CheckText("name", *p.Name.Value); err != nil {
 			return err
@@ -88,7 +89,7 @@ func (p *Patch) validate() error {
 		}
 	}
 	if p.UserContext.Value != nil && len([]rune(*p.UserContext.Value)) > maxUserContext {
-		return vault.Invalid("user_context", "must be at most %d characters", maxUserContext)
+		return problem.Invalid("user_context", "must be at most %d characters", maxUserContext)
 	}
 	if p.ProxySessionID.Value != nil {
 		v := strings.TrimSpace(*p.ProxySessionID.Value)
@@ -158,7 +159,7 @@ func NormalizeProxyLocation(raw json.RawMessage) (json.RawMessage, error) {
 	if len(raw) == 0 || string(raw) == "null" {
 		return nil, nil
 	}
-	bad := vault.Invalid("proxy_location", `must be a proxy location name (such as "RESIDENTIAL"), a geo-target object {"country", "subdivision", "city"}, or null`)
+	bad := problem.Invalid("proxy_location", `must be a proxy location name (such as "RESIDENTIAL"), a geo-target object {"country", "subdivision", "city"}, or null`)
 	if raw[0] == '"' {
 		var s string
 		if err := json.Unmarshal(raw, &s); err != nil {
@@ -187,7 +188,7 @@ func NormalizeProxyLocation(raw json.RawMessage) (json.RawMessage, error) {
 		return nil, bad
 	}
 	if c := *geo.Country; len(c) != 2 || !isLetters(c) {
-		return nil, vault.Invalid("proxy_location.country", "must be a 2-letter ISO 3166-1 country code")
+		return nil, problem.Invalid("proxy_location.country", "must be a 2-letter ISO 3166-1 country code")
 	}
 	up := strings.ToUpper(*geo.Country)
 	geo.Country = &up
@@ -197,12 +198,12 @@ func NormalizeProxyLocation(raw json.RawMessage) (json.RawMessage, error) {
 			sub = sub[i+1:]
 		}
 		if len(sub) > 10 || vault.CheckText("proxy_location.subdivision", sub) != nil {
-			return nil, vault.Invalid("proxy_location.subdivision", "must be an ISO 3166-2 code of at most 10 characters")
+			return nil, problem.Invalid("proxy_location.subdivision", "must be an ISO 3166-2 code of at most 10 characters")
 		}
 		geo.Subdivision = &sub
 	}
 	if geo.City != nil && (len([]rune(*geo.City)) > 100 || vault.CheckText("proxy_location.city", *geo.City) != nil) {
-		return nil, vault.Invalid("proxy_location.city", "must be a city name of at most 100 characters")
+		return nil, problem.Invalid("proxy_location.city", "must be a city name of at most 100 characters")
 	}
 	out, _ := json.Marshal(geo)
 	return out, nil

@@ -12,6 +12,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/credvault/credvault/credentials"
+	"github.com/credvault/credvault/problem"
 	"github.com/credvault/credvault/vault"
 )
 
@@ -63,14 +64,14 @@ func (s *server) migrateCredentials(c echo.Context) error {
 	case "true":
 		o.DryRun = true
 	default:
-		return vault.Invalid("dry_run", "must be true or false")
+		return problem.Invalid("dry_run", "must be true or false")
 	}
 	n, err := intParam(c, "limit")
 	switch {
 	case err != nil:
 		return err
 	case n < 0 || n > maxMigrateBatch:
-		return vault.Invalid("limit", "must be between 1 and %d", maxMigrateBatch)
+		return problem.Invalid("limit", "must be between 1 and %d", maxMigrateBatch)
 	case n > 0:
 		o.Limit = n
 	}
@@ -230,11 +231,11 @@ func keepOf(req credentialRequest) credentials.Keep {
 
 func decodeInner(req credentialRequest) (vault.Credential, error) {
 	if req.VaultType != nil && *req.VaultType != credentials.VaultTypeCustom {
-		return vault.Credential{}, vault.Invalid("vault_type", "must be custom: credvault stores credentials only in a custom credential service")
+		return vault.Credential{}, problem.Invalid("vault_type", "must be custom: credvault stores credentials only in a custom credential service")
 	}
 	raw := bytes.TrimSpace(req.Credential)
 	if len(raw) == 0 || string(raw) == "null" {
-		return vault.Credential{}, vault.Invalid("credential", "is required")
+		return vault.Credential{}, problem.Invalid("credential", "is required")
 	}
 	strict := func(v any) error {
 		dec := json.NewDecoder(bytes.NewReader(raw))
@@ -279,9 +280,9 @@ func decodeInner(req credentialRequest) (vault.Credential, error) {
 		}
 		out.Secret = &vault.SecretValue{Value: sec(b.SecretValue), Label: b.SecretLabel}
 	case "":
-		return out, vault.Invalid("credential_type", "is required")
+		return out, problem.Invalid("credential_type", "is required")
 	default:
-		return out, vault.Invalid("credential_type", "must be one of password, credit_card, secret")
+		return out, problem.Invalid("credential_type", "must be one of password, credit_card, secret")
 	}
 	return out, nil
 }
@@ -317,7 +318,7 @@ func intParam(c echo.Context, name string) (int, error) {
 	}
 	n, err := strconv.Atoi(v)
 	if err != nil {
-		return 0, vault.Invalid(name, "must be an integer")
+		return 0, problem.Invalid(name, "must be an integer")
 	}
 	if n == 0 {
 		n = -1 // explicit 0 is out of range, not "default"

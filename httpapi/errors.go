@@ -10,8 +10,8 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/credvault/credvault/credentials"
-	"github.com/credvault/credvault/internal/store"
 	"github.com/credvault/credvault/org"
+	"github.com/credvault/credvault/problem"
 	"github.com/credvault/credvault/vault"
 )
 
@@ -24,7 +24,7 @@ type errorBody struct {
 // A 5xx caused by something internal never shows the internal text.
 func statusOf(err error) (int, string) {
 	var he *echo.HTTPError
-	var inv *vault.InvalidError
+	var inv *problem.InvalidError
 	var missing *credentials.ItemMissingError
 	switch {
 	case errors.As(err, &he) && he.Code == http.StatusRequestEntityTooLarge:
@@ -54,11 +54,11 @@ func statusOf(err error) (int, string) {
 		return http.StatusBadGateway, missing.Error()
 	case errors.Is(err, vault.ErrNotFound):
 		return http.StatusBadGateway, "Custom credential service returned 404: the stored item no longer exists"
-	case errors.Is(err, store.ErrUnavailable):
+	case errors.Is(err, problem.ErrUnavailable):
 		return http.StatusServiceUnavailable, "the database is unreachable; retry in a few seconds"
-	case errors.Is(err, store.ErrNotFound):
+	case errors.Is(err, problem.ErrNotFound):
 		return http.StatusNotFound, "not found"
-	case errors.Is(err, store.ErrConflict):
+	case errors.Is(err, problem.ErrConflict):
 		return http.StatusConflict, "the resource was changed concurrently; retry"
 	case errors.Is(err, context.Canceled):
 		return 499, "client closed request"
@@ -84,7 +84,7 @@ func rejectedToken(err error) bool {
 // reasonOf names the rule that refused a request, for the access log:
 // fixed words and field names of credvault's own schema, never a value.
 func reasonOf(err error, code int) string {
-	var inv *vault.InvalidError
+	var inv *problem.InvalidError
 	switch {
 	case errors.As(err, &inv) && inv.Field != "":
 		return "invalid field " + inv.Field
@@ -132,10 +132,10 @@ func (s *server) allowedMethods(r *http.Request) []string {
 	return out
 }
 
-// notFoundAs replaces a store.ErrNotFound with a 404 saying what was not
+// notFoundAs replaces a problem.ErrNotFound with a 404 saying what was not
 // found; other errors pass through.
 func notFoundAs(err error, detail string) error {
-	if errors.Is(err, store.ErrNotFound) {
+	if errors.Is(err, problem.ErrNotFound) {
 		return echo.NewHTTPError(http.StatusNotFound, detail)
 	}
 	return err

@@ -13,6 +13,7 @@ import (
 
 	"github.com/credvault/credvault/internal/keyring"
 	"github.com/credvault/credvault/internal/store"
+	"github.com/credvault/credvault/problem"
 	"github.com/credvault/credvault/vault"
 	"github.com/credvault/credvault/vault/contract"
 	"github.com/credvault/credvault/vault/netpolicy"
@@ -37,7 +38,7 @@ type ServiceConfig struct {
 	APIToken   vault.Secret
 }
 
-// ConfigView is the saved configuration as the API shows it (SPEC §3's T):
+// ConfigView is the saved configuration as the API shows it (Skyvern's token shape):
 // Token is a JSON string {"api_base_url", "api_token"} with the token
 // masked.
 type ConfigView struct {
@@ -198,13 +199,13 @@ func (c *Configs) validate(in ServiceConfig) (ServiceConfig, error) {
 	tok := strings.TrimSpace(in.APIToken.Reveal())
 	switch {
 	case tok == "":
-		return in, vault.Invalid("config.api_token", "is required")
+		return in, problem.Invalid("config.api_token", "is required")
 	case len(tok) > 4096:
-		return in, vault.Invalid("config.api_token", "must be at most 4096 bytes")
+		return in, problem.Invalid("config.api_token", "must be at most 4096 bytes")
 	case strings.ContainsAny(tok, "\r\n"):
-		return in, vault.Invalid("config.api_token", "must be a single line")
+		return in, problem.Invalid("config.api_token", "must be a single line")
 	case strings.IndexFunc(tok, func(r rune) bool { return r < 0x20 || r == 0x7f }) >= 0 || !utf8.ValidString(tok):
-		return in, vault.Invalid("config.api_token", "must be printable text")
+		return in, problem.Invalid("config.api_token", "must be printable text")
 	}
 	return ServiceConfig{APIBaseURL: u.String(), APIToken: vault.NewSecret(tok)}, nil
 }
@@ -230,17 +231,17 @@ func (c *Configs) complete(ctx context.Context, orgID string, in ServiceConfig) 
 	switch {
 	case errors.Is(err, vault.ErrNotConfigured):
 		if tok != "" {
-			return in, vault.Invalid("config.api_token", "looks like a masked token; enter the full token")
+			return in, problem.Invalid("config.api_token", "looks like a masked token; enter the full token")
 		}
-		return in, vault.Invalid("config.api_token", "is required: no configuration is saved to take it from")
+		return in, problem.Invalid("config.api_token", "is required: no configuration is saved to take it from")
 	case err != nil:
 		return in, err
 	}
 	if tok != "" && tok != MaskToken(saved.Token) {
-		return in, vault.Invalid("config.api_token", "looks like a masked token but is not the saved one; enter the full token")
+		return in, problem.Invalid("config.api_token", "looks like a masked token but is not the saved one; enter the full token")
 	}
 	if !sameURL(c.vault.Policy(), u.String(), saved.BaseURL) {
-		return in, vault.Invalid("config.api_token", "is required when api_base_url differs from the saved URL: the saved token is only ever sent to the URL it was saved with")
+		return in, problem.Invalid("config.api_token", "is required when api_base_url differs from the saved URL: the saved token is only ever sent to the URL it was saved with")
 	}
 	return c.validate(ServiceConfig{APIBaseURL: u.String(), APIToken: saved.Token})
 }
@@ -288,11 +289,11 @@ func view(row store.AuthToken, baseURL string, token vault.Secret) ConfigView {
 }
 
 // Get returns the organization's saved configuration, masked, or
-// store.ErrNotFound.
+// ErrNotConfigured.
 func (c *Configs) Get(ctx context.Context, orgID string) (ConfigView, error) {
 	cfg, row, err := c.source.load(ctx, orgID)
 	if errors.Is(err, vault.ErrNotConfigured) {
-		return ConfigView{}, fmt.Errorf("no custom credential service configuration: %w", store.ErrNotFound)
+		return ConfigView{}, ErrNotConfigured
 	}
 	if err != nil {
 		return ConfigView{}, err
@@ -341,7 +342,7 @@ func (c *Configs) TestConnection(ctx context.Context, orgID string, in *ServiceC
 				// Nothing saved: test the operator's service in use.
 				return c.test(ctx, env, roundtrip), nil
 			}
-			return TestResult{}, vault.Invalid("config", "is required: no configuration is saved to take it from, and the operator configured no service")
+			return TestResult{}, problem.Invalid("config", "is required: no configuration is saved to take it from, and the operator configured no service")
 		}
 		if err != nil {
 			return TestResult{}, err

@@ -14,11 +14,21 @@ import (
 	"unicode/utf8"
 
 	"github.com/credvault/credvault/internal/store"
-	"github.com/credvault/credvault/vault"
+	"github.com/credvault/credvault/problem"
 )
 
-// ErrUnauthorized means an API key is missing, unknown or revoked.
-var ErrUnauthorized = errors.New("invalid or missing organization API key")
+// Errors of organizations and their configurations.
+var (
+	// ErrUnauthorized means an API key is missing, unknown or revoked.
+	ErrUnauthorized = errors.New("invalid or missing organization API key")
+	// ErrNotFound reports an organization, API key or configuration that
+	// does not exist (errors.Is(err, ErrNotFound) holds for every
+	// not-found this package returns).
+	ErrNotFound = problem.ErrNotFound
+	// ErrNotConfigured means the organization has no saved custom
+	// credential service configuration (it is a kind of ErrNotFound).
+	ErrNotConfigured = problem.Kind("no custom credential service configuration is saved for this organization", problem.ErrNotFound)
+)
 
 // ErrInvalidName means an organization name is empty or too long.
 var ErrInvalidName = errors.New("organization name must be 1 to 200 characters")
@@ -260,9 +270,9 @@ func (o *Organizations) AuditPage(ctx context.Context, orgID string, page, pageS
 	}
 	switch {
 	case page < 1 || page > 100_000:
-		return nil, vault.Invalid("page", "must be between 1 and 100000")
+		return nil, problem.Invalid("page", "must be between 1 and 100000")
 	case pageSize < 1 || pageSize > 500:
-		return nil, vault.Invalid("page_size", "must be between 1 and 500")
+		return nil, problem.Invalid("page_size", "must be between 1 and 500")
 	}
 	es, err := o.store.ListAuditEventsPage(ctx, orgID, (page-1)*pageSize, pageSize)
 	if err != nil {

@@ -15,6 +15,7 @@ import (
 
 	"github.com/credvault/credvault/internal/keyring"
 	"github.com/credvault/credvault/internal/store"
+	"github.com/credvault/credvault/problem"
 	"github.com/credvault/credvault/vault"
 )
 
@@ -121,13 +122,13 @@ func (s *Service) Push(ctx context.Context, orgID string, p Push) (Code, error) 
 	id := strings.TrimSpace(p.TOTPIdentifier)
 	switch {
 	case id == "":
-		return Code{}, vault.Invalid("totp_identifier", "is required")
+		return Code{}, problem.Invalid("totp_identifier", "is required")
 	case len(id) > 256:
-		return Code{}, vault.Invalid("totp_identifier", "must be at most 256 bytes")
+		return Code{}, problem.Invalid("totp_identifier", "must be at most 256 bytes")
 	case strings.TrimSpace(p.Content) == "":
-		return Code{}, vault.Invalid("content", "is required")
+		return Code{}, problem.Invalid("content", "is required")
 	case len(p.Content) > MaxContentBytes:
-		return Code{}, vault.Invalid("content", "must be at most %d bytes", MaxContentBytes)
+		return Code{}, problem.Invalid("content", "must be at most %d bytes", MaxContentBytes)
 	}
 	if err := vault.CheckText("totp_identifier", id); err != nil {
 		return Code{}, err
@@ -135,7 +136,7 @@ func (s *Service) Push(ctx context.Context, orgID string, p Push) (Code, error) 
 	// Like Skyvern: NUL bytes are dropped from the content.
 	content := strings.ReplaceAll(p.Content, "\x00", "")
 	if !utf8.ValidString(content) {
-		return Code{}, vault.Invalid("content", "must be valid UTF-8 text")
+		return Code{}, problem.Invalid("content", "must be valid UTF-8 text")
 	}
 	for field, v := range map[string]*string{"task_id": p.TaskID, "workflow_id": p.WorkflowID, "workflow_run_id": p.WorkflowRunID, "source": p.Source} {
 		if err := optText(field, v); err != nil {
@@ -143,7 +144,7 @@ func (s *Service) Push(ctx context.Context, orgID string, p Push) (Code, error) 
 		}
 	}
 	if p.Type != nil && *p.Type != TypeTOTP && *p.Type != TypeMagicLink {
-		return Code{}, vault.Invalid("type", "must be totp or magic_link")
+		return Code{}, problem.Invalid("type", "must be totp or magic_link")
 	}
 	if strings.Contains(id, "@") {
 		id = strings.ToLower(id) // Skyvern normalises email identifiers
@@ -153,7 +154,7 @@ func (s *Service) Push(ctx context.Context, orgID string, p Push) (Code, error) 
 	if p.ExpiredAt != nil {
 		e := p.ExpiredAt.UTC()
 		if !e.After(now) {
-			return Code{}, vault.Invalid("expired_at", "must be in the future")
+			return Code{}, problem.Invalid("expired_at", "must be in the future")
 		}
 		expires = e
 		if limit := now.Add(MaxTTL); e.After(limit) {
@@ -199,10 +200,10 @@ func (s *Service) List(ctx context.Context, orgID string, o ListOptions) ([]Code
 		o.Limit = DefaultListLimit
 	}
 	if o.Limit < 1 || o.Limit > MaxListLimit {
-		return nil, vault.Invalid("limit", "must be between 1 and %d", MaxListLimit)
+		return nil, problem.Invalid("limit", "must be between 1 and %d", MaxListLimit)
 	}
 	if o.OTPType != "" && o.OTPType != TypeTOTP && o.OTPType != TypeMagicLink {
-		return nil, vault.Invalid("otp_type", "must be totp or magic_link")
+		return nil, problem.Invalid("otp_type", "must be totp or magic_link")
 	}
 	for field, v := range map[string]string{"totp_identifier": o.TOTPIdentifier, "workflow_run_id": o.WorkflowRunID} {
 		if err := vault.CheckTextMax(field, v, 256); err != nil {

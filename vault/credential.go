@@ -3,12 +3,14 @@ package vault
 import (
 	"strings"
 	"unicode/utf8"
+
+	"github.com/credvault/credvault/problem"
 )
 
 // Type is a credential type.
 type Type string
 
-// Credential types (SPEC §2).
+// Credential types of the custom credential service contract.
 const (
 	TypePassword   Type = "password"
 	TypeCreditCard Type = "credit_card"
@@ -131,7 +133,7 @@ const (
 // parseable when totp_type is authenticator, generous size bounds. Values
 // are kept as sent (card numbers, months and years are not reformatted);
 // only the TOTP secret is normalised, and the default TOTP type filled in.
-// Errors are *InvalidError naming the field, never showing a value.
+// Errors are *problem.InvalidError naming the field, never showing a value.
 func (c *Credential) Validate() error {
 	for _, f := range c.textFields() {
 		if err := CheckText(f.name, f.value); err != nil {
@@ -139,10 +141,10 @@ func (c *Credential) Validate() error {
 		}
 	}
 	if strings.TrimSpace(c.Name) == "" {
-		return Invalid("name", "is required")
+		return problem.Invalid("name", "is required")
 	}
 	if len(c.Name) > maxNameLen {
-		return Invalid("name", "must be at most %d bytes", maxNameLen)
+		return problem.Invalid("name", "must be at most %d bytes", maxNameLen)
 	}
 	set := 0
 	for _, p := range []bool{c.Password != nil, c.CreditCard != nil, c.Secret != nil} {
@@ -151,26 +153,26 @@ func (c *Credential) Validate() error {
 		}
 	}
 	if set != 1 {
-		return Invalid("credential", "exactly one set of credential fields is required")
+		return problem.Invalid("credential", "exactly one set of credential fields is required")
 	}
 	switch c.Type {
 	case TypePassword:
 		if c.Password == nil {
-			return Invalid("credential_type", "is password but the fields are not")
+			return problem.Invalid("credential_type", "is password but the fields are not")
 		}
 		return c.Password.validate()
 	case TypeCreditCard:
 		if c.CreditCard == nil {
-			return Invalid("credential_type", "is credit_card but the fields are not")
+			return problem.Invalid("credential_type", "is credit_card but the fields are not")
 		}
 		return c.CreditCard.validate()
 	case TypeSecret:
 		if c.Secret == nil {
-			return Invalid("credential_type", "is secret but the fields are not")
+			return problem.Invalid("credential_type", "is secret but the fields are not")
 		}
 		return c.Secret.validate()
 	}
-	return Invalid("credential_type", "must be one of password, credit_card, secret")
+	return problem.Invalid("credential_type", "must be one of password, credit_card, secret")
 }
 
 type namedText struct{ name, value string }
@@ -220,10 +222,10 @@ func (c *Credential) textFields() []namedText {
 // field, never the value.
 func CheckText(field, v string) error {
 	if !utf8.ValidString(v) {
-		return Invalid(field, "must be valid UTF-8 text")
+		return problem.Invalid(field, "must be valid UTF-8 text")
 	}
 	if strings.IndexByte(v, 0) >= 0 {
-		return Invalid(field, "must not contain NUL characters")
+		return problem.Invalid(field, "must not contain NUL characters")
 	}
 	return nil
 }
@@ -234,21 +236,21 @@ func CheckTextMax(field, v string, max int) error {
 		return err
 	}
 	if len(v) > max {
-		return Invalid(field, "must be at most %d bytes", max)
+		return problem.Invalid(field, "must be at most %d bytes", max)
 	}
 	return nil
 }
 
 func required(field, v string) error {
 	if strings.TrimSpace(v) == "" {
-		return Invalid(field, "is required")
+		return problem.Invalid(field, "is required")
 	}
 	return limit(field, v)
 }
 
 func limit(field, v string) error {
 	if len(v) > maxFieldLen {
-		return Invalid(field, "must be at most %d bytes", maxFieldLen)
+		return problem.Invalid(field, "must be at most %d bytes", maxFieldLen)
 	}
 	return nil
 }
@@ -264,7 +266,7 @@ func (p *Password) validate() error {
 		p.TOTPType = TOTPNone
 	}
 	if !p.TOTPType.Valid() {
-		return Invalid("totp_type", "must be one of authenticator, email, text, passkey, none")
+		return problem.Invalid("totp_type", "must be one of authenticator, email, text, passkey, none")
 	}
 	if err := limit("totp_identifier", p.TOTPIdentifier); err != nil {
 		return err
@@ -274,7 +276,7 @@ func (p *Password) validate() error {
 	}
 	if p.TOTPType == TOTPAuthenticator {
 		if p.TOTP.IsZero() {
-			return Invalid("totp", "is required when totp_type is authenticator")
+			return problem.Invalid("totp", "is required when totp_type is authenticator")
 		}
 		norm, err := NormalizeTOTP(p.TOTP.Reveal())
 		if err != nil {
@@ -315,21 +317,21 @@ func (c *CreditCard) validate() error {
 
 func (s *SecretValue) validate() error {
 	if strings.TrimSpace(s.Value.Reveal()) == "" {
-		return Invalid("secret_value", "is required")
+		return problem.Invalid("secret_value", "is required")
 	}
 	if len(s.Value.Reveal()) > maxSecretValueLen {
-		return Invalid("secret_value", "must be at most %d bytes", maxSecretValueLen)
+		return problem.Invalid("secret_value", "must be at most %d bytes", maxSecretValueLen)
 	}
 	return limit("secret_label", s.Label)
 }
 
 func validateMetadata(m Metadata) error {
 	if len(m) > maxMetadata {
-		return Invalid("metadata", "must have at most %d entries", maxMetadata)
+		return problem.Invalid("metadata", "must have at most %d entries", maxMetadata)
 	}
 	for k, v := range m {
 		if k == "" || len(k) > 256 || len(v) > maxFieldLen {
-			return Invalid("metadata", "keys must be 1 to 256 bytes and values at most %d bytes", maxFieldLen)
+			return problem.Invalid("metadata", "keys must be 1 to 256 bytes and values at most %d bytes", maxFieldLen)
 		}
 	}
 	return nil

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/credvault/credvault/internal/testcred"
+	"github.com/credvault/credvault/problem"
 	"github.com/credvault/credvault/vault"
 )
 
@@ -57,9 +58,9 @@ func TestValidate(t *testing.T) {
 				}
 				return
 			}
-			var ie *vault.InvalidError
+			var ie *problem.InvalidError
 			if !errors.As(err, &ie) || ie.Field != tc.field {
-				t.Fatalf("err = %v, want an InvalidError for %s", err, tc.field)
+				t.Fatalf("err = %v, want an problem.InvalidError for %s", err, tc.field)
 			}
 			for _, s := range []string{testcred.PasswordValue, testcred.CardNumber, testcred.APIValue, "4111abcd"} {
 				if strings.Contains(err.Error(), s) {
@@ -118,7 +119,7 @@ func TestTOTPCode(t *testing.T) {
 	if err != nil || code != "94287082" {
 		t.Fatalf("uri: code %q err %v; want 94287082", code, err)
 	}
-	if _, _, err := vault.TOTPCode(vault.NewSecret("!!"), at); !errors.Is(err, vault.ErrInvalid) {
+	if _, _, err := vault.TOTPCode(vault.NewSecret("!!"), at); !errors.Is(err, problem.ErrInvalid) {
 		t.Fatalf("bad seed: %v", err)
 	}
 }

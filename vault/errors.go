@@ -22,9 +22,6 @@ var (
 	ErrUpstream = errors.New("custom credential service failed")
 	// ErrTimeout means the service did not answer in time.
 	ErrTimeout = errors.New("custom credential service timed out")
-	// ErrInvalid means input failed validation. The wrapping
-	// InvalidError names the field.
-	ErrInvalid = errors.New("invalid input")
 	// ErrSourceUnavailable means an item was stored through a
 	// configuration that can no longer be used. The wrapping
 	// SourceUnavailableError says which and why.
@@ -51,28 +48,6 @@ func (e *SourceUnavailableError) Error() string {
 
 // Is makes errors.Is(err, ErrSourceUnavailable) true.
 func (e *SourceUnavailableError) Is(target error) bool { return target == ErrSourceUnavailable }
-
-// InvalidError is a validation failure of one field. Its message never
-// holds the field's value.
-type InvalidError struct {
-	Field  string
-	Reason string
-}
-
-func (e *InvalidError) Error() string {
-	if e.Field == "" {
-		return e.Reason
-	}
-	return e.Field + ": " + e.Reason
-}
-
-// Is makes errors.Is(err, ErrInvalid) true.
-func (e *InvalidError) Is(target error) bool { return target == ErrInvalid }
-
-// Invalid returns an *InvalidError.
-func Invalid(field, format string, args ...any) error {
-	return &InvalidError{Field: field, Reason: fmt.Sprintf(format, args...)}
-}
 
 // ContractError says how a service broke the contract.
 type ContractError struct {

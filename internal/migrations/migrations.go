@@ -47,7 +47,7 @@ const (
 
 // Up applies every pending migration of set and returns how many ran.
 func Up(ctx context.Context, db *sql.DB, dialect Dialect, set Set) (int, error) {
-	p, err := provider(db, dialect, set)
+	p, err := provider(ctx, db, dialect, set)
 	if err != nil {
 		return 0, err
 	}
@@ -60,14 +60,14 @@ func Up(ctx context.Context, db *sql.DB, dialect Dialect, set Set) (int, error) 
 
 // Version reports the current and newest schema version of set.
 func Version(ctx context.Context, db *sql.DB, dialect Dialect, set Set) (current, newest int64, err error) {
-	p, err := provider(db, dialect, set)
+	p, err := provider(ctx, db, dialect, set)
 	if err != nil {
 		return 0, 0, err
 	}
 	return p.GetVersions(ctx)
 }
 
-func provider(db *sql.DB, dialect Dialect, set Set) (*goose.Provider, error) {
+func provider(ctx context.Context, db *sql.DB, dialect Dialect, set Set) (*goose.Provider, error) {
 	sub, err := fs.Sub(files, set.dir+"/"+string(dialect))
 	if err != nil {
 		return nil, fmt.Errorf("migrations: no %s set for dialect %q", set.dir, dialect)
@@ -80,7 +80,7 @@ func provider(db *sql.DB, dialect Dialect, set Set) (*goose.Provider, error) {
 		// The advisory lock is scoped to the schema and set, so replicas
 		// sharing a schema wait for each other and nothing else does.
 		var schema string
-		if err := db.QueryRowContext(context.Background(), "SELECT current_schema()").Scan(&schema); err != nil {
+		if err := db.QueryRowContext(ctx, "SELECT current_schema()").Scan(&schema); err != nil {
 			return nil, fmt.Errorf("migrations: %w", err)
 		}
 		h := fnv.New64a()

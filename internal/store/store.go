@@ -27,23 +27,24 @@ import (
 	"gorm.io/gorm/logger"
 
 	"github.com/credvault/credvault/internal/migrations"
+	"github.com/credvault/credvault/problem"
 )
 
 // Typed errors returned by every Store method.
 var (
 	// ErrNotFound means the row does not exist (or belongs to another
 	// organization, or was soft-deleted).
-	ErrNotFound = errors.New("store: not found")
+	ErrNotFound = problem.Kind("store: not found", problem.ErrNotFound)
 	// ErrConflict means a uniqueness rule or an optimistic-concurrency
 	// check refused the write.
-	ErrConflict = errors.New("store: conflicting change")
+	ErrConflict = problem.Kind("store: conflicting change", problem.ErrConflict)
 	// ErrFolderNotFound means a credential was to be filed in a folder
 	// that does not exist (for its organization).
 	ErrFolderNotFound = errors.New("credential folder not found")
 	// ErrUnavailable means the database could not be reached (refused,
 	// reset, shutting down, too many connections): temporary, worth a
 	// retry.
-	ErrUnavailable = errors.New("the database is unreachable")
+	ErrUnavailable = problem.Kind("the database is unreachable", problem.ErrUnavailable)
 )
 
 // unavailable recognises a database that cannot be reached, as opposed to

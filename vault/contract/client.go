@@ -24,6 +24,7 @@ import (
 	"time"
 	"unicode"
 
+	"github.com/credvault/credvault/problem"
 	"github.com/credvault/credvault/vault"
 	"github.com/credvault/credvault/vault/netpolicy"
 	"github.com/credvault/credvault/vault/wire"
@@ -80,10 +81,10 @@ var defaultTransport = netpolicy.NewTransport(netpolicy.AddressPolicy{})
 // address rules (netpolicy.AddressPolicy.CheckURL).
 func New(base *url.URL, token vault.Secret, opts Options) (*Client, error) {
 	if base == nil || base.Host == "" {
-		return nil, vault.Invalid("api_base_url", "is required")
+		return nil, problem.Invalid("api_base_url", "is required")
 	}
 	if token.IsZero() {
-		return nil, vault.Invalid("api_token", "is required")
+		return nil, problem.Invalid("api_token", "is required")
 	}
 	if opts.Transport == nil {
 		opts.Transport = defaultTransport
@@ -275,7 +276,7 @@ func (c *Client) Probe(ctx context.Context) (int, error) {
 // "a/b" stays one path segment.
 func (c *Client) itemURL(id string) (*url.URL, error) {
 	if err := checkID(id); err != nil {
-		return nil, vault.Invalid("credential_id", "%s", strings.ReplaceAll(err.Error(), `"id"`, "the item id"))
+		return nil, problem.Invalid("credential_id", "%s", strings.ReplaceAll(err.Error(), `"id"`, "the item id"))
 	}
 	u := *c.base
 	u.Path = c.base.Path + "/" + id

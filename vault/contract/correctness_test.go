@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/credvault/credvault/internal/testcred"
+	"github.com/credvault/credvault/problem"
 	"github.com/credvault/credvault/vault"
 	"github.com/credvault/credvault/vault/contract"
 	"github.com/credvault/credvault/vault/wire"
@@ -24,10 +25,10 @@ func TestOTPAuthParametersAreBounded(t *testing.T) {
 	const base = "otpauth://totp/Acme:alice?secret=JBSWY3DPEHPK3PXP&issuer=Acme"
 	for _, bad := range []string{"&period=18446744073709551615", "&period=0", "&period=301", "&period=-5", "&period=x",
 		"&digits=5", "&digits=9", "&digits=x", "&algorithm=MD5", "&algorithm=sha3"} {
-		if _, err := vault.NormalizeTOTP(base + bad); !errors.Is(err, vault.ErrInvalid) {
+		if _, err := vault.NormalizeTOTP(base + bad); !errors.Is(err, problem.ErrInvalid) {
 			t.Errorf("%s accepted: %v", bad, err)
 		}
-		if _, _, err := vault.TOTPCode(vault.NewSecret(base+bad), time.Now()); !errors.Is(err, vault.ErrInvalid) {
+		if _, _, err := vault.TOTPCode(vault.NewSecret(base+bad), time.Now()); !errors.Is(err, problem.ErrInvalid) {
 			t.Errorf("%s: a code was computed", bad)
 		}
 	}

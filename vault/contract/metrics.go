@@ -5,6 +5,7 @@ import (
 	"errors"
 	"time"
 
+	"github.com/credvault/credvault/problem"
 	"github.com/credvault/credvault/vault"
 	"github.com/credvault/credvault/vault/netpolicy"
 	"github.com/prometheus/client_golang/prometheus"
@@ -52,7 +53,7 @@ func outcome(err error) string {
 		return "contract_violation"
 	case errors.Is(err, vault.ErrUpstream):
 		return "upstream_error"
-	case errors.Is(err, vault.ErrInvalid):
+	case errors.Is(err, problem.ErrInvalid):
 		return "invalid"
 	case errors.Is(err, vault.ErrSourceUnavailable):
 		return "source_unavailable"

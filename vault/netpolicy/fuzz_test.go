@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/credvault/credvault/vault"
+	"github.com/credvault/credvault/problem"
 	"github.com/credvault/credvault/vault/netpolicy"
 )
 
@@ -30,7 +30,7 @@ func FuzzCheckURL(f *testing.F) {
 		}
 		u, err := p.CheckURL("api_base_url", raw)
 		if err != nil {
-			if !errors.Is(err, vault.ErrInvalid) {
+			if !errors.Is(err, problem.ErrInvalid) {
 				t.Fatalf("refusal is not a validation error: %v", err)
 			}
 			return

@@ -22,7 +22,7 @@ import (
 	"time"
 
 	"code.dny.dev/ssrf"
-	"github.com/credvault/credvault/vault"
+	"github.com/credvault/credvault/problem"
 )
 
 // ErrAddressNotAllowed means a service URL or the address it resolves to is
@@ -331,42 +331,42 @@ func urlPort(u *url.URL) uint16 {
 func (p AddressPolicy) CheckURL(field, raw string) (*url.URL, error) {
 	raw = strings.TrimSpace(raw)
 	if raw == "" {
-		return nil, vault.Invalid(field, "is required")
+		return nil, problem.Invalid(field, "is required")
 	}
 	if len(raw) > 2048 {
-		return nil, vault.Invalid(field, "must be at most 2048 characters")
+		return nil, problem.Invalid(field, "must be at most 2048 characters")
 	}
 	u, err := url.Parse(raw)
 	if err != nil || !u.IsAbs() || u.Host == "" || u.Opaque != "" {
-		return nil, vault.Invalid(field, "must be an absolute URL such as https://credentials.example.com/api/v1/credentials")
+		return nil, problem.Invalid(field, "must be an absolute URL such as https://credentials.example.com/api/v1/credentials")
 	}
 	u.Scheme = strings.ToLower(u.Scheme)
 	host := u.Hostname()
 	port := urlPort(u)
 	if port == 0 {
-		return nil, vault.Invalid(field, "has an invalid port")
+		return nil, problem.Invalid(field, "has an invalid port")
 	}
 	switch u.Scheme {
 	case "https":
 	case "http":
 		if !isLoopbackHost(host) && !p.hostAllowed(host, port) {
-			return nil, vault.Invalid(field, "must use https:// (http:// is allowed only for loopback hosts or hosts in CREDVAULT_ALLOWED_HOSTS)")
+			return nil, problem.Invalid(field, "must use https:// (http:// is allowed only for loopback hosts or hosts in CREDVAULT_ALLOWED_HOSTS)")
 		}
 	default:
-		return nil, vault.Invalid(field, "must use https://")
+		return nil, problem.Invalid(field, "must use https://")
 	}
 	if u.User != nil {
-		return nil, vault.Invalid(field, "must not contain credentials; put the token in api_token")
+		return nil, problem.Invalid(field, "must not contain credentials; put the token in api_token")
 	}
 	if u.RawQuery != "" || u.ForceQuery || u.Fragment != "" {
-		return nil, vault.Invalid(field, "must not contain a query string or fragment")
+		return nil, problem.Invalid(field, "must not contain a query string or fragment")
 	}
 	if p.BlockPrivate && !p.hostAllowed(host, port) {
 		if ip, err := netip.ParseAddr(strings.Trim(host, "[]")); err == nil && Blocked(ip) {
-			return nil, vault.Invalid(field, "points to a loopback, private, link-local, metadata or other special-purpose address; add the host to CREDVAULT_ALLOWED_HOSTS to allow it")
+			return nil, problem.Invalid(field, "points to a loopback, private, link-local, metadata or other special-purpose address; add the host to CREDVAULT_ALLOWED_HOSTS to allow it")
 		}
 		if isLoopbackHost(host) && !p.loopbackAllowed(port) {
-			return nil, vault.Invalid(field, "points to a loopback host; add it (or its address, with the port) to CREDVAULT_ALLOWED_HOSTS to allow it")
+			return nil, problem.Invalid(field, "points to a loopback host; add it (or its address, with the port) to CREDVAULT_ALLOWED_HOSTS to allow it")
 		}
 	}
 	u.Path = strings.TrimRight(u.Path, "/")

@@ -11,6 +11,7 @@ import (
 
 	"github.com/credvault/credvault/internal/fakeservice"
 	"github.com/credvault/credvault/internal/testcred"
+	"github.com/credvault/credvault/problem"
 	"github.com/credvault/credvault/vault"
 	"github.com/credvault/credvault/vault/contract"
 	"github.com/credvault/credvault/vault/netpolicy"
@@ -79,8 +80,8 @@ func TestCheckURL(t *testing.T) {
 	for _, tc := range cases {
 		if _, err := open.CheckURL("api_base_url", tc.raw); (err == nil) != tc.open {
 			t.Errorf("env policy %q: err=%v, want accepted=%v", tc.raw, err, tc.open)
-		} else if err != nil && !errors.Is(err, vault.ErrInvalid) {
-			t.Errorf("env policy %q: %v is not ErrInvalid", tc.raw, err)
+		} else if err != nil && !errors.Is(err, problem.ErrInvalid) {
+			t.Errorf("env policy %q: %v is not problem.ErrInvalid", tc.raw, err)
 		}
 		if _, err := org.CheckURL("api_base_url", tc.raw); (err == nil) != tc.by {
 			t.Errorf("org policy %q: err=%v, want accepted=%v", tc.raw, err, tc.by)

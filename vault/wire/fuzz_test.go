@@ -4,6 +4,7 @@ import (
 	"errors"
 	"testing"
 
+	"github.com/credvault/credvault/problem"
 	"github.com/credvault/credvault/vault"
 	"github.com/credvault/credvault/vault/wire"
 )
@@ -40,7 +41,7 @@ func FuzzDecodeWire(f *testing.F) {
 }
 
 // FuzzDecodeCreate: a create body a service receives is accepted and
-// valid, or refused with an *InvalidError; never a panic.
+// valid, or refused with a *problem.InvalidError; never a panic.
 func FuzzDecodeCreate(f *testing.F) {
 	for _, s := range []string{
 		`{"name":"n","type":"secret","secret_value":"v"}`,
@@ -53,12 +54,12 @@ func FuzzDecodeCreate(f *testing.F) {
 	f.Fuzz(func(t *testing.T, body []byte) {
 		c, err := wire.DecodeCreate(body)
 		if err != nil {
-			if !errors.Is(err, vault.ErrInvalid) {
+			if !errors.Is(err, problem.ErrInvalid) {
 				t.Fatalf("error is not a validation error: %v", err)
 			}
 			return
 		}
-		if err := c.Validate(); err != nil && !errors.Is(err, vault.ErrInvalid) {
+		if err := c.Validate(); err != nil && !errors.Is(err, problem.ErrInvalid) {
 			t.Fatalf("Validate: %v", err)
 		}
 	})

@@ -16,6 +16,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/credvault/credvault/problem"
 	"github.com/credvault/credvault/vault"
 )
 
@@ -138,7 +139,7 @@ func encode(c vault.Credential, withName bool) ([]byte, error) {
 	case c.Type == vault.TypeSecret && c.Secret != nil:
 		w.SecretValue, w.SecretLabel = r(c.Secret.Value), wireString(c.Secret.Label)
 	default:
-		return nil, vault.Invalid("credential_type", "must be one of password, credit_card, secret")
+		return nil, problem.Invalid("credential_type", "must be one of password, credit_card, secret")
 	}
 	return json.Marshal(w)
 }
@@ -271,25 +272,25 @@ func DecodeCreate(body []byte) (vault.Credential, error) {
 		var te *json.UnmarshalTypeError
 		switch {
 		case errors.As(err, &te) && te.Field != "":
-			return vault.Credential{}, vault.Invalid(fieldName(te.Field), "has the wrong JSON type")
+			return vault.Credential{}, problem.Invalid(fieldName(te.Field), "has the wrong JSON type")
 		case strings.HasPrefix(err.Error(), "json: unknown field "):
-			return vault.Credential{}, vault.Invalid("", "unknown field %s", strings.TrimPrefix(err.Error(), "json: unknown field "))
+			return vault.Credential{}, problem.Invalid("", "unknown field %s", strings.TrimPrefix(err.Error(), "json: unknown field "))
 		}
-		return vault.Credential{}, vault.Invalid("", "the body is not a valid JSON object")
+		return vault.Credential{}, problem.Invalid("", "the body is not a valid JSON object")
 	}
 	switch vault.Type(w.Type) {
 	case vault.TypePassword, vault.TypeCreditCard, vault.TypeSecret:
 	case "":
-		return vault.Credential{}, vault.Invalid("type", "is required")
+		return vault.Credential{}, problem.Invalid("type", "is required")
 	default:
-		return vault.Credential{}, vault.Invalid("type", "must be one of password, credit_card, secret")
+		return vault.Credential{}, problem.Invalid("type", "must be one of password, credit_card, secret")
 	}
 	b, _ := json.Marshal(w)
 	c, err := Decode(b)
 	if err != nil {
 		var ce *vault.ContractError
 		if errors.As(err, &ce) {
-			return vault.Credential{}, vault.Invalid("", "%s", ce.Problem)
+			return vault.Credential{}, problem.Invalid("", "%s", ce.Problem)
 		}
 		return vault.Credential{}, err
 	}

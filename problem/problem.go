@@ -1,0 +1,62 @@
+// Package problem names the kinds of failure every layer of credvault
+// shares, so that the HTTP layer maps them to statuses without knowing
+// which layer failed: a validation error naming its field, something not
+// found, a concurrent change, and the database being out of reach. Each
+// layer's own errors (store's, credentials', org's) are kinds of these:
+// errors.Is(err, problem.ErrNotFound) holds for all of them.
+package problem
+
+import (
+	"errors"
+	"fmt"
+)
+
+// The shared kinds.
+var (
+	// ErrInvalid is a validation failure; the *InvalidError names the
+	// field.
+	ErrInvalid = errors.New("invalid input")
+	// ErrNotFound is a resource that does not exist (or is another
+	// organization's).
+	ErrNotFound = errors.New("not found")
+	// ErrConflict is a uniqueness rule or an optimistic-concurrency check
+	// that failed: someone changed the resource meanwhile.
+	ErrConflict = errors.New("conflicting change")
+	// ErrUnavailable is a dependency of credvault's own (its database)
+	// that could not be reached: temporary, worth a retry.
+	ErrUnavailable = errors.New("the database is unreachable")
+)
+
+// InvalidError is a validation failure of one field. Its message never
+// holds the field's value.
+type InvalidError struct {
+	Field  string
+	Reason string
+}
+
+func (e *InvalidError) Error() string {
+	if e.Field == "" {
+		return e.Reason
+	}
+	return e.Field + ": " + e.Reason
+}
+
+// Is makes errors.Is(err, ErrInvalid) true.
+func (e *InvalidError) Is(target error) bool { return target == ErrInvalid }
+
+// Invalid returns an *InvalidError.
+func Invalid(field, format string, args ...any) error {
+	return &InvalidError{Field: field, Reason: fmt.Sprintf(format, args...)}
+}
+
+// Kind returns a new sentinel error with msg that is also of kind of:
+// errors.Is(k, of) holds, and errors.Is(err, k) singles it out.
+func Kind(msg string, of error) error { return &kind{msg: msg, of: of} }
+
+type kind struct {
+	msg string
+	of  error
+}
+
+func (k *kind) Error() string        { return k.msg }
+func (k *kind) Is(target error) bool { return target == k.of }
