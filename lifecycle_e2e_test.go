@@ -16,7 +16,6 @@ import (
 	"github.com/credvault/credvault/credservice"
 	"github.com/credvault/credvault/internal/fakeservice"
 	"github.com/credvault/credvault/internal/keyring"
-	"github.com/credvault/credvault/internal/migrations"
 	"github.com/credvault/credvault/internal/store"
 	"github.com/credvault/credvault/internal/testdb"
 	"github.com/credvault/credvault/vault"
@@ -166,7 +165,7 @@ func TestReconcileMarksDanglingRows(t *testing.T) {
 // refService is a reference credential-service over its own schema.
 type refService struct {
 	*httptest.Server
-	st *store.Store
+	st *credservice.Storage
 	// lose, while above 0, makes creates store their item and lose the
 	// answer (counting down).
 	lose atomic.Int32
@@ -220,7 +219,7 @@ const refToken = "ref-token-0123456789abcdef"
 
 func newRefService(t *testing.T) *refService {
 	t.Helper()
-	st := testdb.Open(t, testdb.Postgres, migrations.CredentialService)
+	st := testdb.OpenService(t, testdb.Postgres)
 	b, _ := keyring.Generate()
 	kr, _ := keyring.Parse(b)
 	svc, err := credservice.New(st, kr, []string{refToken}, nil)

@@ -14,7 +14,6 @@ import (
 	"github.com/credvault/credvault/credservice"
 	"github.com/credvault/credvault/internal/fakeservice"
 	"github.com/credvault/credvault/internal/keyring"
-	"github.com/credvault/credvault/internal/migrations"
 	"github.com/credvault/credvault/internal/testdb"
 	"github.com/credvault/credvault/vault"
 )
@@ -39,7 +38,7 @@ func status(rep conformance.Report, check string) (conformance.Status, string) {
 
 func TestPassesAgainstCredentialService(t *testing.T) {
 	t.Parallel()
-	st := testdb.Open(t, testdb.Postgres, migrations.CredentialService)
+	st := testdb.OpenService(t, testdb.Postgres)
 	b, _ := keyring.Generate()
 	kr, _ := keyring.Parse(b)
 	svc, _ := credservice.New(st, kr, []string{token}, nil)

@@ -26,7 +26,6 @@ import (
 	"github.com/labstack/echo/v4/middleware"
 
 	"github.com/credvault/credvault/internal/keyring"
-	"github.com/credvault/credvault/internal/store"
 	"github.com/credvault/credvault/vault/wire"
 )
 
@@ -36,14 +35,14 @@ const Prefix = "/api/v1/credentials"
 // Server serves the contract. It is safe for concurrent use; SetTokens may
 // be called at any time (on SIGHUP, say).
 type Server struct {
-	store   *store.Store
+	store   *Storage
 	keyring *keyring.Keyring
 	log     *slog.Logger
 	tokens  atomic.Pointer[[][32]byte]
 }
 
 // New returns a Server accepting tokens.
-func New(s *store.Store, k *keyring.Keyring, tokens []string, log *slog.Logger) (*Server, error) {
+func New(s *Storage, k *keyring.Keyring, tokens []string, log *slog.Logger) (*Server, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
@@ -105,7 +104,7 @@ func (s *Server) authorized(r *http.Request) bool {
 	return ok == 1
 }
 
-type problem struct {
+type errorBody struct {
 	Detail string `json:"detail"`
 }
 
@@ -131,7 +130,7 @@ func (s *Server) Handler() http.Handler {
 		} else {
 			s.log.ErrorContext(c.Request().Context(), "request failed", slog.String("error", err.Error()))
 		}
-		_ = c.JSON(code, problem{Detail: msg})
+		_ = c.JSON(code, errorBody{Detail: msg})
 	}
 	e.Pre(middleware.RemoveTrailingSlash())
 	e.Use(middleware.RequestID())
@@ -204,35 +203,35 @@ func (s *Server) create(c echo.Context) error {
 		return fail(http.StatusBadRequest, "Idempotency-Key must be at most 255 characters")
 	}
 	var keyHash []byte
-	now := s.store.Now()
+	now := s.store.now()
 	if key != "" {
 		// The same key from the same token within 24 h returns the same
 		// item and stores nothing new.
 		h := sha256.Sum256([]byte(strings.TrimSpace(c.Request().Header.Get("Authorization")) + "\x00" + key))
 		keyHash = h[:]
-		if id, err := s.store.IdempotentItem(ctx, keyHash, now.Add(-idempotencyWindow)); err == nil {
+		if id, err := s.store.idempotentItem(ctx, keyHash, now.Add(-idempotencyWindow)); err == nil {
 			c.Response().Header().Set(wire.IdempotentReplayedHeader, "true")
 			return c.JSON(http.StatusOK, map[string]string{"id": id})
-		} else if !errors.Is(err, store.ErrNotFound) {
+		} else if !errors.Is(err, errNotFound) {
 			return err
 		}
 	}
-	id := store.NewID("cred")
+	id := newItemID()
 	ct, err := s.keyring.Encrypt(plain, itemAD(id))
 	if err != nil {
 		return err
 	}
-	it := store.ServiceItem{ID: id, ItemType: string(cred.Type), Ciphertext: ct, CreatedAt: now}
+	it := item{ID: id, ItemType: string(cred.Type), Ciphertext: ct, CreatedAt: now}
 	if keyHash == nil {
-		if err := s.store.CreateServiceItem(ctx, it); err != nil {
+		if err := s.store.createItem(ctx, it); err != nil {
 			return err
 		}
 		return c.JSON(http.StatusOK, map[string]string{"id": id})
 	}
-	err = s.store.CreateServiceItemOnce(ctx, it, keyHash, now.Add(-idempotencyWindow))
-	if errors.Is(err, store.ErrConflict) {
+	err = s.store.createItemOnce(ctx, it, keyHash, now.Add(-idempotencyWindow))
+	if errors.Is(err, errConflict) {
 		// A concurrent create with the same key won: answer with its item.
-		if id, err := s.store.IdempotentItem(ctx, keyHash, now.Add(-idempotencyWindow)); err == nil {
+		if id, err := s.store.idempotentItem(ctx, keyHash, now.Add(-idempotencyWindow)); err == nil {
 			c.Response().Header().Set(wire.IdempotentReplayedHeader, "true")
 			return c.JSON(http.StatusOK, map[string]string{"id": id})
 		}
@@ -245,8 +244,8 @@ func (s *Server) create(c echo.Context) error {
 }
 
 func (s *Server) get(c echo.Context) error {
-	it, err := s.store.GetServiceItem(c.Request().Context(), c.Param("id"))
-	if errors.Is(err, store.ErrNotFound) {
+	it, err := s.store.getItem(c.Request().Context(), c.Param("id"))
+	if errors.Is(err, errNotFound) {
 		return fail(http.StatusNotFound, "Credential not found")
 	}
 	if err != nil {
@@ -260,19 +259,12 @@ func (s *Server) get(c echo.Context) error {
 }
 
 func (s *Server) delete(c echo.Context) error {
-	err := s.store.DeleteServiceItem(c.Request().Context(), c.Param("id"))
-	if errors.Is(err, store.ErrNotFound) {
+	err := s.store.deleteItem(c.Request().Context(), c.Param("id"))
+	if errors.Is(err, errNotFound) {
 		return fail(http.StatusNotFound, "Credential not found")
 	}
 	if err != nil {
 		return err
 	}
 	return c.JSON(http.StatusOK, map[string]string{"status": "deleted"})
-}
-
-// Sealed is where the service's items are stored encrypted, for key
-// rotation (`credential-service keys`).
-func Sealed(st *store.Store) keyring.SealedSet {
-	return st.Sealed("items", store.SealedColumn{Table: "service_items", ID: "id", Ciphertext: "ciphertext"},
-		func(v store.SealedValue) []byte { return itemAD(v.ID) })
 }

@@ -19,7 +19,6 @@ import (
 
 	"github.com/credvault/credvault/credservice"
 	"github.com/credvault/credvault/internal/keyring"
-	"github.com/credvault/credvault/internal/migrations"
 	"github.com/credvault/credvault/internal/testdb"
 	"github.com/credvault/credvault/vault"
 	"github.com/credvault/credvault/vault/contract"
@@ -33,7 +32,7 @@ const (
 
 func start(t *testing.T, kind testdb.Kind) (*credservice.Server, *httptest.Server, func(string) *contract.Client) {
 	t.Helper()
-	st := testdb.Open(t, kind, migrations.CredentialService)
+	st := testdb.OpenService(t, kind)
 	b, _ := keyring.Generate()
 	kr, _ := keyring.Parse(b)
 	svc, err := credservice.New(st, kr, []string{tokenA}, nil)
@@ -72,7 +71,7 @@ func TestRoundTripEveryTypeAndField(t *testing.T) {
 	for _, kind := range testdb.Kinds {
 		t.Run(string(kind), func(t *testing.T) {
 			t.Parallel()
-			st := testdb.Open(t, kind, migrations.CredentialService)
+			st := testdb.OpenService(t, kind)
 			b, _ := keyring.Generate()
 			kr, _ := keyring.Parse(b)
 			var logs bytes.Buffer
@@ -388,7 +387,7 @@ func TestItemsReencryptUnderANewKey(t *testing.T) {
 		t.Run(string(kind), func(t *testing.T) {
 			t.Parallel()
 			ctx := t.Context()
-			st := testdb.Open(t, kind, migrations.CredentialService)
+			st := testdb.OpenService(t, kind)
 			k0, _ := keyring.Generate()
 			kr0, _ := keyring.Parse(k0)
 			svc, _ := credservice.New(st, kr0, []string{tokenA}, nil)
@@ -407,7 +406,7 @@ func TestItemsReencryptUnderANewKey(t *testing.T) {
 			k1, newID, _ := keyring.AddKey(k0)
 			k2, _ := keyring.Promote(k1, newID)
 			kr2, _ := keyring.Parse(k2)
-			sets := []keyring.SealedSet{credservice.Sealed(st)}
+			sets := []keyring.SealedSet{st.Sealed()}
 			res, err := kr2.Reencrypt(ctx, sets, nil)
 			if err != nil || res[0].Reencrypted != len(ids) {
 				t.Fatalf("reencrypt = %+v %v", res, err)

@@ -25,8 +25,6 @@ import (
 	"github.com/credvault/credvault/credservice"
 	"github.com/credvault/credvault/internal/keyadmin"
 	"github.com/credvault/credvault/internal/keyring"
-	"github.com/credvault/credvault/internal/migrations"
-	"github.com/credvault/credvault/internal/store"
 )
 
 const usage = `credential-service — the reference custom credential service
@@ -81,12 +79,12 @@ func run(log *slog.Logger) error {
 		log.Warn("generated a new Tink keyset for the embedded database; back it up, or set CREDENTIAL_SERVICE_KEYSET_FILE",
 			slog.String("path", generatedAt))
 	}
-	st, err := store.Open(ctx, store.Options{DatabaseURL: cfg.DatabaseURL, SQLitePath: cfg.SQLitePath()})
+	st, err := credservice.OpenStorage(ctx, cfg.DatabaseURL, cfg.SQLitePath())
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	if _, err := st.Migrate(ctx, migrations.CredentialService); err != nil {
+	if _, err := st.Migrate(ctx); err != nil {
 		return err
 	}
 	svc, err := credservice.New(st, kr, cfg.Tokens, log)
@@ -172,16 +170,19 @@ func keysMain(args []string) int {
 			}
 			return ""
 		},
-		Open: func(ctx context.Context) (*store.Store, error) {
+		Open: func(ctx context.Context) (keyadmin.Database, error) {
 			c := keysConfig()
 			if c.DatabaseURL == "" {
 				if _, err := os.Stat(c.SQLitePath()); err != nil {
 					return nil, fmt.Errorf("no database at %s: set DATABASE_URL or %s", c.SQLitePath(), credservice.EnvDataDir)
 				}
 			}
-			return store.Open(ctx, store.Options{DatabaseURL: c.DatabaseURL, SQLitePath: c.SQLitePath()})
+			st, err := credservice.OpenStorage(ctx, c.DatabaseURL, c.SQLitePath())
+			if err != nil {
+				return nil, err
+			}
+			return serviceDB{st}, nil
 		},
-		Sets:   func(st *store.Store) []keyring.SealedSet { return []keyring.SealedSet{credservice.Sealed(st)} },
 		Print:  print,
 		Stderr: os.Stderr,
 		Usage:  usage,
@@ -218,3 +219,8 @@ func fileExists(path string) bool {
 	_, err := os.Stat(path)
 	return err == nil
 }
+
+// serviceDB is the service's storage as the keys commands see it.
+type serviceDB struct{ *credservice.Storage }
+
+func (d serviceDB) Sets() []keyring.SealedSet { return []keyring.SealedSet{d.Sealed()} }

@@ -293,8 +293,13 @@ func keysCmd(out output, stderr io.Writer) *cobra.Command {
 			}
 			return ""
 		},
-		Open:   openStore,
-		Sets:   setup.SealedSets,
+		Open: func(ctx context.Context) (keyadmin.Database, error) {
+			st, err := openStore(ctx)
+			if err != nil {
+				return nil, err
+			}
+			return platformDB{st}, nil
+		},
 		Print:  out.print,
 		Stderr: stderr,
 		Usage:  func(msg string) error { return usageError{msg} },
@@ -314,6 +319,11 @@ func openStore(ctx context.Context) (*store.Store, error) {
 	}
 	return setup.OpenStore(ctx, cfg)
 }
+
+// platformDB is credvault's database as the keys commands see it.
+type platformDB struct{ *store.Store }
+
+func (d platformDB) Sets() []keyring.SealedSet { return setup.SealedSets(d.Store) }
 
 func fileExists(path string) bool {
 	_, err := os.Stat(path)

@@ -20,7 +20,6 @@ import (
 	"github.com/credvault/credvault/credservice"
 	"github.com/credvault/credvault/internal/fakeservice"
 	"github.com/credvault/credvault/internal/keyring"
-	"github.com/credvault/credvault/internal/migrations"
 	"github.com/credvault/credvault/internal/testdb"
 )
 
@@ -33,7 +32,7 @@ func runCLI(args ...string) (int, string, string) {
 }
 
 func TestCheckServiceExitCodes(t *testing.T) {
-	st := testdb.Open(t, testdb.SQLite, migrations.CredentialService)
+	st := testdb.OpenService(t, testdb.SQLite)
 	b, _ := keyring.Generate()
 	kr, _ := keyring.Parse(b)
 	svc, _ := credservice.New(st, kr, []string{token}, nil)

@@ -15,7 +15,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/credvault/credvault/internal/keyring"
-	"github.com/credvault/credvault/internal/store"
 )
 
 // Options wire the command to its program.
@@ -29,15 +28,20 @@ type Options struct {
 	// not set.
 	Generated func() string
 	// Open opens the server's database (it must not create one).
-	Open func(ctx context.Context) (*store.Store, error)
-	// Sets lists where that database keeps ciphertexts under the keyset.
-	Sets func(st *store.Store) []keyring.SealedSet
+	Open func(ctx context.Context) (Database, error)
 	// Print writes v as JSON, or with text in text format.
 	Print func(v any, text func(w io.Writer)) error
 	// Stderr receives progress.
 	Stderr io.Writer
 	// Usage marks an error as a wrong command line (exit 2).
 	Usage func(msg string) error
+}
+
+// Database is a server's database as the keys commands see it: where it
+// keeps ciphertexts under the keyset.
+type Database interface {
+	Sets() []keyring.SealedSet
+	Close() error
 }
 
 // Key is one key of the keyset as `keys list` shows it.
@@ -86,12 +90,12 @@ func Commands(o Options) []*cobra.Command {
 		return uint32(n), nil
 	}
 	counts := func(ctx context.Context) (map[uint32]int, error) {
-		st, err := o.Open(ctx)
+		db, err := o.Open(ctx)
 		if err != nil {
 			return nil, err
 		}
-		defer st.Close()
-		return keyring.CountByKey(ctx, o.Sets(st))
+		defer db.Close()
+		return keyring.CountByKey(ctx, db.Sets())
 	}
 	list := func(ctx context.Context, b []byte) ([]Key, error) {
 		infos, err := keyring.Keys(b)
@@ -197,13 +201,13 @@ func Commands(o Options) []*cobra.Command {
 			if err != nil {
 				return err
 			}
-			st, err := o.Open(ctx)
+			db, err := o.Open(ctx)
 			if err != nil {
 				return err
 			}
-			defer st.Close()
+			defer db.Close()
 			last := time.Time{}
-			res, err := kr.Reencrypt(ctx, o.Sets(st), func(set string, done int) {
+			res, err := kr.Reencrypt(ctx, db.Sets(), func(set string, done int) {
 				if time.Since(last) > time.Second {
 					last = time.Now()
 					fmt.Fprintf(o.Stderr, "re-encrypting %s: %d checked\n", set, done)

@@ -2,9 +2,9 @@
 // binary, one set per dialect, and applies it with goose. Applying is
 // idempotent: a database already at the newest version is left alone.
 //
-// Two independent sets exist: Credvault (the credvault server) and
-// CredentialService (the reference custom credential service). Each keeps
-// its own version table, so both may share one database.
+// A Set is one program's migrations with its own version table, so
+// several may share a database: Credvault here, and the reference
+// credential-service's own (credservice.Migrations), built with NewSet.
 package migrations
 
 import (
@@ -20,21 +20,31 @@ import (
 	"github.com/pressly/goose/v3/lock"
 )
 
-//go:embed credvault credservice
+//go:embed credvault
 var files embed.FS
 
-// Set names a group of migrations.
+// Set is a group of migrations: one folder per dialect in fsys, applied
+// and versioned in table.
 type Set struct {
-	dir   string
+	fsys  fs.FS
+	name  string
 	table string
 }
 
-var (
-	// Credvault is the schema of the credvault server.
-	Credvault = Set{dir: "credvault", table: "credvault_schema_version"}
-	// CredentialService is the schema of the reference credential service.
-	CredentialService = Set{dir: "credservice", table: "credential_service_schema_version"}
-)
+// NewSet is the migrations in fsys (folders "postgres" and "sqlite" of
+// numbered goose SQL files), named name, versioned in table.
+func NewSet(fsys fs.FS, name, table string) Set { return Set{fsys: fsys, name: name, table: table} }
+
+// Credvault is the schema of the credvault server.
+var Credvault = NewSet(mustSub(files, "credvault"), "credvault", "credvault_schema_version")
+
+func mustSub(fsys fs.FS, dir string) fs.FS {
+	sub, err := fs.Sub(fsys, dir)
+	if err != nil {
+		panic(err)
+	}
+	return sub
+}
 
 // Dialect is a supported SQL dialect.
 type Dialect string
@@ -53,7 +63,7 @@ func Up(ctx context.Context, db *sql.DB, dialect Dialect, set Set) (int, error) 
 	}
 	res, err := p.Up(ctx)
 	if err != nil {
-		return 0, fmt.Errorf("migrations: %s: %w", set.dir, err)
+		return 0, fmt.Errorf("migrations: %s: %w", set.name, err)
 	}
 	return len(res), nil
 }
@@ -68,9 +78,9 @@ func Version(ctx context.Context, db *sql.DB, dialect Dialect, set Set) (current
 }
 
 func provider(ctx context.Context, db *sql.DB, dialect Dialect, set Set) (*goose.Provider, error) {
-	sub, err := fs.Sub(files, set.dir+"/"+string(dialect))
+	sub, err := fs.Sub(set.fsys, string(dialect))
 	if err != nil {
-		return nil, fmt.Errorf("migrations: no %s set for dialect %q", set.dir, dialect)
+		return nil, fmt.Errorf("migrations: no %s set for dialect %q", set.name, dialect)
 	}
 	opts := []goose.ProviderOption{goose.WithTableName(set.table)}
 	gd := goose.DialectSQLite3

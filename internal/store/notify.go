@@ -11,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/credvault/credvault/internal/migrations"
+	"github.com/credvault/credvault/internal/sqldb"
 )
 
 // Change topics published on every change that processes may have cached.
@@ -75,7 +76,7 @@ func (s *Store) Listen(ctx context.Context, o ListenOptions) {
 			return
 		}
 		o.Logger.Warn("change listener lost its connection; reconnecting and dropping caches",
-			slog.String("error", redactDSN(err, s.dsn).Error()), slog.Duration("retry_in", backoff))
+			slog.String("error", sqldb.RedactDSN(err, s.dsn).Error()), slog.Duration("retry_in", backoff))
 		if o.OnReset != nil {
 			o.OnReset()
 		}

@@ -5,28 +5,17 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"database/sql"
-	"database/sql/driver"
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
-	"net"
-	"net/url"
-	"os"
-	"path/filepath"
-	"strings"
-	"syscall"
 	"time"
 
-	"github.com/glebarez/sqlite"
 	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5/pgconn"
-	"gorm.io/driver/postgres"
 	"gorm.io/gorm"
-	"gorm.io/gorm/logger"
 
 	"github.com/credvault/credvault/internal/migrations"
+	"github.com/credvault/credvault/internal/sqldb"
 	"github.com/credvault/credvault/problem"
 )
 
@@ -46,24 +35,6 @@ var (
 	// retry.
 	ErrUnavailable = problem.Kind("the database is unreachable", problem.ErrUnavailable)
 )
-
-// unavailable recognises a database that cannot be reached, as opposed to
-// a statement that failed.
-func unavailable(err error) bool {
-	var ce *pgconn.ConnectError
-	var pe *pgconn.PgError
-	var ne net.Error
-	switch {
-	case errors.As(err, &pe):
-		return strings.HasPrefix(pe.Code, "08") || pe.Code == "57P01" || pe.Code == "57P02" || pe.Code == "57P03" || pe.Code == "53300"
-	case errors.As(err, &ce), errors.Is(err, driver.ErrBadConn), errors.Is(err, sql.ErrConnDone),
-		errors.Is(err, syscall.ECONNREFUSED), errors.Is(err, syscall.ECONNRESET), errors.Is(err, io.ErrUnexpectedEOF):
-		return true
-	case errors.As(err, &ne) && !errors.Is(err, context.DeadlineExceeded):
-		return true
-	}
-	return strings.Contains(err.Error(), "sql: database is closed")
-}
 
 // Options configure Open.
 type Options struct {
@@ -90,90 +61,25 @@ type Store struct {
 
 // Open connects to the database described by opts and checks it answers.
 func Open(ctx context.Context, opts Options) (*Store, error) {
-	gcfg := &gorm.Config{
-		TranslateError:         true,
-		SkipDefaultTransaction: true,
-		Logger:                 logger.Discard,
-		NowFunc:                func() time.Time { return time.Now().UTC() },
-	}
-	var (
-		dialector gorm.Dialector
-		dialect   migrations.Dialect
-	)
-	if opts.DatabaseURL != "" {
-		dialector = postgres.New(postgres.Config{DSN: opts.DatabaseURL})
-		dialect = migrations.Postgres
-	} else {
-		if opts.SQLitePath == "" {
-			return nil, errors.New("store: no DATABASE_URL and no SQLite path")
-		}
-		if err := os.MkdirAll(filepath.Dir(opts.SQLitePath), 0o700); err != nil {
-			return nil, fmt.Errorf("store: create data directory: %w", err)
-		}
-		q := url.Values{}
-		q.Add("_pragma", "foreign_keys(1)")
-		q.Add("_pragma", "busy_timeout(10000)")
-		q.Add("_pragma", "journal_mode(WAL)")
-		q.Add("_pragma", "synchronous(NORMAL)")
-		q.Add("_txlock", "immediate")
-		dialector = sqlite.Open("file:" + opts.SQLitePath + "?" + q.Encode())
-		dialect = migrations.SQLite
-	}
-	db, err := gorm.Open(dialector, gcfg)
+	db, dialect, err := sqldb.Open(ctx, sqldb.Options{DatabaseURL: opts.DatabaseURL, SQLitePath: opts.SQLitePath,
+		MaxOpenConns: opts.MaxOpenConns})
 	if err != nil {
-		return nil, fmt.Errorf("store: open %s database: %w", dialect, redactDSN(err, opts.DatabaseURL))
-	}
-	sqlDB, err := db.DB()
-	if err != nil {
-		return nil, fmt.Errorf("store: %w", err)
-	}
-	if dialect == migrations.Postgres {
-		n := opts.MaxOpenConns
-		if n <= 0 {
-			n = 20
-		}
-		sqlDB.SetMaxOpenConns(n)
-		sqlDB.SetMaxIdleConns(n)
-		sqlDB.SetConnMaxIdleTime(5 * time.Minute)
-		sqlDB.SetConnMaxLifetime(time.Hour)
-	} else {
-		// SQLite allows one writer; one connection avoids SQLITE_BUSY
-		// storms and keeps PRAGMAs on every statement.
-		sqlDB.SetMaxOpenConns(1)
+		return nil, err
 	}
 	s := &Store{db: db, dialect: dialect, now: func() time.Time { return time.Now().UTC() }, dsn: opts.DatabaseURL,
 		origin: NewID("p")}
-	pingCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	defer cancel()
-	if err := s.Ping(pingCtx); err != nil {
-		sqlDB.Close()
-		return nil, err
-	}
 	if dialect == migrations.Postgres {
 		// One channel per database and schema, so deployments (and tests)
 		// sharing a database in different schemas do not hear each other.
 		var schema string
-		if err := db.WithContext(pingCtx).Raw("SELECT current_database() || '.' || current_schema()").Scan(&schema).Error; err != nil {
-			sqlDB.Close()
+		if err := db.WithContext(ctx).Raw("SELECT current_database() || '.' || current_schema()").Scan(&schema).Error; err != nil {
+			s.Close()
 			return nil, fmt.Errorf("store: %w", err)
 		}
 		sum := sha256.Sum256([]byte(schema))
 		s.channel = "credvault_changes_" + hex.EncodeToString(sum[:8])
 	}
 	return s, nil
-}
-
-// redactDSN keeps a password in DATABASE_URL out of error text.
-func redactDSN(err error, dsn string) error {
-	if dsn == "" {
-		return err
-	}
-	if u, perr := url.Parse(dsn); perr == nil {
-		if p, ok := u.User.Password(); ok && p != "" {
-			return errors.New(strings.ReplaceAll(err.Error(), p, "[REDACTED]"))
-		}
-	}
-	return err
 }
 
 // Dialect reports which database is in use.
@@ -240,7 +146,7 @@ func wrap(op string, err error) error {
 		return fmt.Errorf("store: %s: %w", op, err)
 	case errors.Is(err, ErrUnavailable):
 		return err
-	case unavailable(err):
+	case sqldb.Unavailable(err):
 		return fmt.Errorf("store: %s: %w: %w", op, ErrUnavailable, err)
 	}
 	return fmt.Errorf("store: %s failed: %w", op, err)

@@ -1,0 +1,184 @@
+package credservice
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"embed"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io/fs"
+	"time"
+
+	"github.com/google/uuid"
+	"gorm.io/gorm"
+
+	"github.com/credvault/credvault/internal/keyring"
+	"github.com/credvault/credvault/internal/migrations"
+	"github.com/credvault/credvault/internal/sqldb"
+	"github.com/credvault/credvault/problem"
+)
+
+//go:embed migrations
+var migrationFiles embed.FS
+
+// Migrations is the service's schema: its own SQL per dialect and its own
+// version table, so it may share a database with credvault or not.
+var Migrations = func() migrations.Set {
+	sub, err := fs.Sub(migrationFiles, "migrations")
+	if err != nil {
+		panic(err)
+	}
+	return migrations.NewSet(sub, "credential-service", "credential_service_schema_version")
+}()
+
+// Errors of the storage.
+var (
+	errNotFound = problem.Kind("credential-service: item not found", problem.ErrNotFound)
+	errConflict = problem.Kind("credential-service: conflicting write", problem.ErrConflict)
+)
+
+// Storage keeps the service's items, encrypted, and the idempotency keys
+// of recent creates, in PostgreSQL or embedded SQLite. It is safe for
+// concurrent use.
+type Storage struct {
+	db      *gorm.DB
+	dialect migrations.Dialect
+	now     func() time.Time
+}
+
+// OpenStorage opens the service's database: PostgreSQL at databaseURL, or
+// SQLite at sqlitePath when databaseURL is empty.
+func OpenStorage(ctx context.Context, databaseURL, sqlitePath string) (*Storage, error) {
+	db, dialect, err := sqldb.Open(ctx, sqldb.Options{DatabaseURL: databaseURL, SQLitePath: sqlitePath})
+	if err != nil {
+		return nil, err
+	}
+	return &Storage{db: db, dialect: dialect, now: func() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }}, nil
+}
+
+// Migrate applies the service's pending migrations.
+func (s *Storage) Migrate(ctx context.Context) (int, error) {
+	return migrations.Up(ctx, s.SQLDB(), s.dialect, Migrations)
+}
+
+// SQLDB is the underlying pool.
+func (s *Storage) SQLDB() *sql.DB {
+	db, _ := s.db.DB()
+	return db
+}
+
+// Dialect is the database in use.
+func (s *Storage) Dialect() migrations.Dialect { return s.dialect }
+
+// Close releases the pool.
+func (s *Storage) Close() error { return s.SQLDB().Close() }
+
+// item is one stored credential, encrypted.
+type item struct {
+	ID         string
+	ItemType   string
+	Ciphertext []byte
+	CreatedAt  time.Time
+}
+
+func (item) TableName() string { return "service_items" }
+
+// idempotencyKey remembers which item a create's key produced.
+type idempotencyKey struct {
+	KeyHash   []byte
+	ItemID    string
+	CreatedAt time.Time
+}
+
+func (idempotencyKey) TableName() string { return "service_idempotency_keys" }
+
+func newItemID() string {
+	id, err := uuid.NewV7()
+	if err != nil {
+		var b [16]byte
+		_, _ = rand.Read(b[:])
+		return "cred_" + hex.EncodeToString(b[:])
+	}
+	return "cred_" + hex.EncodeToString(id[:])
+}
+
+func wrap(op string, err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, gorm.ErrRecordNotFound):
+		return fmt.Errorf("%s: %w", op, errNotFound)
+	case errors.Is(err, gorm.ErrDuplicatedKey):
+		return fmt.Errorf("%s: %w", op, errConflict)
+	case sqldb.Unavailable(err):
+		return fmt.Errorf("credential-service: %s: %w: %w", op, problem.ErrUnavailable, err)
+	}
+	return fmt.Errorf("credential-service: %s failed: %w", op, err)
+}
+
+func (s *Storage) createItem(ctx context.Context, it item) error {
+	return wrap("create item", s.db.WithContext(ctx).Create(&it).Error)
+}
+
+// idempotentItem returns the item a key produced since after.
+func (s *Storage) idempotentItem(ctx context.Context, keyHash []byte, after time.Time) (string, error) {
+	var k idempotencyKey
+	err := s.db.WithContext(ctx).Where("key_hash = ? AND created_at > ?", keyHash, after).Take(&k).Error
+	return k.ItemID, wrap("find idempotency key", err)
+}
+
+// createItemOnce inserts it and records keyHash for it in one transaction
+// (a key already recorded is a conflict), dropping keys recorded before
+// expired.
+func (s *Storage) createItemOnce(ctx context.Context, it item, keyHash []byte, expired time.Time) error {
+	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := tx.Where("created_at <= ?", expired).Delete(&idempotencyKey{}).Error; err != nil {
+			return wrap("purge idempotency keys", err)
+		}
+		if err := tx.Create(&idempotencyKey{KeyHash: keyHash, ItemID: it.ID, CreatedAt: it.CreatedAt}).Error; err != nil {
+			return wrap("record idempotency key", err)
+		}
+		return wrap("create item", tx.Create(&it).Error)
+	})
+}
+
+func (s *Storage) getItem(ctx context.Context, id string) (item, error) {
+	var it item
+	err := s.db.WithContext(ctx).Where("id = ?", id).Take(&it).Error
+	return it, wrap("get item", err)
+}
+
+func (s *Storage) deleteItem(ctx context.Context, id string) error {
+	res := s.db.WithContext(ctx).Where("id = ?", id).Delete(&item{})
+	if res.Error == nil && res.RowsAffected == 0 {
+		return wrap("delete item", gorm.ErrRecordNotFound)
+	}
+	return wrap("delete item", res.Error)
+}
+
+// Sealed is where the items are stored encrypted, for key rotation
+// (`credential-service keys`).
+func (s *Storage) Sealed() keyring.SealedSet {
+	return keyring.SealedSet{
+		Name: "items",
+		Scan: func(ctx context.Context, after string, limit int) ([]keyring.SealedRow, error) {
+			var its []item
+			err := s.db.WithContext(ctx).Where("id > ?", after).Order("id").Limit(limit).Find(&its).Error
+			out := make([]keyring.SealedRow, len(its))
+			for i, it := range its {
+				out[i] = keyring.SealedRow{ID: it.ID, Ciphertext: it.Ciphertext, AD: itemAD(it.ID)}
+			}
+			return out, wrap("scan items", err)
+		},
+		Replace: func(ctx context.Context, id string, prev, next []byte) (bool, error) {
+			if bytes.Equal(prev, next) {
+				return false, nil
+			}
+			res := s.db.WithContext(ctx).Model(&item{}).Where("id = ? AND ciphertext = ?", id, prev).Update("ciphertext", next)
+			return res.RowsAffected == 1, wrap("re-encrypt item", res.Error)
+		},
+	}
+}

@@ -1,0 +1,132 @@
+// Package sqldb opens credvault's databases — PostgreSQL through pgx, or
+// embedded SQLite — with the pool settings each needs, and recognises a
+// database that cannot be reached. The platform's store and the reference
+// credential-service's storage both open theirs here.
+package sqldb
+
+import (
+	"context"
+	"database/sql"
+	"database/sql/driver"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/glebarez/sqlite"
+	"github.com/jackc/pgx/v5/pgconn"
+	"gorm.io/driver/postgres"
+	"gorm.io/gorm"
+	"gorm.io/gorm/logger"
+
+	"github.com/credvault/credvault/internal/migrations"
+)
+
+// Options configure Open.
+type Options struct {
+	// DatabaseURL is a postgres:// URL. Empty selects SQLite at SQLitePath.
+	DatabaseURL string
+	// SQLitePath is the embedded database file (created if missing).
+	SQLitePath string
+	// MaxOpenConns bounds the PostgreSQL pool (default 20).
+	MaxOpenConns int
+}
+
+// Open connects to the database described by opts and checks it answers.
+func Open(ctx context.Context, opts Options) (*gorm.DB, migrations.Dialect, error) {
+	gcfg := &gorm.Config{
+		TranslateError:         true,
+		SkipDefaultTransaction: true,
+		Logger:                 logger.Discard,
+		NowFunc:                func() time.Time { return time.Now().UTC() },
+	}
+	var (
+		dialector gorm.Dialector
+		dialect   migrations.Dialect
+	)
+	if opts.DatabaseURL != "" {
+		dialector = postgres.New(postgres.Config{DSN: opts.DatabaseURL})
+		dialect = migrations.Postgres
+	} else {
+		if opts.SQLitePath == "" {
+			return nil, "", errors.New("store: no DATABASE_URL and no SQLite path")
+		}
+		if err := os.MkdirAll(filepath.Dir(opts.SQLitePath), 0o700); err != nil {
+			return nil, "", fmt.Errorf("store: create data directory: %w", err)
+		}
+		q := url.Values{}
+		q.Add("_pragma", "foreign_keys(1)")
+		q.Add("_pragma", "busy_timeout(10000)")
+		q.Add("_pragma", "journal_mode(WAL)")
+		q.Add("_pragma", "synchronous(NORMAL)")
+		q.Add("_txlock", "immediate")
+		dialector = sqlite.Open("file:" + opts.SQLitePath + "?" + q.Encode())
+		dialect = migrations.SQLite
+	}
+	db, err := gorm.Open(dialector, gcfg)
+	if err != nil {
+		return nil, "", fmt.Errorf("store: open %s database: %w", dialect, RedactDSN(err, opts.DatabaseURL))
+	}
+	sqlDB, err := db.DB()
+	if err != nil {
+		return nil, "", fmt.Errorf("store: %w", err)
+	}
+	if dialect == migrations.Postgres {
+		n := opts.MaxOpenConns
+		if n <= 0 {
+			n = 20
+		}
+		sqlDB.SetMaxOpenConns(n)
+		sqlDB.SetMaxIdleConns(n)
+		sqlDB.SetConnMaxIdleTime(5 * time.Minute)
+		sqlDB.SetConnMaxLifetime(time.Hour)
+	} else {
+		// SQLite allows one writer; one connection avoids SQLITE_BUSY
+		// storms and keeps PRAGMAs on every statement.
+		sqlDB.SetMaxOpenConns(1)
+	}
+	pingCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := sqlDB.PingContext(pingCtx); err != nil {
+		sqlDB.Close()
+		return nil, "", fmt.Errorf("store: database unreachable: %w", errors.Unwrap(err))
+	}
+	return db, dialect, nil
+}
+
+// RedactDSN keeps a password in DATABASE_URL out of error text.
+func RedactDSN(err error, dsn string) error {
+	if dsn == "" {
+		return err
+	}
+	if u, perr := url.Parse(dsn); perr == nil {
+		if p, ok := u.User.Password(); ok && p != "" {
+			return errors.New(strings.ReplaceAll(err.Error(), p, "[REDACTED]"))
+		}
+	}
+	return err
+}
+
+// Unavailable recognises a database that cannot be reached, as opposed to
+// a statement that failed.
+func Unavailable(err error) bool {
+	var ce *pgconn.ConnectError
+	var pe *pgconn.PgError
+	var ne net.Error
+	switch {
+	case errors.As(err, &pe):
+		return strings.HasPrefix(pe.Code, "08") || pe.Code == "57P01" || pe.Code == "57P02" || pe.Code == "57P03" || pe.Code == "53300"
+	case errors.As(err, &ce), errors.Is(err, driver.ErrBadConn), errors.Is(err, sql.ErrConnDone),
+		errors.Is(err, syscall.ECONNREFUSED), errors.Is(err, syscall.ECONNRESET), errors.Is(err, io.ErrUnexpectedEOF):
+		return true
+	case errors.As(err, &ne) && !errors.Is(err, context.DeadlineExceeded):
+		return true
+	}
+	return strings.Contains(err.Error(), "sql: database is closed")
+}
