@@ -171,11 +171,8 @@ func Parse(lookup func(string) (string, bool)) (Config, error) {
 // Validate checks the relations between fields.
 func (c Config) Validate() error {
 	var errs []error
-	if c.DatabaseURL != "" {
-		u, err := url.Parse(c.DatabaseURL)
-		if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
-			errs = append(errs, fmt.Errorf("%s: must be a postgres:// URL", EnvDatabaseURL))
-		}
+	if err := CheckDatabaseURL(EnvDatabaseURL, c.DatabaseURL); err != nil {
+		errs = append(errs, err)
 	}
 	if c.KeysetFile != "" && c.Keyset != "" {
 		errs = append(errs, fmt.Errorf("%s and %s are both set: choose one", EnvKeysetFile, EnvKeyset))
@@ -219,6 +216,41 @@ func (c Config) Validate() error {
 	}
 	return errors.Join(errs...)
 }
+
+// CheckDatabaseURL accepts "" (the embedded database) or a postgres://
+// URL; the error names the variable, never the value.
+func CheckDatabaseURL(name, v string) error {
+	if v == "" {
+		return nil
+	}
+	u, err := url.Parse(v)
+	if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
+		return fmt.Errorf("%s: must be a postgres:// URL", name)
+	}
+	return nil
+}
+
+// Env reads environment variables as credvault does — values trimmed,
+// defaults for unset or blank ones, a secret from NAME or from the file
+// NAME_FILE names — collecting every error: the one parser of the
+// credvault server and the reference credential-service.
+type Env struct{ p parser }
+
+// NewEnv reads through lookup (os.LookupEnv in production).
+func NewEnv(lookup func(string) (string, bool)) *Env { return &Env{p: parser{lookup: lookup}} }
+
+// String is name's value, or def.
+func (e *Env) String(name, def string) string { return e.p.str(name, def) }
+
+// Secret is name's value, or the content of the file name_FILE names
+// (both set is an error).
+func (e *Env) Secret(name string) string { return e.p.secret(name) }
+
+// Fail records an error about a variable.
+func (e *Env) Fail(err error) { e.p.errs = append(e.p.errs, err) }
+
+// Err is every error recorded, joined (nil when none).
+func (e *Env) Err() error { return errors.Join(e.p.errs...) }
 
 type parser struct {
 	lookup func(string) (string, bool)

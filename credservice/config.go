@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/credvault/credvault/config"
 	"github.com/credvault/credvault/internal/keyring"
 )
 
@@ -36,38 +37,34 @@ type Config struct {
 
 // ConfigFromEnv reads and validates the environment through lookup.
 func ConfigFromEnv(lookup func(string) (string, bool)) (Config, error) {
-	get := func(k, def string) string {
-		if v, ok := lookup(k); ok && strings.TrimSpace(v) != "" {
-			return strings.TrimSpace(v)
-		}
-		return def
-	}
+	env := config.NewEnv(lookup)
 	c := Config{
-		Addr: get(EnvAddr, "127.0.0.1:8081"), TokensFile: get(EnvTokensFile, ""), DatabaseURL: get(EnvDatabaseURL, ""),
-		KeysetFile: get(EnvKeysetFile, ""), DataDir: get(EnvDataDir, DefaultDataDir),
+		Addr: env.String(EnvAddr, "127.0.0.1:8081"), TokensFile: env.String(EnvTokensFile, ""),
+		DatabaseURL: env.Secret(EnvDatabaseURL), KeysetFile: env.String(EnvKeysetFile, ""),
+		DataDir: env.String(EnvDataDir, DefaultDataDir),
 	}
-	var errs []error
+	tokens := env.String(EnvTokens, "")
 	switch {
-	case get(EnvTokens, "") != "" && c.TokensFile != "":
-		errs = append(errs, fmt.Errorf("%s and %s are both set: choose one", EnvTokens, EnvTokensFile))
+	case tokens != "" && c.TokensFile != "":
+		env.Fail(fmt.Errorf("%s and %s are both set: choose one", EnvTokens, EnvTokensFile))
 	case c.TokensFile != "":
 		toks, err := ReadTokensFile(c.TokensFile)
 		if err != nil {
-			errs = append(errs, err)
+			env.Fail(err)
 		}
 		c.Tokens = toks
 	default:
-		c.Tokens = ParseTokens(get(EnvTokens, ""))
+		c.Tokens = ParseTokens(tokens)
 		if len(c.Tokens) == 0 {
-			errs = append(errs, fmt.Errorf("%s is required: a comma-separated list of accepted API tokens", EnvTokens))
+			env.Fail(fmt.Errorf("%s is required: a comma-separated list of accepted API tokens", EnvTokens))
 		} else if err := CheckTokens(c.Tokens); err != nil {
-			errs = append(errs, fmt.Errorf("%s: %w", EnvTokens, err))
+			env.Fail(fmt.Errorf("%s: %w", EnvTokens, err))
 		}
 	}
-	if c.DatabaseURL != "" && !strings.HasPrefix(c.DatabaseURL, "postgres://") && !strings.HasPrefix(c.DatabaseURL, "postgresql://") {
-		errs = append(errs, fmt.Errorf("%s: must be a postgres:// URL", EnvDatabaseURL))
+	if err := config.CheckDatabaseURL(EnvDatabaseURL, c.DatabaseURL); err != nil {
+		env.Fail(err)
 	}
-	return c, errors.Join(errs...)
+	return c, env.Err()
 }
 
 // MinTokenLength is the shortest accepted API token.

@@ -209,6 +209,19 @@ func TestConfigFromEnv(t *testing.T) {
 	if err != nil || len(c.Tokens) != 2 || c.Addr != "127.0.0.1:8081" {
 		t.Fatalf("config = %v %v", c.Addr, err)
 	}
+	// The shared parser: DATABASE_URL_FILE, and a URL that parses.
+	dbFile := filepath.Join(t.TempDir(), "db")
+	os.WriteFile(dbFile, []byte("postgres://u:pw@127.0.0.1:5432/db\n"), 0o600)
+	c2, err := credservice.ConfigFromEnv(env(map[string]string{"CREDENTIAL_SERVICE_TOKENS": tokenA, "DATABASE_URL_FILE": dbFile}))
+	if err != nil || c2.DatabaseURL != "postgres://u:pw@127.0.0.1:5432/db" {
+		t.Fatalf("DATABASE_URL_FILE: %v", err)
+	}
+	for _, bad := range []string{"postgres//nohost", "mysql://127.0.0.1/db", "%zz://x"} {
+		if _, err := credservice.ConfigFromEnv(env(map[string]string{"CREDENTIAL_SERVICE_TOKENS": tokenA, "DATABASE_URL": bad})); err == nil ||
+			!strings.Contains(err.Error(), "DATABASE_URL") || strings.Contains(err.Error(), bad) {
+			t.Fatalf("DATABASE_URL %q: %v, want an error naming the variable, not the value", bad, err)
+		}
+	}
 	c.DatabaseURL = "postgres://x"
 	if _, _, err := c.LoadKeyring(); err == nil || !strings.Contains(err.Error(), "CREDENTIAL_SERVICE_KEYSET_FILE") {
 		t.Fatalf("postgres without keyset: %v", err)
