@@ -10,8 +10,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
-	"net/http"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -25,6 +23,7 @@ import (
 	"github.com/credvault/credvault/credservice"
 	"github.com/credvault/credvault/internal/keyadmin"
 	"github.com/credvault/credvault/internal/keyring"
+	"github.com/credvault/credvault/internal/serve"
 )
 
 const usage = `credential-service — the reference custom credential service
@@ -111,27 +110,9 @@ func run(log *slog.Logger) error {
 		}
 	}()
 
-	srv := &http.Server{Addr: cfg.Addr, Handler: svc.Handler(), ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout: 30 * time.Second, WriteTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute}
-	// Bind before announcing, so a busy port fails before "listening".
-	ln, err := net.Listen("tcp", cfg.Addr)
-	if err != nil {
-		return fmt.Errorf("listen on %s (%s): %w", cfg.Addr, credservice.EnvAddr, err)
-	}
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
-	log.Info("credential-service listening", slog.String("addr", ln.Addr().String()), slog.Int("tokens", len(cfg.Tokens)),
-		slog.Bool("embedded_database", cfg.DatabaseURL == ""))
-	select {
-	case err := <-errc:
-		if !errors.Is(err, http.ErrServerClosed) {
-			return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
-		}
-	case <-ctx.Done():
-	}
-	sctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	return srv.Shutdown(sctx)
+	log.Info("credential-service starting", slog.Int("tokens", len(cfg.Tokens)), slog.Bool("embedded_database", cfg.DatabaseURL == ""))
+	return serve.Run(ctx, log, serve.Listener{Name: "credential-service", Addr: cfg.Addr, Env: credservice.EnvAddr,
+		Handler: svc.Handler(), WriteTimeout: 30 * time.Second})
 }
 
 // keysMain runs `credential-service keys ...`: the same key lifecycle as

@@ -13,7 +13,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"os"
 	"os/signal"
@@ -32,6 +31,7 @@ import (
 	"github.com/credvault/credvault/internal/keyadmin"
 	"github.com/credvault/credvault/internal/keyring"
 	"github.com/credvault/credvault/internal/migrations"
+	"github.com/credvault/credvault/internal/serve"
 	"github.com/credvault/credvault/internal/setup"
 	"github.com/credvault/credvault/internal/store"
 	"github.com/credvault/credvault/vault"
@@ -153,14 +153,14 @@ func serveCmd(stderr io.Writer) *cobra.Command {
 		Example: "  CREDVAULT_ALLOWED_HOSTS=127.0.0.1:8081 credvault serve\n  CREDVAULT_ADDR=:8000 DATABASE_URL=postgres://... credvault serve --no-migrate",
 		Args:    noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return serve(cmd.Context(), noMigrate, stderr)
+			return runServer(cmd.Context(), noMigrate, stderr)
 		},
 	}
 	cmd.Flags().BoolVar(&noMigrate, "no-migrate", false, "do not apply migrations at start")
 	return cmd
 }
 
-func serve(ctx context.Context, noMigrate bool, stderr io.Writer) error {
+func runServer(ctx context.Context, noMigrate bool, stderr io.Writer) error {
 	cfg, err := config.FromEnv()
 	if err != nil {
 		return err
@@ -176,50 +176,14 @@ func serve(ctx context.Context, noMigrate bool, stderr io.Writer) error {
 	}
 	defer p.Close()
 
-	srv := &http.Server{
-		Addr:              cfg.Addr,
-		Handler:           p.Handler(),
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       30 * time.Second,
-		WriteTimeout:      60 * time.Second,
-		IdleTimeout:       2 * time.Minute,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
-	}
-	// Bind before announcing, so a busy port fails before "listening".
-	ln, err := net.Listen("tcp", cfg.Addr)
-	if err != nil {
-		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
-	}
-	errc := make(chan error, 2)
-	var metricsSrv *http.Server
+	log.Info("credvault starting", slog.Bool("embedded_database", cfg.Embedded()), slog.Bool("env_vault", cfg.EnvVaultEnabled()))
+	ls := []serve.Listener{{Name: "credvault", Addr: cfg.Addr, Env: config.EnvAddr, Handler: p.Handler()}}
 	if cfg.MetricsAddr != "" {
-		mln, err := net.Listen("tcp", cfg.MetricsAddr)
-		if err != nil {
-			ln.Close()
-			return fmt.Errorf("listen on %s (%s): %w", cfg.MetricsAddr, config.EnvMetricsAddr, err)
-		}
 		mux := http.NewServeMux()
 		mux.Handle("GET /metrics", p.MetricsHandler())
-		metricsSrv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
-			WriteTimeout: 60 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
-		go func() { errc <- metricsSrv.Serve(mln) }()
-		log.Info("metrics listening", slog.String("addr", mln.Addr().String()))
+		ls = append(ls, serve.Listener{Name: "metrics", Addr: cfg.MetricsAddr, Env: config.EnvMetricsAddr, Handler: mux})
 	}
-	go func() { errc <- srv.Serve(ln) }()
-	log.Info("credvault listening", slog.String("addr", ln.Addr().String()), slog.Bool("embedded_database", cfg.Embedded()),
-		slog.Bool("env_vault", cfg.EnvVaultEnabled()))
-	select {
-	case err := <-errc:
-		return fmt.Errorf("serve: %w", err)
-	case <-ctx.Done():
-	}
-	log.Info("shutting down")
-	shutdownCtx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	if metricsSrv != nil {
-		_ = metricsSrv.Shutdown(shutdownCtx)
-	}
-	return srv.Shutdown(shutdownCtx)
+	return serve.Run(ctx, log, ls...)
 }
 
 func migrateCmd(out output) *cobra.Command {

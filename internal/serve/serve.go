@@ -1,0 +1,79 @@
+// Package serve runs HTTP listeners the way both credvault binaries do:
+// every address is bound before anything is announced (a busy port fails
+// before "listening"), timeouts bound slow clients, server errors go to the
+// structured log, and the context's end shuts every listener down
+// gracefully.
+package serve
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+)
+
+// Listener is one address to serve.
+type Listener struct {
+	// Name is what the log calls it ("credvault", "metrics").
+	Name string
+	Addr string
+	// Env names the variable that set Addr, for the bind error.
+	Env     string
+	Handler http.Handler
+	// WriteTimeout bounds writing an answer (default 60 s).
+	WriteTimeout time.Duration
+}
+
+// Run binds every listener, logs each address, serves until ctx ends or
+// one fails, then shuts all down within 20 s.
+func Run(ctx context.Context, log *slog.Logger, ls ...Listener) error {
+	var lns []net.Listener
+	closeAll := func() {
+		for _, ln := range lns {
+			ln.Close()
+		}
+	}
+	for _, l := range ls {
+		ln, err := net.Listen("tcp", l.Addr)
+		if err != nil {
+			closeAll()
+			if l.Env != "" {
+				return fmt.Errorf("listen on %s (%s): %w", l.Addr, l.Env, err)
+			}
+			return fmt.Errorf("listen on %s: %w", l.Addr, err)
+		}
+		lns = append(lns, ln)
+	}
+	errc := make(chan error, len(ls))
+	servers := make([]*http.Server, len(ls))
+	for i, l := range ls {
+		wt := l.WriteTimeout
+		if wt == 0 {
+			wt = 60 * time.Second
+		}
+		servers[i] = &http.Server{Handler: l.Handler, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
+			WriteTimeout: wt, IdleTimeout: 2 * time.Minute, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+		go func() { errc <- servers[i].Serve(lns[i]) }()
+		log.Info(l.Name+" listening", slog.String("addr", lns[i].Addr().String()))
+	}
+	var failed error
+	select {
+	case err := <-errc:
+		if !errors.Is(err, http.ErrServerClosed) {
+			failed = fmt.Errorf("serve: %w", err)
+		}
+	case <-ctx.Done():
+		log.Info("shutting down")
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	for _, s := range servers {
+		if err := s.Shutdown(sctx); err != nil && failed == nil {
+			failed = err
+		}
+	}
+	return failed
+}
