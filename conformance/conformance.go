@@ -110,18 +110,17 @@ func Run(ctx context.Context, baseURL string, token vault.Secret, opts Options) 
 	}
 	add("base URL", Pass, "%s", client.BaseURL())
 
-	status, err := client.Probe(ctx)
-	switch {
-	case err != nil:
-		add("reachable", Fail, "%v", err)
+	switch r := Probe(ctx, client); {
+	case r.Err != nil:
+		add("reachable", Fail, "%v", r.Err)
 		return rep
-	case status == 401 || status == 403:
-		add("reachable", Fail, "GET of the base URL answered HTTP %d: the token was rejected", status)
+	case r.Rejected:
+		add("reachable", Fail, "GET of the base URL answered HTTP %d: the token was rejected", r.Status)
 		return rep
-	case status/100 == 2 || status == 404 || status == 405:
-		add("reachable", Pass, "GET of the base URL answered HTTP %d", status)
+	case r.Reachable:
+		add("reachable", Pass, "GET of the base URL answered HTTP %d", r.Status)
 	default:
-		add("reachable", Fail, "GET of the base URL answered HTTP %d", status)
+		add("reachable", Fail, "GET of the base URL answered HTTP %d", r.Status)
 		return rep
 	}
 
@@ -195,33 +194,27 @@ func checkType(ctx context.Context, client *contract.Client, sample vault.Creden
 	if sample.Type == vault.TypePassword {
 		missing = Fail
 	}
-	id, err := client.CreateItem(ctx, sample)
-	if err != nil {
+	id, steps := RoundTrip(ctx, client, sample)
+	for _, st := range steps {
 		var ue *vault.UpstreamError
-		if missing == Warn && errors.As(err, &ue) && ue.StatusCode >= 400 && ue.StatusCode < 500 {
-			add("create "+t, Warn, "not supported by this service (%v)", err)
+		switch {
+		case st.Err == nil && st.Name == "create":
+			add("create "+t, Pass, "id %s", id)
+		case st.Err == nil && st.Name == "read back":
+			add("read back "+t, Pass, "every field matches")
+		case st.Err == nil:
+			add(st.Name+" "+t, Pass, "")
+		case st.Name == "create" && missing == Warn && errors.As(st.Err, &ue) && ue.StatusCode >= 400 && ue.StatusCode < 500:
+			add("create "+t, Warn, "not supported by this service (%v)", st.Err)
+			return
+		case st.Name == "delete":
+			add("delete "+t, Fail, "%v", st.Err)
+			return
+		default:
+			add(st.Name+" "+t, missing, "%v", st.Err)
 			return
 		}
-		add("create "+t, missing, "%v", err)
-		return
 	}
-	add("create "+t, Pass, "id %s", id)
-	got, err := client.GetItem(ctx, id)
-	switch {
-	case err != nil:
-		add("read back "+t, missing, "%v", err)
-	default:
-		if diff := wire.DiffFields(sample, got); len(diff) > 0 {
-			add("read back "+t, missing, "fields differ: %s", strings.Join(diff, ", "))
-		} else {
-			add("read back "+t, Pass, "every field matches")
-		}
-	}
-	if err := client.DeleteItem(ctx, id); err != nil {
-		add("delete "+t, Fail, "%v", err)
-		return
-	}
-	add("delete "+t, Pass, "")
 	if _, err := client.GetItem(ctx, id); errors.Is(err, vault.ErrNotFound) {
 		add("read after delete "+t+" → 404", Pass, "")
 	} else {

@@ -11,6 +11,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/credvault/credvault/conformance"
 	"github.com/credvault/credvault/internal/keyring"
 	"github.com/credvault/credvault/internal/store"
 	"github.com/credvault/credvault/problem"
@@ -18,7 +19,6 @@ import (
 	"github.com/credvault/credvault/vault/contract"
 	"github.com/credvault/credvault/vault/netpolicy"
 	"github.com/credvault/credvault/vault/orgvault"
-	"github.com/credvault/credvault/vault/wire"
 )
 
 // TokenTypeCustomCredential is the token_type of a custom credential
@@ -373,18 +373,18 @@ func (c *Configs) test(ctx context.Context, client *contract.Client, roundtrip b
 }
 
 func probe(ctx context.Context, client *contract.Client) TestResult {
-	status, err := client.Probe(ctx)
+	r := conformance.Probe(ctx, client)
 	switch {
-	case err != nil:
-		return TestResult{Detail: "Connection failed: " + err.Error()}
-	case status >= 200 && status < 300, status == 404, status == 405:
-		return TestResult{Success: true, StatusCode: status,
-			Detail: fmt.Sprintf("Connection successful: the service is reachable (HTTP %d)", status)}
-	case status == 401 || status == 403:
-		return TestResult{StatusCode: status,
-			Detail: fmt.Sprintf("The service is reachable but rejected the API token (HTTP %d)", status)}
+	case r.Err != nil:
+		return TestResult{Detail: "Connection failed: " + r.Err.Error()}
+	case r.Reachable:
+		return TestResult{Success: true, StatusCode: r.Status,
+			Detail: fmt.Sprintf("Connection successful: the service is reachable (HTTP %d)", r.Status)}
+	case r.Rejected:
+		return TestResult{StatusCode: r.Status,
+			Detail: fmt.Sprintf("The service is reachable but rejected the API token (HTTP %d)", r.Status)}
 	}
-	return TestResult{StatusCode: status, Detail: fmt.Sprintf("Connection failed: the service answered HTTP %d", status)}
+	return TestResult{StatusCode: r.Status, Detail: fmt.Sprintf("Connection failed: the service answered HTTP %d", r.Status)}
 }
 
 func roundTrip(ctx context.Context, client *contract.Client, res TestResult) TestResult {
@@ -394,32 +394,16 @@ func roundTrip(ctx context.Context, client *contract.Client, res TestResult) Tes
 		Username: "credvault-connection-test", Password: vault.NewSecret(base64.RawURLEncoding.EncodeToString(pw[:])),
 		TOTPType: vault.TOTPNone,
 	}}
-	fail := func(step string, err error) TestResult {
-		res.Success = false
-		res.Steps = append(res.Steps, TestStep{Step: step, Detail: err.Error()})
-		res.Detail = fmt.Sprintf("Round trip failed at %s: %v", step, err)
-		return res
-	}
-	id, err := client.CreateItem(ctx, probeCred)
-	if err != nil {
-		return fail("create", err)
-	}
-	res.Steps = append(res.Steps, TestStep{Step: "create", OK: true})
-	got, err := client.GetItem(ctx, id)
-	if err == nil {
-		if diff := wire.DiffFields(probeCred, got); len(diff) > 0 {
-			err = fmt.Errorf("the credential read back differs in %s", strings.Join(diff, ", "))
+	_, steps := conformance.RoundTrip(ctx, client, probeCred)
+	for _, st := range steps {
+		if st.Err != nil {
+			res.Success = false
+			res.Steps = append(res.Steps, TestStep{Step: st.Name, Detail: st.Err.Error()})
+			res.Detail = fmt.Sprintf("Round trip failed at %s: %v", st.Name, st.Err)
+			return res
 		}
+		res.Steps = append(res.Steps, TestStep{Step: st.Name, OK: true})
 	}
-	if err != nil {
-		_ = client.DeleteItem(ctx, id) // clean up what we can
-		return fail("read back", err)
-	}
-	res.Steps = append(res.Steps, TestStep{Step: "read back", OK: true})
-	if err := client.DeleteItem(ctx, id); err != nil {
-		return fail("delete", err)
-	}
-	res.Steps = append(res.Steps, TestStep{Step: "delete", OK: true})
 	res.Detail = "Round trip successful: created, read back and deleted a test credential"
 	return res
 }
