@@ -1,0 +1,153 @@
+package org_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	"github.com/credvault/credvault/internal/keyring"
+	"github.com/credvault/credvault/internal/testdb"
+	"github.com/credvault/credvault/org"
+	"github.com/credvault/credvault/problem"
+	"github.com/credvault/credvault/vault"
+	"github.com/credvault/credvault/vault/contract"
+	"github.com/credvault/credvault/vault/netpolicy"
+	"github.com/credvault/credvault/vault/orgvault"
+)
+
+// stubVault is the ConfigVault seam: the address policy of a deployment
+// allowing loopback, and a count of invalidations.
+type stubVault struct {
+	policy      netpolicy.AddressPolicy
+	invalidated atomic.Int64
+}
+
+func (v *stubVault) Invalidate(string)               { v.invalidated.Add(1) }
+func (v *stubVault) Policy() netpolicy.AddressPolicy { return v.policy }
+func (v *stubVault) Env() *contract.Client           { return nil }
+func (v *stubVault) ClientFor(orgvault.Config) (*contract.Client, error) {
+	return nil, errors.New("not dialled in unit tests")
+}
+
+func newConfigs(t *testing.T) (*org.Configs, *org.Organizations, *stubVault) {
+	t.Helper()
+	st := testdb.Open(t, testdb.SQLite)
+	b, _ := keyring.Generate()
+	kr, _ := keyring.Parse(b)
+	p, err := netpolicy.NewAddressPolicy([]string{"127.0.0.1"}, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := &stubVault{policy: p}
+	return org.NewConfigs(org.NewConfigSource(st, kr), v), org.NewOrganizations(st), v
+}
+
+func TestMaskToken(t *testing.T) {
+	t.Parallel()
+	for tok, want := range map[string]string{
+		"":                         "********",
+		"short-token":              "********", // under 16: nothing shown
+		"0123456789abcdef":         "********cdef",
+		"a-much-longer-token-wxyz": "********wxyz",
+	} {
+		if got := org.MaskToken(vault.NewSecret(tok)); got != want {
+			t.Errorf("MaskToken(%d chars) = %q, want %q", len(tok), got, want)
+		}
+	}
+}
+
+// TestSavedTokenRule: a masked or empty token keeps the saved one, but
+// only for the exact saved URL; any other URL needs its own token; a
+// masked token that is not the saved one's mask is refused.
+func TestSavedTokenRule(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	configs, orgs, v := newConfigs(t)
+	c, err := orgs.Create(ctx, "Acme")
+	if err != nil {
+		t.Fatal(err)
+	}
+	admin := org.Principal{OrganizationID: c.OrganizationID, KeyID: c.APIKeyID}
+	const saved = "saved-token-0123456789"
+	base := "http://127.0.0.1:8081/api/v1/credentials"
+
+	if _, err := configs.Get(ctx, c.OrganizationID); !errors.Is(err, org.ErrNotConfigured) || !errors.Is(err, org.ErrNotFound) {
+		t.Fatalf("Get before any save = %v, want ErrNotConfigured (a kind of ErrNotFound)", err)
+	}
+	if _, err := configs.Save(ctx, admin, org.ServiceConfig{APIBaseURL: base}); !isInvalid(err, "config.api_token") {
+		t.Fatalf("first save without a token = %v", err)
+	}
+	view, err := configs.Save(ctx, admin, org.ServiceConfig{APIBaseURL: base + "/", APIToken: vault.NewSecret(saved)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(view.Token, saved) || !strings.Contains(view.Token, "********6789") || v.invalidated.Load() != 1 {
+		t.Fatalf("saved view %q (invalidations %d)", view.Token, v.invalidated.Load())
+	}
+	mask := org.MaskToken(vault.NewSecret(saved))
+	for _, tok := range []string{"", mask} {
+		if _, err := configs.Save(ctx, admin, org.ServiceConfig{APIBaseURL: base, APIToken: vault.NewSecret(tok)}); err != nil {
+			t.Fatalf("re-save with token %q for the saved URL: %v", tok, err)
+		}
+	}
+	for _, other := range []string{"http://127.0.0.1:9999/steal", "http://127.0.0.1:8081/api/v1/credentials/x"} {
+		for _, tok := range []string{"", mask} {
+			if _, err := configs.Save(ctx, admin, org.ServiceConfig{APIBaseURL: other, APIToken: vault.NewSecret(tok)}); !isInvalid(err, "config.api_token") {
+				t.Fatalf("saved token reused for %s: %v", other, err)
+			}
+		}
+	}
+	if _, err := configs.Save(ctx, admin, org.ServiceConfig{APIBaseURL: base, APIToken: vault.NewSecret("********0000")}); !isInvalid(err, "config.api_token") {
+		t.Fatalf("someone else's mask accepted: %v", err)
+	}
+	for _, bad := range []string{"line\nbreak-0123456789", "ctrl\x01-0123456789"} {
+		if _, err := configs.Save(ctx, admin, org.ServiceConfig{APIBaseURL: base, APIToken: vault.NewSecret(bad)}); !isInvalid(err, "config.api_token") {
+			t.Fatalf("token %q accepted: %v", bad, err)
+		}
+	}
+	if _, err := configs.Save(ctx, admin, org.ServiceConfig{APIBaseURL: "http://10.0.0.1/x", APIToken: vault.NewSecret(saved)}); !isInvalid(err, "config.api_base_url") {
+		t.Fatalf("a private address accepted: %v", err)
+	}
+	if err := configs.Clear(ctx, admin); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := configs.Get(ctx, c.OrganizationID); !errors.Is(err, org.ErrNotConfigured) {
+		t.Fatalf("Get after clear = %v", err)
+	}
+	events, err := orgs.Audit(ctx, c.OrganizationID)
+	if err != nil || len(events) < 4 {
+		t.Fatalf("audit = %d events, %v", len(events), err)
+	}
+}
+
+func TestAuthenticateAndRevoke(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	_, orgs, _ := newConfigs(t)
+	c, _ := orgs.Create(ctx, "Acme")
+	p, err := orgs.Authenticate(ctx, c.APIKey)
+	if err != nil || p.OrganizationID != c.OrganizationID || p.KeyID != c.APIKeyID {
+		t.Fatalf("Authenticate = %+v %v", p, err)
+	}
+	for _, bad := range []string{"", "cvk_unknown", c.APIKey + "x", strings.ToUpper(c.APIKey)} {
+		if _, err := orgs.Authenticate(ctx, bad); !errors.Is(err, org.ErrUnauthorized) {
+			t.Fatalf("Authenticate(%d chars) = %v", len(bad), err)
+		}
+	}
+	if err := orgs.RevokeKey(ctx, c.OrganizationID, c.APIKeyID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := orgs.Authenticate(ctx, c.APIKey); !errors.Is(err, org.ErrUnauthorized) {
+		t.Fatalf("a revoked key authenticates: %v", err)
+	}
+	if err := orgs.RevokeKey(ctx, "org_other", c.APIKeyID); !errors.Is(err, org.ErrNotFound) {
+		t.Fatalf("revoking through another organization = %v, want ErrNotFound", err)
+	}
+}
+
+func isInvalid(err error, field string) bool {
+	var inv *problem.InvalidError
+	return errors.As(err, &inv) && inv.Field == field
+}
