@@ -1,0 +1,267 @@
+package credentials_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/credvault/credvault/credentials"
+	"github.com/credvault/credvault/internal/store"
+	"github.com/credvault/credvault/internal/testdb"
+	"github.com/credvault/credvault/problem"
+	"github.com/credvault/credvault/vault"
+)
+
+// fakeVault is a scripted vault for unit tests: items per configuration,
+// idempotency keys honoured, and hooks to fail or lose answers.
+type fakeVault struct {
+	mu      sync.Mutex
+	current string
+	items   map[vault.ItemRef]vault.Credential
+	keys    map[string]vault.ItemRef
+	next    int
+	// afterStore, when set, runs after a create stored its item; its
+	// error is the create's answer (the item stays: a lost answer).
+	afterStore func(key string) error
+	failDelete error
+}
+
+func newFakeVault() *fakeVault {
+	return &fakeVault{current: "cfg_1", items: map[vault.ItemRef]vault.Credential{}, keys: map[string]vault.ItemRef{}}
+}
+
+func (f *fakeVault) CurrentSource(context.Context, string) (string, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.current, nil
+}
+
+func (f *fakeVault) Create(ctx context.Context, orgID string, c vault.Credential) (vault.ItemRef, error) {
+	src, _ := f.CurrentSource(ctx, orgID)
+	return f.CreateAt(ctx, orgID, src, c)
+}
+
+func (f *fakeVault) CreateAt(ctx context.Context, _ string, source string, c vault.Credential) (vault.ItemRef, error) {
+	key := vault.IdempotencyKey(ctx)
+	f.mu.Lock()
+	ref, seen := f.keys[source+"/"+key]
+	if !seen || key == "" {
+		f.next++
+		ref = vault.ItemRef{ID: fmt.Sprintf("item-%d", f.next), Source: source}
+		f.items[ref] = c
+		if key != "" {
+			f.keys[source+"/"+key] = ref
+		}
+	}
+	hook := f.afterStore
+	f.mu.Unlock()
+	if hook != nil {
+		if err := hook(key); err != nil {
+			return vault.ItemRef{}, err
+		}
+	}
+	return ref, nil
+}
+
+func (f *fakeVault) ReplayCreate(ctx context.Context, orgID, source, key string) (vault.ItemRef, bool, error) {
+	ref, err := f.CreateAt(vault.WithIdempotencyKey(ctx, key), orgID, source, vault.Credential{Type: vault.TypeSecret,
+		Secret: &vault.SecretValue{Value: vault.NewSecret("placeholder")}})
+	return ref, true, err
+}
+
+func (f *fakeVault) Get(_ context.Context, _ string, ref vault.ItemRef) (vault.Credential, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	c, ok := f.items[ref]
+	if !ok {
+		return vault.Credential{}, vault.ErrNotFound
+	}
+	return c, nil
+}
+
+func (f *fakeVault) Delete(_ context.Context, _ string, ref vault.ItemRef) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.failDelete != nil {
+		return f.failDelete
+	}
+	if _, ok := f.items[ref]; !ok {
+		return vault.ErrNotFound
+	}
+	delete(f.items, ref)
+	return nil
+}
+
+func (f *fakeVault) count() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return len(f.items)
+}
+
+// setup returns a service over a fresh SQLite store whose organizations
+// org_a and org_b exist.
+func setup(t *testing.T) (*credentials.Service, *store.Store, *fakeVault) {
+	t.Helper()
+	st := testdb.Open(t, testdb.SQLite)
+	now := st.Now()
+	for _, id := range []string{"org_a", "org_b"} {
+		if err := st.CreateOrganization(t.Context(), store.Organization{ID: id, Name: id, CreatedAt: now, ModifiedAt: now},
+			store.APIKey{ID: "key_" + id, OrganizationID: id, KeyHash: []byte(id), CreatedAt: now}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	v := newFakeVault()
+	return credentials.New(st, v, nil), st, v
+}
+
+func secret(name, value string) vault.Credential {
+	return vault.Credential{Name: name, Type: vault.TypeSecret, Secret: &vault.SecretValue{Value: vault.NewSecret(value), Label: "l"}}
+}
+
+func exec(t *testing.T, st *store.Store, q string) {
+	t.Helper()
+	if _, err := st.SQLDB().Exec(q); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// dueNow makes every recorded deletion due, as if its backoff had passed.
+func dueNow(t *testing.T, st *store.Store) {
+	exec(t, st, "UPDATE vault_deletions SET next_attempt_at = '2000-01-01 00:00:00+00:00'")
+}
+
+func TestRowWriteFailureDeletesTheNewItem(t *testing.T) {
+	t.Parallel()
+	svc, st, v := setup(t)
+	exec(t, st, "CREATE TRIGGER fail_insert BEFORE INSERT ON credentials BEGIN SELECT RAISE(ABORT, 'disk full'); END")
+	if _, err := svc.Create(t.Context(), "org_a", secret("s", "v")); err == nil {
+		t.Fatal("create succeeded with a failing row write")
+	}
+	if v.count() != 0 {
+		t.Fatalf("%d items left in the vault", v.count())
+	}
+	if ds, _ := svc.PendingDeletions(t.Context(), 10); len(ds) != 0 {
+		t.Fatalf("pending deletions %+v, want the compensation done", ds)
+	}
+	if cs, _ := st.ListCreates(t.Context(), "", time.Now().Add(time.Hour), 10); len(cs) != 0 {
+		t.Fatalf("unsettled creates %+v", cs)
+	}
+}
+
+func TestConcurrentUpdateIsAConflictAndKeepsTheOldItem(t *testing.T) {
+	t.Parallel()
+	svc, st, v := setup(t)
+	ctx := t.Context()
+	view, err := svc.Create(ctx, "org_a", secret("s", "old"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	v.afterStore = func(string) error { exec(t, st, "UPDATE credentials SET version = version + 1"); return nil }
+	if _, err := svc.Update(ctx, "org_a", view.CredentialID, secret("s", "new")); !errors.Is(err, credentials.ErrConflict) {
+		t.Fatalf("update racing another writer = %v, want ErrConflict", err)
+	}
+	v.afterStore = nil
+	got, err := svc.GetWithSecret(ctx, "org_a", view.CredentialID)
+	if err != nil || got.Credential.Secret.Value.Reveal() != "old" || v.count() != 1 {
+		t.Fatalf("after the conflict: %v, %d items", err, v.count())
+	}
+}
+
+func TestDeleteIsRecordedThenRetried(t *testing.T) {
+	t.Parallel()
+	svc, st, v := setup(t)
+	ctx := t.Context()
+	view, _ := svc.Create(ctx, "org_a", secret("s", "v"))
+	v.failDelete = &vault.UpstreamError{Op: "delete", StatusCode: 503}
+	if err := svc.Delete(ctx, "org_a", view.CredentialID); err != nil {
+		t.Fatalf("delete with a refusing service = %v, want success once recorded", err)
+	}
+	if _, err := svc.Get(ctx, "org_a", view.CredentialID); !errors.Is(err, credentials.ErrNotFound) {
+		t.Fatalf("Get after delete = %v, want ErrNotFound", err)
+	}
+	ds, _ := svc.PendingDeletions(ctx, 10)
+	if len(ds) != 1 || ds[0].Attempts != 1 || ds[0].LastError == "" || v.count() != 1 {
+		t.Fatalf("pending = %+v, items %d", ds, v.count())
+	}
+	v.failDelete = nil
+	dueNow(t, st)
+	if n := svc.RunOutboxOnce(ctx); n != 1 || v.count() != 0 {
+		t.Fatalf("worker tried %d, %d items left", n, v.count())
+	}
+	if ds, _ := svc.PendingDeletions(ctx, 10); len(ds) != 0 {
+		t.Fatalf("still pending: %+v", ds)
+	}
+}
+
+func TestLostCreateIsRecoveredByReconcile(t *testing.T) {
+	t.Parallel()
+	svc, st, v := setup(t)
+	ctx := t.Context()
+	v.afterStore = func(string) error { return &vault.TimeoutError{Op: "create", After: time.Second} }
+	if _, err := svc.Create(ctx, "org_a", secret("s", "v")); !errors.Is(err, vault.ErrTimeout) {
+		t.Fatalf("create = %v, want the timeout", err)
+	}
+	v.afterStore = nil
+	cs, _ := st.ListCreates(ctx, "org_a", time.Now().Add(time.Hour), 10)
+	if len(cs) != 1 || cs[0].State != store.CreateLost || cs[0].VaultSource != "cfg_1" || v.count() != 1 {
+		t.Fatalf("creates %+v, items %d", cs, v.count())
+	}
+	rep, _ := svc.Reconcile(ctx, credentials.ReconcileOptions{Fix: true})
+	if len(rep.LostCreates) != 0 {
+		t.Fatalf("a create younger than the grace period was reported: %+v", rep.LostCreates)
+	}
+	exec(t, st, "UPDATE vault_creates SET created_at = '2000-01-01 00:00:00+00:00'")
+	rep, err := svc.Reconcile(ctx, credentials.ReconcileOptions{Fix: true})
+	if err != nil || rep.Recovered != 1 || !rep.Clean() || v.count() != 0 {
+		t.Fatalf("reconcile --fix = %+v %v, items %d", rep, err, v.count())
+	}
+}
+
+func TestUpdateKeepsWhatTheFormLeftOut(t *testing.T) {
+	t.Parallel()
+	svc, _, _ := setup(t)
+	ctx := t.Context()
+	pw := vault.Credential{Name: "Bank", Type: vault.TypePassword, Password: &vault.Password{Username: "u",
+		Password: vault.NewSecret("p1"), TOTPType: vault.TOTPNone, Metadata: vault.Metadata{"recovery": "r"}}}
+	view, err := svc.Create(ctx, "org_a", pw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	upd := pw
+	upd.Password = &vault.Password{Username: "u", Password: vault.NewSecret("p2"), TOTPType: vault.TOTPNone}
+	if _, err := svc.UpdateWith(ctx, "org_a", view.CredentialID, upd, credentials.Keep{Metadata: true}, credentials.Patch{}); err != nil {
+		t.Fatal(err)
+	}
+	got, _ := svc.GetWithSecret(ctx, "org_a", view.CredentialID)
+	if got.Credential.Password.Password.Reveal() != "p2" || got.Credential.Password.Metadata["recovery"] != "r" {
+		t.Fatalf("after update: metadata %v", got.Credential.Password.Metadata)
+	}
+	upd.Password = &vault.Password{Username: "u", Password: vault.NewSecret("p3"), TOTPType: vault.TOTPNone}
+	if _, err := svc.Update(ctx, "org_a", view.CredentialID, upd); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := svc.GetWithSecret(ctx, "org_a", view.CredentialID); len(got.Credential.Password.Metadata) != 0 {
+		t.Fatal("an update without Keep kept the metadata")
+	}
+}
+
+func TestIdsAndOrganizationsAreChecked(t *testing.T) {
+	t.Parallel()
+	svc, _, _ := setup(t)
+	ctx := t.Context()
+	view, _ := svc.Create(ctx, "org_a", secret("s", "v"))
+	for _, id := range []string{"\x00", "a\xffb", string(make([]byte, 200))} {
+		if _, err := svc.Get(ctx, "org_a", id); !errors.Is(err, problem.ErrInvalid) {
+			t.Fatalf("Get(%q) = %v, want a validation error", id, err)
+		}
+	}
+	if _, err := svc.GetWithSecret(ctx, "org_b", view.CredentialID); !errors.Is(err, credentials.ErrNotFound) {
+		t.Fatalf("another organization's credential = %v, want ErrNotFound", err)
+	}
+	if err := svc.Delete(ctx, "org_b", view.CredentialID); !errors.Is(err, credentials.ErrNotFound) {
+		t.Fatalf("deleting another organization's credential = %v", err)
+	}
+}
