@@ -231,3 +231,41 @@ func BenchmarkOrgVaultResolveCached(b *testing.B) {
 		b.Fatalf("config loaded %d times", src.calls.Load())
 	}
 }
+
+// TestOrgVaultTTLWithInjectedClock: a resolved client is trusted for the
+// TTL without a database check, then reloaded (a replica's invalidation
+// may not have reached this one).
+func TestOrgVaultTTLWithInjectedClock(t *testing.T) {
+	t.Parallel()
+	cfg := orgvault.Config{ID: "cfg_1", BaseURL: "https://creds.example.com/api", Token: vault.NewSecret(testcred.Token)}
+	src := &countingSource{cfgs: map[string]orgvault.Config{"org_a": cfg}, byID: []ownedConfig{{"org_a", cfg}}}
+	var mu sync.Mutex
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	advance := func(d time.Duration) { mu.Lock(); now = now.Add(d); mu.Unlock() }
+	v := orgvault.New(src, orgvault.Options{TTL: time.Minute, Now: clock})
+	ctx := context.Background()
+	resolve := func() {
+		t.Helper()
+		if _, err := v.Resolve(ctx, "org_a"); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := v.ResolveSource(ctx, "org_a", "cfg_1"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	resolve()
+	if n := src.calls.Load(); n != 2 {
+		t.Fatalf("first resolve loaded %d times, want 2 (current and by id)", n)
+	}
+	advance(59 * time.Second)
+	resolve()
+	if n := src.calls.Load(); n != 2 {
+		t.Fatalf("within the TTL: %d loads, want still 2", n)
+	}
+	advance(2 * time.Second)
+	resolve()
+	if n := src.calls.Load(); n != 4 {
+		t.Fatalf("after the TTL: %d loads, want 4", n)
+	}
+}
