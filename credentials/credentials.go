@@ -418,7 +418,7 @@ func (s *Service) list(ctx context.Context, orgID string, o ListOptions) ([]View
 	case o.PageSize < 1 || o.PageSize > MaxPageSize:
 		return nil, "", problem.Invalid("page_size", "must be between 1 and %d", MaxPageSize)
 	case o.Type != "" && !o.Type.Valid():
-		return nil, "", problem.Invalid("credential_type", "must be one of password, credit_card, secret")
+		return nil, "", vault.InvalidType("credential_type")
 	case len(o.Search) > 256:
 		return nil, "", problem.Invalid("search", "must be at most 256 characters")
 	}

@@ -282,7 +282,7 @@ func decodeInner(req credentialRequest) (vault.Credential, error) {
 	case "":
 		return out, problem.Invalid("credential_type", "is required")
 	default:
-		return out, problem.Invalid("credential_type", "must be one of password, credit_card, secret")
+		return out, vault.InvalidType("credential_type")
 	}
 	return out, nil
 }

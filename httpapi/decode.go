@@ -6,10 +6,10 @@ import (
 	"errors"
 	"io"
 	"net/http"
-	"strings"
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/credvault/credvault/problem"
 	"github.com/credvault/credvault/vault"
 )
 
@@ -64,11 +64,8 @@ func jsonProblem(err error) string {
 			return "request body must be a JSON object"
 		}
 		return te.Field + ": must be a JSON " + jsonKind(te.Type.Kind().String())
-	case strings.HasPrefix(err.Error(), "json: unknown field "):
-		name := strings.TrimPrefix(err.Error(), "json: unknown field ")
-		if len(name) > 66 {
-			name = name[:64] + `…"`
-		}
+	case isUnknownField(err):
+		name, _ := problem.UnknownField(err)
 		return "unknown field " + name
 	case errors.Is(err, io.ErrUnexpectedEOF):
 		return "malformed JSON in request body"
@@ -91,3 +88,8 @@ func jsonKind(k string) string {
 }
 
 func secret(s string) vault.Secret { return vault.NewSecret(s) }
+
+func isUnknownField(err error) bool {
+	_, ok := problem.UnknownField(err)
+	return ok
+}

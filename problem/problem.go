@@ -9,6 +9,7 @@ package problem
 import (
 	"errors"
 	"fmt"
+	"strings"
 )
 
 // The shared kinds.
@@ -60,3 +61,19 @@ type kind struct {
 
 func (k *kind) Error() string        { return k.msg }
 func (k *kind) Is(target error) bool { return target == k.of }
+
+// UnknownField recognises encoding/json's error for a field that a
+// DisallowUnknownFields decoder does not know, and returns its name
+// (quoted, cut to 64 characters: a client chooses it). It is the one
+// reader of that error's text.
+func UnknownField(err error) (string, bool) {
+	const prefix = "json: unknown field "
+	if err == nil || !strings.HasPrefix(err.Error(), prefix) {
+		return "", false
+	}
+	name := strings.TrimPrefix(err.Error(), prefix)
+	if len(name) > 66 {
+		name = name[:64] + `…"`
+	}
+	return name, true
+}

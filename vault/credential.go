@@ -10,6 +10,12 @@ import (
 // Type is a credential type.
 type Type string
 
+// InvalidType is the validation error of a field that must name a
+// credential type.
+func InvalidType(field string) error {
+	return problem.Invalid(field, "must be one of password, credit_card, secret")
+}
+
 // Credential types of the custom credential service contract.
 const (
 	TypePassword   Type = "password"
@@ -172,7 +178,7 @@ func (c *Credential) Validate() error {
 		}
 		return c.Secret.validate()
 	}
-	return problem.Invalid("credential_type", "must be one of password, credit_card, secret")
+	return InvalidType("credential_type")
 }
 
 type namedText struct{ name, value string }

@@ -139,7 +139,7 @@ func encode(c vault.Credential, withName bool) ([]byte, error) {
 	case c.Type == vault.TypeSecret && c.Secret != nil:
 		w.SecretValue, w.SecretLabel = r(c.Secret.Value), wireString(c.Secret.Label)
 	default:
-		return nil, problem.Invalid("credential_type", "must be one of password, credit_card, secret")
+		return nil, vault.InvalidType("credential_type")
 	}
 	return json.Marshal(w)
 }
@@ -273,8 +273,9 @@ func DecodeCreate(body []byte) (vault.Credential, error) {
 		switch {
 		case errors.As(err, &te) && te.Field != "":
 			return vault.Credential{}, problem.Invalid(fieldName(te.Field), "has the wrong JSON type")
-		case strings.HasPrefix(err.Error(), "json: unknown field "):
-			return vault.Credential{}, problem.Invalid("", "unknown field %s", strings.TrimPrefix(err.Error(), "json: unknown field "))
+		case isUnknownField(err):
+			name, _ := problem.UnknownField(err)
+			return vault.Credential{}, problem.Invalid("", "unknown field %s", name)
 		}
 		return vault.Credential{}, problem.Invalid("", "the body is not a valid JSON object")
 	}
@@ -283,7 +284,7 @@ func DecodeCreate(body []byte) (vault.Credential, error) {
 	case "":
 		return vault.Credential{}, problem.Invalid("type", "is required")
 	default:
-		return vault.Credential{}, problem.Invalid("type", "must be one of password, credit_card, secret")
+		return vault.Credential{}, vault.InvalidType("type")
 	}
 	b, _ := json.Marshal(w)
 	c, err := Decode(b)
@@ -353,4 +354,9 @@ func EchoedSecrets(body []byte) []string {
 func jsonString(v any) string {
 	b, _ := json.Marshal(v)
 	return string(b)
+}
+
+func isUnknownField(err error) bool {
+	_, ok := problem.UnknownField(err)
+	return ok
 }
