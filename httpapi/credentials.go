@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -14,6 +13,7 @@ import (
 	"github.com/credvault/credvault/credentials"
 	"github.com/credvault/credvault/problem"
 	"github.com/credvault/credvault/vault"
+	"github.com/credvault/credvault/vault/wire"
 )
 
 // CredentialService is what the credential routes need
@@ -136,44 +136,6 @@ func rawField(keys map[string]json.RawMessage, name string) credentials.Field[js
 	return credentials.Field[json.RawMessage]{Set: true, Value: &raw}
 }
 
-type passwordBody struct {
-	Username       string            `json:"username"`
-	Password       string            `json:"password"`
-	TOTP           string            `json:"totp"`
-	TOTPType       string            `json:"totp_type"`
-	TOTPIdentifier string            `json:"totp_identifier"`
-	Metadata       map[string]string `json:"metadata"`
-}
-
-type addressBody struct {
-	Line1       string `json:"line1"`
-	Line2       string `json:"line2"`
-	City        string `json:"city"`
-	State       string `json:"state"`
-	StateCode   string `json:"state_code"`
-	PostalCode  string `json:"postal_code"`
-	Country     string `json:"country"`
-	CountryCode string `json:"country_code"`
-}
-
-type cardBody struct {
-	CardHolderName string            `json:"card_holder_name"`
-	CardNumber     string            `json:"card_number"`
-	CardExpMonth   string            `json:"card_exp_month"`
-	CardExpYear    string            `json:"card_exp_year"`
-	CardCVV        string            `json:"card_cvv"`
-	CardBrand      string            `json:"card_brand"`
-	BillingAddress *addressBody      `json:"billing_address"`
-	BillingEmail   string            `json:"billing_email"`
-	BillingPhone   string            `json:"billing_phone"`
-	Metadata       map[string]string `json:"metadata"`
-}
-
-type secretBody struct {
-	SecretValue string `json:"secret_value"`
-	SecretLabel string `json:"secret_label"`
-}
-
 // decodeCredential reads a create/update body into a vault.Credential.
 func decodeCredential(c echo.Context) (vault.Credential, error) {
 	cred, _, _, err := decodeCredentialRequest(c)
@@ -237,54 +199,17 @@ func decodeInner(req credentialRequest) (vault.Credential, error) {
 	if len(raw) == 0 || string(raw) == "null" {
 		return vault.Credential{}, problem.Invalid("credential", "is required")
 	}
-	strict := func(v any) error {
-		dec := json.NewDecoder(bytes.NewReader(raw))
-		dec.DisallowUnknownFields()
-		if err := dec.Decode(v); err != nil {
-			var te *json.UnmarshalTypeError
-			if errors.As(err, &te) && te.Field != "" {
-				return echo.NewHTTPError(http.StatusBadRequest, "credential."+jsonProblem(err))
-			}
-			return echo.NewHTTPError(http.StatusBadRequest, "credential: "+jsonProblem(err))
-		}
-		return nil
+	switch t := vault.Type(req.CredentialType); {
+	case t == "":
+		return vault.Credential{}, problem.Invalid("credential_type", "is required")
+	case !t.Valid():
+		return vault.Credential{}, vault.InvalidType("credential_type")
 	}
-	out := vault.Credential{Name: req.Name, Type: vault.Type(req.CredentialType)}
-	sec := vault.NewSecret
-	switch out.Type {
-	case vault.TypePassword:
-		var b passwordBody
-		if err := strict(&b); err != nil {
-			return out, err
-		}
-		out.Password = &vault.Password{Username: b.Username, Password: sec(b.Password), TOTP: sec(b.TOTP),
-			TOTPType: vault.TOTPType(b.TOTPType), TOTPIdentifier: b.TOTPIdentifier, Metadata: b.Metadata}
-	case vault.TypeCreditCard:
-		var b cardBody
-		if err := strict(&b); err != nil {
-			return out, err
-		}
-		cc := &vault.CreditCard{CardHolderName: sec(b.CardHolderName), CardNumber: sec(b.CardNumber),
-			ExpMonth: sec(b.CardExpMonth), ExpYear: sec(b.CardExpYear), CVV: sec(b.CardCVV), Brand: b.CardBrand,
-			BillingEmail: sec(b.BillingEmail), BillingPhone: sec(b.BillingPhone), Metadata: b.Metadata}
-		if a := b.BillingAddress; a != nil {
-			cc.BillingAddress = &vault.BillingAddress{Line1: sec(a.Line1), Line2: sec(a.Line2), City: sec(a.City),
-				State: sec(a.State), StateCode: sec(a.StateCode), PostalCode: sec(a.PostalCode), Country: sec(a.Country),
-				CountryCode: sec(a.CountryCode)}
-		}
-		out.CreditCard = cc
-	case vault.TypeSecret:
-		var b secretBody
-		if err := strict(&b); err != nil {
-			return out, err
-		}
-		out.Secret = &vault.SecretValue{Value: sec(b.SecretValue), Label: b.SecretLabel}
-	case "":
-		return out, problem.Invalid("credential_type", "is required")
-	default:
-		return out, vault.InvalidType("credential_type")
-	}
-	return out, nil
+	// The inner credential is decoded through the one schema of the
+	// contract's fields (vault/wire), strictly, naming credential.<field>.
+	out, err := wire.DecodeFields(vault.Type(req.CredentialType), raw, "credential")
+	out.Name = req.Name
+	return out, err
 }
 
 func (s *server) createCredential(c echo.Context) error {

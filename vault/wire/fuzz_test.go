@@ -64,3 +64,23 @@ func FuzzDecodeCreate(f *testing.F) {
 		}
 	})
 }
+
+// FuzzDecodeFields: any inner credential an API client sends decodes or
+// is refused with an *InvalidError; never a panic.
+func FuzzDecodeFields(f *testing.F) {
+	for _, s := range []string{
+		`{"username":"u","password":"p","totp_identifier":"x","metadata":{"a":"b"}}`,
+		`{"card_holder_name":"A","billing_address":{"line1":"x","city":null}}`, `{"secret_value":"v"}`,
+		`{"billing_address":{"zip":1}}`, `{"metadata":{"k":1}}`, `[]`, `null`, `{`, "{\"password\":\"\xff\"}",
+	} {
+		f.Add(s, "password")
+		f.Add(s, "credit_card")
+		f.Add(s, "secret")
+	}
+	f.Fuzz(func(t *testing.T, body, typ string) {
+		_, err := wire.DecodeFields(vault.Type(typ), []byte(body), "credential")
+		if err != nil && !errors.Is(err, problem.ErrInvalid) {
+			t.Fatalf("error is not a validation error: %v", err)
+		}
+	})
+}

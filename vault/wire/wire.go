@@ -157,20 +157,28 @@ func Decode(body []byte) (vault.Credential, error) {
 		}
 		return vault.Credential{}, &vault.ContractError{Op: "get", Problem: "the answer is not a JSON object"}
 	}
-	c := vault.Credential{Name: string(w.Name), Type: vault.Type(w.Type)}
-	missing := func(fields ...string) error {
-		vals := map[string]wireString{
-			"username": w.Username, "password": w.Password, "card_holder_name": w.CardHolderName,
-			"card_number": w.CardNumber, "card_exp_month": w.CardExpMonth, "card_exp_year": w.CardExpYear,
-			"card_cvv": w.CardCVV, "card_brand": w.CardBrand, "secret_value": w.SecretValue,
-		}
-		for _, f := range fields {
-			if vals[f] == "" {
-				return &vault.ContractError{Op: "get", Problem: fmt.Sprintf("required field %q is missing from the %s credential", f, c.Type)}
-			}
-		}
-		return nil
+	t := vault.Type(w.Type)
+	switch _, known := schema[t]; {
+	case t == "":
+		return vault.Credential{}, &vault.ContractError{Op: "get", Problem: `required field "type" is missing`}
+	case !known:
+		// The value is not shown: a hostile service could put a secret there.
+		return vault.Credential{}, &vault.ContractError{Op: "get", Problem: `field "type" is not one of password, credit_card, secret`}
 	}
+	present := presentFields(w)
+	for _, f := range schema[t] {
+		if f.required && present[f.name] == "" {
+			return vault.Credential{}, &vault.ContractError{Op: "get", Problem: fmt.Sprintf("required field %q is missing from the %s credential", f.name, t)}
+		}
+	}
+	return build(w, true), nil
+}
+
+// build makes the credential w describes (its type known). From a
+// service, an absent totp_type is none and an empty billing address none;
+// from the API both are kept as sent, for validation to judge.
+func build(w wireCredential, fromService bool) vault.Credential {
+	c := vault.Credential{Name: string(w.Name), Type: vault.Type(w.Type)}
 	s := func(w wireString) vault.Secret { return vault.NewSecret(string(w)) }
 	meta := func() vault.Metadata {
 		if len(w.Metadata) == 0 {
@@ -184,41 +192,27 @@ func Decode(body []byte) (vault.Credential, error) {
 	}
 	switch c.Type {
 	case vault.TypePassword:
-		if err := missing("username", "password"); err != nil {
-			return vault.Credential{}, err
-		}
 		tt := vault.TOTPType(w.TOTPType)
-		if tt == "" {
+		if tt == "" && fromService {
 			tt = vault.TOTPNone
 		}
 		c.Password = &vault.Password{Username: string(w.Username), Password: s(w.Password), TOTP: s(w.TOTP), TOTPType: tt, Metadata: meta()}
 	case vault.TypeCreditCard:
-		if err := missing("card_holder_name", "card_number", "card_exp_month", "card_exp_year", "card_cvv"); err != nil {
-			return vault.Credential{}, err
-		}
 		cc := &vault.CreditCard{CardHolderName: s(w.CardHolderName), CardNumber: s(w.CardNumber), ExpMonth: s(w.CardExpMonth),
 			ExpYear: s(w.CardExpYear), CVV: s(w.CardCVV), Brand: string(w.CardBrand), BillingEmail: s(w.BillingEmail),
 			BillingPhone: s(w.BillingPhone), Metadata: meta()}
 		if a := w.BillingAddress; a != nil {
 			cc.BillingAddress = &vault.BillingAddress{Line1: s(a.Line1), Line2: s(a.Line2), City: s(a.City), State: s(a.State),
 				StateCode: s(a.StateCode), PostalCode: s(a.PostalCode), Country: s(a.Country), CountryCode: s(a.CountryCode)}
-			if cc.BillingAddress.IsZero() {
+			if fromService && cc.BillingAddress.IsZero() {
 				cc.BillingAddress = nil
 			}
 		}
 		c.CreditCard = cc
 	case vault.TypeSecret:
-		if err := missing("secret_value"); err != nil {
-			return vault.Credential{}, err
-		}
 		c.Secret = &vault.SecretValue{Value: s(w.SecretValue), Label: string(w.SecretLabel)}
-	case "":
-		return vault.Credential{}, &vault.ContractError{Op: "get", Problem: `required field "type" is missing`}
-	default:
-		// The value is not shown: a hostile service could put a secret there.
-		return vault.Credential{}, &vault.ContractError{Op: "get", Problem: `field "type" is not one of password, credit_card, secret`}
 	}
-	return c, nil
+	return c
 }
 
 // fieldName is a decoder's field path safe to show: the path inside a
@@ -301,12 +295,20 @@ func DecodeCreate(body []byte) (vault.Credential, error) {
 
 // secretWireKeys are the wire fields whose values are secrets, for
 // harvesting values a service echoes back in an error body.
-var secretWireKeys = map[string]bool{
-	"password": true, "totp": true, "card_holder_name": true, "card_number": true, "card_exp_month": true,
-	"card_exp_year": true, "card_cvv": true, "billing_email": true, "billing_phone": true, "secret_value": true,
-	"line1": true, "line2": true, "city": true, "state": true, "state_code": true, "postal_code": true,
-	"country": true, "country_code": true,
-}
+var secretWireKeys = func() map[string]bool {
+	m := map[string]bool{}
+	for _, fs := range schema {
+		for _, f := range fs {
+			if f.secret && f.kind == text {
+				m[f.name] = true
+			}
+		}
+	}
+	for _, name := range vault.AddressFieldNames {
+		m[name] = true
+	}
+	return m
+}()
 
 // EchoedSecrets returns the string values found under secret field names
 // (and in any "metadata" object) anywhere in a JSON body: what a service
