@@ -359,39 +359,51 @@ func (s *Service) Migrate(ctx context.Context, orgID string, o MigrateOptions) (
 		return rep, err
 	}
 	rep.Current = current
-	var todo []store.Credential
-	after := ""
-	for {
-		rows, err := s.store.ScanCredentials(ctx, orgID, after, scanPage)
-		if err != nil {
-			return rep, err
-		}
-		for _, r := range rows {
-			if r.VaultSource != current {
-				todo = append(todo, r)
-				rep.BySource[r.VaultSource]++
+	// First pass: count what is to move (the walk holds one page at a
+	// time, however many credentials the organization has).
+	scan := func(each func(store.Credential) bool) error {
+		after := ""
+		for {
+			rows, err := s.store.ScanCredentials(ctx, orgID, after, scanPage)
+			if err != nil {
+				return err
 			}
+			for _, r := range rows {
+				if r.VaultSource != current && !each(r) {
+					return nil
+				}
+			}
+			if len(rows) < scanPage {
+				return nil
+			}
+			after = rows[len(rows)-1].ID
 		}
-		if len(rows) < scanPage {
-			break
-		}
-		after = rows[len(rows)-1].ID
 	}
-	rep.ToMove = len(todo)
-	rep.Remaining = len(todo)
-	if o.DryRun {
+	if err := scan(func(r store.Credential) bool { rep.BySource[r.VaultSource]++; rep.ToMove++; return true }); err != nil {
+		return rep, err
+	}
+	rep.Remaining = rep.ToMove
+	if o.DryRun || rep.ToMove == 0 {
 		return rep, nil
 	}
-	if o.Limit > 0 && len(todo) > o.Limit {
-		todo = todo[:o.Limit]
+	total := rep.ToMove
+	if o.Limit > 0 && o.Limit < total {
+		total = o.Limit
 	}
-	for i, r := range todo {
-		if err := ctx.Err(); err != nil {
-			return rep, err
+	// Second pass: move them, page by page, up to the limit.
+	done := 0
+	var stop error
+	err = scan(func(r store.Credential) bool {
+		if done == total {
+			return false
+		}
+		if stop = ctx.Err(); stop != nil {
+			return false
 		}
 		if err := s.migrateOne(ctx, r); err != nil {
 			if errors.Is(err, store.ErrUnavailable) {
-				return rep, err
+				stop = err
+				return false
 			}
 			rep.Failed = append(rep.Failed, MigrateFailure{CredentialID: r.ID, StoredBy: r.VaultSource, Error: err.Error()})
 			s.log.WarnContext(ctx, "could not migrate a credential; it stays where it is", slog.String("organization_id", orgID),
@@ -400,9 +412,17 @@ func (s *Service) Migrate(ctx context.Context, orgID string, o MigrateOptions) (
 			rep.Migrated++
 			rep.Remaining--
 		}
+		done++
 		if o.Progress != nil {
-			o.Progress(i+1, len(todo))
+			o.Progress(done, total)
 		}
+		return true
+	})
+	if stop != nil {
+		return rep, stop
+	}
+	if err != nil {
+		return rep, err
 	}
 	return rep, nil
 }
