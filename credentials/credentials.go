@@ -104,7 +104,7 @@ func viewOf(r store.Credential) View {
 
 // Service manages credentials. It is safe for concurrent use.
 type Service struct {
-	store *store.Store
+	store Storage
 	vault vault.CredentialVault
 	log   *slog.Logger
 	now   func() time.Time
@@ -113,6 +113,11 @@ type Service struct {
 
 // New returns a Service storing secrets in v and metadata in s.
 func New(s *store.Store, v vault.CredentialVault, log *slog.Logger) *Service {
+	return NewWithStorage(Store(s), v, log)
+}
+
+// NewWithStorage is New over any Storage.
+func NewWithStorage(s Storage, v vault.CredentialVault, log *slog.Logger) *Service {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
@@ -170,8 +175,8 @@ func actorOf(ctx context.Context) string {
 // audited runs fn and records an audit event (organization, acting key,
 // action, credential id, time — never a name or value) in the same
 // transaction.
-func (s *Service) audited(ctx context.Context, orgID, action, credID string, fn func(tx *store.Store) error) error {
-	return s.store.Tx(ctx, func(tx *store.Store) error {
+func (s *Service) audited(ctx context.Context, orgID, action, credID string, fn func(tx Storage) error) error {
+	return s.store.Tx(ctx, func(tx Storage) error {
 		if err := fn(tx); err != nil {
 			return err
 		}
@@ -282,7 +287,7 @@ func (s *Service) CreateWith(ctx context.Context, orgID string, c vault.Credenti
 		Version: 1, CreatedAt: now, ModifiedAt: now}
 	metadataRow(&row, c)
 	settings.apply(&row)
-	if err := s.audited(ctx, orgID, ActionCreate, row.ID, func(tx *store.Store) error {
+	if err := s.audited(ctx, orgID, ActionCreate, row.ID, func(tx Storage) error {
 		if err := tx.CreateCredential(ctx, row); err != nil {
 			return err
 		}
@@ -570,7 +575,7 @@ func (s *Service) UpdateWith(ctx context.Context, orgID, id string, c vault.Cred
 	// commit; it goes through the configuration that stored the old item.
 	oldItem := s.deletion(orgID, refOf(old), "replaced by an update")
 	var updated store.Credential
-	err = s.audited(ctx, orgID, ActionUpdate, id, func(tx *store.Store) error {
+	err = s.audited(ctx, orgID, ActionUpdate, id, func(tx Storage) error {
 		var err error
 		if updated, err = tx.UpdateCredential(ctx, row, old.Version); err != nil {
 			return err
@@ -613,7 +618,7 @@ func (s *Service) Patch(ctx context.Context, orgID, id string, p Patch) (View, e
 		action = ActionRename
 	}
 	var updated store.Credential
-	err = s.audited(ctx, orgID, action, id, func(tx *store.Store) error {
+	err = s.audited(ctx, orgID, action, id, func(tx Storage) error {
 		var err error
 		updated, err = tx.UpdateCredential(ctx, row, old.Version)
 		return err
@@ -639,7 +644,7 @@ func (s *Service) Delete(ctx context.Context, orgID, id string) error {
 		return err
 	}
 	item := s.deletion(orgID, refOf(r), "credential deleted")
-	err = s.audited(ctx, orgID, ActionDelete, id, func(tx *store.Store) error {
+	err = s.audited(ctx, orgID, ActionDelete, id, func(tx Storage) error {
 		if err := tx.SoftDeleteCredential(ctx, orgID, id, r.Version); err != nil {
 			return err
 		}

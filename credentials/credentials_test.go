@@ -265,3 +265,52 @@ func TestIdsAndOrganizationsAreChecked(t *testing.T) {
 		t.Fatalf("deleting another organization's credential = %v", err)
 	}
 }
+
+// outage is a Storage whose row writes and outbox fail as an unreachable
+// database does, inside transactions too.
+type outage struct {
+	credentials.Storage
+}
+
+func (o outage) Tx(ctx context.Context, fn func(tx credentials.Storage) error) error {
+	return o.Storage.Tx(ctx, func(tx credentials.Storage) error { return fn(outage{tx}) })
+}
+
+func (outage) CreateCredential(context.Context, store.Credential) error { return store.ErrUnavailable }
+func (outage) EnqueueDeletion(context.Context, store.VaultDeletion) error {
+	return store.ErrUnavailable
+}
+
+// TestDatabaseOutageAfterTheCreate: the item was stored, then neither the
+// row nor the outbox can be written. The item is deleted at once; when
+// that fails too, the create stays recorded and reconcile recovers it.
+func TestDatabaseOutageAfterTheCreate(t *testing.T) {
+	t.Parallel()
+	_, st, v := setup(t)
+	ctx := t.Context()
+	svc := credentials.NewWithStorage(outage{credentials.Store(st)}, v, nil)
+	if _, err := svc.Create(ctx, "org_a", secret("s", "v")); !errors.Is(err, problem.ErrUnavailable) {
+		t.Fatalf("create during an outage = %v, want ErrUnavailable", err)
+	}
+	if v.count() != 0 {
+		t.Fatalf("%d items left after the direct delete", v.count())
+	}
+	if cs, _ := st.ListCreates(ctx, "", time.Now().Add(time.Hour), 10); len(cs) != 0 {
+		t.Fatalf("a create whose item was deleted stays recorded: %+v", cs)
+	}
+
+	v.failDelete = &vault.UpstreamError{Op: "delete", StatusCode: 503}
+	if _, err := svc.Create(ctx, "org_a", secret("s", "v")); !errors.Is(err, problem.ErrUnavailable) {
+		t.Fatal(err)
+	}
+	v.failDelete = nil
+	cs, _ := st.ListCreates(ctx, "", time.Now().Add(time.Hour), 10)
+	if len(cs) != 1 || cs[0].State != store.CreateInFlight || v.count() != 1 {
+		t.Fatalf("creates %+v, items %d: the orphan must stay findable", cs, v.count())
+	}
+	exec(t, st, "UPDATE vault_creates SET created_at = '2000-01-01 00:00:00+00:00'")
+	healthy := credentials.New(st, v, nil)
+	if rep, err := healthy.Reconcile(ctx, credentials.ReconcileOptions{Fix: true}); err != nil || rep.Recovered != 1 || v.count() != 0 {
+		t.Fatalf("reconcile --fix = %+v %v, items %d", rep, err, v.count())
+	}
+}

@@ -178,7 +178,7 @@ func (s *Service) SetFolder(ctx context.Context, orgID, credentialID string, fol
 		}
 	}
 	var r store.Credential
-	err := s.audited(ctx, orgID, ActionMove, credentialID, func(tx *store.Store) error {
+	err := s.audited(ctx, orgID, ActionMove, credentialID, func(tx Storage) error {
 		var err error
 		r, err = tx.SetCredentialFolder(ctx, orgID, credentialID, folderID)
 		return err

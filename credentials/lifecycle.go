@@ -265,7 +265,7 @@ func (s *Service) recoverCreate(ctx context.Context, a store.CreateAttempt) (boo
 		return false, err.Error()
 	}
 	d := s.deletion(a.OrganizationID, ref, "recovered from a lost create")
-	err = s.store.Tx(ctx, func(tx *store.Store) error {
+	err = s.store.Tx(ctx, func(tx Storage) error {
 		if !referenced {
 			if err := tx.EnqueueDeletion(ctx, d); err != nil {
 				return err
@@ -448,7 +448,7 @@ func (s *Service) migrateOne(ctx context.Context, r store.Credential) error {
 	row := r
 	row.ItemID, row.VaultSource, row.ItemMissingAt = ref.ID, ref.Source, nil
 	oldItem := s.deletion(r.OrganizationID, refOf(r), "moved to the current configuration")
-	err = s.audited(ctx, r.OrganizationID, ActionMigrate, r.ID, func(tx *store.Store) error {
+	err = s.audited(ctx, r.OrganizationID, ActionMigrate, r.ID, func(tx Storage) error {
 		if _, err := tx.UpdateCredential(ctx, row, r.Version); err != nil {
 			return err
 		}

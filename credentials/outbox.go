@@ -44,7 +44,7 @@ func backoff(attempts int) time.Duration {
 func (s *Service) cleanup(ctx context.Context, orgID string, ref vault.ItemRef, createKey, why string) {
 	d := s.deletion(orgID, ref, why)
 	bctx := context.WithoutCancel(ctx)
-	if err := s.store.Tx(bctx, func(tx *store.Store) error {
+	if err := s.store.Tx(bctx, func(tx Storage) error {
 		if err := tx.EnqueueDeletion(bctx, d); err != nil {
 			return err
 		}

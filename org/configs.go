@@ -73,12 +73,12 @@ func associatedData(orgID, tokenType string) []byte {
 // ConfigSource reads and decrypts organizations' saved configurations. It
 // implements orgvault.ConfigSource.
 type ConfigSource struct {
-	store   *store.Store
+	store   ConfigStore
 	keyring *keyring.Keyring
 }
 
 // NewConfigSource returns a ConfigSource.
-func NewConfigSource(s *store.Store, k *keyring.Keyring) *ConfigSource {
+func NewConfigSource(s ConfigStore, k *keyring.Keyring) *ConfigSource {
 	return &ConfigSource{store: s, keyring: k}
 }
 
@@ -179,7 +179,7 @@ func (c *Configs) Status(ctx context.Context, orgID string) (StatusView, error) 
 // service configurations.
 type Configs struct {
 	source *ConfigSource
-	store  *store.Store
+	store  ConfigStore
 	vault  ConfigVault
 	// TestTimeout bounds a connection test (default 10s).
 	TestTimeout time.Duration

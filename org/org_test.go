@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/credvault/credvault/internal/keyring"
+	"github.com/credvault/credvault/internal/store"
 	"github.com/credvault/credvault/internal/testdb"
 	"github.com/credvault/credvault/org"
 	"github.com/credvault/credvault/problem"
@@ -150,4 +151,35 @@ func TestAuthenticateAndRevoke(t *testing.T) {
 func isInvalid(err error, field string) bool {
 	var inv *problem.InvalidError
 	return errors.As(err, &inv) && inv.Field == field
+}
+
+// failingReplace is a ConfigStore whose write fails as an unreachable
+// database does.
+type failingReplace struct{ *store.Store }
+
+func (failingReplace) ReplaceAuthToken(context.Context, store.AuthToken, store.AuditEvent) error {
+	return store.ErrUnavailable
+}
+
+// TestSaveWhenTheDatabaseFails: through the ConfigStore seam, a failed
+// write is the caller's 503 kind of error, nothing is saved, and the cache
+// is still invalidated.
+func TestSaveWhenTheDatabaseFails(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	st := testdb.Open(t, testdb.SQLite)
+	b, _ := keyring.Generate()
+	kr, _ := keyring.Parse(b)
+	p, _ := netpolicy.NewAddressPolicy([]string{"127.0.0.1"}, true)
+	v := &stubVault{policy: p}
+	configs := org.NewConfigs(org.NewConfigSource(failingReplace{st}, kr), v)
+	c, _ := org.NewOrganizations(st).Create(ctx, "Acme")
+	_, err := configs.Save(ctx, org.Principal{OrganizationID: c.OrganizationID},
+		org.ServiceConfig{APIBaseURL: "http://127.0.0.1:8081/x", APIToken: vault.NewSecret("saved-token-0123456789")})
+	if !errors.Is(err, problem.ErrUnavailable) || v.invalidated.Load() != 1 {
+		t.Fatalf("save over a failing database = %v (invalidations %d)", err, v.invalidated.Load())
+	}
+	if _, err := configs.Get(ctx, c.OrganizationID); !errors.Is(err, org.ErrNotConfigured) {
+		t.Fatalf("Get after the failed save = %v", err)
+	}
 }

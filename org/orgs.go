@@ -56,7 +56,7 @@ type Created struct {
 // process and, through the change notification, in every other within a
 // second, and entries expire after KeyTTL anyway.
 type Organizations struct {
-	store *store.Store
+	store OrgStore
 	// KeyTTL bounds how long a cached key is trusted (default 1 minute).
 	KeyTTL time.Duration
 	now    func() time.Time
@@ -75,7 +75,7 @@ type keyEntry struct {
 const maxCachedKeys = 100_000
 
 // NewOrganizations returns an Organizations over s.
-func NewOrganizations(s *store.Store) *Organizations {
+func NewOrganizations(s OrgStore) *Organizations {
 	return &Organizations{store: s, KeyTTL: time.Minute, now: time.Now, keys: map[string]keyEntry{}}
 }
 

@@ -71,16 +71,24 @@ type secretPart struct {
 	Content string `json:"content"`
 }
 
+// Store is what the service needs from storage (*store.Store in
+// production).
+type Store interface {
+	Now() time.Time
+	InsertOTPCode(ctx context.Context, c store.OTPCode) error
+	ListOTPCodes(ctx context.Context, orgID string, f store.OTPFilter) ([]store.OTPCode, error)
+}
+
 // Service stores and lists pushed codes.
 type Service struct {
-	store   *store.Store
+	store   Store
 	keyring *keyring.Keyring
 	// TTL is how long a code without expired_at lives (default 10 min).
 	TTL time.Duration
 }
 
 // New returns a Service.
-func New(s *store.Store, k *keyring.Keyring) *Service {
+func New(s Store, k *keyring.Keyring) *Service {
 	return &Service{store: s, keyring: k, TTL: DefaultTTL}
 }
 
