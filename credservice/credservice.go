@@ -25,6 +25,7 @@ import (
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
 
+	"github.com/credvault/credvault/internal/httpx"
 	"github.com/credvault/credvault/internal/keyring"
 	"github.com/credvault/credvault/vault/wire"
 )
@@ -133,17 +134,9 @@ func (s *Server) Handler() http.Handler {
 		_ = c.JSON(code, errorBody{Detail: msg})
 	}
 	e.Pre(middleware.RemoveTrailingSlash())
-	e.Use(middleware.RequestID())
-	e.Use(middleware.RequestLoggerWithConfig(middleware.RequestLoggerConfig{
-		LogStatus: true, LogMethod: true, LogRoutePath: true, LogLatency: true, LogRequestID: true,
-		LogValuesFunc: func(c echo.Context, v middleware.RequestLoggerValues) error {
-			s.log.LogAttrs(c.Request().Context(), slog.LevelInfo, "http request",
-				slog.String("request_id", v.RequestID), slog.String("method", v.Method),
-				slog.String("route", v.RoutePath), slog.Int("status", v.Status), slog.Duration("latency", v.Latency))
-			return nil
-		},
-	}))
-	e.Use(middleware.RecoverWithConfig(middleware.RecoverConfig{DisablePrintStack: true}))
+	e.Use(httpx.RequestID)
+	e.Use(httpx.AccessLog(s.log))
+	e.Use(httpx.Recover)
 	e.Use(middleware.BodyLimit("1M"))
 	e.GET("/healthz", func(c echo.Context) error { return c.JSON(200, map[string]string{"status": "ok"}) })
 

@@ -449,3 +449,38 @@ func TestItemsReencryptUnderANewKey(t *testing.T) {
 		})
 	}
 }
+
+// TestUnauthenticatedInputIsBounded: the reference service shares
+// credvault's request handling — a client's X-Request-Id is kept only when
+// well formed, an odd method is logged as OTHER, one line per request.
+func TestUnauthenticatedInputIsBounded(t *testing.T) {
+	t.Parallel()
+	st := testdb.OpenService(t, testdb.SQLite)
+	b, _ := keyring.Generate()
+	kr, _ := keyring.Parse(b)
+	var logs bytes.Buffer
+	svc, _ := credservice.New(st, kr, []string{tokenA}, slog.New(slog.NewJSONHandler(&logs, nil)))
+	srv := httptest.NewServer(svc.Handler())
+	defer srv.Close()
+	hostile := strings.Repeat("x-evil-request-id", 10)
+	req, _ := http.NewRequest("PURGE", srv.URL+credservice.Prefix, nil)
+	req.Header.Set("X-Request-Id", hostile)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if got := resp.Header.Get("X-Request-Id"); got == hostile || len(got) != 32 {
+		t.Fatalf("X-Request-Id answered %q", got)
+	}
+	if strings.Contains(logs.String(), "evil") || strings.Contains(logs.String(), "PURGE") || !strings.Contains(logs.String(), `"method":"OTHER"`) {
+		t.Fatalf("log: %s", logs.String())
+	}
+	req, _ = http.NewRequest("GET", srv.URL+"/healthz", nil)
+	req.Header.Set("X-Request-Id", "client-id.42")
+	resp, _ = http.DefaultClient.Do(req)
+	resp.Body.Close()
+	if resp.Header.Get("X-Request-Id") != "client-id.42" {
+		t.Fatal("a well-formed request id was not kept")
+	}
+}

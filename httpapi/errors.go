@@ -10,6 +10,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/credvault/credvault/credentials"
+	"github.com/credvault/credvault/internal/httpx"
 	"github.com/credvault/credvault/org"
 	"github.com/credvault/credvault/problem"
 	"github.com/credvault/credvault/vault"
@@ -71,7 +72,7 @@ const (
 	logErrorKey  = "credvault.log.error"
 	logReasonKey = "credvault.log.reason"
 	logLevelKey  = "credvault.log.level"
-	logPanicKey  = "credvault.log.panic"
+	logPanicKey  = httpx.PanicStackKey
 )
 
 // rejectedToken reports a customer service refusing its token: a problem
@@ -152,7 +153,7 @@ func (s *server) handleError(err error, c echo.Context) {
 		if allow := s.allowedMethods(c.Request()); len(allow) > 0 {
 			c.Response().Header().Set("Allow", strings.Join(allow, ", "))
 			code = http.StatusMethodNotAllowed
-			msg = "method " + methodLabel(c.Request().Method) + " is not allowed here; allowed: " + strings.Join(allow, ", ")
+			msg = "method " + httpx.MethodLabel(c.Request().Method) + " is not allowed here; allowed: " + strings.Join(allow, ", ")
 		}
 	}
 	// The access log writes the one line of this request: for a 5xx with

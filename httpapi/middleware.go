@@ -1,11 +1,8 @@
 package httpapi
 
 import (
-	"crypto/rand"
-	"encoding/hex"
 	"log/slog"
 	"net/http"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -18,6 +15,7 @@ import (
 
 	"github.com/credvault/credvault/config"
 	"github.com/credvault/credvault/credentials"
+	"github.com/credvault/credvault/internal/httpx"
 	"github.com/credvault/credvault/org"
 )
 
@@ -104,7 +102,7 @@ func (s *server) accessLog() echo.MiddlewareFunc {
 		LogRequestID: true, LogError: true, HandleError: true,
 		LogValuesFunc: func(c echo.Context, v middleware.RequestLoggerValues) error {
 			attrs := []slog.Attr{
-				slog.String("request_id", v.RequestID), slog.String("method", methodLabel(v.Method)),
+				slog.String("request_id", v.RequestID), slog.String("method", httpx.MethodLabel(v.Method)),
 				slog.String("route", v.RoutePath), slog.Int("status", v.Status),
 				slog.Float64("latency_ms", float64(v.Latency.Microseconds())/1000),
 			}
@@ -133,39 +131,6 @@ func (s *server) accessLog() echo.MiddlewareFunc {
 			return nil
 		},
 	})
-}
-
-// requestIDPattern is what a client-sent X-Request-Id must look like to be
-// kept; anything else is replaced, so it cannot flood logs or spoof
-// structure.
-var requestIDPattern = regexp.MustCompile(`^[A-Za-z0-9._-]{1,64}$`)
-
-// requestID keeps a well-formed client X-Request-Id or generates one, and
-// sets it on both the request (for the access log) and the response.
-func requestID(next echo.HandlerFunc) echo.HandlerFunc {
-	return func(c echo.Context) error {
-		req := c.Request()
-		id := req.Header.Get(echo.HeaderXRequestID)
-		if !requestIDPattern.MatchString(id) {
-			var b [16]byte
-			_, _ = rand.Read(b[:])
-			id = hex.EncodeToString(b[:])
-		}
-		req.Header.Set(echo.HeaderXRequestID, id)
-		c.Response().Header().Set(echo.HeaderXRequestID, id)
-		return next(c)
-	}
-}
-
-// methodLabel bounds a client-chosen method for metrics and logs: one of
-// the standard methods, else OTHER.
-func methodLabel(m string) string {
-	switch m {
-	case http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch,
-		http.MethodDelete, http.MethodOptions, http.MethodConnect, http.MethodTrace:
-		return m
-	}
-	return "OTHER"
 }
 
 type httpMetrics struct {
@@ -200,7 +165,7 @@ func (m *httpMetrics) middleware() echo.MiddlewareFunc {
 			if route == "" {
 				route = "unmatched"
 			}
-			method := methodLabel(c.Request().Method)
+			method := httpx.MethodLabel(c.Request().Method)
 			m.requests.WithLabelValues(route, method, strconv.Itoa(status)).Inc()
 			m.latency.WithLabelValues(route, method).Observe(time.Since(start).Seconds())
 			return err

@@ -20,6 +20,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/credvault/credvault/config"
+	"github.com/credvault/credvault/internal/httpx"
 	"github.com/credvault/credvault/org"
 )
 
@@ -112,17 +113,9 @@ func New(d Deps) http.Handler {
 	if cors := s.cors(); cors != nil {
 		e.Use(cors)
 	}
-	e.Use(requestID)
+	e.Use(httpx.RequestID)
 	e.Use(s.accessLog())
-	e.Use(middleware.RecoverWithConfig(middleware.RecoverConfig{
-		DisablePrintStack: true,
-		LogErrorFunc: func(c echo.Context, err error, stack []byte) error {
-			// The panic value is not logged: it could hold anything. The
-			// stack goes into the request's one access-log line.
-			c.Set(logPanicKey, string(stack))
-			return echo.ErrInternalServerError
-		},
-	}))
+	e.Use(httpx.Recover)
 	e.Use(s.metrics.middleware())
 	// Every answer but the settings page's assets is uncacheable, errors
 	// (401, 413, ...) included.
