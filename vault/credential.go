@@ -63,27 +63,27 @@ type Credential struct {
 // TOTPIdentifier (the email or phone receiving codes) is never sent to the
 // service.
 type Password struct {
-	Username       string
-	Password       Secret
-	TOTP           Secret // base32 seed or otpauth:// URI; optional
-	TOTPType       TOTPType
-	TOTPIdentifier string
-	Metadata       Metadata
+	Username       string   `wire:"username,required"`
+	Password       Secret   `wire:"password,required"`
+	TOTP           Secret   `wire:"totp"` // base32 seed or otpauth:// URI; optional
+	TOTPType       TOTPType `wire:"totp_type"`
+	TOTPIdentifier string   `wire:"totp_identifier,api"`
+	Metadata       Metadata `wire:"metadata"`
 }
 
 // CreditCard is a payment card. Brand is metadata; the last four digits of
 // the number are kept as metadata by the credentials layer.
 type CreditCard struct {
-	CardHolderName Secret
-	CardNumber     Secret
-	ExpMonth       Secret
-	ExpYear        Secret
-	CVV            Secret
-	Brand          string
-	BillingAddress *BillingAddress
-	BillingEmail   Secret
-	BillingPhone   Secret
-	Metadata       Metadata
+	CardHolderName Secret          `wire:"card_holder_name,required"`
+	CardNumber     Secret          `wire:"card_number,required"`
+	ExpMonth       Secret          `wire:"card_exp_month,required"`
+	ExpYear        Secret          `wire:"card_exp_year,required"`
+	CVV            Secret          `wire:"card_cvv,required"`
+	Brand          string          `wire:"card_brand,apirequired"`
+	BillingAddress *BillingAddress `wire:"billing_address"`
+	BillingEmail   Secret          `wire:"billing_email"`
+	BillingPhone   Secret          `wire:"billing_phone"`
+	Metadata       Metadata        `wire:"metadata"`
 }
 
 // LastFour returns the last four digits of the card number (separators
@@ -105,14 +105,14 @@ func (c *CreditCard) LastFour() string {
 
 // BillingAddress is a card's billing address; every field is optional.
 type BillingAddress struct {
-	Line1       Secret
-	Line2       Secret
-	City        Secret
-	State       Secret
-	StateCode   Secret
-	PostalCode  Secret
-	Country     Secret
-	CountryCode Secret
+	Line1       Secret `wire:"line1"`
+	Line2       Secret `wire:"line2"`
+	City        Secret `wire:"city"`
+	State       Secret `wire:"state"`
+	StateCode   Secret `wire:"state_code"`
+	PostalCode  Secret `wire:"postal_code"`
+	Country     Secret `wire:"country"`
+	CountryCode Secret `wire:"country_code"`
 }
 
 // IsZero reports whether no field of a is set.
@@ -122,8 +122,8 @@ func (a *BillingAddress) IsZero() bool {
 
 // SecretValue is an API secret; Label is metadata.
 type SecretValue struct {
-	Value Secret
-	Label string
+	Value Secret `wire:"secret_value,required,max=65536"`
+	Label string `wire:"secret_label"`
 }
 
 // Bounds that only stop abuse; real data (long names, 5-digit CVVs, many
@@ -161,24 +161,19 @@ func (c *Credential) Validate() error {
 	if set != 1 {
 		return problem.Invalid("credential", "exactly one set of credential fields is required")
 	}
-	switch c.Type {
-	case TypePassword:
-		if c.Password == nil {
-			return problem.Invalid("credential_type", "is password but the fields are not")
-		}
-		return c.Password.validate()
-	case TypeCreditCard:
-		if c.CreditCard == nil {
-			return problem.Invalid("credential_type", "is credit_card but the fields are not")
-		}
-		return c.CreditCard.validate()
-	case TypeSecret:
-		if c.Secret == nil {
-			return problem.Invalid("credential_type", "is secret but the fields are not")
-		}
-		return c.Secret.validate()
+	if !c.Type.Valid() {
+		return InvalidType("credential_type")
 	}
-	return InvalidType("credential_type")
+	if !c.Has() {
+		return problem.Invalid("credential_type", "is %s but the fields are not", c.Type)
+	}
+	if err := c.validateFields(); err != nil {
+		return err
+	}
+	if c.Password != nil {
+		return c.Password.validate() // the TOTP rules
+	}
+	return nil
 }
 
 type namedText struct{ name, value string }
@@ -187,38 +182,21 @@ type namedText struct{ name, value string }
 // rules that apply to all of them.
 func (c *Credential) textFields() []namedText {
 	out := []namedText{{"name", c.Name}, {"credential_type", string(c.Type)}}
-	add := func(name, v string) { out = append(out, namedText{name, v}) }
-	meta := func(m Metadata) {
-		for k, v := range m {
-			add("metadata", k)
-			add("metadata", v)
-		}
-	}
-	if p := c.Password; p != nil {
-		add("username", p.Username)
-		add("password", p.Password.Reveal())
-		add("totp", p.TOTP.Reveal())
-		add("totp_type", string(p.TOTPType))
-		add("totp_identifier", p.TOTPIdentifier)
-		meta(p.Metadata)
-	}
-	if cc := c.CreditCard; cc != nil {
-		for name, v := range map[string]Secret{"card_holder_name": cc.CardHolderName, "card_number": cc.CardNumber,
-			"card_exp_month": cc.ExpMonth, "card_exp_year": cc.ExpYear, "card_cvv": cc.CVV,
-			"billing_email": cc.BillingEmail, "billing_phone": cc.BillingPhone} {
-			add(name, v.Reveal())
-		}
-		add("card_brand", cc.Brand)
-		if a := cc.BillingAddress; a != nil {
-			for name, v := range a.fields() {
-				add("billing_address."+name, v.Reveal())
+	for _, f := range Fields(c.Type) {
+		switch f.Kind {
+		case KindText, KindSecret:
+			out = append(out, namedText{f.Name, c.Text(f)})
+		case KindMetadata:
+			for k, v := range c.MetadataOf(f) {
+				out = append(out, namedText{f.Name, k}, namedText{f.Name, v})
+			}
+		case KindAddress:
+			if a := c.AddressOf(f); a != nil {
+				for _, af := range addressSchema {
+					out = append(out, namedText{f.Name + "." + af.Name, a.Get(af)})
+				}
 			}
 		}
-		meta(cc.Metadata)
-	}
-	if sv := c.Secret; sv != nil {
-		add("secret_value", sv.Value.Reveal())
-		add("secret_label", sv.Label)
 	}
 	return out
 }
@@ -247,38 +225,12 @@ func CheckTextMax(field, v string, max int) error {
 	return nil
 }
 
-func required(field, v string) error {
-	if strings.TrimSpace(v) == "" {
-		return problem.Invalid(field, "is required")
-	}
-	return limit(field, v)
-}
-
-func limit(field, v string) error {
-	if len(v) > maxFieldLen {
-		return problem.Invalid(field, "must be at most %d bytes", maxFieldLen)
-	}
-	return nil
-}
-
 func (p *Password) validate() error {
-	if err := required("username", p.Username); err != nil {
-		return err
-	}
-	if err := required("password", p.Password.Reveal()); err != nil {
-		return err
-	}
 	if p.TOTPType == "" {
 		p.TOTPType = TOTPNone
 	}
 	if !p.TOTPType.Valid() {
 		return problem.Invalid("totp_type", "must be one of authenticator, email, text, passkey, none")
-	}
-	if err := limit("totp_identifier", p.TOTPIdentifier); err != nil {
-		return err
-	}
-	if err := validateMetadata(p.Metadata); err != nil {
-		return err
 	}
 	if p.TOTPType == TOTPAuthenticator {
 		if p.TOTP.IsZero() {
@@ -290,45 +242,36 @@ func (p *Password) validate() error {
 		}
 		p.TOTP = NewSecret(norm)
 	}
-	return limit("totp", p.TOTP.Reveal())
+	return nil
 }
 
-func (c *CreditCard) validate() error {
-	for _, f := range []struct {
-		name string
-		v    string
-	}{
-		{"card_holder_name", c.CardHolderName.Reveal()}, {"card_number", c.CardNumber.Reveal()},
-		{"card_exp_month", c.ExpMonth.Reveal()}, {"card_exp_year", c.ExpYear.Reveal()},
-		{"card_cvv", c.CVV.Reveal()}, {"card_brand", c.Brand},
-	} {
-		if err := required(f.name, f.v); err != nil {
-			return err
-		}
-	}
-	for field, v := range map[string]string{"billing_email": c.BillingEmail.Reveal(), "billing_phone": c.BillingPhone.Reveal()} {
-		if err := limit(field, v); err != nil {
-			return err
-		}
-	}
-	if c.BillingAddress != nil {
-		for field, v := range c.BillingAddress.fields() {
-			if err := limit("billing_address."+field, v.Reveal()); err != nil {
+// validateFields applies the schema's rules to every field of c: required
+// ones present, each within its length bound, metadata within its bounds.
+func (c *Credential) validateFields() error {
+	for _, f := range Fields(c.Type) {
+		switch f.Kind {
+		case KindText, KindSecret:
+			v := c.Text(f)
+			if (f.Required || f.APIRequired) && strings.TrimSpace(v) == "" {
+				return problem.Invalid(f.Name, "is required")
+			}
+			if len(v) > f.Max {
+				return problem.Invalid(f.Name, "must be at most %d bytes", f.Max)
+			}
+		case KindMetadata:
+			if err := validateMetadata(c.MetadataOf(f)); err != nil {
 				return err
+			}
+		case KindAddress:
+			a := c.AddressOf(f)
+			for _, af := range addressSchema {
+				if len(a.Get(af)) > af.Max {
+					return problem.Invalid(f.Name+"."+af.Name, "must be at most %d bytes", af.Max)
+				}
 			}
 		}
 	}
-	return validateMetadata(c.Metadata)
-}
-
-func (s *SecretValue) validate() error {
-	if strings.TrimSpace(s.Value.Reveal()) == "" {
-		return problem.Invalid("secret_value", "is required")
-	}
-	if len(s.Value.Reveal()) > maxSecretValueLen {
-		return problem.Invalid("secret_value", "must be at most %d bytes", maxSecretValueLen)
-	}
-	return limit("secret_label", s.Label)
+	return nil
 }
 
 func validateMetadata(m Metadata) error {
@@ -346,28 +289,12 @@ func validateMetadata(m Metadata) error {
 // CopyFields copies the named sub-fields (line1, line2, city, state,
 // state_code, postal_code, country, country_code) from o into a.
 func (a *BillingAddress) CopyFields(o *BillingAddress, names []string) {
-	src, dst := o.ptrs(), a.ptrs()
-	for _, n := range names {
-		if d, ok := dst[n]; ok {
-			*d = *src[n]
+	for _, f := range addressSchema {
+		for _, n := range names {
+			if f.Name == n {
+				a.Set(f, o.Get(f))
+			}
 		}
-	}
-}
-
-// AddressFieldNames are the billing address's sub-field names.
-var AddressFieldNames = []string{"line1", "line2", "city", "state", "state_code", "postal_code", "country", "country_code"}
-
-func (a *BillingAddress) ptrs() map[string]*Secret {
-	return map[string]*Secret{
-		"line1": &a.Line1, "line2": &a.Line2, "city": &a.City, "state": &a.State,
-		"state_code": &a.StateCode, "postal_code": &a.PostalCode, "country": &a.Country, "country_code": &a.CountryCode,
-	}
-}
-
-func (a *BillingAddress) fields() map[string]Secret {
-	return map[string]Secret{
-		"line1": a.Line1, "line2": a.Line2, "city": a.City, "state": a.State,
-		"state_code": a.StateCode, "postal_code": a.PostalCode, "country": a.Country, "country_code": a.CountryCode,
 	}
 }
 
@@ -375,33 +302,25 @@ func (a *BillingAddress) fields() map[string]Secret {
 // metadata value — for redaction. The order is unspecified.
 func (c Credential) SecretValues() []string {
 	var out []string
-	add := func(ss ...Secret) {
-		for _, s := range ss {
-			if !s.IsZero() {
-				out = append(out, s.Reveal())
+	add := func(v string) {
+		if v != "" {
+			out = append(out, v)
+		}
+	}
+	for _, f := range Fields(c.Type) {
+		switch f.Kind {
+		case KindSecret:
+			add(c.Text(f))
+		case KindMetadata:
+			for _, v := range c.MetadataOf(f) {
+				add(v)
+			}
+		case KindAddress:
+			a := c.AddressOf(f)
+			for _, af := range addressSchema {
+				add(a.Get(af))
 			}
 		}
-	}
-	meta := func(m Metadata) {
-		for _, v := range m {
-			if v != "" {
-				out = append(out, v)
-			}
-		}
-	}
-	if p := c.Password; p != nil {
-		add(p.Password, p.TOTP)
-		meta(p.Metadata)
-	}
-	if cc := c.CreditCard; cc != nil {
-		add(cc.CardHolderName, cc.CardNumber, cc.ExpMonth, cc.ExpYear, cc.CVV, cc.BillingEmail, cc.BillingPhone)
-		if a := cc.BillingAddress; a != nil {
-			add(a.Line1, a.Line2, a.City, a.State, a.StateCode, a.PostalCode, a.Country, a.CountryCode)
-		}
-		meta(cc.Metadata)
-	}
-	if sv := c.Secret; sv != nil {
-		add(sv.Value)
 	}
 	return out
 }

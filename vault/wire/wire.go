@@ -15,6 +15,7 @@ import (
 	"reflect"
 	"slices"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/credvault/credvault/problem"
 	"github.com/credvault/credvault/vault"
@@ -37,111 +38,251 @@ func SameFields(c, o vault.Credential) bool {
 	return err1 == nil && err2 == nil && subtle.ConstantTimeCompare(a, b) == 1
 }
 
-// wireString decodes a JSON string, number or null (as ""), so services
-// that send expiry months as numbers, or null for unset optionals, are
-// accepted.
-type wireString string
-
-func (w *wireString) UnmarshalJSON(b []byte) error {
-	switch {
-	case string(b) == "null":
-		*w = ""
-	case len(b) > 0 && b[0] == '"':
-		var s string
-		if err := json.Unmarshal(b, &s); err != nil {
-			return err
-		}
-		*w = wireString(s)
-	case len(b) > 0 && (b[0] == '-' || (b[0] >= '0' && b[0] <= '9')):
-		*w = wireString(b)
-	default:
-		return &json.UnmarshalTypeError{Value: "non-string", Type: reflect.TypeFor[string]()}
-	}
-	return nil
-}
-
-type wireAddress struct {
-	Line1       wireString `json:"line1,omitempty"`
-	Line2       wireString `json:"line2,omitempty"`
-	City        wireString `json:"city,omitempty"`
-	State       wireString `json:"state,omitempty"`
-	StateCode   wireString `json:"state_code,omitempty"`
-	PostalCode  wireString `json:"postal_code,omitempty"`
-	Country     wireString `json:"country,omitempty"`
-	CountryCode wireString `json:"country_code,omitempty"`
-}
-
-// wireCredential is the JSON shape exchanged with a custom credential
-// service (the custom credential service contract). Unset optionals are left out.
-type wireCredential struct {
-	Name           wireString            `json:"name,omitempty"`
-	Type           wireString            `json:"type"`
-	Username       wireString            `json:"username,omitempty"`
-	Password       wireString            `json:"password,omitempty"`
-	TOTP           wireString            `json:"totp,omitempty"`
-	TOTPType       wireString            `json:"totp_type,omitempty"`
-	CardHolderName wireString            `json:"card_holder_name,omitempty"`
-	CardNumber     wireString            `json:"card_number,omitempty"`
-	CardExpMonth   wireString            `json:"card_exp_month,omitempty"`
-	CardExpYear    wireString            `json:"card_exp_year,omitempty"`
-	CardCVV        wireString            `json:"card_cvv,omitempty"`
-	CardBrand      wireString            `json:"card_brand,omitempty"`
-	BillingAddress *wireAddress          `json:"billing_address,omitempty"`
-	BillingEmail   wireString            `json:"billing_email,omitempty"`
-	BillingPhone   wireString            `json:"billing_phone,omitempty"`
-	SecretValue    wireString            `json:"secret_value,omitempty"`
-	SecretLabel    wireString            `json:"secret_label,omitempty"`
-	Metadata       map[string]wireString `json:"metadata,omitempty"`
-}
-
-func r(s vault.Secret) wireString { return wireString(s.Reveal()) }
-
-func wireMetadata(m vault.Metadata) map[string]wireString {
-	if len(m) == 0 {
-		return nil
-	}
-	out := make(map[string]wireString, len(m))
-	for k, v := range m {
-		out[k] = wireString(v)
-	}
-	return out
-}
-
 // Encode returns the JSON body that creates c in a custom credential
-// service: {"name", "type", ...fields}. It reveals secrets: the result must
-// only be written to the service.
+// service: {"name", "type", ...fields}, in the schema's order, unset
+// optionals left out. It reveals secrets: the result must only be written
+// to the service.
 func Encode(c vault.Credential) ([]byte, error) { return encode(c, true) }
 
 func encode(c vault.Credential, withName bool) ([]byte, error) {
-	w := wireCredential{Type: wireString(c.Type)}
-	if withName {
-		w.Name = wireString(c.Name)
-	}
-	switch {
-	case c.Type == vault.TypePassword && c.Password != nil:
-		p := c.Password
-		w.Username, w.Password, w.TOTP = wireString(p.Username), r(p.Password), r(p.TOTP)
-		w.TOTPType = wireString(p.TOTPType)
-		if w.TOTPType == "" {
-			w.TOTPType = wireString(vault.TOTPNone)
-		}
-		w.Metadata = wireMetadata(p.Metadata)
-	case c.Type == vault.TypeCreditCard && c.CreditCard != nil:
-		cc := c.CreditCard
-		w.CardHolderName, w.CardNumber, w.CardExpMonth = r(cc.CardHolderName), r(cc.CardNumber), r(cc.ExpMonth)
-		w.CardExpYear, w.CardCVV, w.CardBrand = r(cc.ExpYear), r(cc.CVV), wireString(cc.Brand)
-		w.BillingEmail, w.BillingPhone = r(cc.BillingEmail), r(cc.BillingPhone)
-		if a := cc.BillingAddress; !a.IsZero() {
-			w.BillingAddress = &wireAddress{r(a.Line1), r(a.Line2), r(a.City), r(a.State), r(a.StateCode),
-				r(a.PostalCode), r(a.Country), r(a.CountryCode)}
-		}
-		w.Metadata = wireMetadata(cc.Metadata)
-	case c.Type == vault.TypeSecret && c.Secret != nil:
-		w.SecretValue, w.SecretLabel = r(c.Secret.Value), wireString(c.Secret.Label)
-	default:
+	if !c.Type.Valid() || !c.Has() {
 		return nil, vault.InvalidType("credential_type")
 	}
-	return json.Marshal(w)
+	buf := make([]byte, 0, 512)
+	buf = append(buf, '{')
+	key := func(name string) {
+		if len(buf) > 1 {
+			buf = append(buf, ',')
+		}
+		buf = appendString(buf, name)
+		buf = append(buf, ':')
+	}
+	if withName && c.Name != "" {
+		key("name")
+		buf = appendString(buf, c.Name)
+	}
+	key("type")
+	buf = appendString(buf, string(c.Type))
+	for _, f := range vault.Fields(c.Type) {
+		if f.APIOnly {
+			continue
+		}
+		switch f.Kind {
+		case vault.KindText, vault.KindSecret:
+			v := c.Text(f)
+			if v == "" && f.Name == "totp_type" {
+				v = string(vault.TOTPNone)
+			}
+			if v != "" {
+				key(f.Name)
+				buf = appendString(buf, v)
+			}
+		case vault.KindMetadata:
+			m := c.MetadataOf(f)
+			if len(m) == 0 {
+				continue
+			}
+			key(f.Name)
+			keys := make([]string, 0, len(m))
+			for k := range m {
+				keys = append(keys, k)
+			}
+			slices.Sort(keys)
+			buf = append(buf, '{')
+			for i, k := range keys {
+				if i > 0 {
+					buf = append(buf, ',')
+				}
+				buf = appendString(buf, k)
+				buf = append(buf, ':')
+				buf = appendString(buf, m[k])
+			}
+			buf = append(buf, '}')
+		case vault.KindAddress:
+			a := c.AddressOf(f)
+			if a.IsZero() {
+				continue
+			}
+			key(f.Name)
+			buf = append(buf, '{')
+			n := 0
+			for _, af := range vault.AddressFields() {
+				if v := a.Get(af); v != "" {
+					if n > 0 {
+						buf = append(buf, ',')
+					}
+					n++
+					buf = appendString(buf, af.Name)
+					buf = append(buf, ':')
+					buf = appendString(buf, v)
+				}
+			}
+			buf = append(buf, '}')
+		}
+	}
+	return append(buf, '}'), nil
+}
+
+// appendString appends s as a JSON string exactly as encoding/json writes
+// it (HTML characters, U+2028 and U+2029 escaped; invalid UTF-8 replaced).
+func appendString(buf []byte, s string) []byte {
+	const hex = "0123456789abcdef"
+	buf = append(buf, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		if b := s[i]; b < utf8.RuneSelf {
+			if b >= 0x20 && b != '"' && b != '\\' && b != '<' && b != '>' && b != '&' {
+				i++
+				continue
+			}
+			buf = append(buf, s[start:i]...)
+			switch b {
+			case '\\', '"':
+				buf = append(buf, '\\', b)
+			case '\n':
+				buf = append(buf, '\\', 'n')
+			case '\r':
+				buf = append(buf, '\\', 'r')
+			case '\t':
+				buf = append(buf, '\\', 't')
+			case '\b':
+				buf = append(buf, '\\', 'b')
+			case '\f':
+				buf = append(buf, '\\', 'f')
+			default:
+				buf = append(buf, '\\', 'u', '0', '0', hex[b>>4], hex[b&0xF])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			buf = append(buf, s[start:i]...)
+			buf = append(buf, `\ufffd`...)
+			i += size
+			start = i
+			continue
+		}
+		if r == '\u2028' || r == '\u2029' {
+			buf = append(buf, s[start:i]...)
+			buf = append(buf, '\\', 'u', '2', '0', '2', hex[r&0xF])
+			i += size
+			start = i
+			continue
+		}
+		i += size
+	}
+	buf = append(buf, s[start:]...)
+	return append(buf, '"')
+}
+
+// strictness says how a decoder treats a value's JSON type.
+type strictness int
+
+const (
+	// lenient accepts a string, a number (as its text) or null (as
+	// unset): services that send expiry months as numbers are accepted.
+	lenient strictness = iota
+	// strict accepts only a string or null: credvault's own API.
+	strict
+)
+
+// decodeText reads one text value.
+func decodeText(raw json.RawMessage, mode strictness) (string, bool) {
+	raw = bytes.TrimSpace(raw)
+	switch {
+	case len(raw) == 0 || string(raw) == "null":
+		return "", true
+	case raw[0] == '"':
+		if len(raw) >= 2 && raw[len(raw)-1] == '"' && plain(raw[1:len(raw)-1]) {
+			return string(raw[1 : len(raw)-1]), true // no escapes: the bytes are the string
+		}
+		var s string
+		if err := json.Unmarshal(raw, &s); err != nil {
+			return "", false
+		}
+		return s, true
+	case mode == lenient && (raw[0] == '-' || (raw[0] >= '0' && raw[0] <= '9')):
+		var n json.Number
+		if err := json.Unmarshal(raw, &n); err != nil {
+			return "", false
+		}
+		return string(n), true
+	}
+	return "", false
+}
+
+// plain reports whether b is JSON string content without escapes or
+// control characters, in valid UTF-8 (so it is its own value).
+func plain(b []byte) bool {
+	for _, c := range b {
+		if c == '\\' || c == '"' || c < 0x20 {
+			return false
+		}
+	}
+	return utf8.Valid(b)
+}
+
+// fill sets c's fields of its type from obj. A value of the wrong JSON
+// type is reported by its path (bad). Keys not in the schema are left to
+// the caller.
+func fill(c *vault.Credential, obj map[string]json.RawMessage, mode strictness, withAPI bool) (bad string, kind string) {
+	for _, f := range vault.Fields(c.Type) {
+		raw, ok := obj[f.Name]
+		if !ok || (f.APIOnly && !withAPI) {
+			continue
+		}
+		switch f.Kind {
+		case vault.KindText, vault.KindSecret:
+			v, ok := decodeText(raw, mode)
+			if !ok {
+				return f.Name, "string"
+			}
+			c.SetText(f, v)
+		case vault.KindMetadata:
+			if string(bytes.TrimSpace(raw)) == "null" {
+				continue
+			}
+			var m map[string]json.RawMessage
+			if json.Unmarshal(raw, &m) != nil {
+				return f.Name, "object of strings"
+			}
+			md := make(vault.Metadata, len(m))
+			for k, rv := range m {
+				v, ok := decodeText(rv, mode)
+				if !ok {
+					return f.Name, "object of strings"
+				}
+				md[k] = v
+			}
+			if len(md) > 0 {
+				c.SetMetadata(f, md)
+			}
+		case vault.KindAddress:
+			if string(bytes.TrimSpace(raw)) == "null" {
+				continue
+			}
+			var m map[string]json.RawMessage
+			if json.Unmarshal(raw, &m) != nil {
+				return f.Name, "object"
+			}
+			a := &vault.BillingAddress{}
+			for _, af := range vault.AddressFields() {
+				rv, ok := m[af.Name]
+				if !ok {
+					continue
+				}
+				v, ok := decodeText(rv, mode)
+				if !ok {
+					return f.Name + "." + af.Name, "string"
+				}
+				a.Set(af, v)
+			}
+			c.SetAddress(f, a)
+		}
+	}
+	return "", ""
 }
 
 // Decode parses a custom credential service's GET answer. Extra fields
@@ -149,70 +290,47 @@ func encode(c vault.Credential, withName bool) ([]byte, error) {
 // missing required field is a *ContractError that names the problem and
 // never a value.
 func Decode(body []byte) (vault.Credential, error) {
-	var w wireCredential
-	if err := json.Unmarshal(body, &w); err != nil {
-		var te *json.UnmarshalTypeError
-		if errors.As(err, &te) {
-			return vault.Credential{}, &vault.ContractError{Op: "get", Problem: fmt.Sprintf("field %q has the wrong JSON type", fieldName(te.Field))}
-		}
+	var obj map[string]json.RawMessage
+	if err := json.Unmarshal(body, &obj); err != nil || obj == nil {
 		return vault.Credential{}, &vault.ContractError{Op: "get", Problem: "the answer is not a JSON object"}
 	}
-	t := vault.Type(w.Type)
-	switch _, known := schema[t]; {
+	typ, ok := decodeText(obj["type"], lenient)
+	if !ok {
+		return vault.Credential{}, &vault.ContractError{Op: "get", Problem: `field "type" has the wrong JSON type`}
+	}
+	t := vault.Type(typ)
+	switch {
 	case t == "":
 		return vault.Credential{}, &vault.ContractError{Op: "get", Problem: `required field "type" is missing`}
-	case !known:
+	case !t.Valid():
 		// The value is not shown: a hostile service could put a secret there.
 		return vault.Credential{}, &vault.ContractError{Op: "get", Problem: `field "type" is not one of password, credit_card, secret`}
 	}
-	present := presentFields(w)
-	for _, f := range schema[t] {
-		if f.required && present[f.name] == "" {
-			return vault.Credential{}, &vault.ContractError{Op: "get", Problem: fmt.Sprintf("required field %q is missing from the %s credential", f.name, t)}
-		}
+	name, ok := decodeText(obj["name"], lenient)
+	if !ok {
+		return vault.Credential{}, &vault.ContractError{Op: "get", Problem: `field "name" has the wrong JSON type`}
 	}
-	return build(w, true), nil
+	return finish(vault.Credential{Name: name, Type: t}, obj)
 }
 
-// build makes the credential w describes (its type known). From a
-// service, an absent totp_type is none and an empty billing address none;
-// from the API both are kept as sent, for validation to judge.
-func build(w wireCredential, fromService bool) vault.Credential {
-	c := vault.Credential{Name: string(w.Name), Type: vault.Type(w.Type)}
-	s := func(w wireString) vault.Secret { return vault.NewSecret(string(w)) }
-	meta := func() vault.Metadata {
-		if len(w.Metadata) == 0 {
-			return nil
-		}
-		m := make(vault.Metadata, len(w.Metadata))
-		for k, v := range w.Metadata {
-			m[k] = string(v)
-		}
-		return m
+// finish fills c from obj as a service's answer: lenient types, required
+// fields checked, an absent totp_type none, an empty billing address none.
+func finish(c vault.Credential, obj map[string]json.RawMessage) (vault.Credential, error) {
+	if bad, _ := fill(&c, obj, lenient, false); bad != "" {
+		return vault.Credential{}, &vault.ContractError{Op: "get", Problem: fmt.Sprintf("field %q has the wrong JSON type", fieldName(bad))}
 	}
-	switch c.Type {
-	case vault.TypePassword:
-		tt := vault.TOTPType(w.TOTPType)
-		if tt == "" && fromService {
-			tt = vault.TOTPNone
+	for _, f := range vault.Fields(c.Type) {
+		if f.Required && c.Text(f) == "" {
+			return vault.Credential{}, &vault.ContractError{Op: "get", Problem: fmt.Sprintf("required field %q is missing from the %s credential", f.Name, c.Type)}
 		}
-		c.Password = &vault.Password{Username: string(w.Username), Password: s(w.Password), TOTP: s(w.TOTP), TOTPType: tt, Metadata: meta()}
-	case vault.TypeCreditCard:
-		cc := &vault.CreditCard{CardHolderName: s(w.CardHolderName), CardNumber: s(w.CardNumber), ExpMonth: s(w.CardExpMonth),
-			ExpYear: s(w.CardExpYear), CVV: s(w.CardCVV), Brand: string(w.CardBrand), BillingEmail: s(w.BillingEmail),
-			BillingPhone: s(w.BillingPhone), Metadata: meta()}
-		if a := w.BillingAddress; a != nil {
-			cc.BillingAddress = &vault.BillingAddress{Line1: s(a.Line1), Line2: s(a.Line2), City: s(a.City), State: s(a.State),
-				StateCode: s(a.StateCode), PostalCode: s(a.PostalCode), Country: s(a.Country), CountryCode: s(a.CountryCode)}
-			if fromService && cc.BillingAddress.IsZero() {
-				cc.BillingAddress = nil
-			}
+		switch {
+		case f.Name == "totp_type" && c.Text(f) == "":
+			c.SetText(f, string(vault.TOTPNone))
+		case f.Kind == vault.KindAddress && c.AddressOf(f).IsZero():
+			c.SetAddress(f, nil)
 		}
-		c.CreditCard = cc
-	case vault.TypeSecret:
-		c.Secret = &vault.SecretValue{Value: s(w.SecretValue), Label: string(w.SecretLabel)}
 	}
-	return c
+	return c, nil
 }
 
 // fieldName is a decoder's field path safe to show: the path inside a
@@ -255,33 +373,38 @@ func DiffFields(a, b vault.Credential) []string {
 }
 
 // DecodeCreate strictly parses a create request as a service receives it:
-// the JSON must be an object with a known "type", no unknown fields and the
-// right JSON types. Errors name the field, never a value. Call Validate on
-// the result for the field rules.
+// the JSON must be an object with a known "type", no field outside the
+// contract and the right JSON types. Errors name the field, never a value.
+// Call Validate on the result for the field rules.
 func DecodeCreate(body []byte) (vault.Credential, error) {
+	var obj map[string]json.RawMessage
 	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.DisallowUnknownFields()
-	var w wireCredential
-	if err := dec.Decode(&w); err != nil {
-		var te *json.UnmarshalTypeError
-		switch {
-		case errors.As(err, &te) && te.Field != "":
-			return vault.Credential{}, problem.Invalid(fieldName(te.Field), "has the wrong JSON type")
-		case isUnknownField(err):
-			name, _ := problem.UnknownField(err)
-			return vault.Credential{}, problem.Invalid("", "unknown field %s", name)
-		}
+	if err := dec.Decode(&obj); err != nil || obj == nil {
 		return vault.Credential{}, problem.Invalid("", "the body is not a valid JSON object")
 	}
-	switch vault.Type(w.Type) {
-	case vault.TypePassword, vault.TypeCreditCard, vault.TypeSecret:
-	case "":
+	for k := range obj {
+		if k != "name" && k != "type" && !contractField(k) {
+			return vault.Credential{}, problem.Invalid("", "unknown field %s", quoteName(k))
+		}
+	}
+	typ, ok := decodeText(obj["type"], lenient)
+	switch t := vault.Type(typ); {
+	case !ok:
+		return vault.Credential{}, problem.Invalid("type", "has the wrong JSON type")
+	case t == "":
 		return vault.Credential{}, problem.Invalid("type", "is required")
-	default:
+	case !t.Valid():
 		return vault.Credential{}, vault.InvalidType("type")
 	}
-	b, _ := json.Marshal(w)
-	c, err := Decode(b)
+	name, ok := decodeText(obj["name"], lenient)
+	if !ok {
+		return vault.Credential{}, problem.Invalid("name", "has the wrong JSON type")
+	}
+	c := vault.Credential{Name: name, Type: vault.Type(typ)}
+	if bad, _ := fill(&c, obj, lenient, false); bad != "" {
+		return vault.Credential{}, problem.Invalid(fieldName(bad), "has the wrong JSON type")
+	}
+	c, err := finish(c, obj)
 	if err != nil {
 		var ce *vault.ContractError
 		if errors.As(err, &ce) {
@@ -289,23 +412,34 @@ func DecodeCreate(body []byte) (vault.Credential, error) {
 		}
 		return vault.Credential{}, err
 	}
-	c.Name = string(w.Name)
+	c.Name = name
 	return c, nil
 }
 
-// secretWireKeys are the wire fields whose values are secrets, for
-// harvesting values a service echoes back in an error body.
-var secretWireKeys = func() map[string]bool {
-	m := map[string]bool{}
-	for _, fs := range schema {
-		for _, f := range fs {
-			if f.secret && f.kind == text {
-				m[f.name] = true
+// contractField reports whether name is a field of some credential type
+// that services receive.
+func contractField(name string) bool {
+	for _, t := range []vault.Type{vault.TypePassword, vault.TypeCreditCard, vault.TypeSecret} {
+		for _, f := range vault.Fields(t) {
+			if f.Name == name && !f.APIOnly {
+				return true
 			}
 		}
 	}
-	for _, name := range vault.AddressFieldNames {
-		m[name] = true
+	return false
+}
+
+var secretWireKeys = func() map[string]bool {
+	m := map[string]bool{}
+	for _, t := range []vault.Type{vault.TypePassword, vault.TypeCreditCard, vault.TypeSecret} {
+		for _, f := range vault.Fields(t) {
+			if f.Kind == vault.KindSecret {
+				m[f.Name] = true
+			}
+		}
+	}
+	for _, f := range vault.AddressFields() {
+		m[f.Name] = true
 	}
 	return m
 }()
@@ -356,9 +490,4 @@ func EchoedSecrets(body []byte) []string {
 func jsonString(v any) string {
 	b, _ := json.Marshal(v)
 	return string(b)
-}
-
-func isUnknownField(err error) bool {
-	_, ok := problem.UnknownField(err)
-	return ok
 }
