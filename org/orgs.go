@@ -42,8 +42,9 @@ type Principal struct {
 	KeyID          string
 }
 
-// Created is the answer to creating an organization. APIKey is shown once.
-type Created struct {
+// CreatedOrganization is the answer to creating an organization. APIKey is shown
+// once.
+type CreatedOrganization struct {
 	OrganizationID string `json:"organization_id"`
 	Name           string `json:"name"`
 	APIKey         string `json:"api_key"`
@@ -115,22 +116,22 @@ func newAPIKey() (string, error) {
 }
 
 // Create makes an organization and its first API key.
-func (o *Organizations) Create(ctx context.Context, name string) (Created, error) {
+func (o *Organizations) Create(ctx context.Context, name string) (CreatedOrganization, error) {
 	name = strings.TrimSpace(name)
 	if name == "" || utf8.RuneCountInString(name) > 200 {
-		return Created{}, ErrInvalidName
+		return CreatedOrganization{}, ErrInvalidName
 	}
 	key, err := newAPIKey()
 	if err != nil {
-		return Created{}, err
+		return CreatedOrganization{}, err
 	}
 	now := o.store.Now()
 	org := store.Organization{ID: store.NewID("org"), Name: name, CreatedAt: now, ModifiedAt: now}
 	k := store.APIKey{ID: store.NewID("key"), OrganizationID: org.ID, KeyHash: HashAPIKey(key), CreatedAt: now}
 	if err := o.store.CreateOrganization(ctx, org, k); err != nil {
-		return Created{}, err
+		return CreatedOrganization{}, err
 	}
-	return Created{OrganizationID: org.ID, Name: org.Name, APIKey: key, APIKeyID: k.ID}, nil
+	return CreatedOrganization{OrganizationID: org.ID, Name: org.Name, APIKey: key, APIKeyID: k.ID}, nil
 }
 
 // AddKey creates another API key for an existing organization (to rotate
