@@ -39,11 +39,7 @@ func TestOneValidAuthTokenPerOrganization(t *testing.T) {
 			s := testdb.Open(t, kind)
 			ctx := context.Background()
 			now := s.Now()
-			orgID := store.NewID("org")
-			if err := s.CreateOrganization(ctx, store.Organization{ID: orgID, Name: "a", CreatedAt: now, ModifiedAt: now},
-				store.APIKey{ID: store.NewID("key"), OrganizationID: orgID, KeyHash: []byte("h"), CreatedAt: now}); err != nil {
-				t.Fatal(err)
-			}
+			orgID, _ := newOrg(t, s)
 			tok := func() store.AuthToken {
 				return store.AuthToken{ID: store.NewID("cfg"), OrganizationID: orgID, TokenType: "custom_credential_service",
 					EncryptedToken: []byte("x"), Valid: true, CreatedAt: now, ModifiedAt: now}
