@@ -1,9 +1,11 @@
-// Package wire is the JSON of the custom credential service contract: the
-// one place that knows the shape of a credential on the wire (create body,
-// GET answer), how to compare two credentials field by field without
-// showing a value, which wire fields hold secrets, and the contract's
-// idempotency headers. Both sides use it: credvault's client and the
-// reference credential-service.
+// Package wire is the JSON of the custom credential service contract,
+// driven by the credential schema (the `wire` tags of the vault structs,
+// read through vault.Fields): the create body and the GET answer, the
+// strict decoding of a service's create request and of credvault's API
+// body, how to compare two credentials field by field without showing a
+// value, which wire fields hold secrets, and the contract's idempotency
+// headers. Both sides use it: credvault's client and the reference
+// credential-service.
 package wire
 
 import (
