@@ -166,9 +166,11 @@ func (c *Credential) Text(f Field) string {
 	return textOf(p.Field(f.index))
 }
 
+// textOf and setText reach a field through its address, so no value is
+// copied into an interface (no allocation on the read path).
 func textOf(v reflect.Value) string {
-	if s, ok := v.Interface().(Secret); ok {
-		return s.Reveal()
+	if v.Type() == secretType {
+		return v.Addr().Interface().(*Secret).Reveal()
 	}
 	return v.String()
 }
@@ -180,7 +182,7 @@ func (c *Credential) SetText(f Field, s string) {
 
 func setText(v reflect.Value, s string) {
 	if v.Type() == secretType {
-		v.Set(reflect.ValueOf(NewSecret(s)))
+		*v.Addr().Interface().(*Secret) = NewSecret(s)
 		return
 	}
 	v.SetString(s)
@@ -192,12 +194,12 @@ func (c *Credential) MetadataOf(f Field) Metadata {
 	if !p.IsValid() {
 		return nil
 	}
-	return p.Field(f.index).Interface().(Metadata)
+	return *p.Field(f.index).Addr().Interface().(*Metadata)
 }
 
 // SetMetadata sets metadata field f of c.
 func (c *Credential) SetMetadata(f Field, m Metadata) {
-	c.part(true).Field(f.index).Set(reflect.ValueOf(m))
+	*c.part(true).Field(f.index).Addr().Interface().(*Metadata) = m
 }
 
 // AddressOf returns the billing address field f of c (nil when unset).
@@ -206,12 +208,12 @@ func (c *Credential) AddressOf(f Field) *BillingAddress {
 	if !p.IsValid() {
 		return nil
 	}
-	return p.Field(f.index).Interface().(*BillingAddress)
+	return *p.Field(f.index).Addr().Interface().(**BillingAddress)
 }
 
 // SetAddress sets the billing address field f of c.
 func (c *Credential) SetAddress(f Field, a *BillingAddress) {
-	c.part(true).Field(f.index).Set(reflect.ValueOf(a))
+	*c.part(true).Field(f.index).Addr().Interface().(**BillingAddress) = a
 }
 
 // Get returns address field f of a ("" when a is nil).

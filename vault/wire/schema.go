@@ -40,7 +40,7 @@ func DecodeFields(t vault.Type, raw []byte, prefix string) (vault.Credential, er
 		}
 	}
 	c := vault.Credential{Type: t}
-	if bad, kind := fill(&c, obj, strict, true); bad != "" {
+	if _, bad, kind := fill(&c, obj, strict, true); bad != "" {
 		return vault.Credential{}, problem.Invalid(prefix+"."+bad, "must be a JSON %s", kind)
 	}
 	c.Prepare() // an empty object is the type's struct, every field unset

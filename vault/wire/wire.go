@@ -228,9 +228,10 @@ func plain(b []byte) bool {
 
 // fill sets c's fields of its type from obj. A value of the wrong JSON
 // type is reported by its path (bad). Keys not in the schema are left to
-// the caller.
-func fill(c *vault.Credential, obj map[string]json.RawMessage, mode strictness, withAPI bool) (bad string, kind string) {
-	for _, f := range vault.Fields(c.Type) {
+// the caller. set has bit i for each text field i of vault.Fields given a
+// non-empty value, so callers need not read them back.
+func fill(c *vault.Credential, obj map[string]json.RawMessage, mode strictness, withAPI bool) (set uint64, bad string, kind string) {
+	for i, f := range vault.Fields(c.Type) {
 		raw, ok := obj[f.Name]
 		if !ok || (f.APIOnly && !withAPI) {
 			continue
@@ -239,22 +240,25 @@ func fill(c *vault.Credential, obj map[string]json.RawMessage, mode strictness, 
 		case vault.KindText, vault.KindSecret:
 			v, ok := decodeText(raw, mode)
 			if !ok {
-				return f.Name, "string"
+				return set, f.Name, "string"
 			}
-			c.SetText(f, v)
+			if v != "" {
+				c.SetText(f, v)
+				set |= 1 << i
+			}
 		case vault.KindMetadata:
 			if string(bytes.TrimSpace(raw)) == "null" {
 				continue
 			}
 			var m map[string]json.RawMessage
 			if json.Unmarshal(raw, &m) != nil {
-				return f.Name, "object of strings"
+				return set, f.Name, "object of strings"
 			}
 			md := make(vault.Metadata, len(m))
 			for k, rv := range m {
 				v, ok := decodeText(rv, mode)
 				if !ok {
-					return f.Name, "object of strings"
+					return set, f.Name, "object of strings"
 				}
 				md[k] = v
 			}
@@ -267,7 +271,7 @@ func fill(c *vault.Credential, obj map[string]json.RawMessage, mode strictness, 
 			}
 			var m map[string]json.RawMessage
 			if json.Unmarshal(raw, &m) != nil {
-				return f.Name, "object"
+				return set, f.Name, "object"
 			}
 			a := &vault.BillingAddress{}
 			for _, af := range vault.AddressFields() {
@@ -277,14 +281,16 @@ func fill(c *vault.Credential, obj map[string]json.RawMessage, mode strictness, 
 				}
 				v, ok := decodeText(rv, mode)
 				if !ok {
-					return f.Name + "." + af.Name, "string"
+					return set, f.Name + "." + af.Name, "string"
 				}
 				a.Set(af, v)
 			}
-			c.SetAddress(f, a)
+			if !a.IsZero() || mode == strict {
+				c.SetAddress(f, a)
+			}
 		}
 	}
-	return "", ""
+	return set, "", ""
 }
 
 // Decode parses a custom credential service's GET answer. Extra fields
@@ -318,20 +324,22 @@ func Decode(body []byte) (vault.Credential, error) {
 // finish fills c from obj as a service's answer: lenient types, required
 // fields checked, an absent totp_type none, an empty billing address none.
 func finish(c vault.Credential, obj map[string]json.RawMessage) (vault.Credential, error) {
-	if bad, _ := fill(&c, obj, lenient, false); bad != "" {
+	set, bad, _ := fill(&c, obj, lenient, false)
+	if bad != "" {
 		return vault.Credential{}, &vault.ContractError{Op: "get", Problem: fmt.Sprintf("field %q has the wrong JSON type", fieldName(bad))}
 	}
-	for _, f := range vault.Fields(c.Type) {
-		if f.Required && c.Text(f) == "" {
-			return vault.Credential{}, &vault.ContractError{Op: "get", Problem: fmt.Sprintf("required field %q is missing from the %s credential", f.Name, c.Type)}
+	for i, f := range vault.Fields(c.Type) {
+		if set&(1<<i) != 0 {
+			continue
 		}
 		switch {
-		case f.Name == "totp_type" && c.Text(f) == "":
+		case f.Required:
+			return vault.Credential{}, &vault.ContractError{Op: "get", Problem: fmt.Sprintf("required field %q is missing from the %s credential", f.Name, c.Type)}
+		case f.Name == "totp_type":
 			c.SetText(f, string(vault.TOTPNone))
-		case f.Kind == vault.KindAddress && c.AddressOf(f).IsZero():
-			c.SetAddress(f, nil)
 		}
 	}
+	c.Prepare()
 	return c, nil
 }
 
@@ -403,7 +411,7 @@ func DecodeCreate(body []byte) (vault.Credential, error) {
 		return vault.Credential{}, problem.Invalid("name", "has the wrong JSON type")
 	}
 	c := vault.Credential{Name: name, Type: vault.Type(typ)}
-	if bad, _ := fill(&c, obj, lenient, false); bad != "" {
+	if _, bad, _ := fill(&c, obj, lenient, false); bad != "" {
 		return vault.Credential{}, problem.Invalid(fieldName(bad), "has the wrong JSON type")
 	}
 	c, err := finish(c, obj)
