@@ -85,32 +85,42 @@ func (s *server) migrateCredentials(c echo.Context) error {
 // credentialRequest is Skyvern's CreateCredentialRequest (also the body of
 // POST /credentials/{id}/update).
 type credentialRequest struct {
-	Name                 string          `json:"name"`
-	CredentialType       string          `json:"credential_type"`
-	Credential           json.RawMessage `json:"credential"`
-	VaultType            *string         `json:"vault_type"`
+	Name           string          `json:"name"`
+	CredentialType string          `json:"credential_type"`
+	Credential     json.RawMessage `json:"credential"`
+	VaultType      *string         `json:"vault_type"`
+	settingsBody
+}
+
+// patchRequest is Skyvern's UpdateCredentialRequest (PATCH).
+type patchRequest struct {
+	Name                     *string `json:"name"`
+	UserContext              *string `json:"user_context"`
+	SaveBrowserSessionIntent *bool   `json:"save_browser_session_intent"`
+	RunSequentially          *bool   `json:"run_sequentially"`
+	settingsBody
+}
+
+// settingsBody holds the settings both Skyvern requests carry.
+type settingsBody struct {
+	TestedURL            *string         `json:"tested_url"`
 	ProxyLocation        json.RawMessage `json:"proxy_location"`
 	ProxySessionID       *string         `json:"proxy_session_id"`
 	RotateProxySessionID *bool           `json:"rotate_proxy_session_id"`
 	BrowserProfileID     *string         `json:"browser_profile_id"`
 	AutoProfileDisabled  *bool           `json:"auto_profile_disabled"`
 	PinSavedSessionIP    *bool           `json:"pin_saved_session_ip"`
-	TestedURL            *string         `json:"tested_url"`
 }
 
-// patchRequest is Skyvern's UpdateCredentialRequest (PATCH).
-type patchRequest struct {
-	Name                     *string         `json:"name"`
-	TestedURL                *string         `json:"tested_url"`
-	UserContext              *string         `json:"user_context"`
-	SaveBrowserSessionIntent *bool           `json:"save_browser_session_intent"`
-	AutoProfileDisabled      *bool           `json:"auto_profile_disabled"`
-	RunSequentially          *bool           `json:"run_sequentially"`
-	ProxyLocation            json.RawMessage `json:"proxy_location"`
-	ProxySessionID           *string         `json:"proxy_session_id"`
-	RotateProxySessionID     *bool           `json:"rotate_proxy_session_id"`
-	BrowserProfileID         *string         `json:"browser_profile_id"`
-	PinSavedSessionIP        *bool           `json:"pin_saved_session_ip"`
+// patch is the settings b carries, each set only if its key was present
+// (absent and null differ).
+func (b settingsBody) patch(keys map[string]json.RawMessage) credentials.Patch {
+	return credentials.Patch{
+		TestedURL: field(keys, "tested_url", b.TestedURL), BrowserProfileID: field(keys, "browser_profile_id", b.BrowserProfileID),
+		AutoProfileDisabled: field(keys, "auto_profile_disabled", b.AutoProfileDisabled),
+		PinSavedSessionIP:   field(keys, "pin_saved_session_ip", b.PinSavedSessionIP),
+		ProxyLocation:       rawField(keys, "proxy_location"), ProxySessionID: field(keys, "proxy_session_id", b.ProxySessionID),
+	}
 }
 
 // presentKeys returns the top-level keys of a JSON object (nil if it is
@@ -150,13 +160,7 @@ func decodeCredentialRequest(c echo.Context) (vault.Credential, credentials.Patc
 	if err != nil {
 		return vault.Credential{}, credentials.Patch{}, credentials.Keep{}, err
 	}
-	keys := presentKeys(body)
-	settings := credentials.Patch{
-		TestedURL: field(keys, "tested_url", req.TestedURL), BrowserProfileID: field(keys, "browser_profile_id", req.BrowserProfileID),
-		AutoProfileDisabled: field(keys, "auto_profile_disabled", req.AutoProfileDisabled),
-		PinSavedSessionIP:   field(keys, "pin_saved_session_ip", req.PinSavedSessionIP),
-		ProxyLocation:       rawField(keys, "proxy_location"), ProxySessionID: field(keys, "proxy_session_id", req.ProxySessionID),
-	}
+	settings := req.patch(presentKeys(body))
 	cred, err := decodeInner(req)
 	if err != nil {
 		return cred, settings, credentials.Keep{}, err
@@ -303,16 +307,11 @@ func (s *server) patchCredential(c echo.Context) error {
 		return err
 	}
 	keys := presentKeys(body)
-	p := credentials.Patch{
-		Name: field(keys, "name", req.Name), TestedURL: field(keys, "tested_url", req.TestedURL),
-		UserContext:              field(keys, "user_context", req.UserContext),
-		SaveBrowserSessionIntent: field(keys, "save_browser_session_intent", req.SaveBrowserSessionIntent),
-		AutoProfileDisabled:      field(keys, "auto_profile_disabled", req.AutoProfileDisabled),
-		RunSequentially:          field(keys, "run_sequentially", req.RunSequentially),
-		ProxyLocation:            rawField(keys, "proxy_location"), ProxySessionID: field(keys, "proxy_session_id", req.ProxySessionID),
-		BrowserProfileID:  field(keys, "browser_profile_id", req.BrowserProfileID),
-		PinSavedSessionIP: field(keys, "pin_saved_session_ip", req.PinSavedSessionIP),
-	}
+	p := req.patch(keys)
+	p.Name = field(keys, "name", req.Name)
+	p.UserContext = field(keys, "user_context", req.UserContext)
+	p.SaveBrowserSessionIntent = field(keys, "save_browser_session_intent", req.SaveBrowserSessionIntent)
+	p.RunSequentially = field(keys, "run_sequentially", req.RunSequentially)
 	if p.Empty() && len(keys) > 0 {
 		// Only rotate_proxy_session_id: accepted, nothing to store.
 		v, err := s.Credentials.Get(c.Request().Context(), principal(c).OrganizationID, c.Param("credential_id"))
