@@ -27,6 +27,7 @@ import (
 
 	"github.com/credvault/credvault/internal/httpx"
 	"github.com/credvault/credvault/internal/keyring"
+	"github.com/credvault/credvault/internal/sqldb"
 	"github.com/credvault/credvault/vault/wire"
 )
 
@@ -209,7 +210,7 @@ func (s *Server) create(c echo.Context) error {
 			return err
 		}
 	}
-	id := newItemID()
+	id := sqldb.NewID("cred")
 	ct, err := s.keyring.Encrypt(plain, itemAD(id))
 	if err != nil {
 		return err

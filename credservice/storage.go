@@ -1,18 +1,14 @@
 package credservice
 
 import (
-	"bytes"
 	"context"
-	"crypto/rand"
 	"database/sql"
 	"embed"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io/fs"
 	"time"
 
-	"github.com/google/uuid"
 	"gorm.io/gorm"
 
 	"github.com/credvault/credvault/internal/keyring"
@@ -95,16 +91,6 @@ type idempotencyKey struct {
 
 func (idempotencyKey) TableName() string { return "service_idempotency_keys" }
 
-func newItemID() string {
-	id, err := uuid.NewV7()
-	if err != nil {
-		var b [16]byte
-		_, _ = rand.Read(b[:])
-		return "cred_" + hex.EncodeToString(b[:])
-	}
-	return "cred_" + hex.EncodeToString(id[:])
-}
-
 func wrap(op string, err error) error {
 	switch {
 	case err == nil:
@@ -162,23 +148,6 @@ func (s *Storage) deleteItem(ctx context.Context, id string) error {
 // Sealed is where the items are stored encrypted, for key rotation
 // (`credential-service keys`).
 func (s *Storage) Sealed() keyring.SealedSet {
-	return keyring.SealedSet{
-		Name: "items",
-		Scan: func(ctx context.Context, after string, limit int) ([]keyring.SealedRow, error) {
-			var its []item
-			err := s.db.WithContext(ctx).Where("id > ?", after).Order("id").Limit(limit).Find(&its).Error
-			out := make([]keyring.SealedRow, len(its))
-			for i, it := range its {
-				out[i] = keyring.SealedRow{ID: it.ID, Ciphertext: it.Ciphertext, AD: itemAD(it.ID)}
-			}
-			return out, wrap("scan items", err)
-		},
-		Replace: func(ctx context.Context, id string, prev, next []byte) (bool, error) {
-			if bytes.Equal(prev, next) {
-				return false, nil
-			}
-			res := s.db.WithContext(ctx).Model(&item{}).Where("id = ? AND ciphertext = ?", id, prev).Update("ciphertext", next)
-			return res.RowsAffected == 1, wrap("re-encrypt item", res.Error)
-		},
-	}
+	return sqldb.Sealed(s.db, "items", sqldb.SealedColumn{Table: "service_items", ID: "id", Ciphertext: "ciphertext"},
+		func(v sqldb.SealedValue) []byte { return itemAD(v.ID) })
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/credvault/credvault/conformance"
 	"github.com/credvault/credvault/internal/keyring"
+	"github.com/credvault/credvault/internal/sqldb"
 	"github.com/credvault/credvault/internal/store"
 	"github.com/credvault/credvault/problem"
 	"github.com/credvault/credvault/vault"
@@ -411,6 +412,6 @@ func roundTrip(ctx context.Context, client *contract.Client, res TestResult) Tes
 // SealedTokens is where saved configurations' ciphertexts are stored, for
 // key rotation (`credvault keys`).
 func SealedTokens(st *store.Store) keyring.SealedSet {
-	return st.Sealed("configurations", store.SealedColumn{Table: "org_auth_tokens", ID: "id", Ciphertext: "encrypted_token",
-		Extra: []string{"organization_id", "token_type"}}, func(v store.SealedValue) []byte { return associatedData(v.Extra[0], v.Extra[1]) })
+	return st.Sealed("configurations", sqldb.SealedColumn{Table: "org_auth_tokens", ID: "id", Ciphertext: "encrypted_token",
+		Extra: []string{"organization_id", "token_type"}}, func(v sqldb.SealedValue) []byte { return associatedData(v.Extra[0], v.Extra[1]) })
 }

@@ -14,6 +14,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/credvault/credvault/internal/keyring"
+	"github.com/credvault/credvault/internal/sqldb"
 	"github.com/credvault/credvault/internal/store"
 	"github.com/credvault/credvault/problem"
 	"github.com/credvault/credvault/vault"
@@ -245,6 +246,6 @@ func (s *Service) List(ctx context.Context, orgID string, o ListOptions) ([]Code
 // Sealed is where pushed codes' ciphertexts are stored, for key rotation
 // (`credvault keys`).
 func Sealed(st *store.Store) keyring.SealedSet {
-	return st.Sealed("totp_codes", store.SealedColumn{Table: "totp_codes", ID: "id", Ciphertext: "ciphertext",
-		Extra: []string{"organization_id"}}, func(v store.SealedValue) []byte { return associatedData(v.Extra[0], v.ID) })
+	return st.Sealed("totp_codes", sqldb.SealedColumn{Table: "totp_codes", ID: "id", Ciphertext: "ciphertext",
+		Extra: []string{"organization_id"}}, func(v sqldb.SealedValue) []byte { return associatedData(v.Extra[0], v.ID) })
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/credvault/credvault/config"
 	"github.com/credvault/credvault/internal/keyring"
 	"github.com/credvault/credvault/internal/migrations"
+	"github.com/credvault/credvault/internal/sqldb"
 	"github.com/credvault/credvault/internal/store"
 	"github.com/credvault/credvault/org"
 	"github.com/credvault/credvault/otpcodes"
@@ -137,7 +138,7 @@ func SealedSets(st *store.Store) []keyring.SealedSet {
 	return []keyring.SealedSet{
 		org.SealedTokens(st),
 		otpcodes.Sealed(st),
-		st.Sealed("keyset_canary", store.SealedColumn{Table: "keyset_canary", ID: "id", IntID: true, Ciphertext: "ciphertext"},
-			func(store.SealedValue) []byte { return canaryAD }),
+		st.Sealed("keyset_canary", sqldb.SealedColumn{Table: "keyset_canary", ID: "id", IntID: true, Ciphertext: "ciphertext"},
+			func(sqldb.SealedValue) []byte { return canaryAD }),
 	}
 }

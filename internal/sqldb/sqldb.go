@@ -6,8 +6,10 @@ package sqldb
 
 import (
 	"context"
+	"crypto/rand"
 	"database/sql"
 	"database/sql/driver"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -20,6 +22,7 @@ import (
 	"time"
 
 	"github.com/glebarez/sqlite"
+	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5/pgconn"
 	"gorm.io/driver/postgres"
 	"gorm.io/gorm"
@@ -129,4 +132,16 @@ func Unavailable(err error) bool {
 		return true
 	}
 	return strings.Contains(err.Error(), "sql: database is closed")
+}
+
+// NewID returns a new unique, time-ordered identifier with prefix, such as
+// "cred_0190b3...".
+func NewID(prefix string) string {
+	id, err := uuid.NewV7()
+	if err != nil {
+		var b [16]byte
+		_, _ = rand.Read(b[:])
+		return prefix + "_" + hex.EncodeToString(b[:])
+	}
+	return prefix + "_" + hex.EncodeToString(id[:])
 }

@@ -1,84 +1,12 @@
 package store
 
 import (
-	"context"
-	"fmt"
-	"strings"
-
 	"github.com/credvault/credvault/internal/keyring"
+	"github.com/credvault/credvault/internal/sqldb"
 )
 
-// SealedColumn names a column of ciphertexts and what identifies its rows.
-// Its names are constants of the package that owns the table, never input.
-type SealedColumn struct {
-	Table, ID, Ciphertext string
-	// IntID says the id column is an integer (compared as text).
-	IntID bool
-	// Extra columns are read with each row (for its associated data).
-	Extra []string
-}
-
-// SealedValue is one row of a SealedColumn.
-type SealedValue struct {
-	ID         string
-	Ciphertext []byte
-	Extra      []string
-}
-
-func (c SealedColumn) id() string {
-	if c.IntID {
-		return "CAST(" + c.ID + " AS TEXT)"
-	}
-	return c.ID
-}
-
-// ScanSealed returns up to limit rows with an id after after, in id order.
-func (s *Store) ScanSealed(ctx context.Context, c SealedColumn, after string, limit int) ([]SealedValue, error) {
-	cols := append([]string{c.id(), c.Ciphertext}, c.Extra...)
-	q := fmt.Sprintf("SELECT %s FROM %s WHERE %s > ? ORDER BY %s LIMIT ?", strings.Join(cols, ", "), c.Table, c.id(), c.id())
-	rows, err := s.ctx(ctx).Raw(q, after, limit).Rows()
-	if err != nil {
-		return nil, wrap("scan "+c.Table, err)
-	}
-	defer rows.Close()
-	var out []SealedValue
-	for rows.Next() {
-		v := SealedValue{Extra: make([]string, len(c.Extra))}
-		dest := []any{&v.ID, &v.Ciphertext}
-		for i := range v.Extra {
-			dest = append(dest, &v.Extra[i])
-		}
-		if err := rows.Scan(dest...); err != nil {
-			return nil, wrap("scan "+c.Table, err)
-		}
-		out = append(out, v)
-	}
-	return out, wrap("scan "+c.Table, rows.Err())
-}
-
-// ReplaceSealed writes next over a row's ciphertext if it still is prev,
-// and reports whether it did.
-func (s *Store) ReplaceSealed(ctx context.Context, c SealedColumn, id string, prev, next []byte) (bool, error) {
-	q := fmt.Sprintf("UPDATE %s SET %s = ? WHERE %s = ? AND %s = ?", c.Table, c.Ciphertext, c.id(), c.Ciphertext)
-	res := s.ctx(ctx).Exec(q, next, id, prev)
-	return res.RowsAffected == 1, wrap("re-encrypt "+c.Table, res.Error)
-}
-
-// Sealed is c as a keyring.SealedSet, for counting and re-encrypting its
-// ciphertexts; ad gives a row's associated data.
-func (s *Store) Sealed(name string, c SealedColumn, ad func(SealedValue) []byte) keyring.SealedSet {
-	return keyring.SealedSet{
-		Name: name,
-		Scan: func(ctx context.Context, after string, limit int) ([]keyring.SealedRow, error) {
-			vs, err := s.ScanSealed(ctx, c, after, limit)
-			out := make([]keyring.SealedRow, len(vs))
-			for i, v := range vs {
-				out[i] = keyring.SealedRow{ID: v.ID, Ciphertext: v.Ciphertext, AD: ad(v)}
-			}
-			return out, err
-		},
-		Replace: func(ctx context.Context, id string, prev, next []byte) (bool, error) {
-			return s.ReplaceSealed(ctx, c, id, prev, next)
-		},
-	}
+// Sealed is column c of the platform's database as a keyring.SealedSet
+// (sqldb.Sealed).
+func (s *Store) Sealed(name string, c sqldb.SealedColumn, ad func(sqldb.SealedValue) []byte) keyring.SealedSet {
+	return sqldb.Sealed(s.db, name, c, ad)
 }

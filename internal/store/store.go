@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"crypto/rand"
 	"crypto/sha256"
 	"database/sql"
 	"encoding/hex"
@@ -11,7 +10,6 @@ import (
 	"log/slog"
 	"time"
 
-	"github.com/google/uuid"
 	"gorm.io/gorm"
 
 	"github.com/credvault/credvault/internal/migrations"
@@ -120,16 +118,8 @@ func (s *Store) Tx(ctx context.Context, fn func(tx *Store) error) error {
 func (s *Store) Now() time.Time { return s.now().Truncate(time.Microsecond) }
 
 // NewID returns a new unique, time-ordered identifier with prefix, such as
-// "cred_0190b3...".
-func NewID(prefix string) string {
-	id, err := uuid.NewV7()
-	if err != nil {
-		var b [16]byte
-		_, _ = rand.Read(b[:])
-		return prefix + "_" + hex.EncodeToString(b[:])
-	}
-	return prefix + "_" + hex.EncodeToString(id[:])
-}
+// "cred_0190b3..." (sqldb.NewID).
+func NewID(prefix string) string { return sqldb.NewID(prefix) }
 
 func (s *Store) ctx(ctx context.Context) *gorm.DB { return s.db.WithContext(ctx) }
 

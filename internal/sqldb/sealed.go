@@ -1,0 +1,93 @@
+package sqldb
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/credvault/credvault/internal/keyring"
+	"gorm.io/gorm"
+)
+
+// SealedColumn names a column of ciphertexts and what identifies its rows.
+// Its names are constants of the package that owns the table, never input.
+type SealedColumn struct {
+	Table, ID, Ciphertext string
+	// IntID says the id column is an integer (compared as text).
+	IntID bool
+	// Extra columns are read with each row (for its associated data).
+	Extra []string
+}
+
+// SealedValue is one row of a SealedColumn.
+type SealedValue struct {
+	ID         string
+	Ciphertext []byte
+	Extra      []string
+}
+
+func (c SealedColumn) id() string {
+	if c.IntID {
+		return "CAST(" + c.ID + " AS TEXT)"
+	}
+	return c.ID
+}
+
+// scanSealed returns up to limit rows with an id after after, in id order.
+func scanSealed(ctx context.Context, db *gorm.DB, c SealedColumn, after string, limit int) ([]SealedValue, error) {
+	cols := append([]string{c.id(), c.Ciphertext}, c.Extra...)
+	q := fmt.Sprintf("SELECT %s FROM %s WHERE %s > ? ORDER BY %s LIMIT ?", strings.Join(cols, ", "), c.Table, c.id(), c.id())
+	rows, err := db.WithContext(ctx).Raw(q, after, limit).Rows()
+	if err != nil {
+		return nil, fmt.Errorf("scan %s: %w", c.Table, err)
+	}
+	defer rows.Close()
+	var out []SealedValue
+	for rows.Next() {
+		v := SealedValue{Extra: make([]string, len(c.Extra))}
+		dest := []any{&v.ID, &v.Ciphertext}
+		for i := range v.Extra {
+			dest = append(dest, &v.Extra[i])
+		}
+		if err := rows.Scan(dest...); err != nil {
+			return nil, fmt.Errorf("scan %s: %w", c.Table, err)
+		}
+		out = append(out, v)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("scan %s: %w", c.Table, err)
+	}
+	return out, nil
+}
+
+// replaceSealed writes next over a row's ciphertext if it still is prev,
+// and reports whether it did.
+func replaceSealed(ctx context.Context, db *gorm.DB, c SealedColumn, id string, prev, next []byte) (bool, error) {
+	q := fmt.Sprintf("UPDATE %s SET %s = ? WHERE %s = ? AND %s = ?", c.Table, c.Ciphertext, c.id(), c.Ciphertext)
+	res := db.WithContext(ctx).Exec(q, next, id, prev)
+	if res.Error != nil {
+		return false, fmt.Errorf("re-encrypt %s: %w", c.Table, res.Error)
+	}
+	return res.RowsAffected == 1, nil
+}
+
+// Sealed is column c of db as a keyring.SealedSet, for counting and
+// re-encrypting its ciphertexts; ad gives a row's associated data. The
+// platform's store and the reference service's storage both describe
+// their ciphertexts with it.
+func Sealed(db *gorm.DB, name string, c SealedColumn, ad func(SealedValue) []byte) keyring.SealedSet {
+	return keyring.SealedSet{
+		Name: name,
+		Scan: func(ctx context.Context, after string, limit int) ([]keyring.SealedRow, error) {
+			vs, err := scanSealed(ctx, db, c, after, limit)
+			out := make([]keyring.SealedRow, len(vs))
+			for i, v := range vs {
+				out[i] = keyring.SealedRow{ID: v.ID, Ciphertext: v.Ciphertext, AD: ad(v)}
+			}
+			return out, err
+		},
+		Replace: func(ctx context.Context, id string, prev, next []byte) (bool, error) {
+			return replaceSealed(ctx, db, c, id, prev, next)
+		},
+	}
+}
