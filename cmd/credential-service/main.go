@@ -74,6 +74,10 @@ func run(log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
+	if mode, open := keyring.OpenToOthers(cfg.KeysetFile); cfg.KeysetFile != "" && open {
+		log.Warn("the keyset file can be read by other users; restrict it to its owner (chmod 600)",
+			slog.String("path", cfg.KeysetFile), slog.String("mode", mode.String()))
+	}
 	if generatedAt != "" {
 		log.Warn("generated a new Tink keyset for the embedded database; back it up, or set CREDENTIAL_SERVICE_KEYSET_FILE",
 			slog.String("path", generatedAt))

@@ -172,3 +172,14 @@ func AssociatedData(parts ...string) []byte {
 	}
 	return buf.Bytes()
 }
+
+// OpenToOthers reports whether the keyset file at path can be read or
+// written by users other than its owner (and its mode), for a warning at
+// start-up.
+func OpenToOthers(path string) (os.FileMode, bool) {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return 0, false
+	}
+	return fi.Mode().Perm(), fi.Mode().Perm()&0o077 != 0
+}

@@ -202,3 +202,19 @@ func TestLoadRules(t *testing.T) {
 		t.Fatal("missing keyset file accepted")
 	}
 }
+
+func TestOpenToOthers(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "k.json")
+	if _, open := keyring.OpenToOthers(path); open {
+		t.Fatal("a missing file is open to others")
+	}
+	os.WriteFile(path, []byte("{}"), 0o600)
+	if _, open := keyring.OpenToOthers(path); open {
+		t.Fatal("a 0600 file is open to others")
+	}
+	os.Chmod(path, 0o644)
+	if mode, open := keyring.OpenToOthers(path); !open || mode != 0o644 {
+		t.Fatalf("0644: %v %v", mode, open)
+	}
+}

@@ -11,7 +11,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"os"
 	"path/filepath"
 
 	"github.com/credvault/credvault/config"
@@ -40,11 +39,9 @@ func LoadKeyring(cfg config.Config, log *slog.Logger) (*keyring.Keyring, error) 
 	if cfg.Embedded() {
 		src.GenerateAt = GeneratedKeysetPath(cfg)
 	}
-	if cfg.KeysetFile != "" {
-		if fi, err := os.Stat(cfg.KeysetFile); err == nil && fi.Mode().Perm()&0o077 != 0 {
-			log.Warn("the keyset file can be read by other users; restrict it to its owner (chmod 600)",
-				slog.String("path", cfg.KeysetFile), slog.String("mode", fi.Mode().Perm().String()))
-		}
+	if mode, open := keyring.OpenToOthers(cfg.KeysetFile); cfg.KeysetFile != "" && open {
+		log.Warn("the keyset file can be read by other users; restrict it to its owner (chmod 600)",
+			slog.String("path", cfg.KeysetFile), slog.String("mode", mode.String()))
 	}
 	k, generated, err := keyring.Load(src)
 	if errors.Is(err, keyring.ErrNoKeyset) {
