@@ -3,6 +3,8 @@ package store
 import (
 	"context"
 	"time"
+
+	"gorm.io/gorm/clause"
 )
 
 // CreateAttempt is a create sent to a vault whose credential row is not
@@ -40,11 +42,7 @@ func (s *Store) RecordCreate(ctx context.Context, a CreateAttempt) error {
 	if a.State == "" {
 		a.State = CreateInFlight
 	}
-	var n int64
-	if err := s.ctx(ctx).Model(&CreateAttempt{}).Where("id = ?", a.ID).Count(&n).Error; err != nil || n > 0 {
-		return wrap("record vault create", err)
-	}
-	return wrap("record vault create", s.ctx(ctx).Create(&a).Error)
+	return wrap("record vault create", s.ctx(ctx).Clauses(clause.OnConflict{DoNothing: true}).Create(&a).Error)
 }
 
 // SettleCreate forgets a create whose outcome is known (inside Tx: with
