@@ -47,10 +47,18 @@ type harness struct {
 	logs *syncBuffer
 }
 
-func newHarness(t testing.TB, kind testdb.Kind, tweak ...func(o *credvault.Options)) *harness {
+// loopbackConfig is testConfig with services on 127.0.0.1 allowed (the
+// fakes and reference services the tests start).
+func loopbackConfig(t testing.TB, kind testdb.Kind) config.Config {
 	t.Helper()
 	cfg := testConfig(t, kind)
 	cfg.AllowedHosts = []string{"127.0.0.1"}
+	return cfg
+}
+
+func newHarness(t testing.TB, kind testdb.Kind, tweak ...func(o *credvault.Options)) *harness {
+	t.Helper()
+	cfg := loopbackConfig(t, kind)
 	cfg.CustomTimeout = 500 * time.Millisecond
 	return newHarnessWithConfig(t, cfg, tweak...)
 }
@@ -168,8 +176,7 @@ var update = flag.Bool("update", false, "rewrite screenshots under docs/")
 func envHarness(t *testing.T, kind testdb.Kind) (*harness, *fakeservice.Service) {
 	t.Helper()
 	envSvc := fakeservice.New(t, envToken)
-	cfg := testConfig(t, kind)
-	cfg.AllowedHosts = []string{"127.0.0.1"}
+	cfg := loopbackConfig(t, kind)
 	cfg.VaultType, cfg.CustomBaseURL, cfg.CustomToken = "custom", envSvc.Base(), envToken
 	return newHarnessWithConfig(t, cfg), envSvc
 }

@@ -72,8 +72,7 @@ func (in *instances) call(i int, method, path, key, body string) int {
 func TestKeyRotationWithoutDowntime(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	cfg := testConfig(t, testdb.Postgres)
-	cfg.AllowedHosts = []string{"127.0.0.1"}
+	cfg := loopbackConfig(t, testdb.Postgres)
 	k0 := []byte(cfg.Keyset)
 	in := &instances{t: t, cfg: cfg}
 	in.restart(0, k0)

@@ -53,8 +53,7 @@ func ageCreates(t *testing.T, h *harness) {
 // item was stored under; an answer that did come settles the record.
 func TestLostCreateAnswerIsRecorded(t *testing.T) {
 	t.Parallel()
-	cfg := testConfig(t, testdb.Postgres)
-	cfg.AllowedHosts = []string{"127.0.0.1"}
+	cfg := loopbackConfig(t, testdb.Postgres)
 	cfg.CustomTimeout = 500 * time.Millisecond
 	h := newHarnessWithConfig(t, cfg)
 	svc := fakeservice.New(t, svcToken)
@@ -372,8 +371,7 @@ func sameSecrets(a, b vault.Credential) bool {
 // orphan, no dangling row, no create left unsettled.
 func TestFaultMatrixConverges(t *testing.T) {
 	t.Parallel()
-	cfg := testConfig(t, testdb.Postgres)
-	cfg.AllowedHosts = []string{"127.0.0.1"}
+	cfg := loopbackConfig(t, testdb.Postgres)
 	cfg.CustomTimeout = 300 * time.Millisecond
 	h := newHarnessWithConfig(t, cfg)
 	orgID, key := h.org("Faults")

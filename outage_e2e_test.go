@@ -86,8 +86,7 @@ func (p *tcpProxy) restore() {
 // no item behind in the service, and service resumes when it is back.
 func TestDatabaseOutageIs503(t *testing.T) {
 	t.Parallel()
-	cfg := testConfig(t, testdb.Postgres)
-	cfg.AllowedHosts = []string{"127.0.0.1"}
+	cfg := loopbackConfig(t, testdb.Postgres)
 	u, err := url.Parse(cfg.DatabaseURL)
 	if err != nil {
 		t.Fatal(err)

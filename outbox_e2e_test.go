@@ -69,8 +69,7 @@ func waitFor0Pending(t *testing.T, p *credvault.Platform, within time.Duration, 
 // the service holds exactly the items rows point to.
 func TestOutboxSurvivesFailuresAndRestart(t *testing.T) {
 	t.Parallel()
-	cfg := testConfig(t, testdb.Postgres)
-	cfg.AllowedHosts = []string{"127.0.0.1"}
+	cfg := loopbackConfig(t, testdb.Postgres)
 	svc := fakeservice.New(t, svcToken)
 	flaky := newFlakyDeletes(svc)
 
@@ -113,8 +112,7 @@ func TestOutboxSurvivesFailuresAndRestart(t *testing.T) {
 // service exactly once.
 func TestOutboxTwoProcessesDeleteEachItemOnce(t *testing.T) {
 	t.Parallel()
-	cfg := testConfig(t, testdb.Postgres)
-	cfg.AllowedHosts = []string{"127.0.0.1"}
+	cfg := loopbackConfig(t, testdb.Postgres)
 	svc := fakeservice.New(t, svcToken)
 	flaky := newFlakyDeletes(svc)
 	a := newHarnessWithConfig(t, cfg)

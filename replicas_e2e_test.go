@@ -17,8 +17,7 @@ import (
 // 1 s.
 func TestReplicasAgreeWithinASecond(t *testing.T) {
 	t.Parallel()
-	cfg := testConfig(t, testdb.Postgres)
-	cfg.AllowedHosts = []string{"127.0.0.1"}
+	cfg := loopbackConfig(t, testdb.Postgres)
 	a := newHarnessWithConfig(t, cfg)
 	b := newHarnessWithConfig(t, cfg)
 	svcs := []*fakeservice.Service{fakeservice.New(t, svcToken), fakeservice.New(t, svcToken)}
@@ -75,8 +74,7 @@ func TestReplicasAgreeWithinASecond(t *testing.T) {
 // connection, everything cached is dropped and the listener comes back.
 func TestListenerReconnectFlushes(t *testing.T) {
 	t.Parallel()
-	cfg := testConfig(t, testdb.Postgres)
-	cfg.AllowedHosts = []string{"127.0.0.1"}
+	cfg := loopbackConfig(t, testdb.Postgres)
 	h := newHarnessWithConfig(t, cfg)
 	orgID, key := h.org("Acme")
 	svc := fakeservice.New(t, svcToken)

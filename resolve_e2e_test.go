@@ -16,8 +16,7 @@ func TestResolutionPrecedenceOverPostgres(t *testing.T) {
 	envSvc := fakeservice.New(t, "env-token-1234567890")
 	orgSvc := fakeservice.New(t, svcToken)
 
-	cfg := testConfig(t, testdb.Postgres)
-	cfg.AllowedHosts = []string{"127.0.0.1"}
+	cfg := loopbackConfig(t, testdb.Postgres)
 	cfg.VaultType, cfg.CustomBaseURL, cfg.CustomToken = "custom", envSvc.Base(), "env-token-1234567890"
 	h := newHarnessWithConfig(t, cfg)
 	orgA, keyA := h.org("A")

@@ -84,8 +84,7 @@ func assertCredentialResponse(t *testing.T, what string, m map[string]any) {
 // parses as Skyvern's own response models.
 func TestSkyvernFrontendReplay(t *testing.T) {
 	t.Parallel()
-	cfg := testConfig(t, testdb.Postgres)
-	cfg.AllowedHosts = []string{"127.0.0.1"}
+	cfg := loopbackConfig(t, testdb.Postgres)
 	cfg.RateConfig, cfg.RateCredentials = config.DefaultRateConfig, config.DefaultRateCredentials // as deployed
 	h := newHarnessWithConfig(t, cfg)
 	svc := fakeservice.New(t, svcToken)
