@@ -298,7 +298,7 @@ func TestMigrateBetweenReferenceServices(t *testing.T) {
 
 	// The process stops after 3 credentials.
 	ctx, cancel := context.WithCancel(t.Context())
-	rep, err := h.p.Credentials.Migrate(ctx, orgID, credentials.MigrateOptions{Progress: func(done, _ int) {
+	rep, err := h.p.Credentials.Migrate(ctx, orgID, credentials.MigrateOptions{AllSources: true, Progress: func(done, _ int) {
 		if done == 3 {
 			cancel()
 		}
@@ -309,14 +309,15 @@ func TestMigrateBetweenReferenceServices(t *testing.T) {
 	// The next run loses one create's answer twice (the retry too): that
 	// credential fails and stays; the others move.
 	two.lose.Store(2)
-	r := h.do("POST", "/api/v1/credentials/custom_credential/migrate?limit=1000", key, nil).json(t)
+	from := map[string]any{"sources": []any{cfgBody(one.base(), refToken)["config"]}}
+	r := h.do("POST", "/api/v1/credentials/custom_credential/migrate?limit=1000", key, from).json(t)
 	if r["migrated"] != float64(n-4) || len(r["failed"].([]any)) != 1 || r["remaining"] != float64(1) {
 		t.Fatalf("second run = %v, want all but one moved", r)
 	}
 	// Resumed: the lost create is sent again under the same key and the
 	// service answers with the item it stored.
 	for range 5 {
-		r = h.do("POST", "/api/v1/credentials/custom_credential/migrate?limit=2", key, nil).json(t)
+		r = h.do("POST", "/api/v1/credentials/custom_credential/migrate?limit=2", key, from).json(t)
 		if r["remaining"] == float64(0) {
 			break
 		}

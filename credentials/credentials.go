@@ -515,6 +515,45 @@ func (k Keep) merge(c *vault.Credential, stored vault.Credential) {
 	}
 }
 
+// keepAllowed refuses to keep stored fields of an item that the current
+// configuration did not store.
+func (s *Service) keepAllowed(ctx context.Context, orgID string, old store.Credential, keep Keep) error {
+	cs, ok := s.vault.(vault.CurrentSourcer)
+	if !ok {
+		return nil // one service only: every item is the current one's
+	}
+	current, err := cs.CurrentSource(ctx, orgID)
+	if err != nil {
+		return err
+	}
+	if old.VaultSource == current {
+		return nil
+	}
+	return &problem.StateError{Reason: fmt.Sprintf("this credential is stored in another custom credential service than the current one, "+
+		"so credvault does not copy its stored fields across: the update must carry every field; missing: %s", strings.Join(keep.names(), ", "))}
+}
+
+// names lists what k keeps, as request field names.
+func (k Keep) names() []string {
+	var out []string
+	if k.Metadata {
+		out = append(out, "credential.metadata")
+	}
+	if k.BillingAddress {
+		out = append(out, "credential.billing_address")
+	}
+	for _, f := range k.AddressFields {
+		out = append(out, "credential.billing_address."+f)
+	}
+	if k.BillingEmail {
+		out = append(out, "credential.billing_email")
+	}
+	if k.BillingPhone {
+		out = append(out, "credential.billing_phone")
+	}
+	return out
+}
+
 // Update replaces a credential's secret: a new item is created through the
 // current configuration, the row is re-pointed if nobody changed it
 // meanwhile (else store.ErrConflict and the new item is deleted), then the
@@ -542,7 +581,13 @@ func (s *Service) UpdateWith(ctx context.Context, orgID, id string, c vault.Cred
 	}
 	if keep.any() && old.CredentialType == string(c.Type) {
 		// What the form left out must not be wiped: read it first. If it
-		// cannot be read, the update fails rather than lose it.
+		// cannot be read, the update fails rather than lose it. It is read
+		// only from the current service: copying stored fields from
+		// another service into the current one would let whoever changed
+		// the configuration move secrets they never proved they hold.
+		if err := s.keepAllowed(ctx, orgID, old, keep); err != nil {
+			return View{}, err
+		}
 		stored, err := s.getItem(ctx, orgID, old)
 		switch {
 		case errors.Is(err, vault.ErrSourceUnavailable):

@@ -12,6 +12,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/credvault/credvault/internal/store"
+	"github.com/credvault/credvault/problem"
 	"github.com/credvault/credvault/vault"
 )
 
@@ -310,6 +311,15 @@ type MigrateOptions struct {
 	// Limit bounds how many credentials one call moves (0 = all); the
 	// report's Remaining says how many are left.
 	Limit int
+	// From names the storing configurations whose items this call may
+	// move: ids the caller proved it controls (org.Configs.ProveSources).
+	// Items stored elsewhere stay where they are and are counted in the
+	// report's Skipped.
+	From map[string]bool
+	// AllSources moves from every storing configuration, the operator's
+	// env-configured service included: for the operator's command line
+	// only, never for an API key.
+	AllSources bool
 	// Progress, when set, is told after every credential.
 	Progress Progress
 }
@@ -332,7 +342,10 @@ type MigrateReport struct {
 	// began.
 	ToMove int `json:"to_move"`
 	// BySource counts them per storing configuration.
-	BySource map[string]int   `json:"by_source"`
+	BySource map[string]int `json:"by_source"`
+	// Skipped counts, per storing configuration, the credentials this
+	// call may not move: their source was not proven (MigrateOptions.From).
+	Skipped  map[string]int   `json:"skipped"`
 	Migrated int              `json:"migrated"`
 	Failed   []MigrateFailure `json:"failed"`
 	// Remaining is how many are still stored elsewhere (failures and
@@ -349,7 +362,10 @@ type MigrateReport struct {
 // through the outbox. A failure is listed and leaves that credential as it
 // was; running Migrate again resumes.
 func (s *Service) Migrate(ctx context.Context, orgID string, o MigrateOptions) (MigrateReport, error) {
-	rep := MigrateReport{OrganizationID: orgID, DryRun: o.DryRun, BySource: map[string]int{}, Failed: []MigrateFailure{}}
+	rep := MigrateReport{OrganizationID: orgID, DryRun: o.DryRun, BySource: map[string]int{}, Skipped: map[string]int{}, Failed: []MigrateFailure{}}
+	if !o.DryRun && !o.AllSources && len(o.From) == 0 {
+		return rep, problem.Invalid("sources", "is required: name each configuration to move from, with the URL and the full token it was saved with")
+	}
 	cs, ok := s.vault.(vault.CurrentSourcer)
 	if !ok {
 		return rep, errors.New("credentials: this vault cannot say which configuration is current")
@@ -361,6 +377,10 @@ func (s *Service) Migrate(ctx context.Context, orgID string, o MigrateOptions) (
 	rep.Current = current
 	// First pass: count what is to move (the walk holds one page at a
 	// time, however many credentials the organization has).
+	// A dry run naming no source counts everything stored elsewhere: what
+	// there is to move, once its sources are proven.
+	all := o.AllSources || (o.DryRun && len(o.From) == 0)
+	movable := func(r store.Credential) bool { return all || o.From[r.VaultSource] }
 	scan := func(each func(store.Credential) bool) error {
 		after := ""
 		for {
@@ -379,7 +399,15 @@ func (s *Service) Migrate(ctx context.Context, orgID string, o MigrateOptions) (
 			after = rows[len(rows)-1].ID
 		}
 	}
-	if err := scan(func(r store.Credential) bool { rep.BySource[r.VaultSource]++; rep.ToMove++; return true }); err != nil {
+	if err := scan(func(r store.Credential) bool {
+		rep.BySource[r.VaultSource]++
+		if movable(r) {
+			rep.ToMove++
+		} else {
+			rep.Skipped[r.VaultSource]++
+		}
+		return true
+	}); err != nil {
 		return rep, err
 	}
 	rep.Remaining = rep.ToMove
@@ -394,6 +422,9 @@ func (s *Service) Migrate(ctx context.Context, orgID string, o MigrateOptions) (
 	done := 0
 	var stop error
 	err = scan(func(r store.Credential) bool {
+		if !movable(r) {
+			return true
+		}
 		if done == total {
 			return false
 		}

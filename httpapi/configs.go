@@ -16,6 +16,9 @@ type ConfigService interface {
 	Clear(ctx context.Context, p org.Principal) error
 	TestConnection(ctx context.Context, orgID string, in *org.ServiceConfig, roundtrip bool) (org.TestResult, error)
 	Status(ctx context.Context, orgID string) (org.StatusView, error)
+	// ProveSources returns the saved configurations whose URL and full
+	// token the caller sent (for moving what they store).
+	ProveSources(ctx context.Context, orgID string, proofs []org.SourceProof) (map[string]bool, error)
 }
 
 type configBody struct {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -11,6 +12,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/credvault/credvault/credentials"
+	"github.com/credvault/credvault/org"
 	"github.com/credvault/credvault/problem"
 	"github.com/credvault/credvault/vault"
 	"github.com/credvault/credvault/vault/wire"
@@ -43,7 +45,7 @@ func (s *server) credentialRoutes(g *echo.Group) {
 	g.POST("/credentials/:credential_id/delete", s.deleteCredential, limited)
 	g.DELETE("/credentials/:credential_id", s.deleteCredential, limited)
 	g.GET("/credentials/:credential_id/totp-code", s.totpCode)
-	if _, ok := s.Credentials.(Migrator); ok {
+	if _, ok := s.Credentials.(Migrator); ok && s.Configs != nil {
 		g.POST("/credentials/custom_credential/migrate", s.migrateCredentials, s.limitConfig)
 	}
 }
@@ -52,6 +54,11 @@ func (s *server) credentialRoutes(g *echo.Group) {
 // (credentials.Service).
 type Migrator interface {
 	Migrate(ctx context.Context, orgID string, o credentials.MigrateOptions) (credentials.MigrateReport, error)
+}
+
+// migrateRequest names the configurations to move from.
+type migrateRequest struct {
+	Sources []*configBody `json:"sources"`
 }
 
 // maxMigrateBatch bounds how many credentials one request moves.
@@ -75,7 +82,33 @@ func (s *server) migrateCredentials(c echo.Context) error {
 	case n > 0:
 		o.Limit = n
 	}
-	rep, err := s.Credentials.(Migrator).Migrate(c.Request().Context(), principal(c).OrganizationID, o)
+	// Moving secrets to the current service needs proof of control of
+	// where they are: the URL and full token of each configuration to move
+	// from. An API key alone must never be enough to send stored secrets
+	// to a service it chose.
+	var body migrateRequest
+	if err := decodeJSON(c, &body, true); err != nil {
+		return err
+	}
+	ctx, orgID := c.Request().Context(), principal(c).OrganizationID
+	if !o.DryRun && len(body.Sources) == 0 {
+		return problem.Invalid("sources", "is required: name each configuration to move from, with the URL and the full token it was saved with")
+	}
+	if len(body.Sources) > 0 {
+		proofs := make([]org.SourceProof, len(body.Sources))
+		for i, p := range body.Sources {
+			if p == nil {
+				return problem.Invalid(fmt.Sprintf("sources[%d]", i), "must be an object with api_base_url and api_token")
+			}
+			proofs[i] = org.SourceProof{APIBaseURL: p.APIBaseURL, APIToken: secret(p.APIToken)}
+		}
+		from, err := s.Configs.ProveSources(ctx, orgID, proofs)
+		if err != nil {
+			return err
+		}
+		o.From = from
+	}
+	rep, err := s.Credentials.(Migrator).Migrate(ctx, orgID, o)
 	if err != nil {
 		return err
 	}

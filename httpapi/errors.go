@@ -27,6 +27,8 @@ func statusOf(err error) (int, string) {
 	var he *echo.HTTPError
 	var inv *problem.InvalidError
 	var missing *credentials.ItemMissingError
+	var forbidden *problem.ForbiddenError
+	var state *problem.StateError
 	switch {
 	case errors.As(err, &he) && he.Code == http.StatusRequestEntityTooLarge:
 		return he.Code, "the request body is larger than 1 MiB"
@@ -41,6 +43,10 @@ func statusOf(err error) (int, string) {
 		return he.Code, msg
 	case errors.As(err, &inv):
 		return http.StatusBadRequest, inv.Error()
+	case errors.As(err, &forbidden):
+		return http.StatusForbidden, forbidden.Error()
+	case errors.As(err, &state):
+		return http.StatusConflict, state.Error()
 	case errors.Is(err, org.ErrUnauthorized):
 		return http.StatusUnauthorized, org.ErrUnauthorized.Error()
 	case errors.Is(err, vault.ErrNotConfigured):
@@ -91,6 +97,8 @@ func reasonOf(err error, code int) string {
 		return "invalid field " + inv.Field
 	case errors.As(err, &inv):
 		return "invalid request"
+	case errors.Is(err, problem.ErrForbidden):
+		return "source not proven"
 	case errors.Is(err, org.ErrUnauthorized):
 		return "missing, unknown or revoked API key"
 	case errors.Is(err, vault.ErrNotConfigured):

@@ -3,6 +3,7 @@ package org
 import (
 	"context"
 	"crypto/rand"
+	"crypto/subtle"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -245,6 +246,76 @@ func (c *Configs) complete(ctx context.Context, orgID string, in ServiceConfig) 
 		return in, problem.Invalid("config.api_token", "is required when api_base_url differs from the saved URL: the saved token is only ever sent to the URL it was saved with")
 	}
 	return c.validate(ServiceConfig{APIBaseURL: u.String(), APIToken: saved.Token})
+}
+
+// SourceProof is what a caller sends to prove control of a saved
+// configuration: the URL and the full token it was saved with.
+type SourceProof = ServiceConfig
+
+// ProveSources returns the ids of orgID's saved configurations (current
+// or replaced) that proofs match: same URL and the same token, compared
+// in constant time with the decrypted saved token. A proof matching none
+// is refused naming it; one naming the operator's env-configured service
+// is refused too: only the operator moves what that service stores
+// (`credvault credentials migrate`). Nothing is sent anywhere.
+func (c *Configs) ProveSources(ctx context.Context, orgID string, proofs []SourceProof) (map[string]bool, error) {
+	if len(proofs) > 16 {
+		return nil, problem.Invalid("sources", "must list at most 16 configurations")
+	}
+	type proof struct {
+		url   string
+		token []byte
+	}
+	ps := make([]proof, len(proofs))
+	for i, p := range proofs {
+		field := fmt.Sprintf("sources[%d]", i)
+		u, err := c.vault.Policy().CheckURL(field+".api_base_url", p.APIBaseURL)
+		if err != nil {
+			return nil, err
+		}
+		tok := strings.TrimSpace(p.APIToken.Reveal())
+		if tok == "" || strings.HasPrefix(tok, maskPrefix) {
+			return nil, problem.Invalid(field+".api_token", "is required: the full token the configuration was saved with (a masked token proves nothing)")
+		}
+		ps[i] = proof{url: u.String(), token: []byte(tok)}
+	}
+	rows, err := c.store.AuthTokens(ctx, orgID, TokenTypeCustomCredential)
+	if err != nil {
+		return nil, err
+	}
+	saved := make([]orgvault.Config, 0, len(rows))
+	for _, r := range rows {
+		if cfg, err := c.source.decrypt(r); err == nil {
+			saved = append(saved, cfg)
+		}
+	}
+	env := ""
+	if e := c.vault.Env(); e != nil {
+		env = e.BaseURL()
+	}
+	ids := map[string]bool{}
+	for i, p := range ps {
+		field := fmt.Sprintf("sources[%d]", i)
+		matched := false
+		for _, cfg := range saved {
+			// Every saved configuration is compared, whatever matched
+			// before: the time taken does not say which one did.
+			same := subtle.ConstantTimeCompare(p.token, []byte(cfg.Token.Reveal())) == 1
+			if same && sameURL(c.vault.Policy(), p.url, cfg.BaseURL) {
+				ids[cfg.ID], matched = true, true
+			}
+		}
+		switch {
+		case matched:
+		case env != "" && sameURL(c.vault.Policy(), p.url, env):
+			return nil, problem.Forbidden(field, "names the operator's env-configured service: only the operator moves what it stores, "+
+				"with `credvault credentials migrate --org %s` on the command line", orgID)
+		default:
+			return nil, problem.Forbidden(field, "matches no saved configuration of this organization: "+
+				"send the URL and the full token that configuration was saved with")
+		}
+	}
+	return ids, nil
 }
 
 // sameURL compares a normalised URL with a saved one, normalising the

@@ -29,6 +29,7 @@ type ConfigStore interface {
 	Now() time.Time
 	ValidAuthToken(ctx context.Context, orgID, tokenType string) (store.AuthToken, error)
 	AuthTokenByID(ctx context.Context, orgID, id string) (store.AuthToken, error)
+	AuthTokens(ctx context.Context, orgID, tokenType string) ([]store.AuthToken, error)
 	ReplaceAuthToken(ctx context.Context, t store.AuthToken, audit store.AuditEvent) error
 	InvalidateAuthTokens(ctx context.Context, orgID, tokenType string, audit store.AuditEvent) (int64, error)
 }

@@ -77,3 +77,39 @@ func UnknownField(err error) (string, bool) {
 	}
 	return name, true
 }
+
+// ErrForbidden is a request the caller is authenticated for but may not
+// make with what it proved; the *ForbiddenError says why.
+var ErrForbidden = errors.New("forbidden")
+
+// ForbiddenError refuses a request for what the caller did not prove. Its
+// message never holds a value the caller sent.
+type ForbiddenError struct {
+	Field  string
+	Reason string
+}
+
+func (e *ForbiddenError) Error() string {
+	if e.Field == "" {
+		return e.Reason
+	}
+	return e.Field + ": " + e.Reason
+}
+
+// Is makes errors.Is(err, ErrForbidden) true.
+func (e *ForbiddenError) Is(target error) bool { return target == ErrForbidden }
+
+// Forbidden returns a *ForbiddenError.
+func Forbidden(field, format string, args ...any) error {
+	return &ForbiddenError{Field: field, Reason: fmt.Sprintf(format, args...)}
+}
+
+// StateError is a request that conflicts with the resource's state and
+// says how to make it succeed (an HTTP 409 with its reason). It is of kind
+// ErrConflict.
+type StateError struct{ Reason string }
+
+func (e *StateError) Error() string { return e.Reason }
+
+// Is makes errors.Is(err, ErrConflict) true.
+func (e *StateError) Is(target error) bool { return target == ErrConflict }

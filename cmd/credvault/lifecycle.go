@@ -4,7 +4,9 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"maps"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 
@@ -111,7 +113,10 @@ func credentialsCmd(out output, stderr io.Writer) *cobra.Command {
 		Args:    noArgs,
 		RunE: withPlatform(stderr, func(ctx context.Context, p *credvault.Platform) error {
 			progress, done := progressBar(stderr, "credentials moved")
-			o.Progress = progress
+			// The operator's command line moves from every storing
+			// configuration; over REST an API key moves only from
+			// configurations whose URL and token it sends.
+			o.Progress, o.AllSources = progress, true
 			rep, err := p.Credentials.Migrate(ctx, orgID, o)
 			done()
 			if err != nil {
@@ -120,6 +125,9 @@ func credentialsCmd(out output, stderr io.Writer) *cobra.Command {
 			if err := out.print(rep, func(w io.Writer) {
 				fmt.Fprintf(w, "organization\t%s\ncurrent\t%s\ndry run\t%v\nto move\t%d\nmigrated\t%d\nfailed\t%d\nremaining\t%d\n",
 					rep.OrganizationID, rep.Current, rep.DryRun, rep.ToMove, rep.Migrated, len(rep.Failed), rep.Remaining)
+				for _, src := range slices.Sorted(maps.Keys(rep.BySource)) {
+					fmt.Fprintf(w, "  by source\t%s\t%d\n", src, rep.BySource[src])
+				}
 				for _, f := range rep.Failed {
 					fmt.Fprintf(w, "  %s\t%s\t%s\n", f.CredentialID, f.StoredBy, f.Error)
 				}

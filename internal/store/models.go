@@ -178,6 +178,15 @@ func (s *Store) AuthTokenByID(ctx context.Context, orgID, id string) (AuthToken,
 	return t, wrap("get auth token", err)
 }
 
+// AuthTokens returns the organization's configurations of tokenType,
+// valid or not, newest first (at most 1,000).
+func (s *Store) AuthTokens(ctx context.Context, orgID, tokenType string) ([]AuthToken, error) {
+	ts := []AuthToken{}
+	err := s.ctx(ctx).Where("organization_id = ? AND token_type = ?", orgID, tokenType).
+		Order("created_at DESC, id DESC").Limit(1000).Find(&ts).Error
+	return ts, wrap("list auth tokens", err)
+}
+
 // ReplaceAuthToken marks any valid configuration of the same organization
 // and type not valid and inserts t, in one transaction. The database's
 // partial unique index guarantees a concurrent replace cannot leave two
