@@ -144,7 +144,9 @@ func TestUnusableStoringConfigurationIsAConflict(t *testing.T) {
 		}
 	}
 	// A password stored by a purged configuration can be moved too, by an
-	// update that omits its metadata (nothing of the old item can be kept).
+	// update that carries every field: one that omits its metadata is a
+	// 409 naming it (stored fields are kept only from the current
+	// service's items).
 	pw := h.do("POST", "/api/v1/credentials", keyA, passwordBody("Bank"))
 	pwID := pw.json(t)["credential_id"].(string)
 	if _, err := h.p.TestStore().SQLDB().Exec("UPDATE credentials SET vault_source = 'cfg_purged' WHERE id = $1", pwID); err != nil {
@@ -153,7 +155,10 @@ func TestUnusableStoringConfigurationIsAConflict(t *testing.T) {
 	h.p.Credentials.Flush()
 	upd := passwordBody("Bank")
 	delete(upd["credential"].(map[string]any), "metadata")
-	if r := h.do("POST", "/api/v1/credentials/"+pwID+"/update", keyA, upd); r.status != 200 {
+	if r := h.do("POST", "/api/v1/credentials/"+pwID+"/update", keyA, upd); r.status != 409 || !strings.Contains(r.detail(), "credential.metadata") {
+		t.Fatalf("moving a password by an update that omits its metadata = %d %s, want 409 naming it", r.status, scrub(string(r.body)))
+	}
+	if r := h.do("POST", "/api/v1/credentials/"+pwID+"/update", keyA, passwordBody("Bank")); r.status != 200 {
 		t.Fatalf("moving a password by update = %d %s", r.status, scrub(string(r.body)))
 	}
 	// The credential can be moved by updating it: the new item goes to the

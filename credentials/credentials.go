@@ -184,12 +184,22 @@ func (s *Service) audited(ctx context.Context, orgID, action, credID string, fn 
 	})
 }
 
-// createItem sends c to the organization's current vault with key as its
-// Idempotency-Key. The attempt is recorded first and settled by the
-// caller's row write; if the answer is lost (a timeout, a reset, an answer
-// without a readable id) the record stays, marked lost, for `credvault
-// reconcile` to report: the service may hold an item no row points to.
-func (s *Service) createItem(ctx context.Context, orgID, credID, key, op string, c vault.Credential) (vault.ItemRef, error) {
+// createItem sends c to the organization's current vault and returns the
+// item and the Idempotency-Key the create carried: base, or its next
+// attempt ("<base>/a<n>") if an item once stored under base was deleted
+// since. The attempt is recorded first and settled by the caller's row
+// write; if the answer is lost (a timeout, a reset, an answer without a
+// readable id) the record stays, marked lost, for `credvault reconcile` to
+// report: the service may hold an item no row points to. An answer naming
+// an item credvault recorded as deleted is refused.
+func (s *Service) createItem(ctx context.Context, orgID, credID, base, op string, c vault.Credential) (vault.ItemRef, string, error) {
+	key := base
+	if op != "create" { // a create's base is a new credential id
+		var err error
+		if key, err = s.store.NextCreateKey(ctx, base); err != nil {
+			return vault.ItemRef{}, "", err
+		}
+	}
 	// Where the create goes is decided, and recorded, before it is sent.
 	sc, at := s.vault.(vault.SourceCreator)
 	cs, cur := s.vault.(vault.CurrentSourcer)
@@ -197,11 +207,11 @@ func (s *Service) createItem(ctx context.Context, orgID, credID, key, op string,
 	if at && cur {
 		var err error
 		if src, err = cs.CurrentSource(ctx, orgID); err != nil {
-			return vault.ItemRef{}, err
+			return vault.ItemRef{}, key, err
 		}
 	}
 	if err := s.store.RecordCreate(ctx, store.CreateAttempt{ID: key, OrganizationID: orgID, CredentialID: credID, VaultSource: src, Operation: op}); err != nil {
-		return vault.ItemRef{}, err
+		return vault.ItemRef{}, key, err
 	}
 	var ref vault.ItemRef
 	var err error
@@ -211,7 +221,19 @@ func (s *Service) createItem(ctx context.Context, orgID, credID, key, op string,
 		ref, err = s.vault.Create(vault.WithIdempotencyKey(ctx, key), orgID, c)
 	}
 	if err == nil {
-		return ref, nil
+		deleted, derr := s.store.ItemDeleted(ctx, orgID, ref.Source, ref.ID)
+		switch {
+		case derr != nil:
+			s.cleanup(ctx, orgID, ref, key, "its create could not be checked against deleted items")
+			return vault.ItemRef{}, key, derr
+		case deleted:
+			// A service replaying a key whose item is gone: pointing a row
+			// at it would lose the secret. The key is retired with it.
+			s.cleanup(ctx, orgID, ref, key, "the create's answer named an item credvault had deleted")
+			return vault.ItemRef{}, key, &vault.ContractError{Op: "create",
+				Problem: "the service answered with an item credvault deleted before (a replayed Idempotency-Key); nothing was stored, retry"}
+		}
+		return ref, key, nil
 	}
 	bctx := context.WithoutCancel(ctx)
 	if !vault.OutcomeUnknown(err) {
@@ -219,7 +241,7 @@ func (s *Service) createItem(ctx context.Context, orgID, credID, key, op string,
 		if serr := s.store.SettleCreate(bctx, key); serr != nil {
 			s.log.WarnContext(ctx, "could not forget a refused create; reconcile will list it", slog.String("key", key), slog.String("error", serr.Error()))
 		}
-		return ref, err
+		return ref, key, err
 	}
 	if merr := s.store.MarkCreateLost(bctx, key, err.Error()); merr != nil {
 		s.log.WarnContext(ctx, "could not mark a create lost; it stays in flight for reconcile", slog.String("key", key), slog.String("error", merr.Error()))
@@ -227,7 +249,7 @@ func (s *Service) createItem(ctx context.Context, orgID, credID, key, op string,
 	s.log.WarnContext(ctx, "a create's answer was lost: the service may hold an item no credential points to; `credvault reconcile` lists it",
 		slog.String("organization_id", orgID), slog.String("credential_id", credID), slog.String("idempotency_key", key),
 		slog.String("operation", op), slog.String("error", err.Error()))
-	return ref, err
+	return ref, key, err
 }
 
 // ItemMissingError is a read of a credential whose item reconcile found
@@ -278,7 +300,7 @@ func (s *Service) CreateWith(ctx context.Context, orgID string, c vault.Credenti
 	// honours it stores one item even if the answer is lost and the create
 	// sent again.
 	credID := store.NewID("cred")
-	ref, err := s.createItem(ctx, orgID, credID, credID, "create", c)
+	ref, _, err := s.createItem(ctx, orgID, credID, credID, "create", c)
 	if err != nil {
 		return View{}, err
 	}
@@ -606,8 +628,7 @@ func (s *Service) UpdateWith(ctx context.Context, orgID, id string, c vault.Cred
 	}
 	// One key per version: a retried update stores one item, and a later
 	// update never gets an earlier one back.
-	key := fmt.Sprintf("%s/v%d", id, old.Version+1)
-	ref, err := s.createItem(ctx, orgID, id, key, "update", c)
+	ref, key, err := s.createItem(ctx, orgID, id, fmt.Sprintf("%s/v%d", id, old.Version+1), "update", c)
 	if err != nil {
 		return View{}, err
 	}

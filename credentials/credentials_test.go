@@ -4,7 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -27,6 +30,10 @@ type fakeVault struct {
 	// error is the create's answer (the item stays: a lost answer).
 	afterStore func(key string) error
 	failDelete error
+	// answer, when set, is what every create answers, whatever it stored.
+	answer *vault.ItemRef
+	// sent lists the Idempotency-Key of every create.
+	sent []string
 }
 
 func newFakeVault() *fakeVault {
@@ -47,6 +54,7 @@ func (f *fakeVault) Create(ctx context.Context, orgID string, c vault.Credential
 func (f *fakeVault) CreateAt(ctx context.Context, _ string, source string, c vault.Credential) (vault.ItemRef, error) {
 	key := vault.IdempotencyKey(ctx)
 	f.mu.Lock()
+	f.sent = append(f.sent, key)
 	ref, seen := f.keys[source+"/"+key]
 	if !seen || key == "" {
 		f.next++
@@ -55,6 +63,9 @@ func (f *fakeVault) CreateAt(ctx context.Context, _ string, source string, c vau
 		if key != "" {
 			f.keys[source+"/"+key] = ref
 		}
+	}
+	if f.answer != nil {
+		ref = *f.answer
 	}
 	hook := f.afterStore
 	f.mu.Unlock()
@@ -312,5 +323,111 @@ func TestDatabaseOutageAfterTheCreate(t *testing.T) {
 	healthy := credentials.New(st, v, nil)
 	if rep, err := healthy.Reconcile(ctx, credentials.ReconcileOptions{Fix: true}); err != nil || rep.Recovered != 1 || v.count() != 0 {
 		t.Fatalf("reconcile --fix = %+v %v, items %d", rep, err, v.count())
+	}
+}
+
+// failingUpdate is a Storage whose next credential row update fails as a
+// locked or unreachable database does.
+type failingUpdate struct {
+	credentials.Storage
+	fail *atomic.Bool
+}
+
+func (f failingUpdate) Tx(ctx context.Context, fn func(tx credentials.Storage) error) error {
+	return f.Storage.Tx(ctx, func(tx credentials.Storage) error { return fn(failingUpdate{tx, f.fail}) })
+}
+
+func (f failingUpdate) UpdateCredential(ctx context.Context, c store.Credential, v int64) (store.Credential, error) {
+	if f.fail.CompareAndSwap(true, false) {
+		return store.Credential{}, store.ErrUnavailable
+	}
+	return f.Storage.UpdateCredential(ctx, c, v)
+}
+
+// TestRetriedUpdateAfterACompensationKeepsTheSecret drives issue 19's
+// sequence: an update's row write fails, the compensation deletes the new
+// item, and the caller retries. The service replays keys forever (the
+// fake never forgets one), so a retry under the same key would get the
+// deleted item back and the row would point at nothing. The key is
+// retired with its item instead: the retry sends "<key>/a2" and the
+// secret stays readable.
+func TestRetriedUpdateAfterACompensationKeepsTheSecret(t *testing.T) {
+	t.Parallel()
+	_, st, v := setup(t)
+	ctx := t.Context()
+	fail := &atomic.Bool{}
+	svc := credentials.NewWithStorage(failingUpdate{credentials.Store(st), fail}, v, nil)
+	view, err := svc.Create(ctx, "org_a", secret("s", "old"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, op := range []struct {
+		name string
+		run  func() error
+	}{
+		{"update", func() error { _, err := svc.Update(ctx, "org_a", view.CredentialID, secret("s", "new")); return err }},
+		{"migrate", func() error {
+			v.mu.Lock()
+			v.current = "cfg_2"
+			v.mu.Unlock()
+			_, err := svc.Migrate(ctx, "org_a", credentials.MigrateOptions{AllSources: true})
+			return err
+		}},
+	} {
+		fail.Store(true)
+		if err := op.run(); err == nil {
+			t.Fatalf("%s with a failing row write succeeded", op.name)
+		}
+		if err := op.run(); err != nil {
+			t.Fatalf("retried %s = %v", op.name, err)
+		}
+		svc.RunOutboxOnce(ctx)
+		dueNow(t, st)
+		svc.RunOutboxOnce(ctx)
+		got, err := svc.GetWithSecret(ctx, "org_a", view.CredentialID)
+		if err != nil || got.Credential.Secret.Value.Reveal() != "new" {
+			t.Fatalf("after the retried %s: %v (keys sent %v)", op.name, err, v.sent)
+		}
+		if v.count() != 1 {
+			t.Fatalf("after the retried %s the vault holds %d items, want 1", op.name, v.count())
+		}
+	}
+	want := []string{view.CredentialID, view.CredentialID + "/v2", view.CredentialID + "/v2/a2"}
+	if len(v.sent) < 3 || !slices.Equal(v.sent[:3], want) {
+		t.Fatalf("keys sent %v, want %v first", v.sent, want)
+	}
+	if k := v.sent[len(v.sent)-1]; !strings.HasSuffix(k, "/a2") || !strings.Contains(k, "/m") {
+		t.Fatalf("the retried migration sent %q, want a retired key's next attempt", k)
+	}
+}
+
+// TestAnswerNamingADeletedItemIsRefused: a create answered with an item
+// credvault recorded as deleted is refused, whatever key it carried.
+func TestAnswerNamingADeletedItemIsRefused(t *testing.T) {
+	t.Parallel()
+	svc, _, v := setup(t)
+	ctx := t.Context()
+	view, err := svc.Create(ctx, "org_a", secret("s", "old"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.Update(ctx, "org_a", view.CredentialID, secret("s", "new")); err != nil {
+		t.Fatal(err)
+	}
+	// item-1, the replaced one, is deleted; the service now names it.
+	v.answer = &vault.ItemRef{ID: "item-1", Source: "cfg_1"}
+	if _, err := svc.Update(ctx, "org_a", view.CredentialID, secret("s", "newer")); !errors.Is(err, vault.ErrContractViolation) {
+		t.Fatalf("update answered with a deleted item = %v, want a contract violation", err)
+	}
+	v.answer = nil
+	got, err := svc.GetWithSecret(ctx, "org_a", view.CredentialID)
+	if err != nil || got.Credential.Secret.Value.Reveal() != "new" {
+		t.Fatalf("after the refused answer: %v", err)
+	}
+	if _, err := svc.Update(ctx, "org_a", view.CredentialID, secret("s", "newer")); err != nil {
+		t.Fatalf("the retry = %v", err)
+	}
+	if k := v.sent[len(v.sent)-1]; k != view.CredentialID+"/v3/a2" {
+		t.Fatalf("the retry sent %q, want the refused key retired", k)
 	}
 }

@@ -266,6 +266,7 @@ func (s *Service) recoverCreate(ctx context.Context, a store.CreateAttempt) (boo
 		return false, err.Error()
 	}
 	d := s.deletion(a.OrganizationID, ref, "recovered from a lost create")
+	d.CreateKey = a.ID
 	err = s.store.Tx(ctx, func(tx Storage) error {
 		if !referenced {
 			if err := tx.EnqueueDeletion(ctx, d); err != nil {
@@ -471,8 +472,7 @@ func (s *Service) migrateOne(ctx context.Context, r store.Credential) error {
 	if c.Password != nil {
 		c.Password.TOTPIdentifier = r.TOTPIdentifier
 	}
-	key := fmt.Sprintf("%s/m%d", r.ID, r.Version)
-	ref, err := s.createItem(ctx, r.OrganizationID, r.ID, key, "migrate", c)
+	ref, key, err := s.createItem(ctx, r.OrganizationID, r.ID, fmt.Sprintf("%s/m%d", r.ID, r.Version), "migrate", c)
 	if err != nil {
 		return err
 	}

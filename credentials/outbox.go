@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"math/rand/v2"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -39,10 +40,15 @@ func backoff(attempts int) time.Duration {
 
 // cleanup deletes an item that must not outlive a failed or replaced
 // operation. The deletion is recorded first, with the settling of the
-// create that made the item (createKey), so a failure — now or after a
-// crash — is retried by the outbox worker until the service confirms.
+// create that made the item (createKey) and the key's retirement, so a
+// failure — now or after a crash — is retried by the outbox worker until
+// the service confirms.
 func (s *Service) cleanup(ctx context.Context, orgID string, ref vault.ItemRef, createKey, why string) {
+	// A new credential's key (its id) is never sent again; an update's or
+	// migration's is, by a retry, until it is retired.
+	resent := createKey != "" && strings.Contains(createKey, "/")
 	d := s.deletion(orgID, ref, why)
+	d.CreateKey = createKey
 	bctx := context.WithoutCancel(ctx)
 	if err := s.store.Tx(bctx, func(tx Storage) error {
 		if err := tx.EnqueueDeletion(bctx, d); err != nil {
@@ -50,8 +56,17 @@ func (s *Service) cleanup(ctx context.Context, orgID string, ref vault.ItemRef, 
 		}
 		return tx.SettleCreate(bctx, createKey)
 	}); err != nil {
-		// The database is out too: try once now. If that fails, the
-		// create's record (still in flight) is how reconcile finds it.
+		// The database is out too. A key a retry may send again cannot be
+		// retired now, so its item is left for the retry to get back (the
+		// same secret) or for reconcile to recover through the create's
+		// record, still in flight. Any other item is deleted at once; if
+		// that fails, the record is how reconcile finds it.
+		if resent {
+			s.log.ErrorContext(ctx, "could not record the deletion of a vault item; it stays for a retry or `credvault reconcile --fix`",
+				slog.String("organization_id", orgID), slog.String("item_id", ref.ID), slog.String("stored_by", ref.Source),
+				slog.String("idempotency_key", createKey), slog.String("reason", why), slog.String("error", err.Error()))
+			return
+		}
 		cctx, cancel := context.WithTimeout(bctx, 30*time.Second)
 		defer cancel()
 		if err := s.vault.Delete(cctx, orgID, ref); err != nil && !errors.Is(err, vault.ErrNotFound) {
@@ -106,8 +121,14 @@ func (s *Service) attempt(ctx context.Context, d store.VaultDeletion) {
 func (s *Service) RunOutbox(ctx context.Context) {
 	t := time.NewTicker(outboxInterval)
 	defer t.Stop()
+	var pruned time.Time
 	for {
 		s.RunOutboxOnce(ctx)
+		if now := s.store.Now(); now.Sub(pruned) > time.Hour {
+			if _, err := s.store.PruneTombstones(ctx, now.Add(-store.TombstoneRetention)); err == nil {
+				pruned = now
+			}
+		}
 		select {
 		case <-ctx.Done():
 			return

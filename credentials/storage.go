@@ -41,10 +41,13 @@ type Outbox interface {
 	FinishDeletion(ctx context.Context, id string) error
 	RetryDeletion(ctx context.Context, id string, attempts int, next time.Time, lastError string) error
 	ListDeletions(ctx context.Context, limit int) ([]store.VaultDeletion, error)
+	ItemDeleted(ctx context.Context, orgID, source, itemID string) (bool, error)
+	PruneTombstones(ctx context.Context, before time.Time) (int64, error)
 }
 
 // CreateLog is the record of creates sent to a vault.
 type CreateLog interface {
+	NextCreateKey(ctx context.Context, base string) (string, error)
 	RecordCreate(ctx context.Context, a store.CreateAttempt) error
 	SettleCreate(ctx context.Context, id string) error
 	MarkCreateLost(ctx context.Context, id, lastError string) error

@@ -197,15 +197,18 @@ func (s *Server) create(c echo.Context) error {
 		return fail(http.StatusBadRequest, "Idempotency-Key must be at most 255 characters")
 	}
 	var keyHash []byte
+	bodyHash := sha256.Sum256(plain)
+	recovering := c.Request().Header.Get(wire.IdempotencyRecoverHeader) == "true"
 	now := s.store.now()
 	if key != "" {
-		// The same key from the same token within 24 h returns the same
-		// item and stores nothing new.
+		// The same key from the same token within 24 h, with the same
+		// body, returns the same item and stores nothing new; with another
+		// body it is refused. A key whose item was deleted is forgotten
+		// with it.
 		h := sha256.Sum256([]byte(strings.TrimSpace(c.Request().Header.Get("Authorization")) + "\x00" + key))
 		keyHash = h[:]
-		if id, err := s.store.idempotentItem(ctx, keyHash, now.Add(-idempotencyWindow)); err == nil {
-			c.Response().Header().Set(wire.IdempotentReplayedHeader, "true")
-			return c.JSON(http.StatusOK, map[string]string{"id": id})
+		if k, err := s.store.idempotentItem(ctx, keyHash, now.Add(-idempotencyWindow)); err == nil {
+			return s.replay(c, k, bodyHash[:], recovering)
 		} else if !errors.Is(err, errNotFound) {
 			return err
 		}
@@ -222,12 +225,11 @@ func (s *Server) create(c echo.Context) error {
 		}
 		return c.JSON(http.StatusOK, map[string]string{"id": id})
 	}
-	err = s.store.createItemOnce(ctx, it, keyHash, now.Add(-idempotencyWindow))
+	err = s.store.createItemOnce(ctx, it, keyHash, bodyHash[:], now.Add(-idempotencyWindow))
 	if errors.Is(err, errConflict) {
 		// A concurrent create with the same key won: answer with its item.
-		if id, err := s.store.idempotentItem(ctx, keyHash, now.Add(-idempotencyWindow)); err == nil {
-			c.Response().Header().Set(wire.IdempotentReplayedHeader, "true")
-			return c.JSON(http.StatusOK, map[string]string{"id": id})
+		if k, err := s.store.idempotentItem(ctx, keyHash, now.Add(-idempotencyWindow)); err == nil {
+			return s.replay(c, k, bodyHash[:], recovering)
 		}
 	}
 	if err != nil {
@@ -235,6 +237,17 @@ func (s *Server) create(c echo.Context) error {
 	}
 	c.Response().Header().Set(wire.IdempotentReplayedHeader, "false")
 	return c.JSON(http.StatusOK, map[string]string{"id": id})
+}
+
+// replay answers a create whose key was recorded: its item, if the body
+// is the one the key came with (or the caller is recovering a lost create
+// and asks for the item whatever the body); else 422.
+func (s *Server) replay(c echo.Context, k idempotencyKey, bodyHash []byte, recovering bool) error {
+	if len(k.BodyHash) > 0 && subtle.ConstantTimeCompare(k.BodyHash, bodyHash) != 1 && !recovering {
+		return fail(http.StatusUnprocessableEntity, "Idempotency-Key was already used with a different request body; use a new key")
+	}
+	c.Response().Header().Set(wire.IdempotentReplayedHeader, "true")
+	return c.JSON(http.StatusOK, map[string]string{"id": k.ItemID})
 }
 
 func (s *Server) get(c echo.Context) error {

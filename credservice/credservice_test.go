@@ -391,6 +391,56 @@ func TestIdempotencyKey(t *testing.T) {
 	}
 }
 
+// TestIdempotencyKeyIsBoundToItsBodyAndItsItem: a key with another body
+// is a 422 (unless a recovery asks for the key's item whatever the body),
+// and a key whose item was deleted is not replayed: the create stores the
+// body anew.
+func TestIdempotencyKeyIsBoundToItsBodyAndItsItem(t *testing.T) {
+	t.Parallel()
+	for _, kind := range []testdb.Kind{testdb.Postgres, testdb.SQLite} {
+		_, srv, _ := start(t, kind)
+		send := func(method, path, body string, header ...string) (int, string) {
+			req, _ := http.NewRequest(method, srv.URL+credservice.Prefix+path, strings.NewReader(body))
+			req.Header.Set("Authorization", "Bearer "+tokenA)
+			for i := 0; i+1 < len(header); i += 2 {
+				req.Header.Set(header[i], header[i+1])
+			}
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			var out struct{ ID, Detail string }
+			_ = json.NewDecoder(resp.Body).Decode(&out)
+			return resp.StatusCode, out.ID + out.Detail
+		}
+		one, other := `{"name":"n","type":"secret","secret_value":"v1"}`, `{"name":"n","type":"secret","secret_value":"v2"}`
+		code, id := send("POST", "", one, "Idempotency-Key", "k/v2")
+		if code != 200 || id == "" {
+			t.Fatalf("%s: create = %d %s", kind, code, id)
+		}
+		if code, again := send("POST", "", one, "Idempotency-Key", "k/v2"); code != 200 || again != id {
+			t.Fatalf("%s: same key, same body = %d %s, want the same item", kind, code, again)
+		}
+		if code, msg := send("POST", "", other, "Idempotency-Key", "k/v2"); code != 422 || !strings.Contains(msg, "different request body") {
+			t.Fatalf("%s: same key, another body = %d %s, want 422", kind, code, msg)
+		}
+		if code, got := send("POST", "", other, "Idempotency-Key", "k/v2", "Idempotency-Recover", "true"); code != 200 || got != id {
+			t.Fatalf("%s: recovering the key's item = %d %s, want %s", kind, code, got, id)
+		}
+		if code, _ := send("DELETE", "/"+id, ""); code != 200 {
+			t.Fatalf("%s: delete = %d", kind, code)
+		}
+		code, fresh := send("POST", "", one, "Idempotency-Key", "k/v2")
+		if code != 200 || fresh == id || fresh == "" {
+			t.Fatalf("%s: the key of a deleted item = %d %s, want a new item (not %s)", kind, code, fresh, id)
+		}
+		if code, _ := send("GET", "/"+fresh, ""); code != 200 {
+			t.Fatalf("%s: the new item is not readable: %d", kind, code)
+		}
+	}
+}
+
 // TestItemsReencryptUnderANewKey: the items' keyset is rotated (add,
 // promote, reencrypt over credservice.Sealed, disable the old key) and a
 // service on the final keyset still reads every item, on both databases.

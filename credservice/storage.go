@@ -84,8 +84,11 @@ func (item) TableName() string { return "service_items" }
 
 // idempotencyKey remembers which item a create's key produced.
 type idempotencyKey struct {
-	KeyHash   []byte
-	ItemID    string
+	KeyHash []byte
+	ItemID  string
+	// BodyHash is the SHA-256 of the body the key first came with (empty
+	// for keys recorded before it was kept).
+	BodyHash  []byte
 	CreatedAt time.Time
 }
 
@@ -109,22 +112,23 @@ func (s *Storage) createItem(ctx context.Context, it item) error {
 	return wrap("create item", s.db.WithContext(ctx).Create(&it).Error)
 }
 
-// idempotentItem returns the item a key produced since after.
-func (s *Storage) idempotentItem(ctx context.Context, keyHash []byte, after time.Time) (string, error) {
+// idempotentItem returns the key recorded since after: the item it
+// produced and the hash of the body it came with.
+func (s *Storage) idempotentItem(ctx context.Context, keyHash []byte, after time.Time) (idempotencyKey, error) {
 	var k idempotencyKey
 	err := s.db.WithContext(ctx).Where("key_hash = ? AND created_at > ?", keyHash, after).Take(&k).Error
-	return k.ItemID, wrap("find idempotency key", err)
+	return k, wrap("find idempotency key", err)
 }
 
-// createItemOnce inserts it and records keyHash for it in one transaction
-// (a key already recorded is a conflict), dropping keys recorded before
-// expired.
-func (s *Storage) createItemOnce(ctx context.Context, it item, keyHash []byte, expired time.Time) error {
+// createItemOnce inserts it and records keyHash (with bodyHash) for it in
+// one transaction (a key already recorded is a conflict), dropping keys
+// recorded before expired.
+func (s *Storage) createItemOnce(ctx context.Context, it item, keyHash, bodyHash []byte, expired time.Time) error {
 	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		if err := tx.Where("created_at <= ?", expired).Delete(&idempotencyKey{}).Error; err != nil {
 			return wrap("purge idempotency keys", err)
 		}
-		if err := tx.Create(&idempotencyKey{KeyHash: keyHash, ItemID: it.ID, CreatedAt: it.CreatedAt}).Error; err != nil {
+		if err := tx.Create(&idempotencyKey{KeyHash: keyHash, ItemID: it.ID, BodyHash: bodyHash, CreatedAt: it.CreatedAt}).Error; err != nil {
 			return wrap("record idempotency key", err)
 		}
 		return wrap("create item", tx.Create(&it).Error)
@@ -137,12 +141,19 @@ func (s *Storage) getItem(ctx context.Context, id string) (item, error) {
 	return it, wrap("get item", err)
 }
 
+// deleteItem deletes the item and forgets the keys that produced it, in
+// one transaction: a key whose item is gone is never replayed.
 func (s *Storage) deleteItem(ctx context.Context, id string) error {
-	res := s.db.WithContext(ctx).Where("id = ?", id).Delete(&item{})
-	if res.Error == nil && res.RowsAffected == 0 {
-		return wrap("delete item", gorm.ErrRecordNotFound)
-	}
-	return wrap("delete item", res.Error)
+	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		res := tx.Where("id = ?", id).Delete(&item{})
+		if res.Error == nil && res.RowsAffected == 0 {
+			return wrap("delete item", gorm.ErrRecordNotFound)
+		}
+		if res.Error != nil {
+			return wrap("delete item", res.Error)
+		}
+		return wrap("forget the item's idempotency keys", tx.Where("item_id = ?", id).Delete(&idempotencyKey{}).Error)
+	})
 }
 
 // Sealed is where the items are stored encrypted, for key rotation

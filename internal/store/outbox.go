@@ -2,6 +2,8 @@ package store
 
 import (
 	"context"
+	"strconv"
+	"strings"
 	"time"
 
 	"gorm.io/gorm/clause"
@@ -17,16 +19,21 @@ type VaultDeletion struct {
 	ItemID         string
 	VaultSource    string
 	Reason         string
-	Attempts       int
-	NextAttemptAt  time.Time
-	LastError      string
-	CreatedAt      time.Time
+	// CreateKey is the Idempotency-Key that stored the item, when known:
+	// it is retired with the item and never sent again (not a column of
+	// this table; see Tombstone).
+	CreateKey     string `gorm:"-"`
+	Attempts      int
+	NextAttemptAt time.Time
+	LastError     string
+	CreatedAt     time.Time
 }
 
 // TableName implements gorm's tabler.
 func (VaultDeletion) TableName() string { return "vault_deletions" }
 
-// EnqueueDeletion records d (inside Tx: with the row change it goes with).
+// EnqueueDeletion records d (inside Tx: with the row change it goes with)
+// and its item's tombstone.
 func (s *Store) EnqueueDeletion(ctx context.Context, d VaultDeletion) error {
 	if d.ID == "" {
 		d.ID = NewID("del")
@@ -38,7 +45,79 @@ func (s *Store) EnqueueDeletion(ctx context.Context, d VaultDeletion) error {
 	if d.NextAttemptAt.IsZero() {
 		d.NextAttemptAt = now
 	}
-	return wrap("enqueue vault deletion", s.ctx(ctx).Create(&d).Error)
+	if err := s.ctx(ctx).Create(&d).Error; err != nil {
+		return wrap("enqueue vault deletion", err)
+	}
+	ts := Tombstone{OrganizationID: d.OrganizationID, VaultSource: d.VaultSource, ItemID: d.ItemID, CreateKey: d.CreateKey, CreatedAt: now}
+	onConflict := clause.OnConflict{DoNothing: true}
+	if d.CreateKey != "" {
+		onConflict = clause.OnConflict{Columns: []clause.Column{{Name: "organization_id"}, {Name: "vault_source"}, {Name: "item_id"}},
+			DoUpdates: clause.AssignmentColumns([]string{"create_key"})}
+	}
+	return wrap("record vault tombstone", s.ctx(ctx).Clauses(onConflict).Create(&ts).Error)
+}
+
+// Tombstone is a vault item credvault recorded for deletion, kept for
+// TombstoneRetention: a create answered with it is refused, and its
+// CreateKey is never sent again.
+type Tombstone struct {
+	OrganizationID string
+	VaultSource    string
+	ItemID         string
+	CreateKey      string
+	CreatedAt      time.Time
+}
+
+// TableName implements gorm's tabler.
+func (Tombstone) TableName() string { return "vault_tombstones" }
+
+// TombstoneRetention is how long a deleted item and its key are
+// remembered: far beyond any service's idempotency window (the reference
+// service's is 24 hours).
+const TombstoneRetention = 30 * 24 * time.Hour
+
+// ItemDeleted reports whether credvault recorded the deletion of the item
+// itemID stored through source.
+func (s *Store) ItemDeleted(ctx context.Context, orgID, source, itemID string) (bool, error) {
+	var n int64
+	err := s.ctx(ctx).Model(&Tombstone{}).Where("organization_id = ? AND vault_source = ? AND item_id = ?", orgID, source, itemID).
+		Limit(1).Count(&n).Error
+	return n > 0, wrap("find vault tombstone", err)
+}
+
+// NextCreateKey returns the Idempotency-Key for the next attempt of the
+// create base names: base itself, unless an item stored under it was
+// deleted since, then "<base>/a2", "<base>/a3"... A key whose item
+// credvault deleted is never sent again, so a service that replays keys
+// cannot answer a retry with that deleted item.
+func (s *Store) NextCreateKey(ctx context.Context, base string) (string, error) {
+	var keys []string
+	err := s.ctx(ctx).Model(&Tombstone{}).Where("create_key = ? OR (create_key >= ? AND create_key < ?)", base, base+"/a", base+"/b").
+		Pluck("create_key", &keys).Error
+	if err != nil {
+		return "", wrap("find retired create keys", err)
+	}
+	last := 0
+	for _, k := range keys {
+		n := 1
+		if k != base {
+			var err error
+			if n, err = strconv.Atoi(strings.TrimPrefix(k, base+"/a")); err != nil {
+				continue
+			}
+		}
+		last = max(last, n)
+	}
+	if last == 0 {
+		return base, nil
+	}
+	return base + "/a" + strconv.Itoa(last+1), nil
+}
+
+// PruneTombstones forgets tombstones recorded before before.
+func (s *Store) PruneTombstones(ctx context.Context, before time.Time) (int64, error) {
+	res := s.ctx(ctx).Where("created_at < ?", before).Delete(&Tombstone{})
+	return res.RowsAffected, wrap("prune vault tombstones", res.Error)
 }
 
 // ClaimDeletions takes up to limit due deletions and hides them from other

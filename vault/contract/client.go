@@ -322,6 +322,9 @@ func (c *Client) doOnce(ctx context.Context, op, method string, u *url.URL, body
 	if method == http.MethodPost {
 		if key := vault.IdempotencyKey(ctx); key != "" {
 			req.Header.Set(wire.IdempotencyKeyHeader, key)
+			if recovering(ctx) {
+				req.Header.Set(wire.IdempotencyRecoverHeader, "true")
+			}
 		}
 	}
 	req.Header.Set("Accept", "application/json")
@@ -469,9 +472,14 @@ func (c *Client) ReplayCreate(ctx context.Context, orgID, source, key string) (v
 	if err := c.owns(vault.ItemRef{Source: source}); err != nil {
 		return vault.ItemRef{}, false, err
 	}
-	ref, err := c.Create(vault.WithIdempotencyKey(ctx, key), orgID, placeholder)
+	ref, err := c.Create(context.WithValue(vault.WithIdempotencyKey(ctx, key), recoverKey{}, true), orgID, placeholder)
 	return ref, c.HonoursIdempotency(), err
 }
+
+type recoverKey struct{}
+
+// recovering reports a create sent by ReplayCreate.
+func recovering(ctx context.Context) bool { v, _ := ctx.Value(recoverKey{}).(bool); return v }
 
 var (
 	_ vault.CredentialVault = (*Client)(nil)

@@ -25,10 +25,16 @@ import (
 
 // Idempotency headers: credvault sends IdempotencyKeyHeader on every
 // create; a service that honours it answers with IdempotentReplayedHeader
-// ("true" when the key was seen before and no new item was stored).
+// ("true" when the key was seen before and no new item was stored). A
+// service may bind a key to its body and refuse the key with another body
+// (422); IdempotencyRecoverHeader ("true") marks the one create that
+// sends a placeholder on purpose — `credvault reconcile --fix` asking for
+// the item a lost create stored — and asks for that item whatever the
+// body.
 const (
 	IdempotencyKeyHeader     = "Idempotency-Key"
 	IdempotentReplayedHeader = "Idempotent-Replayed"
+	IdempotencyRecoverHeader = "Idempotency-Recover"
 )
 
 // SameFields reports whether c and o carry the same type and field values
