@@ -192,7 +192,7 @@ func (p *Platform) MetricsHandler() http.Handler { return p.metrics }
 // and drops exactly what they change from this process's caches; when the
 // listener loses its connection everything is dropped, so a missed
 // notification cannot serve stale data for longer than the reconnect. On
-// SQLite (one process) there is nothing to hear.
+// SQLite it polls the change log once a second instead.
 func (p *Platform) startBackground(log *slog.Logger) {
 	ctx, cancel := context.WithCancel(context.Background())
 	p.stop = cancel

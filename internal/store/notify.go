@@ -22,12 +22,13 @@ const (
 	TopicCredential = "credential" // payload: organization id + "/" + credential id
 )
 
-// Publish announces a change to every process sharing the database, with
-// PostgreSQL NOTIFY: inside a transaction (Tx) it is delivered only if and
-// when the transaction commits. On SQLite (one process) it does nothing.
+// Publish announces a change to every process sharing the database:
+// inside a transaction (Tx) it is delivered only if and when the
+// transaction commits. PostgreSQL sends a NOTIFY; SQLite appends to the
+// change log (store_changes) that other processes poll.
 func (s *Store) Publish(ctx context.Context, topic, payload string) error {
 	if s.dialect != migrations.Postgres {
-		return nil
+		return wrap("publish change", s.ctx(ctx).Create(&storeChange{Topic: topic, Origin: s.origin, Payload: payload, CreatedAt: s.Now()}).Error)
 	}
 	// The publishing process has already dropped what it changed; it
 	// skips its own notifications (the origin field).
@@ -57,17 +58,19 @@ type ListenOptions struct {
 }
 
 // Listen follows the changes published by every process sharing the
-// database on a dedicated connection, until ctx ends. A lost connection
-// is retried with capped exponential backoff and jitter; OnReset runs
-// before every subscription, so a change missed while disconnected can
-// never be served stale for longer than the reconnect. On SQLite it
-// returns at once (one process: nothing to hear).
+// database until ctx ends. On PostgreSQL it listens on a dedicated
+// connection: a lost connection is retried with capped exponential
+// backoff and jitter, and OnReset runs before every subscription, so a
+// change missed while disconnected can never be served stale for longer
+// than the reconnect. On SQLite it polls the change log every
+// ChangePollInterval.
 func (s *Store) Listen(ctx context.Context, o ListenOptions) {
-	if s.dialect != migrations.Postgres {
-		return
-	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if s.dialect != migrations.Postgres {
+		s.pollChanges(ctx, o)
+		return
 	}
 	backoff := 100 * time.Millisecond
 	for ctx.Err() == nil {
@@ -127,6 +130,81 @@ func (s *Store) listenOnce(ctx context.Context, o ListenOptions) error {
 		}
 		if o.OnChange != nil {
 			o.OnChange(Change{Topic: topic, Payload: payload})
+		}
+	}
+}
+
+// storeChange is one entry of the embedded database's change log.
+type storeChange struct {
+	Seq       int64 `gorm:"primaryKey;autoIncrement"`
+	Topic     string
+	Origin    string
+	Payload   string
+	CreatedAt time.Time
+}
+
+// TableName implements gorm's tabler.
+func (storeChange) TableName() string { return "store_changes" }
+
+// ChangePollInterval is how often a process on the embedded database reads
+// the change log.
+const ChangePollInterval = time.Second
+
+// changeRetention is how long the change log keeps an entry.
+const changeRetention = time.Hour
+
+// pollChanges reads the change log once a ChangePollInterval and delivers
+// what other processes published. A failed read drops every cache
+// (OnReset): changes may be missed while the database cannot be read.
+func (s *Store) pollChanges(ctx context.Context, o ListenOptions) {
+	var last int64
+	start := func() bool {
+		if err := s.ctx(ctx).Model(&storeChange{}).Select("COALESCE(MAX(seq), 0)").Scan(&last).Error; err != nil {
+			return false
+		}
+		if o.OnReset != nil {
+			o.OnReset()
+		}
+		if o.OnReady != nil {
+			o.OnReady()
+		}
+		return true
+	}
+	ready := start()
+	t := time.NewTicker(ChangePollInterval)
+	defer t.Stop()
+	var pruned time.Time
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		if !ready {
+			ready = start()
+			continue
+		}
+		var cs []storeChange
+		if err := s.ctx(ctx).Where("seq > ?", last).Order("seq").Limit(1000).Find(&cs).Error; err != nil {
+			if ctx.Err() != nil {
+				return
+			}
+			o.Logger.Warn("could not read the change log; dropping caches", slog.String("error", err.Error()))
+			if o.OnReset != nil {
+				o.OnReset()
+			}
+			ready = false
+			continue
+		}
+		for _, c := range cs {
+			last = c.Seq
+			if c.Origin != s.origin && o.OnChange != nil {
+				o.OnChange(Change{Topic: c.Topic, Payload: c.Payload})
+			}
+		}
+		if now := s.Now(); now.Sub(pruned) > time.Minute {
+			pruned = now
+			_ = s.ctx(ctx).Where("created_at < ?", now.Add(-changeRetention)).Delete(&storeChange{}).Error
 		}
 	}
 }
