@@ -78,7 +78,10 @@ const (
 	logErrorKey  = "credvault.log.error"
 	logReasonKey = "credvault.log.reason"
 	logLevelKey  = "credvault.log.level"
-	logPanicKey  = httpx.PanicStackKey
+	// logUpstreamKey holds the *vault.ServiceAnswer of a failed exchange
+	// with a customer's service.
+	logUpstreamKey = "credvault.log.upstream"
+	logPanicKey    = httpx.PanicStackKey
 )
 
 // rejectedToken reports a customer service refusing its token: a problem
@@ -169,6 +172,10 @@ func (s *server) handleError(err error, c echo.Context) {
 	// rule that refused it (never the value).
 	if code >= 500 {
 		c.Set(logErrorKey, err.Error())
+		var ue *vault.UpstreamError
+		if errors.As(err, &ue) && ue.Answer != nil {
+			c.Set(logUpstreamKey, ue.Answer)
+		}
 		if rejectedToken(err) {
 			c.Set(logLevelKey, slog.LevelWarn)
 			c.Set(logReasonKey, "the organization's custom credential service rejected its API token: check its configuration")

@@ -17,6 +17,7 @@ import (
 	"github.com/credvault/credvault/credentials"
 	"github.com/credvault/credvault/internal/httpx"
 	"github.com/credvault/credvault/org"
+	"github.com/credvault/credvault/vault"
 )
 
 const principalKey = "credvault.principal"
@@ -116,6 +117,13 @@ func (s *server) accessLog() echo.MiddlewareFunc {
 				attrs = append(attrs, slog.String("error", "panic recovered"), slog.String("stack", st))
 			} else if e, ok := c.Get(logErrorKey).(string); ok {
 				attrs = append(attrs, slog.String("error", e))
+				if a, ok := c.Get(logUpstreamKey).(*vault.ServiceAnswer); ok {
+					up := []any{slog.String("content_type", a.ContentType), slog.Int("length", a.Length)}
+					if a.Detail != "" {
+						up = append(up, slog.String("detail", a.Detail))
+					}
+					attrs = append(attrs, slog.Group("upstream", up...))
+				}
 			}
 			level := slog.LevelInfo
 			switch {

@@ -63,19 +63,32 @@ func (e *ContractError) Error() string {
 func (e *ContractError) Is(target error) bool { return target == ErrContractViolation }
 
 // UpstreamError is a failed exchange with a service: an error status
-// (StatusCode > 0) or a transport failure (StatusCode == 0). Message is the
-// service's own message or the transport reason, truncated and with every
-// known secret removed.
+// (StatusCode > 0) or a transport failure (StatusCode == 0). Message is
+// credvault's own fixed description of the status or the transport
+// reason: never text from the service's answer, which may echo a secret
+// in a form no redaction anticipates.
 type UpstreamError struct {
 	Op         string
 	StatusCode int
 	Message    string
+	// Answer describes the service's error answer, for the log only.
+	Answer *ServiceAnswer
 	// Err is the underlying cause, if any (an *AddressError, say).
 	Err error
 	// Retryable marks a transport failure worth retrying (GET, DELETE).
 	Retryable bool
 	// Unsent marks a failure before the request could reach the service.
 	Unsent bool
+}
+
+// ServiceAnswer is what credvault logs of a service's error answer: its
+// content type (cut to 64 characters), its length, and at most a
+// "detail" or "message" string of a JSON body that ServiceDetail found
+// free of any secret in play.
+type ServiceAnswer struct {
+	ContentType string
+	Length      int
+	Detail      string
 }
 
 // Undelivered reports a transport failure that happened before the

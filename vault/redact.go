@@ -202,3 +202,64 @@ func replaceFoldASCII(msg, needle string) string {
 }
 
 func isAlnum(r rune) bool { return unicode.IsLetter(r) || unicode.IsDigit(r) }
+
+// MaxServiceDetail bounds the service's own words kept for a log line.
+const MaxServiceDetail = 200
+
+// minSharedRun is the shortest run of characters that, shared with a
+// secret in any of its encodings, makes a service's words unfit to log.
+const minSharedRun = 8
+
+// longOpaqueRun matches a run of encoded-looking characters (base64, hex,
+// URL-encoding) long enough to carry a secret in a form no list of
+// encodings anticipates; human words never need one.
+var longOpaqueRun = regexp.MustCompile(`[A-Za-z0-9+/=_%\-]{24,}`)
+
+// ServiceDetail returns what of a service's error words may reach a log:
+// msg redacted of every secret, made one line and cut to
+// MaxServiceDetail characters — or "" when anything of it could still be
+// a secret: a run of minSharedRun characters that occurs in any secret in
+// play (raw, any case, or base64, hex or URL-encoded, at any alignment,
+// whitespace ignored), or a long run of encoded-looking characters.
+// Nothing a service says ever reaches a client.
+func ServiceDetail(msg string, secrets ...string) string {
+	out := NewRedactor(secrets...).Excerpt(msg)
+	if out == "" || longOpaqueRun.MatchString(strings.Join(strings.Fields(msg), "")) || longOpaqueRun.MatchString(out) {
+		return ""
+	}
+	norm := strings.ToLower(strings.Join(strings.Fields(msg), ""))
+	for _, s := range secrets {
+		for _, f := range encodedForms(s) {
+			f = strings.ToLower(f)
+			for i := 0; i+minSharedRun <= len(f); i++ {
+				if strings.Contains(norm, f[i:i+minSharedRun]) {
+					return ""
+				}
+			}
+		}
+	}
+	return out
+}
+
+// encodedForms lists s as a service may echo it, alone or inside a
+// larger encoded text (base64 at each of its three alignments, of s and
+// of "Bearer s").
+func encodedForms(s string) []string {
+	if len(s) < minSharedRun/2 {
+		return nil
+	}
+	forms := []string{s, hex.EncodeToString([]byte(s)), url.QueryEscape(s), url.QueryEscape(url.QueryEscape(s)), url.PathEscape(s)}
+	for _, v := range []string{s, "Bearer " + s} {
+		for k := range 3 {
+			b := append(make([]byte, k), v...)
+			for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.URLEncoding} {
+				e := enc.EncodeToString(b)
+				if k > 0 {
+					e = e[4:] // the first group mixes in the alignment bytes
+				}
+				forms = append(forms, strings.TrimRight(e, "="))
+			}
+		}
+	}
+	return forms
+}

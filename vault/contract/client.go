@@ -164,22 +164,22 @@ func (c *Client) CreateItem(ctx context.Context, cred vault.Credential) (string,
 	if err != nil {
 		return "", err
 	}
-	status, resp, err := c.do(ctx, "create", http.MethodPost, c.base, body, secretsOf(cred))
+	r, err := c.do(ctx, "create", http.MethodPost, c.base, body, secretsOf(cred))
 	if key := vault.IdempotencyKey(ctx); key != "" && errors.Is(err, vault.ErrTimeout) && c.idempotent.Load() {
 		// The answer was lost, but the service honours the key: sending
 		// the same create again returns the item it may have stored.
-		status, resp, err = c.do(ctx, "create", http.MethodPost, c.base, body, secretsOf(cred))
+		r, err = c.do(ctx, "create", http.MethodPost, c.base, body, secretsOf(cred))
 	}
 	if err != nil {
 		return "", err
 	}
-	if status < 200 || status > 299 {
-		return "", c.statusError("create", status, resp, secretsOf(cred))
+	if !r.ok() {
+		return "", c.statusError("create", r, secretsOf(cred))
 	}
 	var answer struct {
 		ID json.RawMessage `json:"id"`
 	}
-	if err := json.Unmarshal(resp, &answer); err != nil {
+	if err := json.Unmarshal(r.body, &answer); err != nil {
 		return "", &vault.ContractError{Op: "create", Problem: "the answer is not a JSON object"}
 	}
 	id, err := parseID(answer.ID)
@@ -232,17 +232,17 @@ func (c *Client) GetItem(ctx context.Context, id string) (vault.Credential, erro
 	if err != nil {
 		return vault.Credential{}, err
 	}
-	status, resp, err := c.do(ctx, "get", http.MethodGet, u, nil, nil)
+	r, err := c.do(ctx, "get", http.MethodGet, u, nil, nil)
 	if err != nil {
 		return vault.Credential{}, err
 	}
 	switch {
-	case status == http.StatusNotFound:
+	case r.status == http.StatusNotFound:
 		return vault.Credential{}, vault.ErrNotFound
-	case status < 200 || status > 299:
-		return vault.Credential{}, c.statusError("get", status, resp, nil)
+	case !r.ok():
+		return vault.Credential{}, c.statusError("get", r, nil)
 	}
-	return wire.Decode(resp)
+	return wire.Decode(r.body)
 }
 
 // DeleteItem deletes the item with id. Any 2xx answer, with any body, is
@@ -252,15 +252,15 @@ func (c *Client) DeleteItem(ctx context.Context, id string) error {
 	if err != nil {
 		return err
 	}
-	status, resp, err := c.do(ctx, "delete", http.MethodDelete, u, nil, nil)
+	r, err := c.do(ctx, "delete", http.MethodDelete, u, nil, nil)
 	if err != nil {
 		return err
 	}
 	switch {
-	case status == http.StatusNotFound:
+	case r.status == http.StatusNotFound:
 		return vault.ErrNotFound
-	case status < 200 || status > 299:
-		return c.statusError("delete", status, resp, nil)
+	case !r.ok():
+		return c.statusError("delete", r, nil)
 	}
 	return nil
 }
@@ -268,8 +268,8 @@ func (c *Client) DeleteItem(ctx context.Context, id string) error {
 // Probe GETs the base URL with the token once (no retry) and returns the
 // status code: the contract's connection test.
 func (c *Client) Probe(ctx context.Context) (int, error) {
-	status, _, err := c.doOnce(ctx, opProbe, http.MethodGet, c.base, nil, nil)
-	return status, err
+	r, err := c.doOnce(ctx, opProbe, http.MethodGet, c.base, nil, nil)
+	return r.status, err
 }
 
 // itemURL is {base}/{id} with id path-escaped, so an id such as "../x" or
@@ -284,30 +284,40 @@ func (c *Client) itemURL(id string) (*url.URL, error) {
 	return &u, nil
 }
 
-func (c *Client) do(ctx context.Context, op, method string, u *url.URL, body []byte, secrets []string) (int, []byte, error) {
+// reply is a service's answer: its status, its body (bounded) and its
+// content type.
+type reply struct {
+	status      int
+	body        []byte
+	contentType string
+}
+
+func (r reply) ok() bool { return r.status >= 200 && r.status <= 299 }
+
+func (c *Client) do(ctx context.Context, op, method string, u *url.URL, body []byte, secrets []string) (reply, error) {
 	attempts := 1
 	if method == http.MethodGet || method == http.MethodDelete {
 		attempts = c.maxAttempts
 	}
 	delay := c.backoff
 	for attempt := 1; ; attempt++ {
-		status, resp, err := c.doOnce(ctx, op, method, u, body, secrets)
-		retryable := (err != nil && isRetryableNetErr(err)) || (err == nil && status >= 500)
+		r, err := c.doOnce(ctx, op, method, u, body, secrets)
+		retryable := (err != nil && isRetryableNetErr(err)) || (err == nil && r.status >= 500)
 		if !retryable || attempt >= attempts {
-			return status, resp, err
+			return r, err
 		}
 		t := time.NewTimer(delay)
 		select {
 		case <-ctx.Done():
 			t.Stop()
-			return 0, nil, ctx.Err()
+			return reply{}, ctx.Err()
 		case <-t.C:
 		}
 		delay = min(delay*2, 2*time.Second)
 	}
 }
 
-func (c *Client) doOnce(ctx context.Context, op, method string, u *url.URL, body []byte, secrets []string) (int, []byte, error) {
+func (c *Client) doOnce(ctx context.Context, op, method string, u *url.URL, body []byte, secrets []string) (reply, error) {
 	actx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
 	var rd io.Reader
@@ -316,7 +326,7 @@ func (c *Client) doOnce(ctx context.Context, op, method string, u *url.URL, body
 	}
 	req, err := http.NewRequestWithContext(actx, method, u.String(), rd)
 	if err != nil {
-		return 0, nil, &vault.UpstreamError{Op: op, Message: "invalid request URL"}
+		return reply{}, &vault.UpstreamError{Op: op, Message: "invalid request URL"}
 	}
 	req.Header.Set("Authorization", "Bearer "+c.token.Reveal())
 	if method == http.MethodPost {
@@ -335,11 +345,12 @@ func (c *Client) doOnce(ctx context.Context, op, method string, u *url.URL, body
 	resp, err := c.http.Do(req)
 	if err != nil {
 		if ctx.Err() != nil {
-			return 0, nil, ctx.Err()
+			return reply{}, ctx.Err()
 		}
-		return 0, nil, c.transportError(op, err, actx)
+		return reply{}, c.transportError(op, err, actx)
 	}
 	defer resp.Body.Close()
+	r := reply{status: resp.StatusCode, contentType: resp.Header.Get("Content-Type")}
 	ok := resp.StatusCode >= 200 && resp.StatusCode <= 299
 	if method == http.MethodPost && ok && resp.Header.Get(wire.IdempotentReplayedHeader) != "" {
 		c.idempotent.Store(true)
@@ -349,24 +360,25 @@ func (c *Client) doOnce(ctx context.Context, op, method string, u *url.URL, body
 		// body (however large, or cut off). Drain a bounded amount so the
 		// connection can be reused.
 		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, MaxResponseBytes))
-		return resp.StatusCode, nil, nil
+		return r, nil
 	}
 	b, err := io.ReadAll(io.LimitReader(resp.Body, MaxResponseBytes+1))
 	if err != nil {
 		if ctx.Err() != nil {
-			return 0, nil, ctx.Err()
+			return reply{}, ctx.Err()
 		}
-		return 0, nil, c.transportError(op, err, actx)
+		return reply{}, c.transportError(op, err, actx)
 	}
 	if len(b) > MaxResponseBytes {
 		if !ok {
-			// An error answer: its status is what matters, and only an
-			// excerpt of its words is ever shown.
-			return resp.StatusCode, b[:MaxResponseBytes], nil
+			// An error answer: its status is what matters.
+			r.body = b[:MaxResponseBytes]
+			return r, nil
 		}
-		return resp.StatusCode, nil, &vault.ContractError{Op: op, Problem: "the answer is larger than 1 MiB"}
+		return r, &vault.ContractError{Op: op, Problem: "the answer is larger than 1 MiB"}
 	}
-	return resp.StatusCode, b, nil
+	r.body = b
+	return r, nil
 }
 
 // isRetryableNetErr reports a transport failure worth another attempt.
@@ -421,32 +433,56 @@ func isTimeout(err error) bool {
 	return errors.As(err, &ne) && ne.Timeout()
 }
 
-// statusError builds an UpstreamError from an error answer, keeping the
-// service's own message but never a secret.
-func (c *Client) statusError(op string, status int, body []byte, secrets []string) error {
-	return &vault.UpstreamError{Op: op, StatusCode: status, Message: c.redact(serviceMessage(body), body, secrets)}
+// statusError builds an UpstreamError from an error answer: the status
+// and credvault's fixed description of it for the client; for the log,
+// the answer's content type, length and at most its JSON "detail" or
+// "message" when nothing of it could be a secret (vault.ServiceDetail).
+func (c *Client) statusError(op string, r reply, secrets []string) error {
+	all := append(append([]string{c.token.Reveal()}, secrets...), wire.EchoedSecrets(r.body)...)
+	ct := r.contentType
+	if len(ct) > 64 {
+		ct = ct[:64]
+	}
+	ans := &vault.ServiceAnswer{ContentType: vault.ServiceDetail(ct, all...), Length: len(r.body)}
+	if msg := serviceMessage(r.body); msg != "" {
+		ans.Detail = vault.ServiceDetail(msg, all...)
+	}
+	return &vault.UpstreamError{Op: op, StatusCode: r.status, Message: statusText(r.status), Answer: ans}
 }
 
-// serviceMessage extracts a human message from an error body: the
-// "detail", "message" or "error" string of a JSON object, or the text.
+// statusText is credvault's own description of a service's error status.
+func statusText(status int) string {
+	switch {
+	case status == http.StatusUnauthorized || status == http.StatusForbidden:
+		return "the service rejected the API token"
+	case status == http.StatusTooManyRequests:
+		return "the service is rate-limiting credvault"
+	case status == http.StatusRequestEntityTooLarge:
+		return "the service refused the request as too large"
+	case status == http.StatusConflict:
+		return "the service reported a conflict"
+	case status == http.StatusUnprocessableEntity || status == http.StatusBadRequest:
+		return "the service refused the request as invalid"
+	case status >= 500:
+		return "the service failed"
+	}
+	return "the service refused the request"
+}
+
+// serviceMessage extracts the "detail" or "message" string of a JSON
+// object error body ("" for anything else).
 func serviceMessage(body []byte) string {
-	var obj map[string]any
-	if json.Unmarshal(body, &obj) == nil {
-		for _, k := range []string{"detail", "message", "error"} {
-			if s, ok := obj[k].(string); ok {
-				return s
-			}
-		}
+	var obj map[string]json.RawMessage
+	if json.Unmarshal(body, &obj) != nil {
 		return ""
 	}
-	return string(body)
-}
-
-// redact removes the token, every given secret and every secret the
-// service echoed in body from msg, then bounds it (Redactor.Excerpt).
-func (c *Client) redact(msg string, body []byte, secrets []string) string {
-	all := append(append([]string{c.token.Reveal()}, secrets...), wire.EchoedSecrets(body)...)
-	return vault.NewRedactor(all...).Excerpt(msg)
+	for _, k := range []string{"detail", "message"} {
+		var s string
+		if json.Unmarshal(obj[k], &s) == nil && s != "" {
+			return s
+		}
+	}
+	return ""
 }
 
 // secretsOf lists every secret value of cred, for redaction.

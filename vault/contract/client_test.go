@@ -129,7 +129,9 @@ func TestClientContractBreaches(t *testing.T) {
 		handler  http.HandlerFunc
 		wantErr  error
 		wantText string
-		attempts int64 // requests the server should see; 0 = don't check
+		// wantDetail is the service's words kept for the log ("" for none).
+		wantDetail string
+		attempts   int64 // requests the server should see; 0 = don't check
 	}{
 		{name: "no id", op: create, handler: func(w http.ResponseWriter, r *http.Request) { w.Write([]byte(`{"ok":true}`)) },
 			wantErr: vault.ErrContractViolation, wantText: `no "id"`},
@@ -154,18 +156,18 @@ func TestClientContractBreaches(t *testing.T) {
 		{name: "500 on get is retried", op: get, handler: func(w http.ResponseWriter, r *http.Request) {
 			w.WriteHeader(500)
 			w.Write([]byte(`{"detail":"db down"}`))
-		}, wantErr: vault.ErrUpstream, wantText: "HTTP 500 on get: db down", attempts: 3},
+		}, wantErr: vault.ErrUpstream, wantText: "HTTP 500 on get: the service failed", wantDetail: "db down", attempts: 3},
 		{name: "500 on create is not retried", op: create, handler: func(w http.ResponseWriter, r *http.Request) {
 			w.WriteHeader(500)
 		}, wantErr: vault.ErrUpstream, wantText: "HTTP 500", attempts: 1},
 		{name: "401 is not retried", op: get, handler: func(w http.ResponseWriter, r *http.Request) {
 			w.WriteHeader(401)
 			w.Write([]byte(`{"detail":"bad testcred.Token ` + testcred.Token + `"}`))
-		}, wantErr: vault.ErrUpstream, wantText: "HTTP 401 on get: bad testcred.Token [REDACTED]", attempts: 1},
+		}, wantErr: vault.ErrUpstream, wantText: "HTTP 401 on get: the service rejected the API token", attempts: 1},
 		{name: "service echoes the secret", op: create, handler: func(w http.ResponseWriter, r *http.Request) {
 			w.WriteHeader(422)
 			w.Write([]byte(`{"detail":"password ` + testcred.PasswordValue + ` too weak"}`))
-		}, wantErr: vault.ErrUpstream, wantText: "[REDACTED]"},
+		}, wantErr: vault.ErrUpstream, wantText: "HTTP 422 on create: the service refused the request as invalid"},
 		{name: "slow beyond the timeout", op: get, handler: func(w http.ResponseWriter, r *http.Request) {
 			select {
 			case <-r.Context().Done():
@@ -241,6 +243,12 @@ func TestClientContractBreaches(t *testing.T) {
 				msg := err.Error()
 				if tc.wantText != "" && !strings.Contains(msg, tc.wantText) {
 					t.Fatalf("error %q does not contain %q", msg, tc.wantText)
+				}
+				// The service's own words reach only the log, and only
+				// when nothing of them could be a secret.
+				var ue *vault.UpstreamError
+				if errors.As(err, &ue) && ue.Answer != nil && ue.Answer.Detail != tc.wantDetail {
+					t.Fatalf("logged detail %q, want %q", testcred.Scrub(ue.Answer.Detail), tc.wantDetail)
 				}
 				for _, s := range []string{testcred.Token, testcred.PasswordValue} {
 					if strings.Contains(msg, s) {
