@@ -28,7 +28,7 @@ func echoForms(s string) map[string]string {
 		"raw": s, "json": string(j[1 : len(j)-1]), "json-html": string(h[1 : len(h)-1]),
 		"query": url.QueryEscape(s), "path": url.PathEscape(s), "upper": strings.ToUpper(s), "lower": strings.ToLower(s),
 		"base64": b64, "base64-bearer": base64.StdEncoding.EncodeToString([]byte("Bearer " + s)),
-		"base64-url": base64.RawURLEncoding.EncodeToString([]byte(s)),
+		"base64-url":   base64.RawURLEncoding.EncodeToString([]byte(s)),
 		"double-query": url.QueryEscape(url.QueryEscape(s)),
 	}
 	if len(s) >= 12 {
