@@ -153,6 +153,7 @@ func Open(ctx context.Context, cfg config.Config, opts Options) (*Platform, erro
 		Gatherer:       opts.Gatherer,
 		ConfigRate:     cfg.RateConfig,
 		CredentialRate: cfg.RateCredentials,
+		ReadRate:       cfg.RateReads,
 		CORSOrigins:    cfg.CORSOrigins,
 		// With CREDVAULT_METRICS_ADDR, /metrics is served only there.
 		NoMetricsRoute: cfg.MetricsAddr != "",

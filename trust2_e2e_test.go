@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/credvault/credvault/config"
 	"github.com/credvault/credvault/internal/fakeservice"
 	"github.com/credvault/credvault/internal/testdb"
 )
@@ -141,5 +142,41 @@ func TestEnvItemsMoveOnlyByTheOperator(t *testing.T) {
 	}
 	if len(got.all()) != 0 || envSvc.Items() != 1 {
 		t.Fatalf("hostile got %d requests; env service holds %d items", len(got.all()), envSvc.Items())
+	}
+}
+
+// TestUpstreamReadsHaveABudget: reads that reach the organization's
+// service (TOTP codes) are limited per organization; beyond the budget a
+// 429 with Retry-After, and the service sees no more requests.
+func TestUpstreamReadsHaveABudget(t *testing.T) {
+	t.Parallel()
+	cfg := loopbackConfig(t, testdb.Postgres)
+	cfg.RateReads = config.Rate{PerSecond: 0.01, Burst: 3}
+	h := newHarnessWithConfig(t, cfg)
+	_, key := h.org("Reader")
+	_, other := h.org("Other")
+	svc := fakeservice.New(t, svcToken)
+	for _, k := range []string{key, other} {
+		if r := h.do("POST", "/api/v1/credentials/custom_credential/create", k, cfgBody(svc.Base(), svcToken)); r.status != 200 {
+			t.Fatalf("configure: %d", r.status)
+		}
+	}
+	id := h.do("POST", "/api/v1/credentials", key, passwordBody("Bank")).json(t)["credential_id"].(string)
+	otherID := h.do("POST", "/api/v1/credentials", other, passwordBody("Bank")).json(t)["credential_id"].(string)
+	before := svc.Requests.Load()
+	for i := range 3 {
+		if r := h.do("GET", "/api/v1/credentials/"+id+"/totp-code", key, nil); r.status != 200 {
+			t.Fatalf("read %d = %d %s", i, r.status, r.body)
+		}
+	}
+	r := h.do("GET", "/api/v1/credentials/"+id+"/totp-code", key, nil)
+	if r.status != 429 || r.header.Get("Retry-After") == "" {
+		t.Fatalf("read beyond the budget = %d (Retry-After %q), want 429 with Retry-After", r.status, r.header.Get("Retry-After"))
+	}
+	if n := svc.Requests.Load() - before; n != 3 {
+		t.Fatalf("the service saw %d reads, want 3", n)
+	}
+	if r := h.do("GET", "/api/v1/credentials/"+otherID+"/totp-code", other, nil); r.status != 200 {
+		t.Fatalf("another organization's read = %d, want its own budget", r.status)
 	}
 }

@@ -29,6 +29,7 @@ const (
 	EnvCORSOrigins      = "CREDVAULT_CORS_ORIGINS"
 	EnvRateConfig       = "CREDVAULT_RATE_LIMIT_CONFIG"
 	EnvRateCredentials  = "CREDVAULT_RATE_LIMIT_CREDENTIALS"
+	EnvRateReads        = "CREDVAULT_RATE_LIMIT_READS"
 	DefaultAddr         = "127.0.0.1:8000"
 	DefaultDataDir      = "credvault-data"
 	DefaultTimeout      = 10 * time.Second
@@ -77,6 +78,9 @@ type Config struct {
 	// RateCredentials limits, per organization, credential and folder
 	// writes and pushed TOTP codes.
 	RateCredentials Rate
+	// RateReads limits, per organization, the reads that reach its
+	// custom credential service (TOTP codes).
+	RateReads Rate
 }
 
 // Rate is a token-bucket limit: PerSecond sustained, Burst at once.
@@ -89,6 +93,7 @@ type Rate struct {
 var (
 	DefaultRateConfig      = Rate{PerSecond: 5, Burst: 20}
 	DefaultRateCredentials = Rate{PerSecond: 50, Burst: 200}
+	DefaultRateReads       = Rate{PerSecond: 20, Burst: 100}
 )
 
 // ParseRate reads "N/s:B", "N/m:B" or "N/h:B" (N requests per second,
@@ -163,6 +168,7 @@ func Parse(lookup func(string) (string, bool)) (Config, error) {
 		CORSOrigins:     p.origins(EnvCORSOrigins),
 		RateConfig:      p.rate(EnvRateConfig, DefaultRateConfig),
 		RateCredentials: p.rate(EnvRateCredentials, DefaultRateCredentials),
+		RateReads:       p.rate(EnvRateReads, DefaultRateReads),
 	}
 	p.errs = append(p.errs, c.Validate())
 	return c, errors.Join(p.errs...)

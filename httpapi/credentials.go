@@ -44,7 +44,7 @@ func (s *server) credentialRoutes(g *echo.Group) {
 	g.PATCH("/credentials/:credential_id", s.patchCredential, limited)
 	g.POST("/credentials/:credential_id/delete", s.deleteCredential, limited)
 	g.DELETE("/credentials/:credential_id", s.deleteCredential, limited)
-	g.GET("/credentials/:credential_id/totp-code", s.totpCode)
+	g.GET("/credentials/:credential_id/totp-code", s.totpCode, s.limitReads)
 	if _, ok := s.Credentials.(Migrator); ok && s.Configs != nil {
 		g.POST("/credentials/custom_credential/migrate", s.migrateCredentials, s.limitConfig)
 	}

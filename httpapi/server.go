@@ -60,6 +60,9 @@ type Deps struct {
 	// writes and pushed TOTP codes (default config.DefaultRateCredentials),
 	// sized so a UI bulk action never meets a 429.
 	CredentialRate config.Rate
+	// ReadRate limits, per organization, the reads that reach its custom
+	// credential service (default config.DefaultRateReads).
+	ReadRate config.Rate
 	// CORSOrigins are the browser origins allowed to call the API (exact,
 	// or "*"); empty: no CORS.
 	CORSOrigins []string
@@ -82,6 +85,7 @@ type server struct {
 	// routes under both prefixes.
 	limitConfig echo.MiddlewareFunc
 	limited     echo.MiddlewareFunc
+	limitReads  echo.MiddlewareFunc
 	echo        *echo.Echo
 }
 
@@ -101,9 +105,13 @@ func New(d Deps) http.Handler {
 	if d.CredentialRate.PerSecond <= 0 || d.CredentialRate.Burst <= 0 {
 		d.CredentialRate = config.DefaultRateCredentials
 	}
+	if d.ReadRate.PerSecond <= 0 || d.ReadRate.Burst <= 0 {
+		d.ReadRate = config.DefaultRateReads
+	}
 	s := &server{Deps: d, log: d.Logger, metrics: newHTTPMetrics(d.Registerer)}
 	s.limitConfig = s.rateLimit(d.ConfigRate)
 	s.limited = s.rateLimit(d.CredentialRate)
+	s.limitReads = s.rateLimit(d.ReadRate)
 
 	e := echo.New()
 	s.echo = e

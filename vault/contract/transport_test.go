@@ -5,7 +5,9 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/credvault/credvault/internal/testcred"
 	"github.com/credvault/credvault/vault/contract"
@@ -59,5 +61,48 @@ func TestTransportKeepsConnectionsForManyHosts(t *testing.T) {
 	t.Logf("new connections per 1,000 requests over %d hosts: %.1f", hosts, perThousand)
 	if perThousand > 50 {
 		t.Fatalf("%.1f new connections per 1,000 requests, want at most 50", perThousand)
+	}
+}
+
+// TestTransportCapsRequestsInFlightPerHost: 300 parallel reads of one
+// service put at most netpolicy.MaxConnsPerHost requests in flight there
+// (the rest wait for a connection), and every one succeeds.
+func TestTransportCapsRequestsInFlightPerHost(t *testing.T) {
+	var inFlight, peak atomic.Int64
+	release := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n := inFlight.Add(1)
+		defer inFlight.Add(-1)
+		for {
+			p := peak.Load()
+			if n <= p || peak.CompareAndSwap(p, n) {
+				break
+			}
+		}
+		<-release
+		_, _ = w.Write([]byte(`{"type":"secret","secret_value":"v"}`))
+	}))
+	t.Cleanup(srv.Close)
+	policy, _ := netpolicy.NewAddressPolicy([]string{"127.0.0.1"}, true)
+	tr := netpolicy.NewTransport(policy)
+	t.Cleanup(tr.CloseIdleConnections)
+	c := testcred.Client(t, srv.URL+"/api", contract.Options{Transport: tr, Timeout: 20 * time.Second})
+	var wg sync.WaitGroup
+	var failed atomic.Int64
+	for range 300 {
+		wg.Go(func() {
+			if _, err := c.GetItem(context.Background(), "x"); err != nil {
+				failed.Add(1)
+			}
+		})
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for peak.Load() < netpolicy.MaxConnsPerHost && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	close(release)
+	wg.Wait()
+	if p := peak.Load(); p != netpolicy.MaxConnsPerHost || failed.Load() != 0 {
+		t.Fatalf("peak in flight %d, want %d; %d failed", p, netpolicy.MaxConnsPerHost, failed.Load())
 	}
 }

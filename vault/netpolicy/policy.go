@@ -449,13 +449,22 @@ var connectionsOpened atomic.Uint64
 // been opened by this process.
 func ConnectionsOpened() uint64 { return connectionsOpened.Load() }
 
+// MaxConnsPerHost caps the connections — so the requests in flight — to
+// one service host: one organization cannot exhaust credvault's file
+// descriptors, nor flood a service (the operator's env service, shared by
+// every organization without its own). Requests beyond it wait for a
+// connection, within their timeout.
+const MaxConnsPerHost = 64
+
 // Transport sizing: one process may serve thousands of organizations, each
 // with its own service host; idle connections are kept for all of them so
 // steady traffic reuses connections (and TLS sessions) instead of opening
-// new ones, and idle ones close after IdleConnTimeout.
+// new ones, and idle ones close after IdleConnTimeout. Every connection a
+// host may have can stay idle, so a busy host never closes one only to
+// reopen it.
 const (
 	maxIdleConns        = 16384
-	maxIdleConnsPerHost = 32
+	maxIdleConnsPerHost = MaxConnsPerHost
 	idleConnTimeout     = 90 * time.Second
 )
 
@@ -477,6 +486,7 @@ func NewTransport(p AddressPolicy) *http.Transport {
 		ForceAttemptHTTP2:     true,
 		MaxIdleConns:          maxIdleConns,
 		MaxIdleConnsPerHost:   maxIdleConnsPerHost,
+		MaxConnsPerHost:       MaxConnsPerHost,
 		IdleConnTimeout:       idleConnTimeout,
 		TLSHandshakeTimeout:   10 * time.Second,
 		ExpectContinueTimeout: time.Second,
