@@ -6,6 +6,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/credvault/credvault/config"
 	"github.com/credvault/credvault/internal/keyring"
@@ -81,17 +83,28 @@ func CheckTokens(tokens []string) error {
 			continue
 		}
 		n++
-		if len(t) < MinTokenLength {
+		if !utf8.ValidString(t) {
+			return errors.New("tokens must be valid UTF-8 text")
+		}
+		// Characters, not bytes: six invisible characters are not a token.
+		if utf8.RuneCountInString(t) < MinTokenLength {
 			return fmt.Errorf("every token must be at least %d characters", MinTokenLength)
 		}
-		if strings.IndexFunc(t, func(r rune) bool { return r < 0x21 || r == 0x7f }) >= 0 {
-			return errors.New("tokens must be printable text without spaces")
+		if strings.IndexFunc(t, invisible) >= 0 {
+			return errors.New("tokens must be printable text without spaces: no control, format (such as U+200B) or separator characters")
 		}
 	}
 	if n == 0 {
 		return errors.New("at least one token is required")
 	}
 	return nil
+}
+
+// invisible reports a character a token may not hold: control (Cc),
+// format (Cf: zero-width and direction marks) and separator (Z*: every
+// kind of space), which a person cannot see or type reliably.
+func invisible(r rune) bool {
+	return unicode.In(r, unicode.Cc, unicode.Cf, unicode.Z) || r == utf8.RuneError
 }
 
 // ReadTokensFile reads accepted tokens, one per line or comma-separated,

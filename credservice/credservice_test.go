@@ -534,3 +534,27 @@ func TestUnauthenticatedInputIsBounded(t *testing.T) {
 		t.Fatal("a well-formed request id was not kept")
 	}
 }
+
+// TestTokenRuleCountsVisibleCharacters: the length rule counts characters,
+// not bytes, and a token may hold no invisible character (control, format
+// such as U+200B, any kind of space).
+func TestTokenRuleCountsVisibleCharacters(t *testing.T) {
+	t.Parallel()
+	for name, tok := range map[string]string{
+		"six zero-width spaces":     strings.Repeat("\u200b", 6),
+		"five multi-byte letters":   "ééééé",
+		"a zero-width joiner":       "valid-token-0123\u200d456",
+		"a no-break space":          "valid-token-0123\u00a0456",
+		"a right-to-left override":  "valid-token-0123\u202e456",
+		"an ideographic space":      "valid-token-0123\u3000456",
+		"invalid UTF-8":             "valid-token-0123\xff456",
+		"a line separator (U+2028)": "valid-token-0123\u2028456",
+	} {
+		if err := credservice.CheckTokens([]string{tok}); err == nil {
+			t.Errorf("%s: accepted", name)
+		}
+	}
+	if err := credservice.CheckTokens([]string{"jeton-sécurisé-élevé-2026"}); err != nil {
+		t.Errorf("a printable non-ASCII token: %v", err)
+	}
+}

@@ -4,8 +4,14 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
+	"maps"
 	"net/http"
+	"reflect"
+	"strconv"
+	"strings"
+	"unicode/utf8"
 
 	"github.com/labstack/echo/v4"
 
@@ -42,6 +48,11 @@ func decodeJSONBody(c echo.Context, v any, allowEmpty bool) ([]byte, error) {
 		}
 		return nil, echo.NewHTTPError(http.StatusBadRequest, "request body is required (JSON object)")
 	}
+	// encoding/json would replace invalid UTF-8 with U+FFFD and store it:
+	// the raw bytes are checked first.
+	if !utf8.Valid(body) {
+		return nil, problem.Invalid(invalidUTF8Field(body), "is not valid UTF-8 text")
+	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
@@ -50,7 +61,168 @@ func decodeJSONBody(c echo.Context, v any, allowEmpty bool) ([]byte, error) {
 	if dec.More() {
 		return nil, echo.NewHTTPError(http.StatusBadRequest, "request body must be a single JSON object")
 	}
+	// encoding/json also matches field names case-insensitively ("Name"
+	// for "name"): names are exact here.
+	if name, ok := inexactField(body, reflect.TypeOf(v)); ok {
+		return nil, echo.NewHTTPError(http.StatusBadRequest, "unknown field "+quoteField(name))
+	}
 	return body, nil
+}
+
+// quoteField quotes a client-chosen field name, cut to 64 characters.
+func quoteField(name string) string {
+	if len(name) > 64 {
+		name = name[:64] + "…"
+	}
+	return strconv.Quote(name)
+}
+
+// inexactField returns the first key of the JSON object body (and of the
+// objects nested in it that decode into structs) that is not exactly the
+// name of a field of t.
+func inexactField(body []byte, t reflect.Type) (string, bool) {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	switch t.Kind() {
+	case reflect.Struct:
+		if t == reflect.TypeOf(json.RawMessage{}) {
+			return "", false
+		}
+		var obj map[string]json.RawMessage
+		if json.Unmarshal(body, &obj) != nil {
+			return "", false
+		}
+		fields := jsonFields(t)
+		for k, v := range obj {
+			ft, ok := fields[k]
+			if !ok {
+				return k, true
+			}
+			if name, bad := inexactField(v, ft); bad {
+				return k + "." + name, true
+			}
+		}
+	case reflect.Slice:
+		if t.Elem().Kind() == reflect.Uint8 {
+			return "", false // json.RawMessage, []byte
+		}
+		var arr []json.RawMessage
+		if json.Unmarshal(body, &arr) != nil {
+			return "", false
+		}
+		for i, v := range arr {
+			if name, bad := inexactField(v, t.Elem()); bad {
+				return fmt.Sprintf("[%d].%s", i, name), true
+			}
+		}
+	}
+	return "", false
+}
+
+// jsonFields maps the JSON names of t's fields (embedded structs' too) to
+// their types.
+func jsonFields(t reflect.Type) map[string]reflect.Type {
+	out := map[string]reflect.Type{}
+	for i := range t.NumField() {
+		f := t.Field(i)
+		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		switch {
+		case name == "-" || (!f.IsExported() && !f.Anonymous):
+		case f.Anonymous && name == "" && f.Type.Kind() == reflect.Struct:
+			maps.Copy(out, jsonFields(f.Type))
+		case name == "":
+			out[f.Name] = f.Type
+		default:
+			out[name] = f.Type
+		}
+	}
+	return out
+}
+
+// invalidUTF8Field names the field holding the first invalid UTF-8 byte
+// of body ("body" when it is not inside a field): "credential.password",
+// "sources[0].api_token".
+func invalidUTF8Field(body []byte) string {
+	bad := 0
+	for bad < len(body) {
+		r, n := utf8.DecodeRune(body[bad:])
+		if r == utf8.RuneError && n <= 1 {
+			break
+		}
+		bad += n
+	}
+	type frame struct {
+		object bool
+		key    string
+		index  int
+		// value: in an object, the next string is a value, not a key.
+		value bool
+	}
+	var stack []frame
+	path := func() string {
+		var b strings.Builder
+		for _, f := range stack {
+			switch {
+			case f.object && f.key != "":
+				if b.Len() > 0 {
+					b.WriteByte('.')
+				}
+				b.WriteString(f.key)
+			case !f.object:
+				fmt.Fprintf(&b, "[%d]", f.index)
+			}
+		}
+		if b.Len() == 0 {
+			return "body"
+		}
+		return b.String()
+	}
+	// A value is done: the enclosing object expects a key next, the
+	// enclosing array an element.
+	done := func() {
+		if n := len(stack); n > 0 {
+			if stack[n-1].object {
+				stack[n-1].value = false
+			} else {
+				stack[n-1].index++
+			}
+		}
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	for {
+		tok, err := dec.Token()
+		if err != nil {
+			return path()
+		}
+		past := dec.InputOffset() > int64(bad)
+		switch t := tok.(type) {
+		case json.Delim:
+			if t == '{' || t == '[' {
+				if past {
+					return path()
+				}
+				stack = append(stack, frame{object: t == '{'})
+				continue
+			}
+			stack = stack[:len(stack)-1]
+			done()
+		case string:
+			if n := len(stack); n > 0 && stack[n-1].object && !stack[n-1].value {
+				stack[n-1].key, stack[n-1].value = t, true
+				if past {
+					return path()
+				}
+				continue
+			}
+			if past {
+				return path()
+			}
+			done()
+		default:
+			done()
+		}
+	}
 }
 
 func jsonProblem(err error) string {

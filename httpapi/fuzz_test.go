@@ -19,6 +19,9 @@ func FuzzDecodeCredential(f *testing.F) {
 		`{"name":"n","credential_type":"secret","credential":{"x":1}}`,
 		`{"name":"\u0000","credential_type":"secret","credential":null}`,
 		`{"credential_type":"bogus","credential":{}}`, `[]`, `{`, ``, `{"a":1} {}`, "\xff\xfe",
+		`{"Name":"n","credential_type":"secret","credential":{"secret_value":"v"}}`,
+		"{\"name\":\"n\",\"credential_type\":\"secret\",\"credential\":{\"secret_value\":\"\xc3\"}}",
+		"{\"a\":[1,{\"b\":\"\xff\"}]}",
 	} {
 		f.Add([]byte(s))
 	}

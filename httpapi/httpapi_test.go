@@ -79,6 +79,15 @@ func TestUnknownFieldsAndTrailingSlash(t *testing.T) {
 		{"POST", "/api/v1/credentials", "cvk_good", `{"name":"x","credential_type":"secret","credential":{"secret_value":"v","x":1}}`, 400, `credential: unknown field "x"`},
 		{"POST", "/api/v1/credentials", "cvk_good", `{"name":"x","credential_type":"secret","vault_type":"bitwarden","credential":{"secret_value":"v"}}`, 400, "vault_type"},
 		{"POST", "/api/v1/credentials", "", `{}`, 401, "API key"},
+		// Names are exact (encoding/json alone matches "Name" to "name").
+		{"PATCH", "/api/v1/credentials/cred_1", "cvk_good", `{"Name":"x"}`, 400, `unknown field "Name"`},
+		{"POST", "/api/v1/credentials", "cvk_good", `{"NAME":"x","credential_type":"secret","credential":{"secret_value":"v"}}`, 400, `unknown field "NAME"`},
+		{"POST", "/api/v1/credentials", "cvk_good", `{"name":"x","Credential_Type":"secret","credential":{"secret_value":"v"}}`, 400, `unknown field "Credential_Type"`},
+		{"POST", "/api/v1/credentials", "cvk_good", `{"name":"x","credential_type":"secret","credential":{"secret_value":"v"},"Proxy_Location":null}`, 400, `unknown field "Proxy_Location"`},
+		// Invalid UTF-8 is refused naming its field, never stored as U+FFFD.
+		{"POST", "/api/v1/credentials", "cvk_good", "{\"name\":\"x\xff\",\"credential_type\":\"secret\",\"credential\":{\"secret_value\":\"v\"}}", 400, "name: is not valid UTF-8"},
+		{"POST", "/api/v1/credentials", "cvk_good", "{\"name\":\"x\",\"credential_type\":\"secret\",\"credential\":{\"secret_value\":\"v\xc3\"}}", 400, "credential.secret_value: is not valid UTF-8"},
+		{"PATCH", "/api/v1/credentials/cred_1", "cvk_good", "{\"tested_url\":\"https://e.com\",\"name\":\"\xed\xa0\x80\"}", 400, "name: is not valid UTF-8"},
 		{"GET", "/api/v1/nope", "cvk_good", ``, 404, "Not Found"},
 		{"GET", "/api/v1/nope", "", ``, 401, "API key"},
 	}
@@ -93,6 +102,39 @@ func TestUnknownFieldsAndTrailingSlash(t *testing.T) {
 		_ = json.Unmarshal(rec.Body.Bytes(), &body)
 		if rec.Code != tc.status || !strings.Contains(body["detail"], tc.detail) {
 			t.Errorf("%s %s = %d %s, want %d with %q", tc.method, tc.path, rec.Code, rec.Body, tc.status, tc.detail)
+		}
+	}
+}
+
+// TestPagesServeOnlyTheirAssets: the asset routes serve the files the
+// pages use and nothing else: no folder listing, no source, no page.
+func TestPagesServeOnlyTheirAssets(t *testing.T) {
+	e := httpapi.New(httpapi.Deps{Auth: fakeAuth{}})
+	for path, want := range map[string]int{
+		"/settings/assets/settings.js":              200,
+		"/settings/assets/credentials.css":          200,
+		"/docs/assets/docs.js":                      200,
+		"/docs/assets/swagger-ui/swagger-ui.css":    200,
+		"/docs/assets":                              404,
+		"/docs/assets/":                             404,
+		"/docs/assets/README.md":                    404,
+		"/docs/assets/docs.html":                    404,
+		"/docs/assets/swagger-ui/":                  404,
+		"/docs/assets/swagger-ui/LICENSE":           404,
+		"/settings/assets/":                         404,
+		"/settings/assets/docs/README.md":           404,
+		"/settings/assets/settings.html":            404,
+		"/settings/assets/../openapi.json":          404,
+		"/settings/assets/docs/swagger-ui/NOTICE":   404,
+		"/docs/assets/swagger-ui%2Fswagger-ui.css/": 404,
+	} {
+		rec := httptest.NewRecorder()
+		e.ServeHTTP(rec, httptest.NewRequest("GET", path, nil))
+		if rec.Code != want {
+			t.Errorf("GET %s = %d, want %d", path, rec.Code, want)
+		}
+		if want == 404 && strings.Contains(rec.Body.String(), "<pre>") {
+			t.Errorf("GET %s lists a folder", path)
 		}
 	}
 }

@@ -42,8 +42,7 @@ func (s *server) settingsRoutes(e *echo.Echo) {
 	g.GET("", func(c echo.Context) error { return c.HTMLBlob(http.StatusOK, page) })
 	credPage, _ := fs.ReadFile(web, "credentials.html")
 	g.GET("/credentials", func(c echo.Context) error { return c.HTMLBlob(http.StatusOK, credPage) })
-	assets := http.StripPrefix("/settings/assets/", http.FileServer(http.FS(web)))
-	g.GET("/assets/*", echo.WrapHandler(assets))
+	g.GET("/assets/*", serveOnly(web, "common.js", "settings.css", "settings.js", "credentials.css", "credentials.js"))
 
 	// /docs: the API reference, Swagger UI over /openapi.json, under the
 	// same CSP (its script and style are files of this origin).
@@ -51,5 +50,26 @@ func (s *server) settingsRoutes(e *echo.Echo) {
 	docsPage, _ := fs.ReadFile(docs, "docs.html")
 	d := e.Group("/docs", securityHeaders)
 	d.GET("", func(c echo.Context) error { return c.HTMLBlob(http.StatusOK, docsPage) })
-	d.GET("/assets/*", echo.WrapHandler(http.StripPrefix("/docs/assets/", http.FileServer(http.FS(docs)))))
+	d.GET("/assets/*", serveOnly(docs, "docs.js", "swagger-ui/swagger-ui-bundle.js", "swagger-ui/swagger-ui.css"))
+}
+
+// serveOnly serves the named files of fsys, the ones the pages use, under
+// the route's wildcard; any other path (a folder, a source file, the
+// pages themselves) is a 404.
+func serveOnly(fsys fs.FS, names ...string) echo.HandlerFunc {
+	allowed := map[string]bool{}
+	for _, n := range names {
+		if _, err := fs.Stat(fsys, n); err != nil {
+			panic("httpapi: page asset missing: " + n)
+		}
+		allowed[n] = true
+	}
+	return func(c echo.Context) error {
+		name := c.Param("*")
+		if !allowed[name] {
+			return echo.ErrNotFound
+		}
+		http.ServeFileFS(c.Response(), c.Request(), fsys, name)
+		return nil
+	}
 }

@@ -218,3 +218,37 @@ func TestOpenToOthers(t *testing.T) {
 		t.Fatalf("0644: %v %v", mode, open)
 	}
 }
+
+// TestReplaceFileWritesThroughASymlink: a keyset reached through a
+// symbolic link (a mounted secret, say) is rewritten where the link
+// points; the link stays a link. A link to nothing is refused, naming it.
+func TestReplaceFileWritesThroughASymlink(t *testing.T) {
+	dir := t.TempDir()
+	target := filepath.Join(dir, "real", "keyset.json")
+	if err := os.MkdirAll(filepath.Dir(target), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(target, []byte("old"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	link := filepath.Join(dir, "keyset.json")
+	if err := os.Symlink(target, link); err != nil {
+		t.Fatal(err)
+	}
+	if err := keyring.ReplaceFile(link, []byte("new")); err != nil {
+		t.Fatal(err)
+	}
+	if fi, err := os.Lstat(link); err != nil || fi.Mode()&os.ModeSymlink == 0 {
+		t.Fatalf("the link was replaced by a file: %v %v", fi.Mode(), err)
+	}
+	if b, _ := os.ReadFile(target); string(b) != "new" {
+		t.Fatalf("the target holds %q, want the new keyset", b)
+	}
+	dangling := filepath.Join(dir, "dangling.json")
+	if err := os.Symlink(filepath.Join(dir, "nowhere"), dangling); err != nil {
+		t.Fatal(err)
+	}
+	if err := keyring.ReplaceFile(dangling, []byte("x")); err == nil || !strings.Contains(err.Error(), dangling) {
+		t.Fatalf("a dangling link: %v, want a refusal naming it", err)
+	}
+}

@@ -140,7 +140,18 @@ func (k *Keyring) PrimaryID() uint32 { return k.primary }
 // ReplaceFile writes b over path atomically with mode 0600: a temporary
 // file in the same folder is written, synced and renamed over path, so a
 // reader sees the old keyset or the new one, never a part.
+//
+// A symlinked path is written through to the file it points to (the link
+// stays a link): the temporary file is made beside the target, so the
+// rename replaces the target, never the link.
 func ReplaceFile(path string, b []byte) error {
+	if fi, err := os.Lstat(path); err == nil && fi.Mode()&os.ModeSymlink != 0 {
+		target, err := filepath.EvalSymlinks(path)
+		if err != nil {
+			return fmt.Errorf("%s is a symbolic link whose target cannot be resolved; write the keyset to the file itself: %w", path, err)
+		}
+		path = target
+	}
 	dir := filepath.Dir(path)
 	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".*")
 	if err != nil {

@@ -98,7 +98,7 @@ func Open(ctx context.Context, opts Options) (*gorm.DB, migrations.Dialect, erro
 	defer cancel()
 	if err := sqlDB.PingContext(pingCtx); err != nil {
 		sqlDB.Close()
-		return nil, "", fmt.Errorf("store: database unreachable: %w", errors.Unwrap(err))
+		return nil, "", fmt.Errorf("store: database unreachable: %w", RedactDSN(err, opts.DatabaseURL))
 	}
 	return db, dialect, nil
 }
@@ -116,23 +116,43 @@ func RedactDSN(err error, dsn string) error {
 	return err
 }
 
-// Unavailable recognises a database that cannot be reached, as opposed to
-// a statement that failed.
+// Unavailable recognises a database that cannot be reached or cannot be
+// used for now, as opposed to a statement that failed: refused, reset or
+// closed connections, a server shutting down, starting or out of
+// connections, a database dropped under the connection (PostgreSQL
+// 3D000), and an embedded database that stays locked by another process
+// beyond its busy timeout or whose file cannot be read.
 func Unavailable(err error) bool {
 	var ce *pgconn.ConnectError
 	var pe *pgconn.PgError
 	var ne net.Error
 	switch {
+	case err == nil:
+		return false
 	case errors.As(err, &pe):
-		return strings.HasPrefix(pe.Code, "08") || pe.Code == "57P01" || pe.Code == "57P02" || pe.Code == "57P03" || pe.Code == "53300"
+		switch pe.Code {
+		case "57P01", "57P02", "57P03", "53300", "3D000":
+			return true
+		}
+		return strings.HasPrefix(pe.Code, "08")
 	case errors.As(err, &ce), errors.Is(err, driver.ErrBadConn), errors.Is(err, sql.ErrConnDone),
 		errors.Is(err, syscall.ECONNREFUSED), errors.Is(err, syscall.ECONNRESET), errors.Is(err, io.ErrUnexpectedEOF):
 		return true
 	case errors.As(err, &ne) && !errors.Is(err, context.DeadlineExceeded):
 		return true
 	}
-	return strings.Contains(err.Error(), "sql: database is closed")
+	msg := err.Error()
+	for _, m := range sqliteUnavailable {
+		if strings.Contains(msg, m) {
+			return true
+		}
+	}
+	return strings.Contains(msg, "sql: database is closed")
 }
+
+// sqliteUnavailable are the embedded database's result codes for a file
+// that is locked by another connection or cannot be read for now.
+var sqliteUnavailable = []string{"SQLITE_BUSY", "SQLITE_LOCKED", "SQLITE_IOERR", "SQLITE_CANTOPEN", "database is locked"}
 
 // NewID returns a new unique, time-ordered identifier with prefix, such as
 // "cred_0190b3...".

@@ -301,9 +301,26 @@ func EmbeddedIPv4(ip netip.Addr) (netip.Addr, bool) {
 	return netip.Addr{}, false
 }
 
+// localhostName reports "localhost" or a name under it (RFC 6761), in any
+// case, with or without the root's trailing dot.
+func localhostName(host string) bool {
+	host = strings.TrimSuffix(strings.ToLower(host), ".")
+	return host == "localhost" || strings.HasSuffix(host, ".localhost")
+}
+
+// loopbackLiteral rewrites a "host:port" whose host is a localhost name to
+// 127.0.0.1:port, so dialling it needs no lookup.
+func loopbackLiteral(addr string) string {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil || !localhostName(host) {
+		return addr
+	}
+	return net.JoinHostPort("127.0.0.1", port)
+}
+
 func isLoopbackHost(host string) bool {
 	host = strings.ToLower(strings.Trim(host, "[]"))
-	if host == "localhost" || strings.HasSuffix(host, ".localhost") {
+	if localhostName(host) {
 		return true
 	}
 	ip, err := netip.ParseAddr(host)
@@ -399,15 +416,22 @@ func (e *AddressError) Is(target error) bool { return target == ErrAddressNotAll
 // socket's Control hook on the address actually connected to, after DNS
 // resolution, so a name that resolves to a private address cannot slip
 // through.
+//
+// "localhost" and every "*.localhost" name are loopback (RFC 6761): they
+// are dialled at 127.0.0.1 without any lookup, so no DNS query ever leaves
+// for them.
 func (p AddressPolicy) DialContext(d *net.Dialer) func(ctx context.Context, network, addr string) (net.Conn, error) {
 	if !p.BlockPrivate {
-		return d.DialContext
+		return func(ctx context.Context, network, addr string) (net.Conn, error) {
+			return d.DialContext(ctx, network, loopbackLiteral(addr))
+		}
 	}
 	return func(ctx context.Context, network, addr string) (net.Conn, error) {
 		host, ps, err := net.SplitHostPort(addr)
 		if err != nil {
 			return nil, err
 		}
+		addr = loopbackLiteral(addr)
 		n, err := strconv.Atoi(ps)
 		if err != nil || n < 1 || n > 65535 {
 			return nil, &AddressError{Host: host}

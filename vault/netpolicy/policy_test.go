@@ -7,6 +7,7 @@ import (
 	"net/netip"
 	"net/url"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/credvault/credvault/internal/fakeservice"
@@ -198,4 +199,63 @@ func TestAllowedHostsEntries(t *testing.T) {
 	if err := p.CheckDial("creds.internal", netip.AddrPortFrom(lo, 22)); !errors.Is(err, netpolicy.ErrAddressNotAllowed) {
 		t.Errorf("allowed name at another port, resolving to loopback: %v, want refused", err)
 	}
+}
+
+// TestLocalhostNamesNeedNoLookup: "localhost" and "*.localhost" are
+// dialled at 127.0.0.1 without any DNS query (RFC 6761), with and without
+// the private-address rules; with them, foo.localhost is allowed only
+// where 127.0.0.1 is, at that port.
+func TestLocalhostNamesNeedNoLookup(t *testing.T) {
+	t.Parallel()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			c.Close()
+		}
+	}()
+	_, port, _ := net.SplitHostPort(ln.Addr().String())
+	var lookups atomicCount
+	d := &net.Dialer{Resolver: &net.Resolver{PreferGo: true, Dial: func(context.Context, string, string) (net.Conn, error) {
+		lookups.add()
+		return nil, errors.New("no DNS in this test")
+	}}}
+	allowed, _ := netpolicy.NewAddressPolicy([]string{"127.0.0.1:" + port}, true)
+	elsewhere, _ := netpolicy.NewAddressPolicy([]string{"127.0.0.1:1"}, true)
+	open := netpolicy.AddressPolicy{}
+	for _, host := range []string{"localhost", "foo.localhost", "A.B.LOCALHOST", "foo.localhost."} {
+		for name, p := range map[string]netpolicy.AddressPolicy{"allowlisted": allowed, "no rules": open} {
+			c, err := p.DialContext(d)(context.Background(), "tcp", net.JoinHostPort(host, port))
+			if err != nil {
+				t.Errorf("%s, %s: %v", host, name, err)
+				continue
+			}
+			c.Close()
+		}
+		if _, err := elsewhere.DialContext(d)(context.Background(), "tcp", net.JoinHostPort(host, port)); !errors.Is(err, netpolicy.ErrAddressNotAllowed) {
+			t.Errorf("%s with 127.0.0.1 allowed only on another port: %v, want refused", host, err)
+		}
+	}
+	if n := lookups.get(); n != 0 {
+		t.Fatalf("%d DNS lookups for localhost names, want none", n)
+	}
+}
+
+type atomicCount struct {
+	mu sync.Mutex
+	n  int
+}
+
+func (a *atomicCount) add() { a.mu.Lock(); a.n++; a.mu.Unlock() }
+func (a *atomicCount) get() int {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.n
 }
