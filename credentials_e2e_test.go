@@ -403,7 +403,7 @@ func TestCredentialFaults(t *testing.T) {
 		status             int
 		detail             string
 	}{
-		{"500", "POST", "/api/v1/credentials", secretBody("x", ""), 502, "Custom credential service returned HTTP 500 on create: vault backend exploded"},
+		{"500", "POST", "/api/v1/credentials", secretBody("x", ""), 502, "Custom credential service returned HTTP 500 on create: the service failed"},
 		{"no-id", "POST", "/api/v1/credentials", secretBody("x", ""), 502, `no "id"`},
 		{"slow", "POST", "/api/v1/credentials", secretBody("x", ""), 504, "did not answer"},
 		{"500", "GET", "/api/v1/credentials/" + existing + "/totp-code", nil, 400, "authenticator"},
