@@ -1,6 +1,6 @@
 package credvault
 
-import "github.com/credvault/credvault/internal/store"
+import "github.com/credvault/credvault/store"
 
 // TestStore is the platform's store, for the end-to-end tests' checks of
 // what the database holds (not part of the API: store is internal).

@@ -16,8 +16,8 @@ import (
 	"github.com/credvault/credvault/credservice"
 	"github.com/credvault/credvault/internal/fakeservice"
 	"github.com/credvault/credvault/internal/keyring"
-	"github.com/credvault/credvault/internal/store"
 	"github.com/credvault/credvault/internal/testdb"
+	"github.com/credvault/credvault/store"
 	"github.com/credvault/credvault/vault"
 )
 

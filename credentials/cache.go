@@ -6,7 +6,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/credvault/credvault/internal/store"
+	"github.com/credvault/credvault/store"
 )
 
 // rowCache keeps the rows the automation's hot path reads (GetWithSecret,

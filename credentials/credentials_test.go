@@ -12,9 +12,9 @@ import (
 	"time"
 
 	"github.com/credvault/credvault/credentials"
-	"github.com/credvault/credvault/internal/store"
 	"github.com/credvault/credvault/internal/testdb"
 	"github.com/credvault/credvault/problem"
+	"github.com/credvault/credvault/store"
 	"github.com/credvault/credvault/vault"
 )
 

@@ -7,8 +7,8 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/credvault/credvault/internal/store"
 	"github.com/credvault/credvault/problem"
+	"github.com/credvault/credvault/store"
 	"github.com/credvault/credvault/vault"
 )
 

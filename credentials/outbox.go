@@ -9,7 +9,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/credvault/credvault/internal/store"
+	"github.com/credvault/credvault/store"
 	"github.com/credvault/credvault/vault"
 )
 

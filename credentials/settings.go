@@ -6,8 +6,8 @@ import (
 	"regexp"
 	"strings"
 
-	"github.com/credvault/credvault/internal/store"
 	"github.com/credvault/credvault/problem"
+	"github.com/credvault/credvault/store"
 	"github.com/credvault/credvault/vault"
 )
 

@@ -4,7 +4,7 @@ import (
 	"context"
 	"time"
 
-	"github.com/credvault/credvault/internal/store"
+	"github.com/credvault/credvault/store"
 )
 
 // What the credential service needs from storage, by role. *store.Store

@@ -3,6 +3,7 @@ package credservice
 import (
 	"errors"
 	"fmt"
+	"github.com/credvault/credvault/sealed"
 	"os"
 	"path/filepath"
 	"strings"
@@ -127,19 +128,22 @@ func ReadTokensFile(path string) ([]string, error) {
 // LoadKeyring applies the keyset rules: the keyset file if set; with the
 // embedded database, one generated once under DataDir; with PostgreSQL and
 // no keyset, an error naming CREDENTIAL_SERVICE_KEYSET_FILE.
-func (c Config) LoadKeyring() (k *keyring.Keyring, generatedAt string, err error) {
+func (c Config) LoadKeyring() (k sealed.Sealer, generatedAt string, err error) {
 	src := keyring.Source{File: c.KeysetFile}
 	if c.DatabaseURL == "" {
 		src.GenerateAt = filepath.Join(c.DataDir, "keyset.json")
 	}
-	k, generated, err := keyring.Load(src)
+	kr, generated, err := keyring.Load(src)
 	if errors.Is(err, keyring.ErrNoKeyset) {
 		return nil, "", fmt.Errorf("%s is required with DATABASE_URL; create one with `credvault keys init --out FILE`", EnvKeysetFile)
+	}
+	if err != nil {
+		return nil, "", err
 	}
 	if generated {
 		generatedAt = src.GenerateAt
 	}
-	return k, generatedAt, err
+	return kr, generatedAt, nil
 }
 
 // SQLitePath is the embedded database file.

@@ -15,6 +15,7 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"errors"
+	"github.com/credvault/credvault/sealed"
 	"io"
 	"log/slog"
 	"net/http"
@@ -38,13 +39,13 @@ const Prefix = "/api/v1/credentials"
 // be called at any time (on SIGHUP, say).
 type Server struct {
 	store   *Storage
-	keyring *keyring.Keyring
+	keyring sealed.Sealer
 	log     *slog.Logger
 	tokens  atomic.Pointer[[][32]byte]
 }
 
 // New returns a Server accepting tokens.
-func New(s *Storage, k *keyring.Keyring, tokens []string, log *slog.Logger) (*Server, error) {
+func New(s *Storage, k sealed.Sealer, tokens []string, log *slog.Logger) (*Server, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}

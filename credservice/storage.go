@@ -6,14 +6,14 @@ import (
 	"embed"
 	"errors"
 	"fmt"
+	"github.com/credvault/credvault/sealed"
 	"io/fs"
 	"time"
 
 	"gorm.io/gorm"
 
-	"github.com/credvault/credvault/internal/keyring"
-	"github.com/credvault/credvault/internal/migrations"
 	"github.com/credvault/credvault/internal/sqldb"
+	"github.com/credvault/credvault/migrations"
 	"github.com/credvault/credvault/problem"
 )
 
@@ -158,7 +158,7 @@ func (s *Storage) deleteItem(ctx context.Context, id string) error {
 
 // Sealed is where the items are stored encrypted, for key rotation
 // (`credential-service keys`).
-func (s *Storage) Sealed() keyring.SealedSet {
-	return sqldb.Sealed(s.db, "items", sqldb.SealedColumn{Table: "service_items", ID: "id", Ciphertext: "ciphertext"},
-		func(v sqldb.SealedValue) []byte { return itemAD(v.ID) })
+func (s *Storage) Sealed() sealed.Set {
+	return sqldb.Sealed(s.db, "items", sealed.Column{Table: "service_items", ID: "id", Ciphertext: "ciphertext"},
+		func(v sealed.Value) []byte { return itemAD(v.ID) })
 }

@@ -8,15 +8,15 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/credvault/credvault/sealed"
 	"strings"
 	"time"
 	"unicode/utf8"
 
 	"github.com/credvault/credvault/conformance"
 	"github.com/credvault/credvault/internal/keyring"
-	"github.com/credvault/credvault/internal/sqldb"
-	"github.com/credvault/credvault/internal/store"
 	"github.com/credvault/credvault/problem"
+	"github.com/credvault/credvault/store"
 	"github.com/credvault/credvault/vault"
 	"github.com/credvault/credvault/vault/contract"
 	"github.com/credvault/credvault/vault/netpolicy"
@@ -76,11 +76,11 @@ func associatedData(orgID, tokenType string) []byte {
 // implements orgvault.ConfigSource.
 type ConfigSource struct {
 	store   ConfigStore
-	keyring *keyring.Keyring
+	keyring sealed.Sealer
 }
 
 // NewConfigSource returns a ConfigSource.
-func NewConfigSource(s ConfigStore, k *keyring.Keyring) *ConfigSource {
+func NewConfigSource(s ConfigStore, k sealed.Sealer) *ConfigSource {
 	return &ConfigSource{store: s, keyring: k}
 }
 
@@ -482,7 +482,7 @@ func roundTrip(ctx context.Context, client *contract.Client, res TestResult) Tes
 
 // SealedTokens is where saved configurations' ciphertexts are stored, for
 // key rotation (`credvault keys`).
-func SealedTokens(st *store.Store) keyring.SealedSet {
-	return st.Sealed("configurations", sqldb.SealedColumn{Table: "org_auth_tokens", ID: "id", Ciphertext: "encrypted_token",
-		Extra: []string{"organization_id", "token_type"}}, func(v sqldb.SealedValue) []byte { return associatedData(v.Extra[0], v.Extra[1]) })
+func SealedTokens(st *store.Store) sealed.Set {
+	return st.Sealed("configurations", sealed.Column{Table: "org_auth_tokens", ID: "id", Ciphertext: "encrypted_token",
+		Extra: []string{"organization_id", "token_type"}}, func(v sealed.Value) []byte { return associatedData(v.Extra[0], v.Extra[1]) })
 }

@@ -8,10 +8,10 @@ import (
 	"testing"
 
 	"github.com/credvault/credvault/internal/keyring"
-	"github.com/credvault/credvault/internal/store"
 	"github.com/credvault/credvault/internal/testdb"
 	"github.com/credvault/credvault/org"
 	"github.com/credvault/credvault/problem"
+	"github.com/credvault/credvault/store"
 	"github.com/credvault/credvault/vault"
 	"github.com/credvault/credvault/vault/contract"
 	"github.com/credvault/credvault/vault/netpolicy"

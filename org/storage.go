@@ -4,7 +4,7 @@ import (
 	"context"
 	"time"
 
-	"github.com/credvault/credvault/internal/store"
+	"github.com/credvault/credvault/store"
 )
 
 // OrgStore is what Organizations needs from storage (*store.Store in

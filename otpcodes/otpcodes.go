@@ -8,15 +8,15 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/credvault/credvault/sealed"
 	"regexp"
 	"strings"
 	"time"
 	"unicode/utf8"
 
 	"github.com/credvault/credvault/internal/keyring"
-	"github.com/credvault/credvault/internal/sqldb"
-	"github.com/credvault/credvault/internal/store"
 	"github.com/credvault/credvault/problem"
+	"github.com/credvault/credvault/store"
 	"github.com/credvault/credvault/vault"
 )
 
@@ -83,13 +83,13 @@ type Store interface {
 // Service stores and lists pushed codes.
 type Service struct {
 	store   Store
-	keyring *keyring.Keyring
+	keyring sealed.Sealer
 	// TTL is how long a code without expired_at lives (default 10 min).
 	TTL time.Duration
 }
 
 // New returns a Service.
-func New(s Store, k *keyring.Keyring) *Service {
+func New(s Store, k sealed.Sealer) *Service {
 	return &Service{store: s, keyring: k, TTL: DefaultTTL}
 }
 
@@ -245,7 +245,7 @@ func (s *Service) List(ctx context.Context, orgID string, o ListOptions) ([]Code
 
 // Sealed is where pushed codes' ciphertexts are stored, for key rotation
 // (`credvault keys`).
-func Sealed(st *store.Store) keyring.SealedSet {
-	return st.Sealed("totp_codes", sqldb.SealedColumn{Table: "totp_codes", ID: "id", Ciphertext: "ciphertext",
-		Extra: []string{"organization_id"}}, func(v sqldb.SealedValue) []byte { return associatedData(v.Extra[0], v.ID) })
+func Sealed(st *store.Store) sealed.Set {
+	return st.Sealed("totp_codes", sealed.Column{Table: "totp_codes", ID: "id", Ciphertext: "ciphertext",
+		Extra: []string{"organization_id"}}, func(v sealed.Value) []byte { return associatedData(v.Extra[0], v.ID) })
 }

@@ -30,10 +30,10 @@ import (
 	"github.com/credvault/credvault/conformance"
 	"github.com/credvault/credvault/internal/keyadmin"
 	"github.com/credvault/credvault/internal/keyring"
-	"github.com/credvault/credvault/internal/migrations"
 	"github.com/credvault/credvault/internal/serve"
 	"github.com/credvault/credvault/internal/setup"
-	"github.com/credvault/credvault/internal/store"
+	"github.com/credvault/credvault/migrations"
+	"github.com/credvault/credvault/store"
 	"github.com/credvault/credvault/vault"
 	"github.com/credvault/credvault/vault/netpolicy"
 )

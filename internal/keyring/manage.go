@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"github.com/credvault/credvault/sealed"
 	"os"
 	"path/filepath"
 
@@ -187,24 +188,11 @@ func ReplaceFile(path string, b []byte) error {
 	return nil
 }
 
-// SealedRow is one stored ciphertext and the associated data it is bound
-// to.
-type SealedRow struct {
-	ID         string
-	Ciphertext []byte
-	AD         []byte
-}
-
-// SealedSet is one place ciphertexts are stored (a table's column), for
-// counting and re-encrypting them.
-type SealedSet struct {
-	Name string
-	// Scan returns up to limit rows with an id after after, in id order.
-	Scan func(ctx context.Context, after string, limit int) ([]SealedRow, error)
-	// Replace writes next over the row's ciphertext if it still is prev;
-	// it reports whether it did.
-	Replace func(ctx context.Context, id string, prev, next []byte) (bool, error)
-}
+// SealedRow and SealedSet are sealed.Row and sealed.Set.
+type (
+	SealedRow = sealed.Row
+	SealedSet = sealed.Set
+)
 
 const sealedPage = 500
 

@@ -15,11 +15,11 @@ import (
 
 	"github.com/credvault/credvault/config"
 	"github.com/credvault/credvault/internal/keyring"
-	"github.com/credvault/credvault/internal/migrations"
 	"github.com/credvault/credvault/internal/sqldb"
-	"github.com/credvault/credvault/internal/store"
+	"github.com/credvault/credvault/migrations"
 	"github.com/credvault/credvault/org"
 	"github.com/credvault/credvault/otpcodes"
+	"github.com/credvault/credvault/store"
 	"github.com/credvault/credvault/vault"
 	"github.com/credvault/credvault/vault/contract"
 	"github.com/credvault/credvault/vault/netpolicy"

@@ -3,30 +3,21 @@ package sqldb
 import (
 	"context"
 	"fmt"
+	"github.com/credvault/credvault/sealed"
 	"strings"
 
 	"github.com/credvault/credvault/internal/keyring"
 	"gorm.io/gorm"
 )
 
-// SealedColumn names a column of ciphertexts and what identifies its rows.
-// Its names are constants of the package that owns the table, never input.
-type SealedColumn struct {
-	Table, ID, Ciphertext string
-	// IntID says the id column is an integer (compared as text).
-	IntID bool
-	// Extra columns are read with each row (for its associated data).
-	Extra []string
-}
+// SealedColumn and SealedValue are sealed.Column and sealed.Value.
+type (
+	SealedColumn = sealed.Column
+	SealedValue  = sealed.Value
+)
 
-// SealedValue is one row of a SealedColumn.
-type SealedValue struct {
-	ID         string
-	Ciphertext []byte
-	Extra      []string
-}
-
-func (c SealedColumn) id() string {
+// idExpr is c's id column as text.
+func idExpr(c SealedColumn) string {
 	if c.IntID {
 		return "CAST(" + c.ID + " AS TEXT)"
 	}
@@ -35,8 +26,8 @@ func (c SealedColumn) id() string {
 
 // scanSealed returns up to limit rows with an id after after, in id order.
 func scanSealed(ctx context.Context, db *gorm.DB, c SealedColumn, after string, limit int) ([]SealedValue, error) {
-	cols := append([]string{c.id(), c.Ciphertext}, c.Extra...)
-	q := fmt.Sprintf("SELECT %s FROM %s WHERE %s > ? ORDER BY %s LIMIT ?", strings.Join(cols, ", "), c.Table, c.id(), c.id())
+	cols := append([]string{idExpr(c), c.Ciphertext}, c.Extra...)
+	q := fmt.Sprintf("SELECT %s FROM %s WHERE %s > ? ORDER BY %s LIMIT ?", strings.Join(cols, ", "), c.Table, idExpr(c), idExpr(c))
 	rows, err := db.WithContext(ctx).Raw(q, after, limit).Rows()
 	if err != nil {
 		return nil, fmt.Errorf("scan %s: %w", c.Table, err)
@@ -63,7 +54,7 @@ func scanSealed(ctx context.Context, db *gorm.DB, c SealedColumn, after string, 
 // replaceSealed writes next over a row's ciphertext if it still is prev,
 // and reports whether it did.
 func replaceSealed(ctx context.Context, db *gorm.DB, c SealedColumn, id string, prev, next []byte) (bool, error) {
-	q := fmt.Sprintf("UPDATE %s SET %s = ? WHERE %s = ? AND %s = ?", c.Table, c.Ciphertext, c.id(), c.Ciphertext)
+	q := fmt.Sprintf("UPDATE %s SET %s = ? WHERE %s = ? AND %s = ?", c.Table, c.Ciphertext, idExpr(c), c.Ciphertext)
 	res := db.WithContext(ctx).Exec(q, next, id, prev)
 	if res.Error != nil {
 		return false, fmt.Errorf("re-encrypt %s: %w", c.Table, res.Error)

@@ -28,7 +28,7 @@ import (
 	"gorm.io/gorm"
 	"gorm.io/gorm/logger"
 
-	"github.com/credvault/credvault/internal/migrations"
+	"github.com/credvault/credvault/migrations"
 )
 
 // Options configure Open.

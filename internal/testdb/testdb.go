@@ -17,8 +17,8 @@ import (
 	_ "github.com/jackc/pgx/v5/stdlib" // database/sql driver "pgx"
 
 	"github.com/credvault/credvault/credservice"
-	"github.com/credvault/credvault/internal/migrations"
-	"github.com/credvault/credvault/internal/store"
+	"github.com/credvault/credvault/migrations"
+	"github.com/credvault/credvault/store"
 )
 
 // EnvURL names the variable that overrides the PostgreSQL server used by

@@ -10,8 +10,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"github.com/credvault/credvault/internal/migrations"
 	"github.com/credvault/credvault/internal/sqldb"
+	"github.com/credvault/credvault/migrations"
 )
 
 // Change topics published on every change that processes may have cached.

@@ -7,9 +7,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/credvault/credvault/internal/migrations"
-	"github.com/credvault/credvault/internal/store"
 	"github.com/credvault/credvault/internal/testdb"
+	"github.com/credvault/credvault/migrations"
+	"github.com/credvault/credvault/store"
 )
 
 func TestMigrationsAreIdempotent(t *testing.T) {

@@ -7,7 +7,7 @@ import (
 
 	"gorm.io/gorm"
 
-	"github.com/credvault/credvault/internal/migrations"
+	"github.com/credvault/credvault/migrations"
 )
 
 // Organization is a customer of the platform.

@@ -5,7 +5,7 @@ import (
 	"database/sql"
 	"errors"
 
-	"github.com/credvault/credvault/internal/migrations"
+	"github.com/credvault/credvault/migrations"
 )
 
 // hotCredentialSQL reads one live credential row without gorm's

@@ -7,9 +7,9 @@ import (
 	"testing"
 
 	"github.com/credvault/credvault/internal/sqldb"
-	"github.com/credvault/credvault/internal/store"
 	"github.com/credvault/credvault/internal/testdb"
 	"github.com/credvault/credvault/problem"
+	"github.com/credvault/credvault/store"
 )
 
 func newOrg(t *testing.T, s *store.Store) (orgID, keyID string) {

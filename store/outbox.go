@@ -8,7 +8,7 @@ import (
 
 	"gorm.io/gorm/clause"
 
-	"github.com/credvault/credvault/internal/migrations"
+	"github.com/credvault/credvault/migrations"
 )
 
 // VaultDeletion is a vault item that must be deleted, through the

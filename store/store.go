@@ -12,8 +12,8 @@ import (
 
 	"gorm.io/gorm"
 
-	"github.com/credvault/credvault/internal/migrations"
 	"github.com/credvault/credvault/internal/sqldb"
+	"github.com/credvault/credvault/migrations"
 	"github.com/credvault/credvault/problem"
 )
 
@@ -118,7 +118,7 @@ func (s *Store) Tx(ctx context.Context, fn func(tx *Store) error) error {
 func (s *Store) Now() time.Time { return s.now().Truncate(time.Microsecond) }
 
 // NewID returns a new unique, time-ordered identifier with prefix, such as
-// "cred_0190b3..." (sqldb.NewID).
+// "cred_0190b3...".
 func NewID(prefix string) string { return sqldb.NewID(prefix) }
 
 func (s *Store) ctx(ctx context.Context) *gorm.DB { return s.db.WithContext(ctx) }
