@@ -11,6 +11,7 @@ import (
 
 	"github.com/credvault/credvault"
 	"github.com/credvault/credvault/config"
+	"github.com/credvault/credvault/credentials"
 	"github.com/credvault/credvault/internal/fakeservice"
 	"github.com/credvault/credvault/internal/keyring"
 	"github.com/credvault/credvault/internal/testdb"
@@ -47,7 +48,7 @@ func benchPlatform(b *testing.B) (p *credvault.Platform, orgID, key, credID stri
 	}
 	v, err := p.Credentials.Create(ctx, created.OrganizationID, vault.Credential{Name: "bench", Type: vault.TypePassword,
 		Password: &vault.Password{Username: "u", Password: vault.NewSecret("p"), TOTP: vault.NewSecret("JBSWY3DPEHPK3PXP"),
-			TOTPType: vault.TOTPAuthenticator}})
+			TOTPType: vault.TOTPAuthenticator}}, credentials.Patch{})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -8,6 +8,7 @@ package credvault
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"sync"
@@ -123,15 +124,20 @@ func Open(ctx context.Context, cfg config.Config, opts Options) (*Platform, erro
 		reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 		opts.Registerer, opts.Gatherer = reg, reg
 	}
+	// Every metric goes through reg, which records a collision (a second
+	// Open on one registry) instead of panicking.
+	reg := &registrations{Registerer: opts.Registerer}
 	src := org.NewConfigSource(st, kr)
 	ov := orgvault.New(src, orgvault.Options{Env: env, Policy: policy, Timeout: cfg.CustomTimeout})
 	p := &Platform{st: st, Organizations: org.NewOrganizations(st),
-		Configs: org.NewConfigs(src, ov), Vault: ov, OTPCodes: otpcodes.New(st, kr), Credentials: credentials.New(st, contract.NewMetrics(opts.Registerer).Instrument(ov), log)}
+		Configs: org.NewConfigs(src, ov), Vault: ov, OTPCodes: otpcodes.New(st, kr),
+		Credentials: credentials.New(credentials.Store(st), contract.NewMetrics(reg).Instrument(ov), log)}
 	p.handler = httpapi.New(httpapi.Deps{
 		Logger:      log,
 		Auth:        p.Organizations,
 		Configs:     p.Configs,
 		Credentials: p.Credentials,
+		Migrator:    p.Credentials,
 		Folders:     p.Credentials,
 		OTP:         p.OTPCodes,
 		Audit:       p.Organizations,
@@ -149,7 +155,7 @@ func Open(ctx context.Context, cfg config.Config, opts Options) (*Platform, erro
 			}
 			return setup.CanaryDecrypts(kr, stored)
 		},
-		Registerer:     opts.Registerer,
+		Registerer:     reg,
 		Gatherer:       opts.Gatherer,
 		ConfigRate:     cfg.RateConfig,
 		CredentialRate: cfg.RateCredentials,
@@ -159,7 +165,7 @@ func Open(ctx context.Context, cfg config.Config, opts Options) (*Platform, erro
 		NoMetricsRoute: cfg.MetricsAddr != "",
 	})
 	p.metrics = httpapi.MetricsHandler(opts.Gatherer)
-	opts.Registerer.MustRegister(
+	reg.MustRegister(
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "credvault_outbox_pending",
 			Help: "Vault item deletions recorded and not yet confirmed by the service."},
 			func() float64 { n, _, _ := st.DeletionStats(context.Background()); return float64(n) }),
@@ -174,10 +180,48 @@ func Open(ctx context.Context, cfg config.Config, opts Options) (*Platform, erro
 			}),
 		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "credvault_outbox_attempts_total",
 			Help: "Attempts at recorded vault item deletions by this process."},
-			func() float64 { return float64(credentials.DeletionAttempts()) }),
+			func() float64 { return float64(p.Credentials.DeletionAttempts()) }),
 	)
+	if reg.err != nil {
+		reg.undo()
+		st.Close()
+		return nil, fmt.Errorf("credvault: Options.Registerer refused credvault's metrics (%w): it holds them already, from another Open? "+
+			"Give each Platform its own registry, or wrap it with prometheus.WrapRegistererWith and a distinguishing label", reg.err)
+	}
 	p.startBackground(log)
 	return p, nil
+}
+
+// registrations registers collectors with a Registerer, recording the
+// first refusal instead of panicking (MustRegister), so Open can return it
+// as an error and undo what it registered.
+type registrations struct {
+	prometheus.Registerer
+	done []prometheus.Collector
+	err  error
+}
+
+func (r *registrations) Register(c prometheus.Collector) error {
+	err := r.Registerer.Register(c)
+	if err == nil {
+		r.done = append(r.done, c)
+	} else if r.err == nil {
+		r.err = err
+	}
+	return err
+}
+
+func (r *registrations) MustRegister(cs ...prometheus.Collector) {
+	for _, c := range cs {
+		_ = r.Register(c)
+	}
+}
+
+// undo unregisters what was registered.
+func (r *registrations) undo() {
+	for _, c := range r.done {
+		r.Registerer.Unregister(c)
+	}
 }
 
 // Handler serves the REST API, settings page and operational endpoints.

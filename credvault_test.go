@@ -11,6 +11,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
 	"github.com/credvault/credvault"
 	"github.com/credvault/credvault/config"
 	"github.com/credvault/credvault/internal/keyring"
@@ -184,5 +187,43 @@ func TestFailFastOnWrongKeysetOrSchema(t *testing.T) {
 	fresh := testConfig(t, testdb.Postgres)
 	if _, err := credvault.Open(ctx, fresh, credvault.Options{}); err == nil || !strings.Contains(err.Error(), "credvault migrate") {
 		t.Fatalf("an unmigrated database: %v, want a refusal naming credvault migrate", err)
+	}
+}
+
+// TestSecondOpenOnOneRegistryIsAnError: a second Platform on the registry
+// of the first is refused with an error saying what to do, not a panic;
+// the first keeps serving its metrics.
+func TestSecondOpenOnOneRegistryIsAnError(t *testing.T) {
+	t.Parallel()
+	reg := prometheus.NewRegistry()
+	opts := credvault.Options{Migrate: true, Registerer: reg, Gatherer: reg}
+	cfg := testConfig(t, testdb.SQLite)
+	p, err := credvault.Open(context.Background(), cfg, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	second, err := credvault.Open(context.Background(), cfg, opts)
+	if err == nil {
+		second.Close()
+		t.Fatal("a second Open on the same registry succeeded")
+	}
+	if !strings.Contains(err.Error(), "WrapRegistererWith") {
+		t.Fatalf("error %q does not say what to do", err)
+	}
+	if n, err := testutil.GatherAndCount(reg, "credvault_outbox_pending"); err != nil || n != 1 {
+		t.Fatalf("the first platform's metrics: %d %v", n, err)
+	}
+}
+
+// TestOpenWithACancelledContext: the error says the context was
+// cancelled, with no "%!w(<nil>)".
+func TestOpenWithACancelledContext(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	_, err := credvault.Open(ctx, testConfig(t, testdb.Postgres), credvault.Options{})
+	if err == nil || strings.Contains(err.Error(), "%!") || !errors.Is(err, context.Canceled) {
+		t.Fatalf("Open with a cancelled context = %v", err)
 	}
 }

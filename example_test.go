@@ -14,6 +14,7 @@ import (
 
 	"github.com/credvault/credvault"
 	"github.com/credvault/credvault/config"
+	"github.com/credvault/credvault/credentials"
 	"github.com/credvault/credvault/org"
 	"github.com/credvault/credvault/vault"
 )
@@ -64,7 +65,7 @@ func Example() {
 			Username: "alice@example.com", Password: vault.NewSecret("correct horse"),
 			TOTP: vault.NewSecret("JBSWY3DPEHPK3PXP"), TOTPType: vault.TOTPAuthenticator,
 		},
-	})
+	}, credentials.Patch{})
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -16,6 +16,7 @@ import (
 	"log/slog"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 	"unicode"
 
@@ -105,19 +106,18 @@ func viewOf(r store.Credential) View {
 // Service manages credentials. It is safe for concurrent use.
 type Service struct {
 	store Storage
-	vault vault.CredentialVault
+	vault vault.SourcedVault
 	log   *slog.Logger
 	now   func() time.Time
 	rows  *rowCache
+	// deleteAttempts counts attempts at outbox deletions, for the metric.
+	deleteAttempts atomic.Uint64
 }
 
-// New returns a Service storing secrets in v and metadata in s.
-func New(s *store.Store, v vault.CredentialVault, log *slog.Logger) *Service {
-	return NewWithStorage(Store(s), v, log)
-}
-
-// NewWithStorage is New over any Storage.
-func NewWithStorage(s Storage, v vault.CredentialVault, log *slog.Logger) *Service {
+// New returns a Service storing secrets in v and metadata in s (Store
+// adapts a *store.Store). A plain CredentialVault becomes a SourcedVault
+// with vault.Sourced.
+func New(s Storage, v vault.SourcedVault, log *slog.Logger) *Service {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
@@ -201,25 +201,14 @@ func (s *Service) createItem(ctx context.Context, orgID, credID, base, op string
 		}
 	}
 	// Where the create goes is decided, and recorded, before it is sent.
-	sc, at := s.vault.(vault.SourceCreator)
-	cs, cur := s.vault.(vault.CurrentSourcer)
-	src := ""
-	if at && cur {
-		var err error
-		if src, err = cs.CurrentSource(ctx, orgID); err != nil {
-			return vault.ItemRef{}, key, err
-		}
+	src, err := s.vault.CurrentSource(ctx, orgID)
+	if err != nil {
+		return vault.ItemRef{}, key, err
 	}
 	if err := s.store.RecordCreate(ctx, store.CreateAttempt{ID: key, OrganizationID: orgID, CredentialID: credID, VaultSource: src, Operation: op}); err != nil {
 		return vault.ItemRef{}, key, err
 	}
-	var ref vault.ItemRef
-	var err error
-	if src != "" {
-		ref, err = sc.CreateAt(vault.WithIdempotencyKey(ctx, key), orgID, src, c)
-	} else {
-		ref, err = s.vault.Create(vault.WithIdempotencyKey(ctx, key), orgID, c)
-	}
+	ref, err := s.vault.CreateAt(vault.WithIdempotencyKey(ctx, key), orgID, src, c)
 	if err == nil {
 		deleted, derr := s.store.ItemDeleted(ctx, orgID, ref.Source, ref.ID)
 		switch {
@@ -279,16 +268,11 @@ func refOf(r store.Credential) vault.ItemRef {
 	return vault.ItemRef{ID: r.ItemID, Source: r.VaultSource}
 }
 
-// Create stores c: the vault item first, then the row. The create is
-// recorded before it is sent (see createItem); if the row cannot be
-// written, the item's deletion goes through the outbox.
-func (s *Service) Create(ctx context.Context, orgID string, c vault.Credential) (View, error) {
-	return s.CreateWith(ctx, orgID, c, Patch{})
-}
-
-// CreateWith is Create with the credential's settings (the name in
-// settings is ignored: c.Name is the name).
-func (s *Service) CreateWith(ctx context.Context, orgID string, c vault.Credential, settings Patch) (View, error) {
+// Create stores c with its settings (Patch{} for none; the name in
+// settings is ignored: c.Name is the name): the vault item first, then the
+// row. The create is recorded before it is sent (see createItem); if the
+// row cannot be written, the item's deletion goes through the outbox.
+func (s *Service) Create(ctx context.Context, orgID string, c vault.Credential, settings Patch) (View, error) {
 	if err := c.Validate(); err != nil {
 		return View{}, err
 	}
@@ -417,15 +401,10 @@ func decodeCursor(c string) (*store.Position, error) {
 	return &store.Position{CreatedAt: time.UnixMicro(n).UTC(), ID: id}, nil
 }
 
-// List returns a page of the organization's credentials, newest first.
-func (s *Service) List(ctx context.Context, orgID string, o ListOptions) ([]View, error) {
-	p, err := s.ListPage(ctx, orgID, o)
-	return p.Views, err
-}
-
-// ListPage is List with the cursor of the next page: pass it back as
-// ListOptions.Cursor to continue without reading what is skipped.
-func (s *Service) ListPage(ctx context.Context, orgID string, o ListOptions) (Page, error) {
+// List returns a page of the organization's credentials, newest first,
+// and the cursor of the next page: pass it back as ListOptions.Cursor to
+// continue without reading what is skipped.
+func (s *Service) List(ctx context.Context, orgID string, o ListOptions) (Page, error) {
 	views, next, err := s.list(ctx, orgID, o)
 	return Page{Views: views, Next: next}, err
 }
@@ -540,11 +519,7 @@ func (k Keep) merge(c *vault.Credential, stored vault.Credential) {
 // keepAllowed refuses to keep stored fields of an item that the current
 // configuration did not store.
 func (s *Service) keepAllowed(ctx context.Context, orgID string, old store.Credential, keep Keep) error {
-	cs, ok := s.vault.(vault.CurrentSourcer)
-	if !ok {
-		return nil // one service only: every item is the current one's
-	}
-	current, err := cs.CurrentSource(ctx, orgID)
+	current, err := s.vault.CurrentSource(ctx, orgID)
 	if err != nil {
 		return err
 	}

@@ -11,11 +11,15 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
 	"github.com/credvault/credvault/credentials"
 	"github.com/credvault/credvault/internal/testdb"
 	"github.com/credvault/credvault/problem"
 	"github.com/credvault/credvault/store"
 	"github.com/credvault/credvault/vault"
+	"github.com/credvault/credvault/vault/contract"
 )
 
 // fakeVault is a scripted vault for unit tests: items per configuration,
@@ -125,7 +129,7 @@ func setup(t *testing.T) (*credentials.Service, *store.Store, *fakeVault) {
 		}
 	}
 	v := newFakeVault()
-	return credentials.New(st, v, nil), st, v
+	return credentials.New(credentials.Store(st), v, nil), st, v
 }
 
 func secret(name, value string) vault.Credential {
@@ -148,7 +152,7 @@ func TestRowWriteFailureDeletesTheNewItem(t *testing.T) {
 	t.Parallel()
 	svc, st, v := setup(t)
 	exec(t, st, "CREATE TRIGGER fail_insert BEFORE INSERT ON credentials BEGIN SELECT RAISE(ABORT, 'disk full'); END")
-	if _, err := svc.Create(t.Context(), "org_a", secret("s", "v")); err == nil {
+	if _, err := svc.Create(t.Context(), "org_a", secret("s", "v"), credentials.Patch{}); err == nil {
 		t.Fatal("create succeeded with a failing row write")
 	}
 	if v.count() != 0 {
@@ -166,7 +170,7 @@ func TestConcurrentUpdateIsAConflictAndKeepsTheOldItem(t *testing.T) {
 	t.Parallel()
 	svc, st, v := setup(t)
 	ctx := t.Context()
-	view, err := svc.Create(ctx, "org_a", secret("s", "old"))
+	view, err := svc.Create(ctx, "org_a", secret("s", "old"), credentials.Patch{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -185,7 +189,7 @@ func TestDeleteIsRecordedThenRetried(t *testing.T) {
 	t.Parallel()
 	svc, st, v := setup(t)
 	ctx := t.Context()
-	view, _ := svc.Create(ctx, "org_a", secret("s", "v"))
+	view, _ := svc.Create(ctx, "org_a", secret("s", "v"), credentials.Patch{})
 	v.failDelete = &vault.UpstreamError{Op: "delete", StatusCode: 503}
 	if err := svc.Delete(ctx, "org_a", view.CredentialID); err != nil {
 		t.Fatalf("delete with a refusing service = %v, want success once recorded", err)
@@ -212,7 +216,7 @@ func TestLostCreateIsRecoveredByReconcile(t *testing.T) {
 	svc, st, v := setup(t)
 	ctx := t.Context()
 	v.afterStore = func(string) error { return &vault.TimeoutError{Op: "create", After: time.Second} }
-	if _, err := svc.Create(ctx, "org_a", secret("s", "v")); !errors.Is(err, vault.ErrTimeout) {
+	if _, err := svc.Create(ctx, "org_a", secret("s", "v"), credentials.Patch{}); !errors.Is(err, vault.ErrTimeout) {
 		t.Fatalf("create = %v, want the timeout", err)
 	}
 	v.afterStore = nil
@@ -237,7 +241,7 @@ func TestUpdateKeepsWhatTheFormLeftOut(t *testing.T) {
 	ctx := t.Context()
 	pw := vault.Credential{Name: "Bank", Type: vault.TypePassword, Password: &vault.Password{Username: "u",
 		Password: vault.NewSecret("p1"), TOTPType: vault.TOTPNone, Metadata: vault.Metadata{"recovery": "r"}}}
-	view, err := svc.Create(ctx, "org_a", pw)
+	view, err := svc.Create(ctx, "org_a", pw, credentials.Patch{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -263,7 +267,7 @@ func TestIdsAndOrganizationsAreChecked(t *testing.T) {
 	t.Parallel()
 	svc, _, _ := setup(t)
 	ctx := t.Context()
-	view, _ := svc.Create(ctx, "org_a", secret("s", "v"))
+	view, _ := svc.Create(ctx, "org_a", secret("s", "v"), credentials.Patch{})
 	for _, id := range []string{"\x00", "a\xffb", string(make([]byte, 200))} {
 		if _, err := svc.Get(ctx, "org_a", id); !errors.Is(err, problem.ErrInvalid) {
 			t.Fatalf("Get(%q) = %v, want a validation error", id, err)
@@ -299,8 +303,8 @@ func TestDatabaseOutageAfterTheCreate(t *testing.T) {
 	t.Parallel()
 	_, st, v := setup(t)
 	ctx := t.Context()
-	svc := credentials.NewWithStorage(outage{credentials.Store(st)}, v, nil)
-	if _, err := svc.Create(ctx, "org_a", secret("s", "v")); !errors.Is(err, problem.ErrUnavailable) {
+	svc := credentials.New(outage{credentials.Store(st)}, v, nil)
+	if _, err := svc.Create(ctx, "org_a", secret("s", "v"), credentials.Patch{}); !errors.Is(err, problem.ErrUnavailable) {
 		t.Fatalf("create during an outage = %v, want ErrUnavailable", err)
 	}
 	if v.count() != 0 {
@@ -311,7 +315,7 @@ func TestDatabaseOutageAfterTheCreate(t *testing.T) {
 	}
 
 	v.failDelete = &vault.UpstreamError{Op: "delete", StatusCode: 503}
-	if _, err := svc.Create(ctx, "org_a", secret("s", "v")); !errors.Is(err, problem.ErrUnavailable) {
+	if _, err := svc.Create(ctx, "org_a", secret("s", "v"), credentials.Patch{}); !errors.Is(err, problem.ErrUnavailable) {
 		t.Fatal(err)
 	}
 	v.failDelete = nil
@@ -320,7 +324,7 @@ func TestDatabaseOutageAfterTheCreate(t *testing.T) {
 		t.Fatalf("creates %+v, items %d: the orphan must stay findable", cs, v.count())
 	}
 	exec(t, st, "UPDATE vault_creates SET created_at = '2000-01-01 00:00:00+00:00'")
-	healthy := credentials.New(st, v, nil)
+	healthy := credentials.New(credentials.Store(st), v, nil)
 	if rep, err := healthy.Reconcile(ctx, credentials.ReconcileOptions{Fix: true}); err != nil || rep.Recovered != 1 || v.count() != 0 {
 		t.Fatalf("reconcile --fix = %+v %v, items %d", rep, err, v.count())
 	}
@@ -356,8 +360,8 @@ func TestRetriedUpdateAfterACompensationKeepsTheSecret(t *testing.T) {
 	_, st, v := setup(t)
 	ctx := t.Context()
 	fail := &atomic.Bool{}
-	svc := credentials.NewWithStorage(failingUpdate{credentials.Store(st), fail}, v, nil)
-	view, err := svc.Create(ctx, "org_a", secret("s", "old"))
+	svc := credentials.New(failingUpdate{credentials.Store(st), fail}, v, nil)
+	view, err := svc.Create(ctx, "org_a", secret("s", "old"), credentials.Patch{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -407,7 +411,7 @@ func TestAnswerNamingADeletedItemIsRefused(t *testing.T) {
 	t.Parallel()
 	svc, _, v := setup(t)
 	ctx := t.Context()
-	view, err := svc.Create(ctx, "org_a", secret("s", "old"))
+	view, err := svc.Create(ctx, "org_a", secret("s", "old"), credentials.Patch{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -429,5 +433,53 @@ func TestAnswerNamingADeletedItemIsRefused(t *testing.T) {
 	}
 	if k := v.sent[len(v.sent)-1]; k != view.CredentialID+"/v3/a2" {
 		t.Fatalf("the retry sent %q, want the refused key retired", k)
+	}
+}
+
+// plainVault is only a vault.CredentialVault: no sources, no replay.
+type plainVault struct{ v *fakeVault }
+
+func (p plainVault) Create(ctx context.Context, orgID string, c vault.Credential) (vault.ItemRef, error) {
+	ref, err := p.v.Create(ctx, orgID, c)
+	ref.Source = "single"
+	return ref, err
+}
+
+func (p plainVault) Get(ctx context.Context, orgID string, ref vault.ItemRef) (vault.Credential, error) {
+	ref.Source = "cfg_1"
+	return p.v.Get(ctx, orgID, ref)
+}
+
+func (p plainVault) Delete(ctx context.Context, orgID string, ref vault.ItemRef) error {
+	ref.Source = "cfg_1"
+	return p.v.Delete(ctx, orgID, ref)
+}
+
+// TestPlainVaultWrappedForMetrics: a plain CredentialVault, made a
+// SourcedVault and instrumented, serves the whole lifecycle (a vault
+// wrapped for metrics used to make every create fail).
+func TestPlainVaultWrappedForMetrics(t *testing.T) {
+	t.Parallel()
+	_, st, fake := setup(t)
+	ctx := t.Context()
+	reg := prometheus.NewRegistry()
+	svc := credentials.New(credentials.Store(st), contract.NewMetrics(reg).Instrument(vault.Sourced(plainVault{fake}, "single")), nil)
+	view, err := svc.Create(ctx, "org_a", secret("s", "v1"), credentials.Patch{})
+	if err != nil {
+		t.Fatalf("create through an instrumented plain vault: %v", err)
+	}
+	if _, err := svc.Update(ctx, "org_a", view.CredentialID, secret("s", "v2")); err != nil {
+		t.Fatalf("update: %v", err)
+	}
+	got, err := svc.GetWithSecret(ctx, "org_a", view.CredentialID)
+	if err != nil || got.Credential.Secret.Value.Reveal() != "v2" {
+		t.Fatalf("read back: %v", err)
+	}
+	if err := svc.Delete(ctx, "org_a", view.CredentialID); err != nil || fake.count() != 0 {
+		t.Fatalf("delete: %v, %d items left", err, fake.count())
+	}
+	n, _ := testutil.GatherAndCount(reg, "credvault_vault_operations_total")
+	if n == 0 {
+		t.Fatal("no vault operation was counted")
 	}
 }

@@ -111,7 +111,7 @@ func (r ReconcileReport) Clean() bool {
 // currentSources caches, for one walk, each organization's current
 // configuration.
 type currentSources struct {
-	v  vault.CredentialVault
+	v  vault.SourcedVault
 	mu sync.Mutex
 	m  map[string]string
 }
@@ -122,10 +122,7 @@ func (c *currentSources) get(ctx context.Context, orgID string) string {
 	if src, ok := c.m[orgID]; ok {
 		return src
 	}
-	src := ""
-	if cs, ok := c.v.(vault.CurrentSourcer); ok {
-		src, _ = cs.CurrentSource(ctx, orgID) // "" when not configured
-	}
+	src, _ := c.v.CurrentSource(ctx, orgID) // "" when not configured
 	c.m[orgID] = src
 	return src
 }
@@ -253,11 +250,10 @@ func (s *Service) Reconcile(ctx context.Context, o ReconcileOptions) (ReconcileR
 // ignores the key stores the placeholder, which is deleted; the lost item
 // cannot be found by credvault and the create stays reported.
 func (s *Service) recoverCreate(ctx context.Context, a store.CreateAttempt) (bool, string) {
-	sc, ok := s.vault.(vault.SourceCreator)
-	if !ok || a.VaultSource == "" {
+	if a.VaultSource == "" {
 		return false, "the configuration it was sent through is not recorded"
 	}
-	ref, honoured, err := sc.ReplayCreate(ctx, a.OrganizationID, a.VaultSource, a.ID)
+	ref, honoured, err := s.vault.ReplayCreate(ctx, a.OrganizationID, a.VaultSource, a.ID)
 	if err != nil {
 		return false, "replaying the create failed: " + err.Error()
 	}
@@ -367,11 +363,7 @@ func (s *Service) Migrate(ctx context.Context, orgID string, o MigrateOptions) (
 	if !o.DryRun && !o.AllSources && len(o.From) == 0 {
 		return rep, problem.Invalid("sources", "is required: name each configuration to move from, with the URL and the full token it was saved with")
 	}
-	cs, ok := s.vault.(vault.CurrentSourcer)
-	if !ok {
-		return rep, errors.New("credentials: this vault cannot say which configuration is current")
-	}
-	current, err := cs.CurrentSource(ctx, orgID)
+	current, err := s.vault.CurrentSource(ctx, orgID)
 	if err != nil {
 		return rep, err
 	}

@@ -6,7 +6,6 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"strings"
-	"sync/atomic"
 	"time"
 
 	"github.com/credvault/credvault/store"
@@ -21,12 +20,9 @@ const (
 	outboxMaxDelay = 5 * time.Minute
 )
 
-// deleteAttempts counts attempts at outbox deletions, for the metric.
-var deleteAttempts atomic.Uint64
-
-// DeletionAttempts is how many attempts at recorded deletions this process
-// has made.
-func DeletionAttempts() uint64 { return deleteAttempts.Load() }
+// DeletionAttempts is how many attempts at recorded deletions this
+// Service has made.
+func (s *Service) DeletionAttempts() uint64 { return s.deleteAttempts.Load() }
 
 // backoff is the delay before attempt n+1: exponential from 1 s, capped,
 // with jitter so replicas do not retry in step.
@@ -93,7 +89,7 @@ func (s *Service) deletion(orgID string, ref vault.ItemRef, why string) store.Va
 // attempt tries one recorded deletion and settles it: done on 2xx or 404,
 // rescheduled with backoff otherwise.
 func (s *Service) attempt(ctx context.Context, d store.VaultDeletion) {
-	deleteAttempts.Add(1)
+	s.deleteAttempts.Add(1)
 	cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	err := s.vault.Delete(cctx, d.OrganizationID, vault.ItemRef{ID: d.ItemID, Source: d.VaultSource})

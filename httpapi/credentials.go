@@ -21,9 +21,9 @@ import (
 // CredentialService is what the credential routes need
 // (credentials.Service).
 type CredentialService interface {
-	CreateWith(ctx context.Context, orgID string, c vault.Credential, settings credentials.Patch) (credentials.View, error)
+	Create(ctx context.Context, orgID string, c vault.Credential, settings credentials.Patch) (credentials.View, error)
 	Get(ctx context.Context, orgID, id string) (credentials.View, error)
-	ListPage(ctx context.Context, orgID string, o credentials.ListOptions) (credentials.Page, error)
+	List(ctx context.Context, orgID string, o credentials.ListOptions) (credentials.Page, error)
 	UpdateWith(ctx context.Context, orgID, id string, c vault.Credential, keep credentials.Keep, settings credentials.Patch) (credentials.View, error)
 	Patch(ctx context.Context, orgID, id string, p credentials.Patch) (credentials.View, error)
 	Delete(ctx context.Context, orgID, id string) error
@@ -45,7 +45,7 @@ func (s *server) credentialRoutes(g *echo.Group) {
 	g.POST("/credentials/:credential_id/delete", s.deleteCredential, limited)
 	g.DELETE("/credentials/:credential_id", s.deleteCredential, limited)
 	g.GET("/credentials/:credential_id/totp-code", s.totpCode, s.limitReads)
-	if _, ok := s.Credentials.(Migrator); ok && s.Configs != nil {
+	if s.Migrator != nil && s.Configs != nil {
 		g.POST("/credentials/custom_credential/migrate", s.migrateCredentials, s.limitConfig)
 	}
 }
@@ -108,7 +108,7 @@ func (s *server) migrateCredentials(c echo.Context) error {
 		}
 		o.From = from
 	}
-	rep, err := s.Credentials.(Migrator).Migrate(ctx, orgID, o)
+	rep, err := s.Migrator.Migrate(ctx, orgID, o)
 	if err != nil {
 		return err
 	}
@@ -258,7 +258,7 @@ func (s *server) createCredential(c echo.Context) error {
 		f := false // Skyvern's default
 		settings.AutoProfileDisabled = credentials.Field[bool]{Set: true, Value: &f}
 	}
-	v, err := s.Credentials.CreateWith(c.Request().Context(), principal(c).OrganizationID, cred, settings)
+	v, err := s.Credentials.Create(c.Request().Context(), principal(c).OrganizationID, cred, settings)
 	if err != nil {
 		return err
 	}
@@ -302,7 +302,7 @@ func (s *server) listCredentials(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	res, err := s.Credentials.ListPage(c.Request().Context(), principal(c).OrganizationID, credentials.ListOptions{
+	res, err := s.Credentials.List(c.Request().Context(), principal(c).OrganizationID, credentials.ListOptions{
 		Page: page, PageSize: size, Type: vault.Type(c.QueryParam("credential_type")), Search: c.QueryParam("search"),
 		FolderID: c.QueryParam("folder_id"), VaultType: c.QueryParam("vault_type"), Cursor: c.QueryParam("cursor"),
 	})

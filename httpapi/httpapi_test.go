@@ -34,7 +34,7 @@ func (panicky) Get(context.Context, string, string) (credentials.View, error) {
 	panic("boom: password=hunter2-in-panic")
 }
 
-func (panicky) Create(context.Context, string, vault.Credential) (credentials.View, error) {
+func (panicky) Create(context.Context, string, vault.Credential, credentials.Patch) (credentials.View, error) {
 	panic("must not be reached")
 }
 

@@ -43,6 +43,9 @@ type Deps struct {
 	Configs ConfigService
 	// Credentials serves the credential routes.
 	Credentials CredentialService
+	// Migrator serves POST /credentials/custom_credential/migrate (with
+	// Configs, which proves the sources); nil leaves the route out.
+	Migrator Migrator
 	// Folders serves the credential folder routes.
 	Folders FolderService
 	// OTP serves pushed one-time codes (/credentials/totp).

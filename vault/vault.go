@@ -1,6 +1,9 @@
 package vault
 
-import "context"
+import (
+	"context"
+	"errors"
+)
 
 // SourceEnv is the Source of the env-configured vault's items.
 const SourceEnv = "env"
@@ -45,6 +48,51 @@ func IdempotencyKey(ctx context.Context) string {
 // organization's new items (vault.SourceEnv or a configuration id).
 type CurrentSourcer interface {
 	CurrentSource(ctx context.Context, orgID string) (string, error)
+}
+
+// SourcedVault is what credvault's credential service needs of a vault:
+// a CredentialVault that names the configuration storing an
+// organization's new items, creates through a named configuration (so a
+// create is recorded with where it goes before it is sent), and replays a
+// create to recover a lost answer. orgvault.Vault is one; Sourced turns
+// any CredentialVault into one.
+type SourcedVault interface {
+	CredentialVault
+	CurrentSourcer
+	SourceCreator
+}
+
+// ErrReplayUnsupported is ReplayCreate of a vault that cannot replay a
+// create (Sourced over a plain CredentialVault).
+var ErrReplayUnsupported = errors.New("this vault cannot replay a create to find what a lost answer stored")
+
+// Sourced returns v as a SourcedVault: v itself if it is one, else an
+// adapter for a vault serving one configuration, named source, whose
+// items' refs carry it. CreateAt accepts only that source; ReplayCreate
+// answers ErrReplayUnsupported.
+func Sourced(v CredentialVault, source string) SourcedVault {
+	if sv, ok := v.(SourcedVault); ok {
+		return sv
+	}
+	return sourced{v, source}
+}
+
+type sourced struct {
+	CredentialVault
+	source string
+}
+
+func (s sourced) CurrentSource(context.Context, string) (string, error) { return s.source, nil }
+
+func (s sourced) CreateAt(ctx context.Context, orgID, source string, c Credential) (ItemRef, error) {
+	if source != s.source {
+		return ItemRef{}, &SourceUnavailableError{Source: source, Reason: "this vault serves another configuration"}
+	}
+	return s.Create(ctx, orgID, c)
+}
+
+func (sourced) ReplayCreate(context.Context, string, string, string) (ItemRef, bool, error) {
+	return ItemRef{}, false, ErrReplayUnsupported
 }
 
 // SourceCreator is a vault that creates through a named configuration, so

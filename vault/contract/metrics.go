@@ -66,13 +66,14 @@ func (m *Metrics) observe(op string, start time.Time, err error) {
 	m.latency.WithLabelValues(op).Observe(time.Since(start).Seconds())
 }
 
-// Instrument wraps v so every operation is counted and timed.
-func (m *Metrics) Instrument(v vault.CredentialVault) vault.CredentialVault {
+// Instrument wraps v so every operation is counted and timed. A plain
+// CredentialVault is made a SourcedVault first (vault.Sourced).
+func (m *Metrics) Instrument(v vault.SourcedVault) vault.SourcedVault {
 	return &instrumented{v: v, m: m}
 }
 
 type instrumented struct {
-	v vault.CredentialVault
+	v vault.SourcedVault
 	m *Metrics
 }
 
@@ -97,36 +98,20 @@ func (i *instrumented) Delete(ctx context.Context, orgID string, ref vault.ItemR
 	return err
 }
 
-// CurrentSource passes through to the instrumented vault when it is a
-// CurrentSourcer ("" otherwise).
 func (i *instrumented) CurrentSource(ctx context.Context, orgID string) (string, error) {
-	cs, ok := i.v.(vault.CurrentSourcer)
-	if !ok {
-		return "", errors.New("vault: this vault cannot say which configuration is current")
-	}
-	return cs.CurrentSource(ctx, orgID)
+	return i.v.CurrentSource(ctx, orgID)
 }
 
-// CreateAt passes through to the instrumented vault (a SourceCreator).
 func (i *instrumented) CreateAt(ctx context.Context, orgID, source string, c vault.Credential) (vault.ItemRef, error) {
-	sc, ok := i.v.(vault.SourceCreator)
-	if !ok {
-		return vault.ItemRef{}, errors.New("vault: this vault cannot create through a named configuration")
-	}
 	start := time.Now()
-	ref, err := sc.CreateAt(ctx, orgID, source, c)
+	ref, err := i.v.CreateAt(ctx, orgID, source, c)
 	i.m.observe("create", start, err)
 	return ref, err
 }
 
-// ReplayCreate passes through to the instrumented vault (a SourceCreator).
 func (i *instrumented) ReplayCreate(ctx context.Context, orgID, source, key string) (vault.ItemRef, bool, error) {
-	sc, ok := i.v.(vault.SourceCreator)
-	if !ok {
-		return vault.ItemRef{}, false, errors.New("vault: this vault cannot create through a named configuration")
-	}
 	start := time.Now()
-	ref, honoured, err := sc.ReplayCreate(ctx, orgID, source, key)
+	ref, honoured, err := i.v.ReplayCreate(ctx, orgID, source, key)
 	i.m.observe("create", start, err)
 	return ref, honoured, err
 }
