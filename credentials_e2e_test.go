@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -524,12 +525,18 @@ func TestCursorPaging(t *testing.T) {
 				for _, v := range vs {
 					seen = append(seen, v["name"].(string))
 				}
+				cur, _ := url.Parse(path)
 				path = ""
 				if link := r.header.Get("Link"); link != "" {
 					if !strings.HasSuffix(link, `>; rel="next"`) || r.header.Get("X-Next-Cursor") == "" {
 						t.Fatalf("Link %q / X-Next-Cursor %q", link, r.header.Get("X-Next-Cursor"))
 					}
-					path = strings.TrimSuffix(strings.TrimPrefix(link, "<"), `>; rel="next"`)
+					// The target is relative: resolve it against the request.
+					ref, err := url.Parse(strings.TrimSuffix(strings.TrimPrefix(link, "<"), `>; rel="next"`))
+					if err != nil {
+						t.Fatalf("Link %q: %v", link, err)
+					}
+					path = cur.ResolveReference(ref).String()
 				}
 			}
 			if len(seen) != 23 || seen[0] != "item 22" || seen[22] != "item 00" {

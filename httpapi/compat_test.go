@@ -12,10 +12,12 @@ import (
 func TestWrongMethodIs405WithAllow(t *testing.T) {
 	e := httpapi.New(httpapi.Deps{Auth: fakeAuth{}, Credentials: panicky{}})
 	for _, tc := range []struct{ method, path, allow string }{
-		{"PUT", "/api/v1/credentials/cred_1", "GET, PATCH, DELETE"},
-		{"PUT", "/v1/credentials", "GET, POST"},
+		// HEAD is answered wherever GET is, so Allow lists it beside GET.
+		{"PUT", "/api/v1/credentials/cred_1", "GET, HEAD, PATCH, DELETE"},
+		{"PUT", "/v1/credentials", "GET, HEAD, POST"},
 		{"GET", "/api/v1/credentials/cred_1/update", "POST"},
-		{"HEAD", "/api/v1/credentials/cred_1/totp-code", "GET"},
+		{"HEAD", "/api/v1/credentials/cred_1/update", "POST"},
+		{"POST", "/api/v1/credentials/cred_1/totp-code", "GET, HEAD"},
 	} {
 		req := httptest.NewRequest(tc.method, tc.path, nil)
 		req.Header.Set("x-api-key", "cvk_good")

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"net/url"
 	"strconv"
 
 	"github.com/labstack/echo/v4"
@@ -314,9 +313,10 @@ func (s *server) listCredentials(c echo.Context) error {
 		q := c.Request().URL.Query()
 		q.Del("page")
 		q.Set("cursor", res.Next)
-		next := url.URL{Path: c.Request().URL.Path, RawQuery: q.Encode()}
+		// A query-only reference: it resolves against the URL the client
+		// asked for, under whatever prefix credvault is mounted at.
 		c.Response().Header().Set("X-Next-Cursor", res.Next)
-		c.Response().Header().Set("Link", "<"+next.String()+`>; rel="next"`)
+		c.Response().Header().Set("Link", "<?"+q.Encode()+`>; rel="next"`)
 	}
 	return c.JSON(http.StatusOK, res.Views)
 }

@@ -139,6 +139,9 @@ func (s *server) allowedMethods(r *http.Request) []string {
 		s.echo.Router().Find(m, path, ctx)
 		if p := ctx.Path(); p != "" && !strings.HasSuffix(p, "/*") {
 			out = append(out, m)
+			if m == http.MethodGet {
+				out = append(out, http.MethodHead)
+			}
 		}
 	}
 	return out
@@ -167,6 +170,13 @@ func (s *server) handleError(err error, c echo.Context) {
 			msg = "method " + httpx.MethodLabel(c.Request().Method) + " is not allowed here; allowed: " + strings.Join(allow, ", ")
 		}
 	}
+	if code == http.StatusMethodNotAllowed {
+		// HEAD is served wherever GET is.
+		h := c.Response().Header()
+		if allow := h.Get("Allow"); strings.Contains(allow, http.MethodGet) && !strings.Contains(allow, http.MethodHead) {
+			h.Set("Allow", allow+", "+http.MethodHead)
+		}
+	}
 	// The access log writes the one line of this request: for a 5xx with
 	// the internal details (errors never carry secrets), for a 4xx with the
 	// rule that refused it (never the value).
@@ -189,7 +199,7 @@ func (s *server) handleError(err error, c echo.Context) {
 	if code == http.StatusServiceUnavailable && c.Response().Header().Get("Retry-After") == "" {
 		c.Response().Header().Set("Retry-After", "5") // ours and temporary
 	}
-	if c.Request().Method == http.MethodHead {
+	if head, _ := c.Get(headKey).(bool); head || c.Request().Method == http.MethodHead {
 		_ = c.NoContent(code)
 		return
 	}

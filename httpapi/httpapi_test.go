@@ -138,3 +138,36 @@ func TestPagesServeOnlyTheirAssets(t *testing.T) {
 		}
 	}
 }
+
+// TestHeadAnswersLikeGet: HEAD on every page and probe answers as GET
+// would, without a body; a 405 lists HEAD beside GET in Allow.
+func TestHeadAnswersLikeGet(t *testing.T) {
+	srv := httptest.NewServer(httpapi.New(httpapi.Deps{Auth: fakeAuth{}, Credentials: panicky{}}))
+	t.Cleanup(srv.Close)
+	for _, path := range []string{"/healthz", "/readyz", "/settings", "/settings/credentials", "/docs", "/openapi.json", "/metrics", "/favicon.ico", "/settings/assets/common.js"} {
+		get, err := http.Get(srv.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		get.Body.Close()
+		head, err := http.Head(srv.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var buf bytes.Buffer
+		_, _ = buf.ReadFrom(head.Body)
+		head.Body.Close()
+		if head.StatusCode != get.StatusCode || head.StatusCode != 200 || buf.Len() != 0 || head.Header.Get("Content-Type") != get.Header.Get("Content-Type") {
+			t.Errorf("HEAD %s = %d (%d body bytes, %q), GET = %d %q", path, head.StatusCode, buf.Len(), head.Header.Get("Content-Type"), get.StatusCode, get.Header.Get("Content-Type"))
+		}
+	}
+	req, _ := http.NewRequest("PUT", srv.URL+"/healthz", nil)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 405 || !strings.Contains(resp.Header.Get("Allow"), "HEAD") {
+		t.Fatalf("PUT /healthz = %d Allow %q, want 405 listing HEAD", resp.StatusCode, resp.Header.Get("Allow"))
+	}
+}

@@ -103,7 +103,7 @@ func (s *server) accessLog() echo.MiddlewareFunc {
 		LogRequestID: true, LogError: true, HandleError: true,
 		LogValuesFunc: func(c echo.Context, v middleware.RequestLoggerValues) error {
 			attrs := []slog.Attr{
-				slog.String("request_id", v.RequestID), slog.String("method", httpx.MethodLabel(v.Method)),
+				slog.String("request_id", v.RequestID), slog.String("method", methodOf(c)),
 				slog.String("route", v.RoutePath), slog.Int("status", v.Status),
 				slog.Float64("latency_ms", float64(v.Latency.Microseconds())/1000),
 			}
@@ -173,10 +173,67 @@ func (m *httpMetrics) middleware() echo.MiddlewareFunc {
 			if route == "" {
 				route = "unmatched"
 			}
-			method := httpx.MethodLabel(c.Request().Method)
+			method := methodOf(c)
 			m.requests.WithLabelValues(route, method, strconv.Itoa(status)).Inc()
 			m.latency.WithLabelValues(route, method).Observe(time.Since(start).Seconds())
 			return err
 		}
+	}
+}
+
+// headKey marks a HEAD request routed as its GET.
+const headKey = "credvault.head"
+
+// headAsGet answers HEAD like GET, every page, probe and route: it routes
+// a HEAD as its GET (echo routes on the request's method before the
+// middleware runs), and restoreHead puts HEAD back before the handler, so
+// net/http sends the GET's headers and no body.
+func headAsGet(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		if r := c.Request(); r.Method == http.MethodHead {
+			r.Method = http.MethodGet
+			c.Set(headKey, true)
+		}
+		return next(c)
+	}
+}
+
+// restoreHead undoes headAsGet once the route is found.
+func restoreHead(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		if head, _ := c.Get(headKey).(bool); head {
+			c.Request().Method = http.MethodHead
+		}
+		return next(c)
+	}
+}
+
+// methodOf is the request's method label for logs and metrics (HEAD for a
+// HEAD routed as a GET).
+func methodOf(c echo.Context) string {
+	if head, _ := c.Get(headKey).(bool); head {
+		return http.MethodHead
+	}
+	return httpx.MethodLabel(c.Request().Method)
+}
+
+// pageSlash sends a page asked for with a trailing slash to its URL
+// without one, by a relative redirect: the pages' relative links resolve
+// from there, under any prefix credvault is mounted at.
+func pageSlash(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		r := c.Request()
+		switch r.URL.Path {
+		case "/settings/", "/settings/credentials/", "/docs/":
+			if r.Method == http.MethodGet || r.Method == http.MethodHead {
+				segs := strings.Split(strings.TrimSuffix(r.URL.Path, "/"), "/")
+				to := "../" + segs[len(segs)-1]
+				if r.URL.RawQuery != "" {
+					to += "?" + r.URL.RawQuery
+				}
+				return c.Redirect(http.StatusMovedPermanently, to)
+			}
+		}
+		return next(c)
 	}
 }

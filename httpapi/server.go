@@ -120,7 +120,8 @@ func New(d Deps) http.Handler {
 	s.echo = e
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = s.handleError
-	e.Pre(middleware.RemoveTrailingSlash())
+	e.Pre(pageSlash, headAsGet, middleware.RemoveTrailingSlash())
+	e.Use(restoreHead)
 	if cors := s.cors(); cors != nil {
 		e.Use(cors)
 	}

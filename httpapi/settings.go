@@ -42,7 +42,14 @@ func (s *server) settingsRoutes(e *echo.Echo) {
 	g.GET("", func(c echo.Context) error { return c.HTMLBlob(http.StatusOK, page) })
 	credPage, _ := fs.ReadFile(web, "credentials.html")
 	g.GET("/credentials", func(c echo.Context) error { return c.HTMLBlob(http.StatusOK, credPage) })
-	g.GET("/assets/*", serveOnly(web, "common.js", "settings.css", "settings.js", "credentials.css", "credentials.js"))
+	g.GET("/assets/*", serveOnly(web, "common.js", "settings.css", "settings.js", "credentials.css", "credentials.js", "icon.svg"))
+	// Browsers ask for /favicon.ico on their own: answer with the pages'
+	// icon instead of a 404 in the log.
+	icon, _ := fs.ReadFile(web, "icon.svg")
+	e.GET("/favicon.ico", func(c echo.Context) error {
+		c.Response().Header().Set("Cache-Control", "public, max-age=86400")
+		return c.Blob(http.StatusOK, "image/svg+xml", icon)
+	})
 
 	// /docs: the API reference, Swagger UI over /openapi.json, under the
 	// same CSP (its script and style are files of this origin).

@@ -12,6 +12,12 @@ window.credvault = (function () {
   };
   const apiKey = () => storage.get() || memKey;
 
+  // The API's root, where credvault is mounted: each page names its own
+  // place relative to it (<meta name="credvault-root">), so every URL
+  // stays relative and the pages work under any prefix.
+  const root = new URL((document.querySelector('meta[name="credvault-root"]') || { content: "." }).content + "/", window.location.href);
+  const url = (path) => new URL(path, root).pathname;
+
   async function call(method, path, body) {
     const headers = { "x-api-key": apiKey(), "Accept": "application/json" };
     const init = { method, headers, cache: "no-store", credentials: "omit" };
@@ -30,5 +36,5 @@ window.credvault = (function () {
   // last four characters.
   const keyLabel = (k) => (k.length > 12 ? k.slice(0, 4) + "…" + k.slice(-4) : "…");
 
-  return { storage, apiKey, call, keyLabel };
+  return { storage, apiKey, call, keyLabel, url };
 })();

@@ -4,8 +4,8 @@
 // script (CSP).
 "use strict";
 (function () {
-  const API = "/api/v1/credentials";
-  const { storage, apiKey, call, keyLabel } = window.credvault;
+  const { storage, apiKey, call, keyLabel, url } = window.credvault;
+  const API = url("api/v1/credentials");
   const PAGE_SIZE = 10;
   const $ = (id) => document.getElementById(id);
   let page = 1;

@@ -2,8 +2,8 @@
 // custom credential service through the REST API. No inline script (CSP).
 "use strict";
 (function () {
-  const API = "/api/v1/credentials/custom_credential";
-  const { storage, apiKey, call, keyLabel } = window.credvault;
+  const { storage, apiKey, call, keyLabel, url } = window.credvault;
+  const API = url("api/v1/credentials/custom_credential");
   const $ = (id) => document.getElementById(id);
   let busy = false;
 
