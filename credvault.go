@@ -20,7 +20,6 @@ import (
 	"github.com/credvault/credvault/config"
 	"github.com/credvault/credvault/credentials"
 	"github.com/credvault/credvault/httpapi"
-	"github.com/credvault/credvault/internal/setup"
 	"github.com/credvault/credvault/migrations"
 	"github.com/credvault/credvault/org"
 	"github.com/credvault/credvault/otpcodes"
@@ -42,6 +41,9 @@ type Options struct {
 	// and process collectors).
 	Registerer prometheus.Registerer
 	Gatherer   prometheus.Gatherer
+	// NoCreate refuses to create an embedded database that does not exist
+	// yet (ErrNoDatabase), for commands run against a server's database.
+	NoCreate bool
 }
 
 // Platform is a running credvault: everything wired and ready.
@@ -72,6 +74,12 @@ func Open(ctx context.Context, cfg config.Config, opts Options) (*Platform, erro
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
+	cfg = cfg.WithDefaults()
+	if opts.NoCreate {
+		if err := databaseExists(cfg); err != nil {
+			return nil, err
+		}
+	}
 	log := opts.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -84,15 +92,15 @@ func Open(ctx context.Context, cfg config.Config, opts Options) (*Platform, erro
 	if err != nil {
 		return nil, err
 	}
-	env, err := setup.NewEnvClient(cfg, nil)
+	env, err := newEnvVault(cfg)
 	if err != nil {
 		return nil, err
 	}
-	kr, err := setup.LoadKeyring(cfg, log)
+	kr, err := loadKeyring(cfg, log)
 	if err != nil {
 		return nil, err
 	}
-	st, err := setup.OpenStore(ctx, cfg)
+	st, err := openStore(ctx, cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -108,11 +116,11 @@ func Open(ctx context.Context, cfg config.Config, opts Options) (*Platform, erro
 	}
 	// Fail fast on the wrong schema or keyset, rather than answer 500 to
 	// every request.
-	if err := setup.CheckSchema(ctx, st, log); err != nil {
+	if err := checkSchema(ctx, st, log); err != nil {
 		st.Close()
 		return nil, err
 	}
-	if err := setup.CheckKeyset(ctx, st, kr); err != nil {
+	if err := checkKeyset(ctx, st, kr); err != nil {
 		st.Close()
 		return nil, err
 	}
@@ -145,7 +153,7 @@ func Open(ctx context.Context, cfg config.Config, opts Options) (*Platform, erro
 			if err := st.Ping(ctx); err != nil {
 				return err
 			}
-			if err := setup.CheckSchema(ctx, st, nil); err != nil {
+			if err := checkSchema(ctx, st, nil); err != nil {
 				return err
 			}
 			// Read only: a probe must not write.
@@ -153,7 +161,7 @@ func Open(ctx context.Context, cfg config.Config, opts Options) (*Platform, erro
 			if err != nil {
 				return err
 			}
-			return setup.CanaryDecrypts(kr, stored)
+			return canaryDecrypts(kr, stored)
 		},
 		Registerer:     reg,
 		Gatherer:       opts.Gatherer,

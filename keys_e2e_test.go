@@ -11,10 +11,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/credvault/credvault"
 	"github.com/credvault/credvault/config"
 	"github.com/credvault/credvault/internal/fakeservice"
 	"github.com/credvault/credvault/internal/keyring"
-	"github.com/credvault/credvault/internal/setup"
 	"github.com/credvault/credvault/internal/testdb"
 )
 
@@ -126,14 +126,14 @@ func TestKeyRotationWithoutDowntime(t *testing.T) {
 			time.Sleep(5 * time.Millisecond)
 		}
 	}
-	st, err := setup.OpenStore(ctx, cfg) // the operator's command
+	st, err := credvault.OpenAdmin(ctx, cfg, credvault.AdminOptions{}) // the operator's command
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
 	counts := func() map[uint32]int {
 		t.Helper()
-		n, err := keyring.CountByKey(ctx, setup.SealedSets(st))
+		n, err := keyring.CountByKey(ctx, st.Sets())
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -164,7 +164,7 @@ func TestKeyRotationWithoutDowntime(t *testing.T) {
 
 	// 3. reencrypt while both serve.
 	kr2, _ := keyring.Parse(k2)
-	if _, err := kr2.Reencrypt(ctx, setup.SealedSets(st), nil); err != nil {
+	if _, err := kr2.Reencrypt(ctx, st.Sets(), nil); err != nil {
 		t.Fatal(err)
 	}
 	waitTraffic()

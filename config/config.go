@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/url"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -81,6 +82,66 @@ type Config struct {
 	// RateReads limits, per organization, the reads that reach its
 	// custom credential service (TOTP codes).
 	RateReads Rate
+	// fromEnv says the Config came from the environment (Parse): its
+	// errors name variables; a Config built in Go gets errors naming its
+	// fields.
+	fromEnv bool
+}
+
+// Default is the configuration credvault runs with when nothing is set:
+// the embedded database under DefaultDataDir, DefaultAddr, the default
+// timeout, log level and rate limits. An embedding backend starts from it
+// and sets what it needs.
+func Default() Config {
+	return Config{DataDir: DefaultDataDir, Addr: DefaultAddr, CustomTimeout: DefaultTimeout, LogLevel: "info",
+		RateConfig: DefaultRateConfig, RateCredentials: DefaultRateCredentials, RateReads: DefaultRateReads}
+}
+
+// WithDefaults returns c with every zero field that has a default set to
+// it (Default): a Config built in Go need not spell them out.
+func (c Config) WithDefaults() Config {
+	d := Default()
+	if c.DataDir == "" {
+		c.DataDir = d.DataDir
+	}
+	if c.Addr == "" {
+		c.Addr = d.Addr
+	}
+	if c.CustomTimeout == 0 {
+		c.CustomTimeout = d.CustomTimeout
+	}
+	if c.LogLevel == "" {
+		c.LogLevel = d.LogLevel
+	}
+	if c.RateConfig == (Rate{}) {
+		c.RateConfig = d.RateConfig
+	}
+	if c.RateCredentials == (Rate{}) {
+		c.RateCredentials = d.RateCredentials
+	}
+	if c.RateReads == (Rate{}) {
+		c.RateReads = d.RateReads
+	}
+	return c
+}
+
+// fieldOf names each variable's Config field, for errors about a Config
+// built in Go.
+var fieldOf = map[string]string{
+	EnvDatabaseURL: "DatabaseURL", EnvAddr: "Addr", EnvKeysetFile: "KeysetFile", EnvKeyset: "Keyset",
+	EnvVaultType: "VaultType", EnvCustomBaseURL: "CustomBaseURL", EnvCustomToken: "CustomToken",
+	EnvAllowedHosts: "AllowedHosts", EnvCustomTimeout: "CustomTimeout", EnvDataDir: "DataDir", EnvLogLevel: "LogLevel",
+	EnvMetricsAddr: "MetricsAddr", EnvCORSOrigins: "CORSOrigins", EnvRateConfig: "RateConfig",
+	EnvRateCredentials: "RateCredentials", EnvRateReads: "RateReads",
+}
+
+// name is how errors about c call the setting of env: the variable when c
+// came from the environment, else "Config.<Field>".
+func (c Config) name(env string) string {
+	if f, ok := fieldOf[env]; ok && !c.fromEnv {
+		return "Config." + f
+	}
+	return env
 }
 
 // Rate is a token-bucket limit: PerSecond sustained, Burst at once.
@@ -145,6 +206,12 @@ func (c Config) String() string {
 	return fmt.Sprintf("config{db=%s addr=%s vault_type=%q}", db, c.Addr, c.VaultType)
 }
 
+// SQLitePath is where the embedded database lives.
+func (c Config) SQLitePath() string { return filepath.Join(c.DataDir, "credvault.db") }
+
+// GeneratedKeysetPath is where the embedded default generates its keyset.
+func (c Config) GeneratedKeysetPath() string { return filepath.Join(c.DataDir, "keyset.json") }
+
 // FromEnv reads the process environment.
 func FromEnv() (Config, error) { return Parse(os.LookupEnv) }
 
@@ -169,56 +236,71 @@ func Parse(lookup func(string) (string, bool)) (Config, error) {
 		RateConfig:      p.rate(EnvRateConfig, DefaultRateConfig),
 		RateCredentials: p.rate(EnvRateCredentials, DefaultRateCredentials),
 		RateReads:       p.rate(EnvRateReads, DefaultRateReads),
+		fromEnv:         true,
 	}
 	p.errs = append(p.errs, c.Validate())
 	return c, errors.Join(p.errs...)
 }
 
-// Validate checks the relations between fields.
+// Validate checks the relations between fields, reporting every problem
+// at once. Errors name environment variables for a Config from Parse, and
+// Config fields for one built in Go; zero fields that have a default
+// (WithDefaults) are accepted.
 func (c Config) Validate() error {
+	n := c.name
 	var errs []error
-	if err := CheckDatabaseURL(EnvDatabaseURL, c.DatabaseURL); err != nil {
+	if err := CheckDatabaseURL(n(EnvDatabaseURL), c.DatabaseURL); err != nil {
 		errs = append(errs, err)
 	}
 	if c.KeysetFile != "" && c.Keyset != "" {
-		errs = append(errs, fmt.Errorf("%s and %s are both set: choose one", EnvKeysetFile, EnvKeyset))
+		errs = append(errs, fmt.Errorf("%s and %s are both set: choose one", n(EnvKeysetFile), n(EnvKeyset)))
 	}
 	switch c.VaultType {
 	case "", "none":
 	case VaultTypeCustom:
 		if c.CustomBaseURL == "" {
-			errs = append(errs, fmt.Errorf("%s=custom needs %s", EnvVaultType, EnvCustomBaseURL))
+			errs = append(errs, fmt.Errorf("%s=custom needs %s", n(EnvVaultType), n(EnvCustomBaseURL)))
 		}
 		if c.CustomToken == "" {
-			errs = append(errs, fmt.Errorf("%s=custom needs %s", EnvVaultType, EnvCustomToken))
+			errs = append(errs, fmt.Errorf("%s=custom needs %s", n(EnvVaultType), n(EnvCustomToken)))
 		}
 	default:
-		errs = append(errs, fmt.Errorf("%s: unknown vault type %q (supported: custom)", EnvVaultType, c.VaultType))
+		errs = append(errs, fmt.Errorf("%s: unknown vault type %q (supported: custom)", n(EnvVaultType), c.VaultType))
 	}
 	if c.VaultType != VaultTypeCustom {
-		// One of the pair without the other is a mistake whatever the type.
-		if (c.CustomBaseURL == "") != (c.CustomToken == "") {
-			missing := EnvCustomToken
+		switch {
+		case c.CustomBaseURL != "" && c.CustomToken != "" && c.VaultType == "":
+			// Both set and no type: surely meant as the env service, which
+			// is off without the type.
+			errs = append(errs, fmt.Errorf("%s is missing: %s and %s are set, but the env-configured service is used only with %s=custom",
+				n(EnvVaultType), n(EnvCustomBaseURL), n(EnvCustomToken), n(EnvVaultType)))
+		case (c.CustomBaseURL == "") != (c.CustomToken == ""):
+			// One of the pair without the other is a mistake whatever the type.
+			missing := n(EnvCustomToken)
 			if c.CustomBaseURL == "" {
-				missing = EnvCustomBaseURL
+				missing = n(EnvCustomBaseURL)
 			}
-			errs = append(errs, fmt.Errorf("%s is missing: %s and %s go together", missing, EnvCustomBaseURL, EnvCustomToken))
+			errs = append(errs, fmt.Errorf("%s is missing: %s and %s go together", missing, n(EnvCustomBaseURL), n(EnvCustomToken)))
 		}
 	}
-	if c.CustomTimeout <= 0 || c.CustomTimeout > 5*time.Minute {
-		errs = append(errs, fmt.Errorf("%s: must be between 1ms and 5m", EnvCustomTimeout))
+	if c.CustomTimeout < 0 || c.CustomTimeout > 5*time.Minute || (c.fromEnv && c.CustomTimeout == 0) {
+		errs = append(errs, fmt.Errorf("%s: must be between 1ms and 5m", n(EnvCustomTimeout)))
 	}
 	if c.MetricsAddr != "" {
 		if _, _, err := net.SplitHostPort(c.MetricsAddr); err != nil {
-			errs = append(errs, fmt.Errorf("%s: must be host:port, such as 127.0.0.1:9100", EnvMetricsAddr))
+			errs = append(errs, fmt.Errorf("%s: must be host:port, such as 127.0.0.1:9100", n(EnvMetricsAddr)))
 		} else if c.MetricsAddr == c.Addr {
-			errs = append(errs, fmt.Errorf("%s: must differ from %s", EnvMetricsAddr, EnvAddr))
+			errs = append(errs, fmt.Errorf("%s: must differ from %s", n(EnvMetricsAddr), n(EnvAddr)))
 		}
 	}
 	switch c.LogLevel {
 	case "debug", "info", "warn", "error":
+	case "":
+		if c.fromEnv {
+			errs = append(errs, fmt.Errorf("%s: must be debug, info, warn or error", n(EnvLogLevel)))
+		}
 	default:
-		errs = append(errs, fmt.Errorf("%s: must be debug, info, warn or error", EnvLogLevel))
+		errs = append(errs, fmt.Errorf("%s: must be debug, info, warn or error", n(EnvLogLevel)))
 	}
 	return errors.Join(errs...)
 }

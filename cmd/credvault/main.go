@@ -31,9 +31,6 @@ import (
 	"github.com/credvault/credvault/internal/keyadmin"
 	"github.com/credvault/credvault/internal/keyring"
 	"github.com/credvault/credvault/internal/serve"
-	"github.com/credvault/credvault/internal/setup"
-	"github.com/credvault/credvault/migrations"
-	"github.com/credvault/credvault/store"
 	"github.com/credvault/credvault/vault"
 	"github.com/credvault/credvault/vault/netpolicy"
 )
@@ -168,7 +165,7 @@ func runServer(ctx context.Context, noMigrate bool, stderr io.Writer) error {
 	log := newLogger(stderr, cfg.LogLevel)
 	if cfg.Embedded() {
 		abs, _ := filepath.Abs(cfg.DataDir)
-		log.Info("embedded database", slog.String("data_dir", abs), slog.String("database", setup.SQLitePath(cfg)))
+		log.Info("embedded database", slog.String("data_dir", abs), slog.String("database", cfg.SQLitePath()))
 	}
 	p, err := credvault.Open(ctx, cfg, credvault.Options{Logger: log, Migrate: !noMigrate})
 	if err != nil {
@@ -198,16 +195,12 @@ func migrateCmd(out output) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			st, err := setup.OpenStore(ctx, cfg)
+			a, err := credvault.OpenAdmin(ctx, cfg, credvault.AdminOptions{Create: true})
 			if err != nil {
 				return err
 			}
-			defer st.Close()
-			n, err := st.Migrate(ctx, migrations.Credvault)
-			if err != nil {
-				return err
-			}
-			cur, _, err := migrations.Version(ctx, st.SQLDB(), st.Dialect(), migrations.Credvault)
+			defer a.Close()
+			n, cur, err := a.Migrate(ctx)
 			if err != nil {
 				return err
 			}
@@ -252,17 +245,17 @@ func keysCmd(out output, stderr io.Writer) *cobra.Command {
 			if err != nil || !cfg.Embedded() || cfg.Keyset != "" {
 				return ""
 			}
-			if p := setup.GeneratedKeysetPath(cfg); fileExists(p) {
+			if p := cfg.GeneratedKeysetPath(); fileExists(p) {
 				return p
 			}
 			return ""
 		},
 		Open: func(ctx context.Context) (keyadmin.Database, error) {
-			st, err := openStore(ctx)
+			cfg, err := config.FromEnv()
 			if err != nil {
 				return nil, err
 			}
-			return platformDB{st}, nil
+			return credvault.OpenAdmin(ctx, cfg, credvault.AdminOptions{})
 		},
 		Print:  out.print,
 		Stderr: stderr,
@@ -271,43 +264,9 @@ func keysCmd(out output, stderr io.Writer) *cobra.Command {
 	return cmd
 }
 
-// openStore opens the server's database for an administration command,
-// without migrating. Like openPlatform it never creates an embedded one.
-func openStore(ctx context.Context) (*store.Store, error) {
-	cfg, err := config.FromEnv()
-	if err != nil {
-		return nil, err
-	}
-	if err := embeddedExists(cfg); err != nil {
-		return nil, err
-	}
-	return setup.OpenStore(ctx, cfg)
-}
-
-// platformDB is credvault's database as the keys commands see it.
-type platformDB struct{ *store.Store }
-
-func (d platformDB) Sets() []keyring.SealedSet { return setup.SealedSets(d.Store) }
-
 func fileExists(path string) bool {
 	_, err := os.Stat(path)
 	return err == nil
-}
-
-// embeddedExists refuses an embedded database that does not exist yet: run
-// from another folder, a command would otherwise make a second database
-// the server never sees.
-func embeddedExists(cfg config.Config) error {
-	if !cfg.Embedded() {
-		return nil
-	}
-	path := setup.SQLitePath(cfg)
-	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
-		abs, _ := filepath.Abs(path)
-		return fmt.Errorf("no database at %s — run from the server's folder, set %s, or create it with `credvault migrate`",
-			abs, config.EnvDataDir)
-	}
-	return nil
 }
 
 // openPlatform opens the server's database for an administration command.
@@ -318,10 +277,7 @@ func openPlatform(ctx context.Context, stderr io.Writer) (*credvault.Platform, e
 	if err != nil {
 		return nil, err
 	}
-	if err := embeddedExists(cfg); err != nil {
-		return nil, err
-	}
-	return credvault.Open(ctx, cfg, credvault.Options{Logger: newLogger(stderr, cfg.LogLevel), Migrate: true})
+	return credvault.Open(ctx, cfg, credvault.Options{Logger: newLogger(stderr, cfg.LogLevel), Migrate: true, NoCreate: true})
 }
 
 func orgCmd(out output, stderr io.Writer) *cobra.Command {

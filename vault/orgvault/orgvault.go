@@ -14,6 +14,7 @@ import (
 
 	"github.com/credvault/credvault/vault"
 	"github.com/credvault/credvault/vault/contract"
+	"github.com/credvault/credvault/vault/envvault"
 	"github.com/credvault/credvault/vault/netpolicy"
 	"golang.org/x/sync/singleflight"
 )
@@ -43,7 +44,7 @@ type ConfigSource interface {
 type Options struct {
 	// Env is the env-configured vault used by organizations without a
 	// saved configuration; nil when there is none.
-	Env *contract.Client
+	Env *envvault.Vault
 	// Policy applies to organization-configured URLs (BlockPrivate is
 	// forced on).
 	Policy netpolicy.AddressPolicy
@@ -107,8 +108,12 @@ func New(source ConfigSource, opts Options) *Vault {
 		opts.Now = time.Now
 	}
 	policy := opts.Policy.WithBlockPrivate(true)
+	var env *contract.Client
+	if opts.Env != nil {
+		env = opts.Env.Client
+	}
 	return &Vault{
-		source: source, env: opts.Env, policy: policy, transport: netpolicy.NewTransport(policy),
+		source: source, env: env, policy: policy, transport: netpolicy.NewTransport(policy),
 		timeout: opts.Timeout, ttl: opts.TTL, now: opts.Now,
 		cache: map[string]map[string]cacheEntry{}, gen: map[string]uint64{},
 	}
@@ -306,7 +311,5 @@ func (v *Vault) ReplayCreate(ctx context.Context, orgID, source, key string) (va
 }
 
 var (
-	_ vault.CredentialVault = (*Vault)(nil)
-	_ vault.CurrentSourcer  = (*Vault)(nil)
-	_ vault.SourceCreator   = (*Vault)(nil)
+	_ vault.SourcedVault = (*Vault)(nil)
 )

@@ -11,7 +11,7 @@ import (
 	"github.com/credvault/credvault/internal/fakeservice"
 	"github.com/credvault/credvault/internal/testcred"
 	"github.com/credvault/credvault/vault"
-	"github.com/credvault/credvault/vault/contract"
+	"github.com/credvault/credvault/vault/envvault"
 	"github.com/credvault/credvault/vault/netpolicy"
 	"github.com/credvault/credvault/vault/orgvault"
 )
@@ -165,7 +165,7 @@ func TestOrgVaultReadsThroughStoringConfiguration(t *testing.T) {
 func TestOrgVaultFallsBackToEnv(t *testing.T) {
 	t.Parallel()
 	svc := fakeservice.New(t, testcred.Token)
-	env, err := contract.New(testcred.URL(t, svc.Base()), vault.NewSecret(testcred.Token), contract.Options{Source: vault.SourceEnv})
+	env, err := envvault.New(svc.Base(), vault.NewSecret(testcred.Token), envvault.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

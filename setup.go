@@ -1,43 +1,33 @@
-// Package setup holds what both the platform (credvault.Open) and the
-// administration commands need to reach a database and its keyset: where
-// the embedded files live, the keyset rules, the schema and keyset
-// checks, the places ciphertexts are stored, and the env-configured
-// vault. It is internal: embedders use credvault.Open.
-package setup
+package credvault
+
+// What both Open and the administration commands (OpenAdmin) need to reach
+// a database and its keyset: the keyset rules, the schema and keyset
+// checks, the places ciphertexts are stored, and the env-configured vault.
 
 import (
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/http"
-	"path/filepath"
 
 	"github.com/credvault/credvault/config"
 	"github.com/credvault/credvault/internal/keyring"
-	"github.com/credvault/credvault/internal/sqldb"
 	"github.com/credvault/credvault/migrations"
 	"github.com/credvault/credvault/org"
 	"github.com/credvault/credvault/otpcodes"
+	"github.com/credvault/credvault/sealed"
 	"github.com/credvault/credvault/store"
 	"github.com/credvault/credvault/vault"
-	"github.com/credvault/credvault/vault/contract"
-	"github.com/credvault/credvault/vault/netpolicy"
+	"github.com/credvault/credvault/vault/envvault"
 )
 
-// SQLitePath is where the embedded database lives for cfg.
-func SQLitePath(cfg config.Config) string { return filepath.Join(cfg.DataDir, "credvault.db") }
-
-// GeneratedKeysetPath is where the embedded default generates its keyset.
-func GeneratedKeysetPath(cfg config.Config) string { return filepath.Join(cfg.DataDir, "keyset.json") }
-
-// LoadKeyring applies the keyset rules: an explicit keyset wins; the
+// loadKeyring applies the keyset rules: an explicit keyset wins; the
 // embedded default generates one once (with a warning); PostgreSQL without
 // a keyset is refused.
-func LoadKeyring(cfg config.Config, log *slog.Logger) (*keyring.Keyring, error) {
+func loadKeyring(cfg config.Config, log *slog.Logger) (*keyring.Keyring, error) {
 	src := keyring.Source{File: cfg.KeysetFile, Inline: cfg.Keyset}
 	if cfg.Embedded() {
-		src.GenerateAt = GeneratedKeysetPath(cfg)
+		src.GenerateAt = cfg.GeneratedKeysetPath()
 	}
 	if mode, open := keyring.OpenToOthers(cfg.KeysetFile); cfg.KeysetFile != "" && open {
 		log.Warn("the keyset file can be read by other users; restrict it to its owner (chmod 600)",
@@ -58,10 +48,10 @@ func LoadKeyring(cfg config.Config, log *slog.Logger) (*keyring.Keyring, error) 
 	return k, nil
 }
 
-// CheckSchema refuses a database whose schema is older than this binary
+// checkSchema refuses a database whose schema is older than this binary
 // (run `credvault migrate`); a newer one (a rolling upgrade in progress) is
 // only a warning.
-func CheckSchema(ctx context.Context, st *store.Store, log *slog.Logger) error {
+func checkSchema(ctx context.Context, st *store.Store, log *slog.Logger) error {
 	cur, newest, err := migrations.Version(ctx, st.SQLDB(), st.Dialect(), migrations.Credvault)
 	if err != nil {
 		return fmt.Errorf("read the schema version: %w", err)
@@ -80,9 +70,9 @@ var canaryAD = keyring.AssociatedData("credvault", "keyset_canary")
 
 const canaryText = "credvault keyset canary"
 
-// CheckKeyset proves the keyset decrypts what this database holds: the
+// checkKeyset proves the keyset decrypts what this database holds: the
 // first process writes a canary, every later one must decrypt it.
-func CheckKeyset(ctx context.Context, st *store.Store, kr *keyring.Keyring) error {
+func checkKeyset(ctx context.Context, st *store.Store, kr *keyring.Keyring) error {
 	ct, err := kr.Encrypt([]byte(canaryText), canaryAD)
 	if err != nil {
 		return err
@@ -91,11 +81,11 @@ func CheckKeyset(ctx context.Context, st *store.Store, kr *keyring.Keyring) erro
 	if err != nil {
 		return err
 	}
-	return CanaryDecrypts(kr, stored)
+	return canaryDecrypts(kr, stored)
 }
 
-// CanaryDecrypts checks the stored canary against kr.
-func CanaryDecrypts(kr *keyring.Keyring, stored []byte) error {
+// canaryDecrypts checks the stored canary against kr.
+func canaryDecrypts(kr *keyring.Keyring, stored []byte) error {
 	if pt, err := kr.Decrypt(stored, canaryAD); err != nil || string(pt) != canaryText {
 		return fmt.Errorf("the keyset (%s or %s) is not the one this database was set up with: it cannot decrypt the database's keyset canary. "+
 			"Start with the database's keyset (a rotated keyset that still holds the old key works)", config.EnvKeysetFile, config.EnvKeyset)
@@ -103,39 +93,30 @@ func CanaryDecrypts(kr *keyring.Keyring, stored []byte) error {
 	return nil
 }
 
-// OpenStore opens the database described by cfg.
-func OpenStore(ctx context.Context, cfg config.Config) (*store.Store, error) {
-	return store.Open(ctx, store.Options{DatabaseURL: cfg.DatabaseURL, SQLitePath: SQLitePath(cfg)})
+// openStore opens the database described by cfg.
+func openStore(ctx context.Context, cfg config.Config) (*store.Store, error) {
+	return store.Open(ctx, store.Options{DatabaseURL: cfg.DatabaseURL, SQLitePath: cfg.SQLitePath()})
 }
 
-// NewEnvClient builds the env-configured vault from cfg, or returns nil
-// when CREDENTIAL_VAULT_TYPE is not "custom". The self-hoster's own service
-// may live on a private network, so only the scheme rule applies to it.
-func NewEnvClient(cfg config.Config, transport http.RoundTripper) (*contract.Client, error) {
+// newEnvVault builds the env-configured vault from cfg, or returns nil
+// when CREDENTIAL_VAULT_TYPE is not "custom".
+func newEnvVault(cfg config.Config) (*envvault.Vault, error) {
 	if !cfg.EnvVaultEnabled() {
 		return nil, nil
 	}
-	policy, err := netpolicy.NewAddressPolicy(cfg.AllowedHosts, false)
-	if err != nil {
-		return nil, err
-	}
-	u, err := policy.CheckURL(config.EnvCustomBaseURL, cfg.CustomBaseURL)
-	if err != nil {
-		return nil, err
-	}
-	return contract.New(u, vault.NewSecret(cfg.CustomToken), contract.Options{
-		Transport: transport, Timeout: cfg.CustomTimeout, Source: vault.SourceEnv,
+	return envvault.New(cfg.CustomBaseURL, vault.NewSecret(cfg.CustomToken), envvault.Options{
+		AllowedHosts: cfg.AllowedHosts, Timeout: cfg.CustomTimeout, Field: config.EnvCustomBaseURL,
 	})
 }
 
-// SealedSets lists every place credvault's database keeps ciphertexts
+// sealedSets lists every place credvault's database keeps ciphertexts
 // under its keyset — saved configurations, pushed TOTP codes and the
 // keyset canary — for `credvault keys list` and `keys reencrypt`.
-func SealedSets(st *store.Store) []keyring.SealedSet {
-	return []keyring.SealedSet{
+func sealedSets(st *store.Store) []sealed.Set {
+	return []sealed.Set{
 		org.SealedTokens(st),
 		otpcodes.Sealed(st),
-		st.Sealed("keyset_canary", sqldb.SealedColumn{Table: "keyset_canary", ID: "id", IntID: true, Ciphertext: "ciphertext"},
-			func(sqldb.SealedValue) []byte { return canaryAD }),
+		st.Sealed("keyset_canary", sealed.Column{Table: "keyset_canary", ID: "id", IntID: true, Ciphertext: "ciphertext"},
+			func(sealed.Value) []byte { return canaryAD }),
 	}
 }

@@ -1,0 +1,84 @@
+package credvault
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/credvault/credvault/config"
+	"github.com/credvault/credvault/migrations"
+	"github.com/credvault/credvault/sealed"
+	"github.com/credvault/credvault/store"
+)
+
+// Admin is credvault's database opened for the administration commands
+// that need no running platform: applying migrations and rotating the
+// keyset. (The others — organizations, audit, outbox, reconcile,
+// credentials migrate — run on a Platform from Open.)
+type Admin struct {
+	st *store.Store
+}
+
+// AdminOptions tune OpenAdmin.
+type AdminOptions struct {
+	// Create allows a new embedded database to be made (for migrate).
+	// Without it an embedded database that does not exist is refused: run
+	// from another folder, a command would otherwise make a second
+	// database the server never sees.
+	Create bool
+}
+
+// ErrNoDatabase is OpenAdmin refusing to create an embedded database.
+var ErrNoDatabase = errors.New("no database")
+
+// databaseExists refuses an embedded database that does not exist yet.
+func databaseExists(cfg config.Config) error {
+	if !cfg.Embedded() {
+		return nil
+	}
+	path := cfg.SQLitePath()
+	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
+		abs, _ := filepath.Abs(path)
+		return fmt.Errorf("%w at %s — run from the server's folder, set %s, or create it with `credvault migrate`",
+			ErrNoDatabase, abs, config.EnvDataDir)
+	}
+	return nil
+}
+
+// OpenAdmin opens cfg's database, without migrating it.
+func OpenAdmin(ctx context.Context, cfg config.Config, o AdminOptions) (*Admin, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	cfg = cfg.WithDefaults()
+	if !o.Create {
+		if err := databaseExists(cfg); err != nil {
+			return nil, err
+		}
+	}
+	st, err := openStore(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	return &Admin{st: st}, nil
+}
+
+// Migrate applies credvault's pending migrations and reports how many ran
+// and the schema version now.
+func (a *Admin) Migrate(ctx context.Context) (applied int, version int64, err error) {
+	if applied, err = a.st.Migrate(ctx, migrations.Credvault); err != nil {
+		return applied, 0, err
+	}
+	version, _, err = migrations.Version(ctx, a.st.SQLDB(), a.st.Dialect(), migrations.Credvault)
+	return applied, version, err
+}
+
+// Sets lists every place the database keeps ciphertexts under the keyset
+// (saved configurations, pushed TOTP codes, the keyset canary), for
+// counting and re-encrypting them (`credvault keys`).
+func (a *Admin) Sets() []sealed.Set { return sealedSets(a.st) }
+
+// Close releases the database.
+func (a *Admin) Close() error { return a.st.Close() }

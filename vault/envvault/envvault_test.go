@@ -1,0 +1,43 @@
+package envvault_test
+
+import (
+	"context"
+	"testing"
+
+	"github.com/credvault/credvault/internal/fakeservice"
+	"github.com/credvault/credvault/internal/testcred"
+	"github.com/credvault/credvault/vault"
+	"github.com/credvault/credvault/vault/envvault"
+)
+
+// TestEnvVault: the operator's service may be plain http on loopback (or
+// an allowed host), never on another host; its refs name vault.SourceEnv
+// and it serves a whole lifecycle.
+func TestEnvVault(t *testing.T) {
+	t.Parallel()
+	svc := fakeservice.New(t, testcred.Token)
+	v, err := envvault.New(svc.Base(), vault.NewSecret(testcred.Token), envvault.Options{Field: "CUSTOM_CREDENTIAL_API_BASE_URL"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	ref, err := v.Create(ctx, "org", testcred.Secret())
+	if err != nil || ref.Source != vault.SourceEnv {
+		t.Fatalf("create: %+v %v", ref, err)
+	}
+	if src, _ := v.CurrentSource(ctx, "org"); src != vault.SourceEnv {
+		t.Fatalf("current source %q", src)
+	}
+	if _, err := v.Get(ctx, "org", ref); err != nil {
+		t.Fatal(err)
+	}
+	if err := v.Delete(ctx, "org", ref); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := envvault.New("http://creds.example.com/x", vault.NewSecret(testcred.Token), envvault.Options{Field: "CUSTOM_CREDENTIAL_API_BASE_URL"}); err == nil {
+		t.Fatal("plain http to a non-loopback host accepted")
+	}
+	if _, err := envvault.New("http://creds.example.com/x", vault.NewSecret(testcred.Token), envvault.Options{AllowedHosts: []string{"creds.example.com"}}); err != nil {
+		t.Fatalf("an allowed host: %v", err)
+	}
+}
