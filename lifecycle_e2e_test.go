@@ -14,6 +14,7 @@ import (
 
 	"github.com/credvault/credvault/credentials"
 	"github.com/credvault/credvault/credservice"
+	"github.com/credvault/credvault/credservice/credservicetest"
 	"github.com/credvault/credvault/internal/fakeservice"
 	"github.com/credvault/credvault/internal/keyring"
 	"github.com/credvault/credvault/internal/testdb"
@@ -218,7 +219,7 @@ const refToken = "ref-token-0123456789abcdef"
 
 func newRefService(t *testing.T) *refService {
 	t.Helper()
-	st := testdb.OpenService(t, testdb.Postgres)
+	st := credservicetest.Open(t, testdb.Postgres)
 	b, _ := keyring.Generate()
 	kr, _ := keyring.Parse(b)
 	svc, err := credservice.New(st, kr, []string{refToken}, nil)

@@ -12,6 +12,7 @@ import (
 
 	"github.com/credvault/credvault/conformance"
 	"github.com/credvault/credvault/credservice"
+	"github.com/credvault/credvault/credservice/credservicetest"
 	"github.com/credvault/credvault/internal/fakeservice"
 	"github.com/credvault/credvault/internal/keyring"
 	"github.com/credvault/credvault/internal/testdb"
@@ -38,7 +39,7 @@ func status(rep conformance.Report, check string) (conformance.Status, string) {
 
 func TestPassesAgainstCredentialService(t *testing.T) {
 	t.Parallel()
-	st := testdb.OpenService(t, testdb.Postgres)
+	st := credservicetest.Open(t, testdb.Postgres)
 	b, _ := keyring.Generate()
 	kr, _ := keyring.Parse(b)
 	svc, _ := credservice.New(st, kr, []string{token}, nil)

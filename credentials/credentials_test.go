@@ -18,6 +18,7 @@ import (
 	"github.com/credvault/credvault/internal/testdb"
 	"github.com/credvault/credvault/problem"
 	"github.com/credvault/credvault/store"
+	"github.com/credvault/credvault/store/storetest"
 	"github.com/credvault/credvault/vault"
 	"github.com/credvault/credvault/vault/contract"
 )
@@ -120,7 +121,7 @@ func (f *fakeVault) count() int {
 // org_a and org_b exist.
 func setup(t *testing.T) (*credentials.Service, *store.Store, *fakeVault) {
 	t.Helper()
-	st := testdb.Open(t, testdb.SQLite)
+	st := storetest.Open(t, testdb.SQLite)
 	now := st.Now()
 	for _, id := range []string{"org_a", "org_b"} {
 		if err := st.CreateOrganization(t.Context(), store.Organization{ID: id, Name: id, CreatedAt: now, ModifiedAt: now},

@@ -18,6 +18,7 @@ import (
 	"testing"
 
 	"github.com/credvault/credvault/credservice"
+	"github.com/credvault/credvault/credservice/credservicetest"
 	"github.com/credvault/credvault/internal/keyring"
 	"github.com/credvault/credvault/internal/testdb"
 	"github.com/credvault/credvault/vault"
@@ -32,7 +33,7 @@ const (
 
 func start(t *testing.T, kind testdb.Kind) (*credservice.Server, *httptest.Server, func(string) *contract.Client) {
 	t.Helper()
-	st := testdb.OpenService(t, kind)
+	st := credservicetest.Open(t, kind)
 	b, _ := keyring.Generate()
 	kr, _ := keyring.Parse(b)
 	svc, err := credservice.New(st, kr, []string{tokenA}, nil)
@@ -71,7 +72,7 @@ func TestRoundTripEveryTypeAndField(t *testing.T) {
 	for _, kind := range testdb.Kinds {
 		t.Run(string(kind), func(t *testing.T) {
 			t.Parallel()
-			st := testdb.OpenService(t, kind)
+			st := credservicetest.Open(t, kind)
 			b, _ := keyring.Generate()
 			kr, _ := keyring.Parse(b)
 			var logs bytes.Buffer
@@ -450,7 +451,7 @@ func TestItemsReencryptUnderANewKey(t *testing.T) {
 		t.Run(string(kind), func(t *testing.T) {
 			t.Parallel()
 			ctx := t.Context()
-			st := testdb.OpenService(t, kind)
+			st := credservicetest.Open(t, kind)
 			k0, _ := keyring.Generate()
 			kr0, _ := keyring.Parse(k0)
 			svc, _ := credservice.New(st, kr0, []string{tokenA}, nil)
@@ -505,7 +506,7 @@ func TestItemsReencryptUnderANewKey(t *testing.T) {
 // well formed, an odd method is logged as OTHER, one line per request.
 func TestUnauthenticatedInputIsBounded(t *testing.T) {
 	t.Parallel()
-	st := testdb.OpenService(t, testdb.SQLite)
+	st := credservicetest.Open(t, testdb.SQLite)
 	b, _ := keyring.Generate()
 	kr, _ := keyring.Parse(b)
 	var logs bytes.Buffer

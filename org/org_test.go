@@ -12,6 +12,7 @@ import (
 	"github.com/credvault/credvault/org"
 	"github.com/credvault/credvault/problem"
 	"github.com/credvault/credvault/store"
+	"github.com/credvault/credvault/store/storetest"
 	"github.com/credvault/credvault/vault"
 	"github.com/credvault/credvault/vault/contract"
 	"github.com/credvault/credvault/vault/netpolicy"
@@ -34,7 +35,7 @@ func (v *stubVault) ClientFor(orgvault.Config) (*contract.Client, error) {
 
 func newConfigs(t *testing.T) (*org.Configs, *org.Organizations, *stubVault) {
 	t.Helper()
-	st := testdb.Open(t, testdb.SQLite)
+	st := storetest.Open(t, testdb.SQLite)
 	b, _ := keyring.Generate()
 	kr, _ := keyring.Parse(b)
 	p, err := netpolicy.NewAddressPolicy([]string{"127.0.0.1"}, true)
@@ -167,7 +168,7 @@ func (failingReplace) ReplaceAuthToken(context.Context, store.AuthToken, store.A
 func TestSaveWhenTheDatabaseFails(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	st := testdb.Open(t, testdb.SQLite)
+	st := storetest.Open(t, testdb.SQLite)
 	b, _ := keyring.Generate()
 	kr, _ := keyring.Parse(b)
 	p, _ := netpolicy.NewAddressPolicy([]string{"127.0.0.1"}, true)

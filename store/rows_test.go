@@ -10,6 +10,7 @@ import (
 	"github.com/credvault/credvault/internal/testdb"
 	"github.com/credvault/credvault/problem"
 	"github.com/credvault/credvault/store"
+	"github.com/credvault/credvault/store/storetest"
 )
 
 func newOrg(t *testing.T, s *store.Store) (orgID, keyID string) {
@@ -42,7 +43,7 @@ func TestCredentialRowRules(t *testing.T) {
 	for _, kind := range testdb.Kinds {
 		t.Run(string(kind), func(t *testing.T) {
 			t.Parallel()
-			s := testdb.Open(t, kind)
+			s := storetest.Open(t, kind)
 			ctx := context.Background()
 			orgID, _ := newOrg(t, s)
 			otherOrg, _ := newOrg(t, s)
@@ -89,7 +90,7 @@ func TestCredentialRowRules(t *testing.T) {
 
 func TestKeyRevocation(t *testing.T) {
 	t.Parallel()
-	s := testdb.Open(t, testdb.SQLite)
+	s := storetest.Open(t, testdb.SQLite)
 	ctx := context.Background()
 	orgID, keyID := newOrg(t, s)
 	other, _ := newOrg(t, s)

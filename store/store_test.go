@@ -10,6 +10,7 @@ import (
 	"github.com/credvault/credvault/internal/testdb"
 	"github.com/credvault/credvault/migrations"
 	"github.com/credvault/credvault/store"
+	"github.com/credvault/credvault/store/storetest"
 )
 
 func TestMigrationsAreIdempotent(t *testing.T) {
@@ -17,7 +18,7 @@ func TestMigrationsAreIdempotent(t *testing.T) {
 	for _, kind := range testdb.Kinds {
 		t.Run(string(kind), func(t *testing.T) {
 			t.Parallel()
-			s := testdb.Open(t, kind) // first application
+			s := storetest.Open(t, kind) // first application
 			ctx := context.Background()
 			n, err := s.Migrate(ctx, migrations.Credvault)
 			if err != nil || n != 0 {
@@ -36,7 +37,7 @@ func TestOneValidAuthTokenPerOrganization(t *testing.T) {
 	for _, kind := range testdb.Kinds {
 		t.Run(string(kind), func(t *testing.T) {
 			t.Parallel()
-			s := testdb.Open(t, kind)
+			s := storetest.Open(t, kind)
 			ctx := context.Background()
 			now := s.Now()
 			orgID, _ := newOrg(t, s)

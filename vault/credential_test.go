@@ -6,9 +6,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/credvault/credvault/internal/testcred"
 	"github.com/credvault/credvault/problem"
 	"github.com/credvault/credvault/vault"
+	"github.com/credvault/credvault/vault/vaulttest"
 )
 
 func TestValidate(t *testing.T) {
@@ -19,33 +19,33 @@ func TestValidate(t *testing.T) {
 		base  func() vault.Credential
 		field string // "" = valid
 	}{
-		{"password ok", func(c *vault.Credential) {}, testcred.Password, ""},
-		{"card ok", func(c *vault.Credential) {}, testcred.Card, ""},
-		{"secret ok", func(c *vault.Credential) {}, testcred.Secret, ""},
-		{"empty name", func(c *vault.Credential) { c.Name = " " }, testcred.Password, "name"},
-		{"unknown type", func(c *vault.Credential) { c.Type = "ssh" }, testcred.Password, "credential_type"},
-		{"type mismatch", func(c *vault.Credential) { c.Type = vault.TypeSecret }, testcred.Password, "credential_type"},
-		{"empty username", func(c *vault.Credential) { c.Password.Username = "" }, testcred.Password, "username"},
-		{"empty password", func(c *vault.Credential) { c.Password.Password = vault.Secret{} }, testcred.Password, "password"},
-		{"bad totp type", func(c *vault.Credential) { c.Password.TOTPType = "sms" }, testcred.Password, "totp_type"},
-		{"bad totp seed", func(c *vault.Credential) { c.Password.TOTP = vault.NewSecret("not base32!!") }, testcred.Password, "totp"},
-		{"authenticator without seed", func(c *vault.Credential) { c.Password.TOTP = vault.Secret{} }, testcred.Password, "totp"},
+		{"password ok", func(c *vault.Credential) {}, vaulttest.Password, ""},
+		{"card ok", func(c *vault.Credential) {}, vaulttest.Card, ""},
+		{"secret ok", func(c *vault.Credential) {}, vaulttest.Secret, ""},
+		{"empty name", func(c *vault.Credential) { c.Name = " " }, vaulttest.Password, "name"},
+		{"unknown type", func(c *vault.Credential) { c.Type = "ssh" }, vaulttest.Password, "credential_type"},
+		{"type mismatch", func(c *vault.Credential) { c.Type = vault.TypeSecret }, vaulttest.Password, "credential_type"},
+		{"empty username", func(c *vault.Credential) { c.Password.Username = "" }, vaulttest.Password, "username"},
+		{"empty password", func(c *vault.Credential) { c.Password.Password = vault.Secret{} }, vaulttest.Password, "password"},
+		{"bad totp type", func(c *vault.Credential) { c.Password.TOTPType = "sms" }, vaulttest.Password, "totp_type"},
+		{"bad totp seed", func(c *vault.Credential) { c.Password.TOTP = vault.NewSecret("not base32!!") }, vaulttest.Password, "totp"},
+		{"authenticator without seed", func(c *vault.Credential) { c.Password.TOTP = vault.Secret{} }, vaulttest.Password, "totp"},
 		// Skyvern's rules: required strings non-empty, values kept as sent.
-		{"card number 11 digits", func(c *vault.Credential) { c.CreditCard.CardNumber = vault.NewSecret("41111111111") }, testcred.Card, ""},
-		{"cvv 5 digits", func(c *vault.Credential) { c.CreditCard.CVV = vault.NewSecret("12345") }, testcred.Card, ""},
-		{"empty card number", func(c *vault.Credential) { c.CreditCard.CardNumber = vault.NewSecret(" ") }, testcred.Card, "card_number"},
-		{"empty month", func(c *vault.Credential) { c.CreditCard.ExpMonth = vault.Secret{} }, testcred.Card, "card_exp_month"},
-		{"empty year", func(c *vault.Credential) { c.CreditCard.ExpYear = vault.Secret{} }, testcred.Card, "card_exp_year"},
-		{"empty cvv", func(c *vault.Credential) { c.CreditCard.CVV = vault.Secret{} }, testcred.Card, "card_cvv"},
-		{"empty brand", func(c *vault.Credential) { c.CreditCard.Brand = "" }, testcred.Card, "card_brand"},
-		{"name 1 KiB", func(c *vault.Credential) { c.Name = strings.Repeat("n", 1024) }, testcred.Secret, ""},
-		{"name over 1 KiB", func(c *vault.Credential) { c.Name = strings.Repeat("n", 1025) }, testcred.Secret, "name"},
-		{"secret 64 KiB", func(c *vault.Credential) { c.Secret.Value = vault.NewSecret(strings.Repeat("s", 64<<10)) }, testcred.Secret, ""},
-		{"secret over 64 KiB", func(c *vault.Credential) { c.Secret.Value = vault.NewSecret(strings.Repeat("s", 64<<10+1)) }, testcred.Secret, "secret_value"},
-		{"256 metadata entries", func(c *vault.Credential) { c.Password.Metadata = metadataOf(256) }, testcred.Password, ""},
-		{"257 metadata entries", func(c *vault.Credential) { c.Password.Metadata = metadataOf(257) }, testcred.Password, "metadata"},
-		{"empty holder", func(c *vault.Credential) { c.CreditCard.CardHolderName = vault.Secret{} }, testcred.Card, "card_holder_name"},
-		{"empty secret", func(c *vault.Credential) { c.Secret.Value = vault.Secret{} }, testcred.Secret, "secret_value"},
+		{"card number 11 digits", func(c *vault.Credential) { c.CreditCard.CardNumber = vault.NewSecret("41111111111") }, vaulttest.Card, ""},
+		{"cvv 5 digits", func(c *vault.Credential) { c.CreditCard.CVV = vault.NewSecret("12345") }, vaulttest.Card, ""},
+		{"empty card number", func(c *vault.Credential) { c.CreditCard.CardNumber = vault.NewSecret(" ") }, vaulttest.Card, "card_number"},
+		{"empty month", func(c *vault.Credential) { c.CreditCard.ExpMonth = vault.Secret{} }, vaulttest.Card, "card_exp_month"},
+		{"empty year", func(c *vault.Credential) { c.CreditCard.ExpYear = vault.Secret{} }, vaulttest.Card, "card_exp_year"},
+		{"empty cvv", func(c *vault.Credential) { c.CreditCard.CVV = vault.Secret{} }, vaulttest.Card, "card_cvv"},
+		{"empty brand", func(c *vault.Credential) { c.CreditCard.Brand = "" }, vaulttest.Card, "card_brand"},
+		{"name 1 KiB", func(c *vault.Credential) { c.Name = strings.Repeat("n", 1024) }, vaulttest.Secret, ""},
+		{"name over 1 KiB", func(c *vault.Credential) { c.Name = strings.Repeat("n", 1025) }, vaulttest.Secret, "name"},
+		{"secret 64 KiB", func(c *vault.Credential) { c.Secret.Value = vault.NewSecret(strings.Repeat("s", 64<<10)) }, vaulttest.Secret, ""},
+		{"secret over 64 KiB", func(c *vault.Credential) { c.Secret.Value = vault.NewSecret(strings.Repeat("s", 64<<10+1)) }, vaulttest.Secret, "secret_value"},
+		{"256 metadata entries", func(c *vault.Credential) { c.Password.Metadata = metadataOf(256) }, vaulttest.Password, ""},
+		{"257 metadata entries", func(c *vault.Credential) { c.Password.Metadata = metadataOf(257) }, vaulttest.Password, "metadata"},
+		{"empty holder", func(c *vault.Credential) { c.CreditCard.CardHolderName = vault.Secret{} }, vaulttest.Card, "card_holder_name"},
+		{"empty secret", func(c *vault.Credential) { c.Secret.Value = vault.Secret{} }, vaulttest.Secret, "secret_value"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -62,9 +62,9 @@ func TestValidate(t *testing.T) {
 			if !errors.As(err, &ie) || ie.Field != tc.field {
 				t.Fatalf("err = %v, want an problem.InvalidError for %s", err, tc.field)
 			}
-			for _, s := range []string{testcred.PasswordValue, testcred.CardNumber, testcred.APIValue, "4111abcd"} {
+			for _, s := range []string{vaulttest.PasswordValue, vaulttest.CardNumber, vaulttest.APIValue, "4111abcd"} {
 				if strings.Contains(err.Error(), s) {
-					t.Fatalf("error echoes a secret: %s", testcred.Scrub(err.Error()))
+					t.Fatalf("error echoes a secret: %s", vaulttest.Scrub(err.Error()))
 				}
 			}
 		})
@@ -81,7 +81,7 @@ func metadataOf(n int) vault.Metadata {
 
 func TestNormalisation(t *testing.T) {
 	t.Parallel()
-	c := testcred.Card()
+	c := vaulttest.Card()
 	c.CreditCard.CardNumber = vault.NewSecret("4111 1111-1111 1112")
 	c.CreditCard.ExpYear = vault.NewSecret("31")
 	if err := c.Validate(); err != nil {
@@ -90,7 +90,7 @@ func TestNormalisation(t *testing.T) {
 	if c.CreditCard.CardNumber.Reveal() != "4111 1111-1111 1112" || c.CreditCard.ExpYear.Reveal() != "31" || c.CreditCard.LastFour() != "1112" {
 		t.Fatal("card values were reformatted, or last four not taken from the digits")
 	}
-	p := testcred.Password()
+	p := vaulttest.Password()
 	p.Password.TOTP = vault.NewSecret("jbsw y3dp ehpk 3pxp")
 	if err := p.Validate(); err != nil {
 		t.Fatal(err)

@@ -18,6 +18,7 @@ import (
 	"github.com/credvault/credvault"
 	"github.com/credvault/credvault/config"
 	"github.com/credvault/credvault/credservice"
+	"github.com/credvault/credvault/credservice/credservicetest"
 	"github.com/credvault/credvault/internal/fakeservice"
 	"github.com/credvault/credvault/internal/keyring"
 	"github.com/credvault/credvault/internal/testdb"
@@ -32,7 +33,7 @@ func runCLI(args ...string) (int, string, string) {
 }
 
 func TestCheckServiceExitCodes(t *testing.T) {
-	st := testdb.OpenService(t, testdb.SQLite)
+	st := credservicetest.Open(t, testdb.SQLite)
 	b, _ := keyring.Generate()
 	kr, _ := keyring.Parse(b)
 	svc, _ := credservice.New(st, kr, []string{token}, nil)

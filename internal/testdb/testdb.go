@@ -16,9 +16,7 @@ import (
 
 	_ "github.com/jackc/pgx/v5/stdlib" // database/sql driver "pgx"
 
-	"github.com/credvault/credvault/credservice"
 	"github.com/credvault/credvault/migrations"
-	"github.com/credvault/credvault/store"
 )
 
 // EnvURL names the variable that overrides the PostgreSQL server used by
@@ -77,52 +75,6 @@ const (
 
 // Kinds lists every supported database, for table-driven tests.
 var Kinds = []Kind{Postgres, SQLite}
-
-// Open returns a migrated store of kind, closed when t ends.
-func Open(t testing.TB, kind Kind, sets ...migrations.Set) *store.Store {
-	t.Helper()
-	opts := store.Options{MaxOpenConns: 4}
-	if kind == Postgres {
-		opts.DatabaseURL = PostgresURL(t)
-	} else {
-		opts.SQLitePath = SQLitePath(t)
-	}
-	s, err := store.Open(context.Background(), opts)
-	if err != nil {
-		t.Fatalf("testdb: open %s: %v", kind, err)
-	}
-	t.Cleanup(func() { s.Close() })
-	if len(sets) == 0 {
-		sets = []migrations.Set{migrations.Credvault}
-	}
-	for _, set := range sets {
-		if _, err := s.Migrate(context.Background(), set); err != nil {
-			t.Fatalf("testdb: migrate: %v", err)
-		}
-	}
-	return s
-}
-
-// OpenService returns the reference credential-service's migrated storage
-// of kind, closed when t ends.
-func OpenService(t testing.TB, kind Kind) *credservice.Storage {
-	t.Helper()
-	dsn, path := "", ""
-	if kind == Postgres {
-		dsn = PostgresURL(t)
-	} else {
-		path = SQLitePath(t)
-	}
-	st, err := credservice.OpenStorage(context.Background(), dsn, path)
-	if err != nil {
-		t.Fatalf("testdb: open %s: %v", kind, err)
-	}
-	t.Cleanup(func() { st.Close() })
-	if _, err := st.Migrate(context.Background()); err != nil {
-		t.Fatalf("testdb: migrate: %v", err)
-	}
-	return st
-}
 
 // Database is a store whose every table AssertAbsent can read.
 type Database interface {

@@ -5,13 +5,13 @@ import (
 	"testing"
 
 	"github.com/credvault/credvault/internal/fakeservice"
-	"github.com/credvault/credvault/internal/testcred"
 	"github.com/credvault/credvault/vault/contract"
+	"github.com/credvault/credvault/vault/vaulttest"
 	"github.com/credvault/credvault/vault/wire"
 )
 
 func BenchmarkEncodeWire(b *testing.B) {
-	c := testcred.Card()
+	c := vaulttest.Card()
 	b.ReportAllocs()
 	for b.Loop() {
 		if _, err := wire.Encode(c); err != nil {
@@ -21,7 +21,7 @@ func BenchmarkEncodeWire(b *testing.B) {
 }
 
 func BenchmarkDecodeWire(b *testing.B) {
-	body, _ := wire.Encode(testcred.Card())
+	body, _ := wire.Encode(vaulttest.Card())
 	b.ReportAllocs()
 	for b.Loop() {
 		if _, err := wire.Decode(body); err != nil {
@@ -33,9 +33,9 @@ func BenchmarkDecodeWire(b *testing.B) {
 // BenchmarkClientGet is one GET round trip to a loopback service over the
 // shared keep-alive transport.
 func BenchmarkClientGet(b *testing.B) {
-	svc := fakeservice.New(b, testcred.Token)
-	c := testcred.Client(b, svc.Base(), contract.Options{})
-	ref, err := c.Create(context.Background(), "o", testcred.Password())
+	svc := fakeservice.New(b, vaulttest.Token)
+	c := vaulttest.Client(b, svc.Base(), contract.Options{})
+	ref, err := c.Create(context.Background(), "o", vaulttest.Password())
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -14,18 +14,18 @@ import (
 	"time"
 
 	"github.com/credvault/credvault/internal/fakeservice"
-	"github.com/credvault/credvault/internal/testcred"
 	"github.com/credvault/credvault/vault"
 	"github.com/credvault/credvault/vault/contract"
+	"github.com/credvault/credvault/vault/vaulttest"
 	"github.com/credvault/credvault/vault/wire"
 )
 
 func TestClientHonoursContract(t *testing.T) {
 	t.Parallel()
-	svc := fakeservice.New(t, testcred.Token)
+	svc := fakeservice.New(t, vaulttest.Token)
 	for _, base := range []string{svc.Base(), svc.Base() + "/"} {
-		c := testcred.Client(t, base, contract.Options{Source: "env"})
-		for _, cred := range []vault.Credential{testcred.Password(), testcred.Card(), testcred.Secret()} {
+		c := vaulttest.Client(t, base, contract.Options{Source: "env"})
+		for _, cred := range []vault.Credential{vaulttest.Password(), vaulttest.Card(), vaulttest.Secret()} {
 			t.Run(string(cred.Type)+" "+base, func(t *testing.T) {
 				if err := cred.Validate(); err != nil {
 					t.Fatal(err)
@@ -72,7 +72,7 @@ func TestClientHonoursContract(t *testing.T) {
 
 func TestWirePayloadShape(t *testing.T) {
 	t.Parallel()
-	c := testcred.Password()
+	c := vaulttest.Password()
 	c.Password.TOTP = vault.Secret{}
 	c.Password.TOTPType = ""
 	c.Password.Metadata = nil
@@ -80,9 +80,9 @@ func TestWirePayloadShape(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := `{"name":"Bank","type":"password","username":"alice@example.com","password":"` + testcred.PasswordValue + `","totp_type":"none"}`
+	want := `{"name":"Bank","type":"password","username":"alice@example.com","password":"` + vaulttest.PasswordValue + `","totp_type":"none"}`
 	if string(b) != want {
-		t.Fatalf("wire = %s\nwant   %s", testcred.Scrub(string(b)), testcred.Scrub(want))
+		t.Fatalf("wire = %s\nwant   %s", vaulttest.Scrub(string(b)), vaulttest.Scrub(want))
 	}
 }
 
@@ -162,11 +162,11 @@ func TestClientContractBreaches(t *testing.T) {
 		}, wantErr: vault.ErrUpstream, wantText: "HTTP 500", attempts: 1},
 		{name: "401 is not retried", op: get, handler: func(w http.ResponseWriter, r *http.Request) {
 			w.WriteHeader(401)
-			w.Write([]byte(`{"detail":"bad testcred.Token ` + testcred.Token + `"}`))
+			w.Write([]byte(`{"detail":"bad vaulttest.Token ` + vaulttest.Token + `"}`))
 		}, wantErr: vault.ErrUpstream, wantText: "HTTP 401 on get: the service rejected the API token", attempts: 1},
 		{name: "service echoes the secret", op: create, handler: func(w http.ResponseWriter, r *http.Request) {
 			w.WriteHeader(422)
-			w.Write([]byte(`{"detail":"password ` + testcred.PasswordValue + ` too weak"}`))
+			w.Write([]byte(`{"detail":"password ` + vaulttest.PasswordValue + ` too weak"}`))
 		}, wantErr: vault.ErrUpstream, wantText: "HTTP 422 on create: the service refused the request as invalid"},
 		{name: "slow beyond the timeout", op: get, handler: func(w http.ResponseWriter, r *http.Request) {
 			select {
@@ -210,14 +210,14 @@ func TestClientContractBreaches(t *testing.T) {
 			var hits atomic.Int64
 			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 				hits.Add(1)
-				if r.Header.Get("Authorization") != "Bearer "+testcred.Token {
+				if r.Header.Get("Authorization") != "Bearer "+vaulttest.Token {
 					w.WriteHeader(401)
 					return
 				}
 				tc.handler(w, r)
 			}))
 			t.Cleanup(srv.Close)
-			c := testcred.Client(t, srv.URL+"/api/v1/credentials", contract.Options{Timeout: 300 * time.Millisecond})
+			c := vaulttest.Client(t, srv.URL+"/api/v1/credentials", contract.Options{Timeout: 300 * time.Millisecond})
 			id := tc.id
 			if id == "" {
 				id = "item1"
@@ -225,13 +225,13 @@ func TestClientContractBreaches(t *testing.T) {
 			var err error
 			switch tc.op {
 			case create:
-				_, err = c.Create(context.Background(), "o", testcred.Password())
+				_, err = c.Create(context.Background(), "o", vaulttest.Password())
 			case get:
 				_, err = c.Get(context.Background(), "o", vault.ItemRef{ID: id})
 			case del:
 				err = c.Delete(context.Background(), "o", vault.ItemRef{ID: id})
 			}
-			log.Error("vault call failed", slog.Any("error", err), slog.Any("credential", testcred.Password()))
+			log.Error("vault call failed", slog.Any("error", err), slog.Any("credential", vaulttest.Password()))
 			if tc.wantErr == nil {
 				if err != nil {
 					t.Fatalf("unexpected error: %v", err)
@@ -248,11 +248,11 @@ func TestClientContractBreaches(t *testing.T) {
 				// when nothing of them could be a secret.
 				var ue *vault.UpstreamError
 				if errors.As(err, &ue) && ue.Answer != nil && ue.Answer.Detail != tc.wantDetail {
-					t.Fatalf("logged detail %q, want %q", testcred.Scrub(ue.Answer.Detail), tc.wantDetail)
+					t.Fatalf("logged detail %q, want %q", vaulttest.Scrub(ue.Answer.Detail), tc.wantDetail)
 				}
-				for _, s := range []string{testcred.Token, testcred.PasswordValue} {
+				for _, s := range []string{vaulttest.Token, vaulttest.PasswordValue} {
 					if strings.Contains(msg, s) {
-						t.Fatalf("error text leaks a secret: %q", testcred.Scrub(msg))
+						t.Fatalf("error text leaks a secret: %q", vaulttest.Scrub(msg))
 					}
 				}
 			}
@@ -265,7 +265,7 @@ func TestClientContractBreaches(t *testing.T) {
 		if otherHits.Load() != 0 {
 			t.Errorf("the other origin was contacted (%d requests, Authorization %q)", otherHits.Load(), otherAuth.Load())
 		}
-		for _, s := range []string{testcred.Token, testcred.PasswordValue, "JBSWY3DPEHPK3PXP"} {
+		for _, s := range []string{vaulttest.Token, vaulttest.PasswordValue, "JBSWY3DPEHPK3PXP"} {
 			if strings.Contains(logs.String(), s) {
 				t.Errorf("captured logs contain a secret")
 			}
@@ -275,7 +275,7 @@ func TestClientContractBreaches(t *testing.T) {
 
 func TestSecretRedactsEverywhere(t *testing.T) {
 	t.Parallel()
-	cred := testcred.Card()
+	cred := vaulttest.Card()
 	log, logs := captureLogs()
 	log.Info("x", slog.Any("cred", cred), slog.Any("card", cred.CreditCard), slog.Any("s", cred.CreditCard.CVV))
 	outputs := []string{
@@ -284,9 +284,9 @@ func TestSecretRedactsEverywhere(t *testing.T) {
 		logs.String(),
 	}
 	for _, out := range outputs {
-		for _, s := range []string{testcred.CardNumber, "Alice Smith", "1 Main St", "billing@example.com", "4111abcd"} {
+		for _, s := range []string{vaulttest.CardNumber, "Alice Smith", "1 Main St", "billing@example.com", "4111abcd"} {
 			if strings.Contains(out, s) {
-				t.Fatalf("a secret was printed: %s", testcred.Scrub(out))
+				t.Fatalf("a secret was printed: %s", vaulttest.Scrub(out))
 			}
 		}
 	}
@@ -308,13 +308,13 @@ func TestTransportErrorsRetryOnlyIdempotentRequests(t *testing.T) {
 		w.Write([]byte(`{"type":"secret","secret_value":"v"}`))
 	}))
 	t.Cleanup(srv.Close)
-	c := testcred.Client(t, srv.URL+"/api", contract.Options{})
+	c := vaulttest.Client(t, srv.URL+"/api", contract.Options{})
 	if _, err := c.Get(context.Background(), "o", vault.ItemRef{ID: "x"}); err != nil || hits.Load() != 2 {
 		t.Fatalf("GET after a dropped connection: %v after %d requests, want success on the retry", err, hits.Load())
 	}
 
 	hits.Store(0)
-	_, err := c.Create(context.Background(), "o", testcred.Secret())
+	_, err := c.Create(context.Background(), "o", vaulttest.Secret())
 	if !errors.Is(err, vault.ErrUpstream) || hits.Load() != 1 {
 		t.Fatalf("POST after a dropped connection: %v after %d requests, want one attempt and ErrUpstream", err, hits.Load())
 	}

@@ -13,10 +13,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/credvault/credvault/internal/testcred"
 	"github.com/credvault/credvault/problem"
 	"github.com/credvault/credvault/vault"
 	"github.com/credvault/credvault/vault/contract"
+	"github.com/credvault/credvault/vault/vaulttest"
 	"github.com/credvault/credvault/vault/wire"
 )
 
@@ -64,7 +64,7 @@ func TestDeleteStatusBeforeBody(t *testing.T) {
 		}
 	}))
 	t.Cleanup(srv.Close)
-	c := testcred.Client(t, srv.URL+"/api", contract.Options{MaxAttempts: 1})
+	c := vaulttest.Client(t, srv.URL+"/api", contract.Options{MaxAttempts: 1})
 	ctx := context.Background()
 	for _, id := range []string{"big", "cut"} {
 		if err := c.DeleteItem(ctx, id); err != nil {
@@ -109,12 +109,12 @@ func TestLostCreateAnswerIsRetriedWithItsKey(t *testing.T) {
 		_, _ = w.Write([]byte(`{"id":"` + id + `"}`))
 	}))
 	t.Cleanup(srv.Close)
-	c := testcred.Client(t, srv.URL+"/api", contract.Options{Timeout: 200 * time.Millisecond})
+	c := vaulttest.Client(t, srv.URL+"/api", contract.Options{Timeout: 200 * time.Millisecond})
 	ctx := context.Background()
-	if _, err := c.CreateItem(vault.WithIdempotencyKey(ctx, "k-warm"), testcred.Secret()); err != nil || !c.HonoursIdempotency() {
+	if _, err := c.CreateItem(vault.WithIdempotencyKey(ctx, "k-warm"), vaulttest.Secret()); err != nil || !c.HonoursIdempotency() {
 		t.Fatalf("warm-up create: %v (honours %v)", err, c.HonoursIdempotency())
 	}
-	id, err := c.CreateItem(vault.WithIdempotencyKey(ctx, "k-lost"), testcred.Secret())
+	id, err := c.CreateItem(vault.WithIdempotencyKey(ctx, "k-lost"), vaulttest.Secret())
 	if err != nil || id != "item2" {
 		t.Fatalf("create with a lost answer: %q %v, want item2 from the retry", id, err)
 	}

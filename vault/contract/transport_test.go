@@ -9,9 +9,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/credvault/credvault/internal/testcred"
 	"github.com/credvault/credvault/vault/contract"
 	"github.com/credvault/credvault/vault/netpolicy"
+	"github.com/credvault/credvault/vault/vaulttest"
 )
 
 // TestTransportKeepsConnectionsForManyHosts: requests spread over 1,000
@@ -34,7 +34,7 @@ func TestTransportKeepsConnectionsForManyHosts(t *testing.T) {
 	for i := range clients {
 		srv := httptest.NewServer(handler)
 		t.Cleanup(srv.Close)
-		clients[i] = testcred.Client(t, srv.URL+"/api", contract.Options{Transport: tr})
+		clients[i] = vaulttest.Client(t, srv.URL+"/api", contract.Options{Transport: tr})
 	}
 	round := func() {
 		var wg sync.WaitGroup
@@ -86,7 +86,7 @@ func TestTransportCapsRequestsInFlightPerHost(t *testing.T) {
 	policy, _ := netpolicy.NewAddressPolicy([]string{"127.0.0.1"}, true)
 	tr := netpolicy.NewTransport(policy)
 	t.Cleanup(tr.CloseIdleConnections)
-	c := testcred.Client(t, srv.URL+"/api", contract.Options{Transport: tr, Timeout: 20 * time.Second})
+	c := vaulttest.Client(t, srv.URL+"/api", contract.Options{Transport: tr, Timeout: 20 * time.Second})
 	var wg sync.WaitGroup
 	var failed atomic.Int64
 	for range 300 {

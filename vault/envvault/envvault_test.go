@@ -5,9 +5,9 @@ import (
 	"testing"
 
 	"github.com/credvault/credvault/internal/fakeservice"
-	"github.com/credvault/credvault/internal/testcred"
 	"github.com/credvault/credvault/vault"
 	"github.com/credvault/credvault/vault/envvault"
+	"github.com/credvault/credvault/vault/vaulttest"
 )
 
 // TestEnvVault: the operator's service may be plain http on loopback (or
@@ -15,13 +15,13 @@ import (
 // and it serves a whole lifecycle.
 func TestEnvVault(t *testing.T) {
 	t.Parallel()
-	svc := fakeservice.New(t, testcred.Token)
-	v, err := envvault.New(svc.Base(), vault.NewSecret(testcred.Token), envvault.Options{Field: "CUSTOM_CREDENTIAL_API_BASE_URL"})
+	svc := fakeservice.New(t, vaulttest.Token)
+	v, err := envvault.New(svc.Base(), vault.NewSecret(vaulttest.Token), envvault.Options{Field: "CUSTOM_CREDENTIAL_API_BASE_URL"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
-	ref, err := v.Create(ctx, "org", testcred.Secret())
+	ref, err := v.Create(ctx, "org", vaulttest.Secret())
 	if err != nil || ref.Source != vault.SourceEnv {
 		t.Fatalf("create: %+v %v", ref, err)
 	}
@@ -34,10 +34,10 @@ func TestEnvVault(t *testing.T) {
 	if err := v.Delete(ctx, "org", ref); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := envvault.New("http://creds.example.com/x", vault.NewSecret(testcred.Token), envvault.Options{Field: "CUSTOM_CREDENTIAL_API_BASE_URL"}); err == nil {
+	if _, err := envvault.New("http://creds.example.com/x", vault.NewSecret(vaulttest.Token), envvault.Options{Field: "CUSTOM_CREDENTIAL_API_BASE_URL"}); err == nil {
 		t.Fatal("plain http to a non-loopback host accepted")
 	}
-	if _, err := envvault.New("http://creds.example.com/x", vault.NewSecret(testcred.Token), envvault.Options{AllowedHosts: []string{"creds.example.com"}}); err != nil {
+	if _, err := envvault.New("http://creds.example.com/x", vault.NewSecret(vaulttest.Token), envvault.Options{AllowedHosts: []string{"creds.example.com"}}); err != nil {
 		t.Fatalf("an allowed host: %v", err)
 	}
 }

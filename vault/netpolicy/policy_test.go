@@ -11,23 +11,23 @@ import (
 	"testing"
 
 	"github.com/credvault/credvault/internal/fakeservice"
-	"github.com/credvault/credvault/internal/testcred"
 	"github.com/credvault/credvault/problem"
 	"github.com/credvault/credvault/vault"
 	"github.com/credvault/credvault/vault/contract"
 	"github.com/credvault/credvault/vault/netpolicy"
+	"github.com/credvault/credvault/vault/vaulttest"
 )
 
 func TestDialerRefusesNameResolvingToLoopback(t *testing.T) {
 	t.Parallel()
-	svc := fakeservice.New(t, testcred.Token)
+	svc := fakeservice.New(t, vaulttest.Token)
 	_, port, _ := net.SplitHostPort(strings.TrimPrefix(svc.URL, "http://"))
 	// "localhost" is a name, not an IP literal: only the dialer, after
 	// resolution, can see that it is 127.0.0.1.
 	base := &url.URL{Scheme: "http", Host: "localhost:" + port, Path: "/api/v1/credentials"}
 
 	blocked, _ := netpolicy.NewAddressPolicy(nil, true)
-	c, _ := contract.New(base, vault.NewSecret(testcred.Token), contract.Options{Transport: netpolicy.NewTransport(blocked), MaxAttempts: 1})
+	c, _ := contract.New(base, vault.NewSecret(vaulttest.Token), contract.Options{Transport: netpolicy.NewTransport(blocked), MaxAttempts: 1})
 	_, err := c.Get(context.Background(), "o", vault.ItemRef{ID: "x"})
 	if !errors.Is(err, netpolicy.ErrAddressNotAllowed) || !errors.Is(err, vault.ErrUpstream) {
 		t.Fatalf("dial to localhost: %v, want ErrAddressNotAllowed", err)
@@ -44,7 +44,7 @@ func TestDialerRefusesNameResolvingToLoopback(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		c, _ := contract.New(base, vault.NewSecret(testcred.Token), contract.Options{Transport: netpolicy.NewTransport(p)})
+		c, _ := contract.New(base, vault.NewSecret(vaulttest.Token), contract.Options{Transport: netpolicy.NewTransport(p)})
 		if _, err := c.Get(context.Background(), "o", vault.ItemRef{ID: "x"}); !errors.Is(err, vault.ErrNotFound) {
 			t.Fatalf("allowed %q: %v, want the service's 404", allow, err)
 		}
@@ -73,7 +73,7 @@ func TestCheckURL(t *testing.T) {
 		{"https://[fd00:ec2::254]/x", true, false},
 		{"ftp://example.com/x", false, false},
 		{"https://user:pw@example.com/x", false, false},
-		{"https://example.com/x?testcred.Token=1", false, false},
+		{"https://example.com/x?vaulttest.Token=1", false, false},
 		{"/relative", false, false},
 		{"", false, false},
 		{"not a url", false, false},

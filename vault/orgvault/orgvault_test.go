@@ -9,11 +9,11 @@ import (
 	"time"
 
 	"github.com/credvault/credvault/internal/fakeservice"
-	"github.com/credvault/credvault/internal/testcred"
 	"github.com/credvault/credvault/vault"
 	"github.com/credvault/credvault/vault/envvault"
 	"github.com/credvault/credvault/vault/netpolicy"
 	"github.com/credvault/credvault/vault/orgvault"
+	"github.com/credvault/credvault/vault/vaulttest"
 )
 
 type countingSource struct {
@@ -53,14 +53,14 @@ type ownedConfig struct {
 
 func TestOrgVaultCachesAndInvalidates(t *testing.T) {
 	t.Parallel()
-	svc := fakeservice.New(t, testcred.Token)
-	cfg1 := orgvault.Config{ID: "cfg_1", BaseURL: svc.Base(), Token: vault.NewSecret(testcred.Token)}
+	svc := fakeservice.New(t, vaulttest.Token)
+	cfg1 := orgvault.Config{ID: "cfg_1", BaseURL: svc.Base(), Token: vault.NewSecret(vaulttest.Token)}
 	src := &countingSource{cfgs: map[string]orgvault.Config{"org_a": cfg1}, byID: []ownedConfig{{"org_a", cfg1}}}
 	policy, _ := netpolicy.NewAddressPolicy([]string{"127.0.0.1"}, true)
 	v := orgvault.New(src, orgvault.Options{Policy: policy, TTL: time.Hour})
 	ctx := context.Background()
 
-	ref, err := v.Create(ctx, "org_a", testcred.Secret())
+	ref, err := v.Create(ctx, "org_a", vaulttest.Secret())
 	if err != nil || ref.Source != "cfg_1" {
 		t.Fatalf("create: %+v %v", ref, err)
 	}
@@ -73,7 +73,7 @@ func TestOrgVaultCachesAndInvalidates(t *testing.T) {
 	if n := src.calls.Load(); n != 2 {
 		t.Fatalf("config loaded %d times for 11 calls, want 2 (cached)", n)
 	}
-	if _, err := v.Create(ctx, "org_b", testcred.Secret()); !errors.Is(err, vault.ErrNotConfigured) {
+	if _, err := v.Create(ctx, "org_b", vaulttest.Secret()); !errors.Is(err, vault.ErrNotConfigured) {
 		t.Fatalf("org without config and no env vault: %v, want ErrNotConfigured", err)
 	}
 	// Another organization cannot reach org_a's configuration by naming it.
@@ -81,14 +81,14 @@ func TestOrgVaultCachesAndInvalidates(t *testing.T) {
 		t.Fatalf("org_b reading through org_a's configuration: %v, want ErrSourceUnavailable", err)
 	}
 
-	cfg2 := orgvault.Config{ID: "cfg_2", BaseURL: svc.Base(), Token: vault.NewSecret(testcred.Token)}
+	cfg2 := orgvault.Config{ID: "cfg_2", BaseURL: svc.Base(), Token: vault.NewSecret(vaulttest.Token)}
 	src.mu.Lock()
 	src.cfgs["org_a"] = cfg2
 	src.byID = append(src.byID, ownedConfig{"org_a", cfg2})
 	src.mu.Unlock()
 	v.Invalidate("org_a")
 	before := src.calls.Load()
-	ref2, err := v.Create(ctx, "org_a", testcred.Secret())
+	ref2, err := v.Create(ctx, "org_a", vaulttest.Secret())
 	if err != nil || ref2.Source != "cfg_2" {
 		t.Fatalf("after invalidate: %+v %v, want source cfg_2", ref2, err)
 	}
@@ -106,15 +106,15 @@ func TestOrgVaultCachesAndInvalidates(t *testing.T) {
 // deleted there, never through the organization's current service.
 func TestOrgVaultReadsThroughStoringConfiguration(t *testing.T) {
 	t.Parallel()
-	x, y := fakeservice.New(t, testcred.Token), fakeservice.New(t, testcred.Token)
-	cfgX := orgvault.Config{ID: "cfg_x", BaseURL: x.Base(), Token: vault.NewSecret(testcred.Token)}
-	cfgY := orgvault.Config{ID: "cfg_y", BaseURL: y.Base(), Token: vault.NewSecret(testcred.Token)}
+	x, y := fakeservice.New(t, vaulttest.Token), fakeservice.New(t, vaulttest.Token)
+	cfgX := orgvault.Config{ID: "cfg_x", BaseURL: x.Base(), Token: vault.NewSecret(vaulttest.Token)}
+	cfgY := orgvault.Config{ID: "cfg_y", BaseURL: y.Base(), Token: vault.NewSecret(vaulttest.Token)}
 	src := &countingSource{cfgs: map[string]orgvault.Config{"org_a": cfgX}, byID: []ownedConfig{{"org_a", cfgX}}}
 	policy, _ := netpolicy.NewAddressPolicy([]string{"127.0.0.1"}, true)
 	v := orgvault.New(src, orgvault.Options{Policy: policy})
 	ctx := context.Background()
 
-	first := testcred.Secret()
+	first := vaulttest.Secret()
 	first.Secret.Label = "stored in X"
 	refX, err := v.Create(ctx, "org_a", first)
 	if err != nil {
@@ -125,7 +125,7 @@ func TestOrgVaultReadsThroughStoringConfiguration(t *testing.T) {
 	src.byID = append(src.byID, ownedConfig{"org_a", cfgY})
 	src.mu.Unlock()
 	v.Invalidate("org_a")
-	second := testcred.Secret()
+	second := vaulttest.Secret()
 	second.Secret.Label = "stored in Y"
 	refY, err := v.Create(ctx, "org_a", second)
 	if err != nil {
@@ -164,13 +164,13 @@ func TestOrgVaultReadsThroughStoringConfiguration(t *testing.T) {
 
 func TestOrgVaultFallsBackToEnv(t *testing.T) {
 	t.Parallel()
-	svc := fakeservice.New(t, testcred.Token)
-	env, err := envvault.New(svc.Base(), vault.NewSecret(testcred.Token), envvault.Options{})
+	svc := fakeservice.New(t, vaulttest.Token)
+	env, err := envvault.New(svc.Base(), vault.NewSecret(vaulttest.Token), envvault.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	v := orgvault.New(&countingSource{cfgs: map[string]orgvault.Config{}}, orgvault.Options{Env: env})
-	ref, err := v.Create(context.Background(), "org_x", testcred.Secret())
+	ref, err := v.Create(context.Background(), "org_x", vaulttest.Secret())
 	if err != nil || ref.Source != vault.SourceEnv {
 		t.Fatalf("env fallback: %+v %v", ref, err)
 	}
@@ -190,7 +190,7 @@ func (g *gatedSource) ActiveConfig(ctx context.Context, orgID string) (orgvault.
 func TestOrgVaultConcurrentMissesLoadOnce(t *testing.T) {
 	t.Parallel()
 	src := &gatedSource{countingSource: countingSource{cfgs: map[string]orgvault.Config{
-		"org_a": {ID: "cfg_1", BaseURL: "https://creds.example.com/api", Token: vault.NewSecret(testcred.Token)},
+		"org_a": {ID: "cfg_1", BaseURL: "https://creds.example.com/api", Token: vault.NewSecret(vaulttest.Token)},
 	}}, gate: make(chan struct{})}
 	v := orgvault.New(src, orgvault.Options{TTL: time.Hour})
 	var wg sync.WaitGroup
@@ -215,7 +215,7 @@ func TestOrgVaultConcurrentMissesLoadOnce(t *testing.T) {
 
 func BenchmarkOrgVaultResolveCached(b *testing.B) {
 	src := &countingSource{cfgs: map[string]orgvault.Config{
-		"org_a": {ID: "cfg_1", BaseURL: "https://creds.example.com/api", Token: vault.NewSecret(testcred.Token)},
+		"org_a": {ID: "cfg_1", BaseURL: "https://creds.example.com/api", Token: vault.NewSecret(vaulttest.Token)},
 	}}
 	v := orgvault.New(src, orgvault.Options{TTL: time.Hour})
 	ctx := context.Background()
@@ -237,7 +237,7 @@ func BenchmarkOrgVaultResolveCached(b *testing.B) {
 // may not have reached this one).
 func TestOrgVaultTTLWithInjectedClock(t *testing.T) {
 	t.Parallel()
-	cfg := orgvault.Config{ID: "cfg_1", BaseURL: "https://creds.example.com/api", Token: vault.NewSecret(testcred.Token)}
+	cfg := orgvault.Config{ID: "cfg_1", BaseURL: "https://creds.example.com/api", Token: vault.NewSecret(vaulttest.Token)}
 	src := &countingSource{cfgs: map[string]orgvault.Config{"org_a": cfg}, byID: []ownedConfig{{"org_a", cfg}}}
 	var mu sync.Mutex
 	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)

@@ -1,7 +1,7 @@
-// Package testcred holds the credentials, token and client the vault
+// Package vaulttest holds the credentials, token and client the vault
 // packages' tests share. Its values are test secrets: Scrub hides them in
 // failure messages.
-package testcred
+package vaulttest
 
 import (
 	"net/url"

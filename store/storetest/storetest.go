@@ -1,0 +1,38 @@
+// Package storetest opens real, migrated stores for tests: a fresh
+// PostgreSQL schema (dropped when the test ends) or a fresh SQLite file,
+// from internal/testdb's databases.
+package storetest
+
+import (
+	"context"
+	"testing"
+
+	"github.com/credvault/credvault/internal/testdb"
+	"github.com/credvault/credvault/migrations"
+	"github.com/credvault/credvault/store"
+)
+
+// Open returns a migrated store of kind, closed when t ends.
+func Open(t testing.TB, kind testdb.Kind, sets ...migrations.Set) *store.Store {
+	t.Helper()
+	opts := store.Options{MaxOpenConns: 4}
+	if kind == testdb.Postgres {
+		opts.DatabaseURL = testdb.PostgresURL(t)
+	} else {
+		opts.SQLitePath = testdb.SQLitePath(t)
+	}
+	s, err := store.Open(context.Background(), opts)
+	if err != nil {
+		t.Fatalf("storetest: open %s: %v", kind, err)
+	}
+	t.Cleanup(func() { s.Close() })
+	if len(sets) == 0 {
+		sets = []migrations.Set{migrations.Credvault}
+	}
+	for _, set := range sets {
+		if _, err := s.Migrate(context.Background(), set); err != nil {
+			t.Fatalf("storetest: migrate: %v", err)
+		}
+	}
+	return s
+}
