@@ -60,6 +60,14 @@ type Platform struct {
 	// Credentials creates, reads, lists, updates and deletes credentials
 	// and computes TOTP codes: the Go API for the embedding backend.
 	Credentials *credentials.Service
+	// Folders files credentials in folders.
+	Folders *credentials.Folders
+	// Outbox deletes the vault items that must go, until their service
+	// confirms (its worker runs until Close).
+	Outbox *credentials.Outbox
+	// Maintenance reconciles rows with their items and moves credentials
+	// to an organization's current service.
+	Maintenance *credentials.Maintenance
 	st          *store.Store
 	handler     http.Handler
 	metrics     http.Handler
@@ -140,13 +148,14 @@ func Open(ctx context.Context, cfg config.Config, opts Options) (*Platform, erro
 	p := &Platform{st: st, Organizations: org.NewOrganizations(st),
 		Configs: org.NewConfigs(src, ov), Vault: ov, OTPCodes: otpcodes.New(st, kr),
 		Credentials: credentials.New(credentials.Store(st), contract.NewMetrics(reg).Instrument(ov), log)}
+	p.Folders, p.Outbox, p.Maintenance = p.Credentials.Folders(), p.Credentials.Outbox(), p.Credentials.Maintenance()
 	p.handler = httpapi.New(httpapi.Deps{
 		Logger:      log,
 		Auth:        p.Organizations,
 		Configs:     p.Configs,
 		Credentials: p.Credentials,
-		Migrator:    p.Credentials,
-		Folders:     p.Credentials,
+		Migrator:    p.Maintenance,
+		Folders:     p.Folders,
 		OTP:         p.OTPCodes,
 		Audit:       p.Organizations,
 		Ready: func(ctx context.Context) error {
@@ -188,7 +197,7 @@ func Open(ctx context.Context, cfg config.Config, opts Options) (*Platform, erro
 			}),
 		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "credvault_outbox_attempts_total",
 			Help: "Attempts at recorded vault item deletions by this process."},
-			func() float64 { return float64(p.Credentials.DeletionAttempts()) }),
+			func() float64 { return float64(p.Outbox.Attempts()) }),
 	)
 	if reg.err != nil {
 		reg.undo()
@@ -250,7 +259,7 @@ func (p *Platform) startBackground(log *slog.Logger) {
 	ctx, cancel := context.WithCancel(context.Background())
 	p.stop = cancel
 	ready := make(chan struct{}, 1)
-	p.background.Go(func() { p.Credentials.RunOutbox(ctx) })
+	p.background.Go(func() { p.Outbox.Run(ctx) })
 	p.background.Go(func() {
 		p.st.Listen(ctx, store.ListenOptions{
 			Logger: log,

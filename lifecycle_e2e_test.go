@@ -88,7 +88,7 @@ func TestLostCreateAnswerIsRecorded(t *testing.T) {
 	// period) and nothing else.
 	ageCreates(t, h)
 	b := newHarnessWithConfig(t, cfg)
-	rep, err := b.p.Credentials.Reconcile(t.Context(), credentials.ReconcileOptions{OrganizationID: orgID})
+	rep, err := b.p.Maintenance.Reconcile(t.Context(), credentials.ReconcileOptions{OrganizationID: orgID})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -115,7 +115,7 @@ func TestReconcileMarksDanglingRows(t *testing.T) {
 	if !svc.Drop(row.ItemID) {
 		t.Fatal("the item was not in the service")
 	}
-	rep, err := h.p.Credentials.Reconcile(t.Context(), credentials.ReconcileOptions{})
+	rep, err := h.p.Maintenance.Reconcile(t.Context(), credentials.ReconcileOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -125,7 +125,7 @@ func TestReconcileMarksDanglingRows(t *testing.T) {
 	if r := h.do("GET", "/api/v1/credentials/"+gone, key, nil); r.json(t)["item_missing_at"] != nil {
 		t.Fatal("a row was marked without --fix")
 	}
-	rep, _ = h.p.Credentials.Reconcile(t.Context(), credentials.ReconcileOptions{Fix: true, Concurrency: 2, Rate: 1000})
+	rep, _ = h.p.Maintenance.Reconcile(t.Context(), credentials.ReconcileOptions{Fix: true, Concurrency: 2, Rate: 1000})
 	if rep.Marked != 1 || len(rep.Dangling) != 1 || !rep.Dangling[0].Marked {
 		t.Fatalf("reconcile --fix = %+v, want the row marked", rep)
 	}
@@ -143,7 +143,7 @@ func TestReconcileMarksDanglingRows(t *testing.T) {
 	if r := h.do("POST", "/api/v1/credentials/"+gone+"/update", key, passwordBody("Bank")); r.status != 200 || r.json(t)["item_missing_at"] != nil {
 		t.Fatalf("update of a marked credential = %d %s, want the mark cleared", r.status, r.body)
 	}
-	rep, _ = h.p.Credentials.Reconcile(t.Context(), credentials.ReconcileOptions{Fix: true})
+	rep, _ = h.p.Maintenance.Reconcile(t.Context(), credentials.ReconcileOptions{Fix: true})
 	if !rep.Clean() || rep.OK != 3 || len(rep.Stale) != 0 {
 		t.Fatalf("reconcile after the update = %+v, want clean", rep)
 	}
@@ -153,7 +153,7 @@ func TestReconcileMarksDanglingRows(t *testing.T) {
 	if r := h.do("POST", "/api/v1/credentials/custom_credential/create", key, cfgBody(svc2.Base(), svcToken)); r.status != 200 {
 		t.Fatal(r.status)
 	}
-	rep, _ = h.p.Credentials.Reconcile(t.Context(), credentials.ReconcileOptions{OrganizationID: orgID})
+	rep, _ = h.p.Maintenance.Reconcile(t.Context(), credentials.ReconcileOptions{OrganizationID: orgID})
 	if len(rep.Stale) != 3 || rep.OK != 3 || rep.Stale[0].Current == "" || rep.Stale[0].Current == rep.Stale[0].StoredBy {
 		t.Fatalf("reconcile after a configuration change = %+v, want 3 stale rows", rep)
 	}
@@ -299,7 +299,7 @@ func TestMigrateBetweenReferenceServices(t *testing.T) {
 
 	// The process stops after 3 credentials.
 	ctx, cancel := context.WithCancel(t.Context())
-	rep, err := h.p.Credentials.Migrate(ctx, orgID, credentials.MigrateOptions{AllSources: true, Progress: func(done, _ int) {
+	rep, err := h.p.Maintenance.Migrate(ctx, orgID, credentials.MigrateOptions{AllSources: true, Progress: func(done, _ int) {
 		if done == 3 {
 			cancel()
 		}
@@ -355,7 +355,7 @@ func TestMigrateBetweenReferenceServices(t *testing.T) {
 	if migrated != n {
 		t.Fatalf("%d credential.migrate audit events, want %d", migrated, n)
 	}
-	rep2, err := h.p.Credentials.Reconcile(t.Context(), credentials.ReconcileOptions{OrganizationID: orgID})
+	rep2, err := h.p.Maintenance.Reconcile(t.Context(), credentials.ReconcileOptions{OrganizationID: orgID})
 	if err != nil || !rep2.Clean() || len(rep2.Stale) != 0 || rep2.OK != n {
 		t.Fatalf("reconcile after the migration = %+v %v", rep2, err)
 	}
@@ -420,7 +420,7 @@ func TestFaultMatrixConverges(t *testing.T) {
 	// recovers the lost creates (older than its grace period).
 	waitFor0Pending(t, h.p, 20*time.Second, true)
 	ageCreates(t, h)
-	rep, err := h.p.Credentials.Reconcile(t.Context(), credentials.ReconcileOptions{Fix: true})
+	rep, err := h.p.Maintenance.Reconcile(t.Context(), credentials.ReconcileOptions{Fix: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -435,7 +435,7 @@ func TestFaultMatrixConverges(t *testing.T) {
 	if creates, _ := h.p.TestStore().ListCreates(t.Context(), orgID, time.Now().Add(time.Hour), 100); len(creates) != 0 {
 		t.Fatalf("creates left unsettled: %+v", creates)
 	}
-	rep, _ = h.p.Credentials.Reconcile(t.Context(), credentials.ReconcileOptions{})
+	rep, _ = h.p.Maintenance.Reconcile(t.Context(), credentials.ReconcileOptions{})
 	if !rep.Clean() || len(rep.LostCreates) != 0 || rep.OK != rep.Checked {
 		t.Fatalf("a second reconcile = %+v, want clean", rep)
 	}

@@ -551,17 +551,14 @@ func (k Keep) names() []string {
 	return out
 }
 
-// Update replaces a credential's secret: a new item is created through the
-// current configuration, the row is re-pointed if nobody changed it
-// meanwhile (else store.ErrConflict and the new item is deleted), then the
-// old item is deleted through the configuration that stored it.
-func (s *Service) Update(ctx context.Context, orgID, id string, c vault.Credential) (View, error) {
-	return s.UpdateWith(ctx, orgID, id, c, Keep{}, Patch{})
-}
-
-// UpdateWith is Update that keeps what keep names from the stored item
-// (read first, through its storing configuration) and applies settings.
-func (s *Service) UpdateWith(ctx context.Context, orgID, id string, c vault.Credential, keep Keep, settings Patch) (View, error) {
+// Update replaces a credential's secret, keeping what keep names from the
+// stored item (read first, through its storing configuration, and only if
+// the current configuration stored it) and applying settings (Keep{} and
+// Patch{} for neither): a new item is created through the current
+// configuration, the row is re-pointed if nobody changed it meanwhile
+// (else ErrConflict and the new item is deleted), then the old item's
+// deletion goes through the outbox.
+func (s *Service) Update(ctx context.Context, orgID, id string, c vault.Credential, keep Keep, settings Patch) (View, error) {
 	if err := checkID(id); err != nil {
 		return View{}, err
 	}

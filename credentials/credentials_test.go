@@ -159,7 +159,7 @@ func TestRowWriteFailureDeletesTheNewItem(t *testing.T) {
 	if v.count() != 0 {
 		t.Fatalf("%d items left in the vault", v.count())
 	}
-	if ds, _ := svc.PendingDeletions(t.Context(), 10); len(ds) != 0 {
+	if ds, _ := svc.Outbox().Pending(t.Context(), 10); len(ds) != 0 {
 		t.Fatalf("pending deletions %+v, want the compensation done", ds)
 	}
 	if cs, _ := st.ListCreates(t.Context(), "", time.Now().Add(time.Hour), 10); len(cs) != 0 {
@@ -176,7 +176,7 @@ func TestConcurrentUpdateIsAConflictAndKeepsTheOldItem(t *testing.T) {
 		t.Fatal(err)
 	}
 	v.afterStore = func(string) error { exec(t, st, "UPDATE credentials SET version = version + 1"); return nil }
-	if _, err := svc.Update(ctx, "org_a", view.CredentialID, secret("s", "new")); !errors.Is(err, credentials.ErrConflict) {
+	if _, err := svc.Update(ctx, "org_a", view.CredentialID, secret("s", "new"), credentials.Keep{}, credentials.Patch{}); !errors.Is(err, credentials.ErrConflict) {
 		t.Fatalf("update racing another writer = %v, want ErrConflict", err)
 	}
 	v.afterStore = nil
@@ -198,16 +198,16 @@ func TestDeleteIsRecordedThenRetried(t *testing.T) {
 	if _, err := svc.Get(ctx, "org_a", view.CredentialID); !errors.Is(err, credentials.ErrNotFound) {
 		t.Fatalf("Get after delete = %v, want ErrNotFound", err)
 	}
-	ds, _ := svc.PendingDeletions(ctx, 10)
+	ds, _ := svc.Outbox().Pending(ctx, 10)
 	if len(ds) != 1 || ds[0].Attempts != 1 || ds[0].LastError == "" || v.count() != 1 {
 		t.Fatalf("pending = %+v, items %d", ds, v.count())
 	}
 	v.failDelete = nil
 	dueNow(t, st)
-	if n := svc.RunOutboxOnce(ctx); n != 1 || v.count() != 0 {
+	if n := svc.Outbox().RunOnce(ctx); n != 1 || v.count() != 0 {
 		t.Fatalf("worker tried %d, %d items left", n, v.count())
 	}
-	if ds, _ := svc.PendingDeletions(ctx, 10); len(ds) != 0 {
+	if ds, _ := svc.Outbox().Pending(ctx, 10); len(ds) != 0 {
 		t.Fatalf("still pending: %+v", ds)
 	}
 }
@@ -225,12 +225,12 @@ func TestLostCreateIsRecoveredByReconcile(t *testing.T) {
 	if len(cs) != 1 || cs[0].State != store.CreateLost || cs[0].VaultSource != "cfg_1" || v.count() != 1 {
 		t.Fatalf("creates %+v, items %d", cs, v.count())
 	}
-	rep, _ := svc.Reconcile(ctx, credentials.ReconcileOptions{Fix: true})
+	rep, _ := svc.Maintenance().Reconcile(ctx, credentials.ReconcileOptions{Fix: true})
 	if len(rep.LostCreates) != 0 {
 		t.Fatalf("a create younger than the grace period was reported: %+v", rep.LostCreates)
 	}
 	exec(t, st, "UPDATE vault_creates SET created_at = '2000-01-01 00:00:00+00:00'")
-	rep, err := svc.Reconcile(ctx, credentials.ReconcileOptions{Fix: true})
+	rep, err := svc.Maintenance().Reconcile(ctx, credentials.ReconcileOptions{Fix: true})
 	if err != nil || rep.Recovered != 1 || !rep.Clean() || v.count() != 0 {
 		t.Fatalf("reconcile --fix = %+v %v, items %d", rep, err, v.count())
 	}
@@ -248,7 +248,7 @@ func TestUpdateKeepsWhatTheFormLeftOut(t *testing.T) {
 	}
 	upd := pw
 	upd.Password = &vault.Password{Username: "u", Password: vault.NewSecret("p2"), TOTPType: vault.TOTPNone}
-	if _, err := svc.UpdateWith(ctx, "org_a", view.CredentialID, upd, credentials.Keep{Metadata: true}, credentials.Patch{}); err != nil {
+	if _, err := svc.Update(ctx, "org_a", view.CredentialID, upd, credentials.Keep{Metadata: true}, credentials.Patch{}); err != nil {
 		t.Fatal(err)
 	}
 	got, _ := svc.GetWithSecret(ctx, "org_a", view.CredentialID)
@@ -256,7 +256,7 @@ func TestUpdateKeepsWhatTheFormLeftOut(t *testing.T) {
 		t.Fatalf("after update: metadata %v", got.Credential.Password.Metadata)
 	}
 	upd.Password = &vault.Password{Username: "u", Password: vault.NewSecret("p3"), TOTPType: vault.TOTPNone}
-	if _, err := svc.Update(ctx, "org_a", view.CredentialID, upd); err != nil {
+	if _, err := svc.Update(ctx, "org_a", view.CredentialID, upd, credentials.Keep{}, credentials.Patch{}); err != nil {
 		t.Fatal(err)
 	}
 	if got, _ := svc.GetWithSecret(ctx, "org_a", view.CredentialID); len(got.Credential.Password.Metadata) != 0 {
@@ -326,7 +326,7 @@ func TestDatabaseOutageAfterTheCreate(t *testing.T) {
 	}
 	exec(t, st, "UPDATE vault_creates SET created_at = '2000-01-01 00:00:00+00:00'")
 	healthy := credentials.New(credentials.Store(st), v, nil)
-	if rep, err := healthy.Reconcile(ctx, credentials.ReconcileOptions{Fix: true}); err != nil || rep.Recovered != 1 || v.count() != 0 {
+	if rep, err := healthy.Maintenance().Reconcile(ctx, credentials.ReconcileOptions{Fix: true}); err != nil || rep.Recovered != 1 || v.count() != 0 {
 		t.Fatalf("reconcile --fix = %+v %v, items %d", rep, err, v.count())
 	}
 }
@@ -370,12 +370,15 @@ func TestRetriedUpdateAfterACompensationKeepsTheSecret(t *testing.T) {
 		name string
 		run  func() error
 	}{
-		{"update", func() error { _, err := svc.Update(ctx, "org_a", view.CredentialID, secret("s", "new")); return err }},
+		{"update", func() error {
+			_, err := svc.Update(ctx, "org_a", view.CredentialID, secret("s", "new"), credentials.Keep{}, credentials.Patch{})
+			return err
+		}},
 		{"migrate", func() error {
 			v.mu.Lock()
 			v.current = "cfg_2"
 			v.mu.Unlock()
-			_, err := svc.Migrate(ctx, "org_a", credentials.MigrateOptions{AllSources: true})
+			_, err := svc.Maintenance().Migrate(ctx, "org_a", credentials.MigrateOptions{AllSources: true})
 			return err
 		}},
 	} {
@@ -386,9 +389,9 @@ func TestRetriedUpdateAfterACompensationKeepsTheSecret(t *testing.T) {
 		if err := op.run(); err != nil {
 			t.Fatalf("retried %s = %v", op.name, err)
 		}
-		svc.RunOutboxOnce(ctx)
+		svc.Outbox().RunOnce(ctx)
 		dueNow(t, st)
-		svc.RunOutboxOnce(ctx)
+		svc.Outbox().RunOnce(ctx)
 		got, err := svc.GetWithSecret(ctx, "org_a", view.CredentialID)
 		if err != nil || got.Credential.Secret.Value.Reveal() != "new" {
 			t.Fatalf("after the retried %s: %v (keys sent %v)", op.name, err, v.sent)
@@ -416,12 +419,12 @@ func TestAnswerNamingADeletedItemIsRefused(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := svc.Update(ctx, "org_a", view.CredentialID, secret("s", "new")); err != nil {
+	if _, err := svc.Update(ctx, "org_a", view.CredentialID, secret("s", "new"), credentials.Keep{}, credentials.Patch{}); err != nil {
 		t.Fatal(err)
 	}
 	// item-1, the replaced one, is deleted; the service now names it.
 	v.answer = &vault.ItemRef{ID: "item-1", Source: "cfg_1"}
-	if _, err := svc.Update(ctx, "org_a", view.CredentialID, secret("s", "newer")); !errors.Is(err, vault.ErrContractViolation) {
+	if _, err := svc.Update(ctx, "org_a", view.CredentialID, secret("s", "newer"), credentials.Keep{}, credentials.Patch{}); !errors.Is(err, vault.ErrContractViolation) {
 		t.Fatalf("update answered with a deleted item = %v, want a contract violation", err)
 	}
 	v.answer = nil
@@ -429,7 +432,7 @@ func TestAnswerNamingADeletedItemIsRefused(t *testing.T) {
 	if err != nil || got.Credential.Secret.Value.Reveal() != "new" {
 		t.Fatalf("after the refused answer: %v", err)
 	}
-	if _, err := svc.Update(ctx, "org_a", view.CredentialID, secret("s", "newer")); err != nil {
+	if _, err := svc.Update(ctx, "org_a", view.CredentialID, secret("s", "newer"), credentials.Keep{}, credentials.Patch{}); err != nil {
 		t.Fatalf("the retry = %v", err)
 	}
 	if k := v.sent[len(v.sent)-1]; k != view.CredentialID+"/v3/a2" {
@@ -469,7 +472,7 @@ func TestPlainVaultWrappedForMetrics(t *testing.T) {
 	if err != nil {
 		t.Fatalf("create through an instrumented plain vault: %v", err)
 	}
-	if _, err := svc.Update(ctx, "org_a", view.CredentialID, secret("s", "v2")); err != nil {
+	if _, err := svc.Update(ctx, "org_a", view.CredentialID, secret("s", "v2"), credentials.Keep{}, credentials.Patch{}); err != nil {
 		t.Fatalf("update: %v", err)
 	}
 	got, err := svc.GetWithSecret(ctx, "org_a", view.CredentialID)

@@ -65,8 +65,16 @@ func checkFolderID(id string) error {
 	return nil
 }
 
-// CreateFolder creates a folder.
-func (s *Service) CreateFolder(ctx context.Context, orgID, title string, description *string) (FolderView, error) {
+// Folders manages an organization's credential folders (Skyvern's
+// credential_folders). It shares its Service's storage.
+type Folders struct{ s *Service }
+
+// Folders returns the Service's folders.
+func (s *Service) Folders() *Folders { return &Folders{s} }
+
+// Create creates a folder.
+func (fo *Folders) Create(ctx context.Context, orgID, title string, description *string) (FolderView, error) {
+	s := fo.s
 	if err := checkTitle(&title); err != nil {
 		return FolderView{}, err
 	}
@@ -81,8 +89,9 @@ func (s *Service) CreateFolder(ctx context.Context, orgID, title string, descrip
 	return folderView(f), nil
 }
 
-// GetFolder returns a folder with its credential count.
-func (s *Service) GetFolder(ctx context.Context, orgID, id string) (FolderView, error) {
+// Get returns a folder with its credential count.
+func (fo *Folders) Get(ctx context.Context, orgID, id string) (FolderView, error) {
+	s := fo.s
 	if err := checkFolderID(id); err != nil {
 		return FolderView{}, err
 	}
@@ -93,8 +102,9 @@ func (s *Service) GetFolder(ctx context.Context, orgID, id string) (FolderView, 
 	return folderView(f), nil
 }
 
-// ListFolders returns a page of folders, most recently modified first.
-func (s *Service) ListFolders(ctx context.Context, orgID string, page, pageSize int, search string) ([]FolderView, error) {
+// List returns a page of folders, most recently modified first.
+func (fo *Folders) List(ctx context.Context, orgID string, page, pageSize int, search string) ([]FolderView, error) {
+	s := fo.s
 	if page == 0 {
 		page = 1
 	}
@@ -123,9 +133,10 @@ func (s *Service) ListFolders(ctx context.Context, orgID string, page, pageSize 
 	return out, nil
 }
 
-// UpdateFolder changes a folder's title and/or description (nil: keep);
+// Update changes a folder's title and/or description (nil: keep);
 // at least one must be given.
-func (s *Service) UpdateFolder(ctx context.Context, orgID, id string, title, description *string) (FolderView, error) {
+func (fo *Folders) Update(ctx context.Context, orgID, id string, title, description *string) (FolderView, error) {
+	s := fo.s
 	if err := checkFolderID(id); err != nil {
 		return FolderView{}, err
 	}
@@ -155,8 +166,9 @@ func (s *Service) UpdateFolder(ctx context.Context, orgID, id string, title, des
 	return folderView(f), nil
 }
 
-// DeleteFolder deletes a folder; its credentials are unfiled, not deleted.
-func (s *Service) DeleteFolder(ctx context.Context, orgID, id string) error {
+// Delete deletes a folder; its credentials are unfiled, not deleted.
+func (fo *Folders) Delete(ctx context.Context, orgID, id string) error {
+	s := fo.s
 	if err := checkFolderID(id); err != nil {
 		return err
 	}
@@ -165,10 +177,11 @@ func (s *Service) DeleteFolder(ctx context.Context, orgID, id string) error {
 	return err
 }
 
-// SetFolder files a credential in a folder of its organization, or unfiles
+// Assign files a credential in a folder of its organization, or unfiles
 // it (folderID nil). A folder that does not exist is an error naming
 // folder_id.
-func (s *Service) SetFolder(ctx context.Context, orgID, credentialID string, folderID *string) (View, error) {
+func (fo *Folders) Assign(ctx context.Context, orgID, credentialID string, folderID *string) (View, error) {
+	s := fo.s
 	if err := checkID(credentialID); err != nil {
 		return View{}, err
 	}

@@ -16,6 +16,15 @@ import (
 	"github.com/credvault/credvault/vault"
 )
 
+// Maintenance checks and repairs credentials across their services:
+// Reconcile finds rows whose item is gone and creates whose answer was
+// lost, Migrate moves credentials to the organization's current service.
+// It shares its Service's storage and vault.
+type Maintenance struct{ s *Service }
+
+// Maintenance returns the Service's maintenance operations.
+func (s *Service) Maintenance() *Maintenance { return &Maintenance{s} }
+
 // ActionMigrate is the audit action of a credential moved to the current
 // service.
 const ActionMigrate = "credential.migrate"
@@ -161,7 +170,8 @@ func (s *Service) walk(ctx context.Context, orgID string, concurrency int, lim *
 // it and reports rows whose item is gone, rows stored by a configuration
 // that is not current, and creates whose answer was lost. With Fix it
 // marks the gone ones; it never deletes.
-func (s *Service) Reconcile(ctx context.Context, o ReconcileOptions) (ReconcileReport, error) {
+func (m *Maintenance) Reconcile(ctx context.Context, o ReconcileOptions) (ReconcileReport, error) {
+	s := m.s
 	if o.Concurrency <= 0 {
 		o.Concurrency = 8
 	}
@@ -358,7 +368,8 @@ type MigrateReport struct {
 // re-pointed in its own transaction, and the old item's deletion goes
 // through the outbox. A failure is listed and leaves that credential as it
 // was; running Migrate again resumes.
-func (s *Service) Migrate(ctx context.Context, orgID string, o MigrateOptions) (MigrateReport, error) {
+func (m *Maintenance) Migrate(ctx context.Context, orgID string, o MigrateOptions) (MigrateReport, error) {
+	s := m.s
 	rep := MigrateReport{OrganizationID: orgID, DryRun: o.DryRun, BySource: map[string]int{}, Skipped: map[string]int{}, Failed: []MigrateFailure{}}
 	if !o.DryRun && !o.AllSources && len(o.From) == 0 {
 		return rep, problem.Invalid("sources", "is required: name each configuration to move from, with the URL and the full token it was saved with")

@@ -20,9 +20,18 @@ const (
 	outboxMaxDelay = 5 * time.Minute
 )
 
-// DeletionAttempts is how many attempts at recorded deletions this
-// Service has made.
-func (s *Service) DeletionAttempts() uint64 { return s.deleteAttempts.Load() }
+// Outbox is the record of vault items that must be deleted (a
+// compensation, a replaced or migrated item, a user's delete): its worker
+// deletes each through the configuration that stored it until the service
+// confirms. It shares its Service's storage and vault.
+type Outbox struct{ s *Service }
+
+// Outbox returns the Service's outbox.
+func (s *Service) Outbox() *Outbox { return &Outbox{s} }
+
+// Attempts is how many attempts at recorded deletions this Service has
+// made.
+func (o *Outbox) Attempts() uint64 { return o.s.deleteAttempts.Load() }
 
 // backoff is the delay before attempt n+1: exponential from 1 s, capped,
 // with jitter so replicas do not retry in step.
@@ -111,15 +120,16 @@ func (s *Service) attempt(ctx context.Context, d store.VaultDeletion) {
 		slog.Int("attempts", d.Attempts), slog.Time("next_attempt_at", next), slog.String("error", err.Error()))
 }
 
-// RunOutbox deletes recorded items until ctx ends: every second it claims
+// Run deletes recorded items until ctx ends: every second it claims
 // what is due (on PostgreSQL several replicas share the work without
 // taking the same entry) and settles it.
-func (s *Service) RunOutbox(ctx context.Context) {
+func (o *Outbox) Run(ctx context.Context) {
+	s := o.s
 	t := time.NewTicker(outboxInterval)
 	defer t.Stop()
 	var pruned time.Time
 	for {
-		s.RunOutboxOnce(ctx)
+		o.RunOnce(ctx)
 		if now := s.store.Now(); now.Sub(pruned) > time.Hour {
 			if _, err := s.store.PruneTombstones(ctx, now.Add(-store.TombstoneRetention)); err == nil {
 				pruned = now
@@ -133,9 +143,10 @@ func (s *Service) RunOutbox(ctx context.Context) {
 	}
 }
 
-// RunOutboxOnce settles the deletions due now and reports how many it
+// RunOnce settles the deletions due now and reports how many it
 // tried.
-func (s *Service) RunOutboxOnce(ctx context.Context) int {
+func (o *Outbox) RunOnce(ctx context.Context) int {
+	s := o.s
 	n := 0
 	for ctx.Err() == nil {
 		ds, err := s.store.ClaimDeletions(ctx, outboxBatch, outboxLease)
@@ -170,9 +181,10 @@ type Deletion struct {
 	CreatedAt      time.Time `json:"created_at"`
 }
 
-// PendingDeletions lists up to limit recorded deletions the service has
+// Pending lists up to limit recorded deletions the service has
 // not confirmed yet, oldest first.
-func (s *Service) PendingDeletions(ctx context.Context, limit int) ([]Deletion, error) {
+func (o *Outbox) Pending(ctx context.Context, limit int) ([]Deletion, error) {
+	s := o.s
 	ds, err := s.store.ListDeletions(ctx, limit)
 	out := make([]Deletion, len(ds))
 	for i, d := range ds {

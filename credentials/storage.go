@@ -24,8 +24,8 @@ type Rows interface {
 	ItemReferenced(ctx context.Context, orgID, source, itemID string) (bool, error)
 }
 
-// Folders are the credential folders.
-type Folders interface {
+// FolderStore is where the credential folders are kept.
+type FolderStore interface {
 	CreateFolder(ctx context.Context, f store.Folder) error
 	GetFolder(ctx context.Context, orgID, id string) (store.Folder, error)
 	ListFolders(ctx context.Context, orgID, search string, offset, limit int) ([]store.Folder, error)
@@ -34,8 +34,8 @@ type Folders interface {
 	SetCredentialFolder(ctx context.Context, orgID, credentialID string, folderID *string) (store.Credential, error)
 }
 
-// Outbox is the record of vault items to delete.
-type Outbox interface {
+// OutboxStore is the record of vault items to delete.
+type OutboxStore interface {
 	EnqueueDeletion(ctx context.Context, d store.VaultDeletion) error
 	ClaimDeletions(ctx context.Context, limit int, lease time.Duration) ([]store.VaultDeletion, error)
 	FinishDeletion(ctx context.Context, id string) error
@@ -58,8 +58,8 @@ type CreateLog interface {
 // writes commit together.
 type Storage interface {
 	Rows
-	Folders
-	Outbox
+	FolderStore
+	OutboxStore
 	CreateLog
 	InsertAuditEvent(ctx context.Context, e store.AuditEvent) error
 	Now() time.Time

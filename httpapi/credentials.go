@@ -23,7 +23,7 @@ type CredentialService interface {
 	Create(ctx context.Context, orgID string, c vault.Credential, settings credentials.Patch) (credentials.View, error)
 	Get(ctx context.Context, orgID, id string) (credentials.View, error)
 	List(ctx context.Context, orgID string, o credentials.ListOptions) (credentials.Page, error)
-	UpdateWith(ctx context.Context, orgID, id string, c vault.Credential, keep credentials.Keep, settings credentials.Patch) (credentials.View, error)
+	Update(ctx context.Context, orgID, id string, c vault.Credential, keep credentials.Keep, settings credentials.Patch) (credentials.View, error)
 	Patch(ctx context.Context, orgID, id string, p credentials.Patch) (credentials.View, error)
 	Delete(ctx context.Context, orgID, id string) error
 	TOTPCode(ctx context.Context, orgID, id string) (credentials.Code, error)
@@ -326,7 +326,7 @@ func (s *server) updateCredential(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	v, err := s.Credentials.UpdateWith(c.Request().Context(), principal(c).OrganizationID, c.Param("credential_id"), cred, keep, settings)
+	v, err := s.Credentials.Update(c.Request().Context(), principal(c).OrganizationID, c.Param("credential_id"), cred, keep, settings)
 	if err != nil {
 		return notFoundAs(err, credentialNotFound)
 	}

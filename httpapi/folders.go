@@ -12,12 +12,12 @@ import (
 
 // FolderService is what the folder routes need (credentials.Service).
 type FolderService interface {
-	CreateFolder(ctx context.Context, orgID, title string, description *string) (credentials.FolderView, error)
-	GetFolder(ctx context.Context, orgID, id string) (credentials.FolderView, error)
-	ListFolders(ctx context.Context, orgID string, page, pageSize int, search string) ([]credentials.FolderView, error)
-	UpdateFolder(ctx context.Context, orgID, id string, title, description *string) (credentials.FolderView, error)
-	DeleteFolder(ctx context.Context, orgID, id string) error
-	SetFolder(ctx context.Context, orgID, credentialID string, folderID *string) (credentials.View, error)
+	Create(ctx context.Context, orgID, title string, description *string) (credentials.FolderView, error)
+	Get(ctx context.Context, orgID, id string) (credentials.FolderView, error)
+	List(ctx context.Context, orgID string, page, pageSize int, search string) ([]credentials.FolderView, error)
+	Update(ctx context.Context, orgID, id string, title, description *string) (credentials.FolderView, error)
+	Delete(ctx context.Context, orgID, id string) error
+	Assign(ctx context.Context, orgID, credentialID string, folderID *string) (credentials.View, error)
 }
 
 const folderNotFound = "credential folder not found"
@@ -48,7 +48,7 @@ func (s *server) createFolder(c echo.Context) error {
 	if req.Title == nil {
 		return echo.NewHTTPError(http.StatusBadRequest, "title: is required")
 	}
-	v, err := s.Folders.CreateFolder(c.Request().Context(), principal(c).OrganizationID, *req.Title, req.Description)
+	v, err := s.Folders.Create(c.Request().Context(), principal(c).OrganizationID, *req.Title, req.Description)
 	if err != nil {
 		return err
 	}
@@ -60,7 +60,7 @@ func (s *server) listFolders(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	vs, err := s.Folders.ListFolders(c.Request().Context(), principal(c).OrganizationID, page, size, c.QueryParam("search"))
+	vs, err := s.Folders.List(c.Request().Context(), principal(c).OrganizationID, page, size, c.QueryParam("search"))
 	if err != nil {
 		return err
 	}
@@ -68,7 +68,7 @@ func (s *server) listFolders(c echo.Context) error {
 }
 
 func (s *server) getFolder(c echo.Context) error {
-	v, err := s.Folders.GetFolder(c.Request().Context(), principal(c).OrganizationID, c.Param("folder_id"))
+	v, err := s.Folders.Get(c.Request().Context(), principal(c).OrganizationID, c.Param("folder_id"))
 	if err != nil {
 		return notFoundAs(err, folderNotFound)
 	}
@@ -80,7 +80,7 @@ func (s *server) updateFolder(c echo.Context) error {
 	if err := decodeJSON(c, &req, false); err != nil {
 		return err
 	}
-	v, err := s.Folders.UpdateFolder(c.Request().Context(), principal(c).OrganizationID, c.Param("folder_id"), req.Title, req.Description)
+	v, err := s.Folders.Update(c.Request().Context(), principal(c).OrganizationID, c.Param("folder_id"), req.Title, req.Description)
 	if err != nil {
 		return notFoundAs(err, folderNotFound)
 	}
@@ -89,7 +89,7 @@ func (s *server) updateFolder(c echo.Context) error {
 
 func (s *server) deleteFolder(c echo.Context) error {
 	id := c.Param("folder_id")
-	if err := s.Folders.DeleteFolder(c.Request().Context(), principal(c).OrganizationID, id); err != nil {
+	if err := s.Folders.Delete(c.Request().Context(), principal(c).OrganizationID, id); err != nil {
 		return notFoundAs(err, folderNotFound)
 	}
 	return c.JSON(http.StatusOK, map[string]string{"status": "deleted", "folder_id": id})
@@ -108,7 +108,7 @@ func (s *server) setCredentialFolder(c echo.Context) error {
 	if _, ok := keys["folder_id"]; !ok {
 		return echo.NewHTTPError(http.StatusBadRequest, "folder_id: is required (null removes the credential from its folder)")
 	}
-	v, err := s.Folders.SetFolder(c.Request().Context(), principal(c).OrganizationID, c.Param("credential_id"), req.FolderID)
+	v, err := s.Folders.Assign(c.Request().Context(), principal(c).OrganizationID, c.Param("credential_id"), req.FolderID)
 	if err != nil {
 		return notFoundAs(err, credentialNotFound)
 	}

@@ -71,7 +71,7 @@ func reconcileCmd(out output, stderr io.Writer) *cobra.Command {
 			return withPlatform(stderr, func(ctx context.Context, p *credvault.Platform) error {
 				progress, done := progressBar(stderr, "credentials checked")
 				o.Progress = progress
-				rep, err := p.Credentials.Reconcile(ctx, o)
+				rep, err := p.Maintenance.Reconcile(ctx, o)
 				done()
 				if err != nil {
 					return err
@@ -117,7 +117,7 @@ func credentialsCmd(out output, stderr io.Writer) *cobra.Command {
 			// configuration; over REST an API key moves only from
 			// configurations whose URL and token it sends.
 			o.Progress, o.AllSources = progress, true
-			rep, err := p.Credentials.Migrate(ctx, orgID, o)
+			rep, err := p.Maintenance.Migrate(ctx, orgID, o)
 			done()
 			if err != nil {
 				return err

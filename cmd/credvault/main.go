@@ -442,7 +442,7 @@ func outboxCmd(out output, stderr io.Writer) *cobra.Command {
 		Example: "  credvault outbox list --format text",
 		Args:    noArgs,
 		RunE: withPlatform(stderr, func(ctx context.Context, p *credvault.Platform) error {
-			rows, err := p.Credentials.PendingDeletions(ctx, limit)
+			rows, err := p.Outbox.Pending(ctx, limit)
 			if err != nil {
 				return err
 			}
