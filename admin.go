@@ -58,7 +58,7 @@ func OpenAdmin(ctx context.Context, cfg config.Config, o AdminOptions) (*Admin, 
 			return nil, err
 		}
 	}
-	st, err := openStore(ctx, cfg)
+	st, err := openStore(ctx, cfg, nil)
 	if err != nil {
 		return nil, err
 	}

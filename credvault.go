@@ -1,12 +1,18 @@
 // Package credvault is the entry point for a platform backend that embeds
-// credvault: Open wires the store, keyring, organizations, vaults and
-// credentials from a config.Config, and the returned Platform offers the
-// Go API (create, get with the secret, list, update, delete credentials,
-// TOTP codes) and the HTTP handler of the REST API.
+// credvault, and its one composition root: Open wires the store, keyring,
+// organizations, vaults and credentials from a config.Config (config.Default
+// for one built in Go) and Options (a logger, a Prometheus registry, the
+// host's own PostgreSQL pool), and the returned Platform offers the Go API
+// (create, get with the secret, list, update, delete credentials, TOTP
+// codes, folders, the outbox, reconcile and migrate) and the HTTP handler
+// of the REST API and pages, which work under any path prefix
+// (http.StripPrefix). OpenAdmin opens the database for the
+// administration commands that need no platform (migrations, keys).
 package credvault
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -44,6 +50,14 @@ type Options struct {
 	// NoCreate refuses to create an embedded database that does not exist
 	// yet (ErrNoDatabase), for commands run against a server's database.
 	NoCreate bool
+	// DB is the host's own PostgreSQL pool, used instead of
+	// Config.DatabaseURL (set one or the other). Open it with the pgx
+	// driver (sql.Open("pgx", url) after importing
+	// github.com/jackc/pgx/v5/stdlib): the change listener holds one of
+	// its connections. credvault's tables go to the schema its search_path
+	// names (add search_path=credvault to the URL to keep them apart); the
+	// pool's size and lifetime stay the host's, and Close leaves it open.
+	DB *sql.DB
 }
 
 // Platform is a running credvault: everything wired and ready.
@@ -83,7 +97,10 @@ func Open(ctx context.Context, cfg config.Config, opts Options) (*Platform, erro
 		return nil, err
 	}
 	cfg = cfg.WithDefaults()
-	if opts.NoCreate {
+	if opts.DB != nil && cfg.DatabaseURL != "" {
+		return nil, errors.New("credvault.Options.DB and Config.DatabaseURL are both set: choose one")
+	}
+	if opts.NoCreate && opts.DB == nil {
 		if err := databaseExists(cfg); err != nil {
 			return nil, err
 		}
@@ -104,11 +121,11 @@ func Open(ctx context.Context, cfg config.Config, opts Options) (*Platform, erro
 	if err != nil {
 		return nil, err
 	}
-	kr, err := loadKeyring(cfg, log)
+	kr, err := loadKeyring(cfg, cfg.Embedded() && opts.DB == nil, log)
 	if err != nil {
 		return nil, err
 	}
-	st, err := openStore(ctx, cfg)
+	st, err := openStore(ctx, cfg, opts.DB)
 	if err != nil {
 		return nil, err
 	}

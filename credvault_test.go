@@ -2,6 +2,7 @@ package credvault_test
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -10,6 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
@@ -225,5 +227,75 @@ func TestOpenWithACancelledContext(t *testing.T) {
 	_, err := credvault.Open(ctx, testConfig(t, testdb.Postgres), credvault.Options{})
 	if err == nil || strings.Contains(err.Error(), "%!") || !errors.Is(err, context.Canceled) {
 		t.Fatalf("Open with a cancelled context = %v", err)
+	}
+}
+
+// TestHostDatabaseHandle: an embedding backend brings its own PostgreSQL
+// pool (Options.DB, pgx driver, schema by search_path). credvault migrates
+// and serves through it, hears another replica's key revocation through
+// it, and leaves it open on Close.
+func TestHostDatabaseHandle(t *testing.T) {
+	t.Parallel()
+	cfg := testConfig(t, testdb.Postgres)
+	url := cfg.DatabaseURL
+	host, err := sql.Open("pgx", url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer host.Close()
+	cfg.DatabaseURL = ""
+	p, err := credvault.Open(context.Background(), cfg, credvault.Options{Migrate: true, DB: host})
+	if err != nil {
+		t.Fatal(err)
+	}
+	created, err := p.Organizations.Create(context.Background(), "Host")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(p.Handler())
+	defer srv.Close()
+	status := func() int {
+		req, _ := http.NewRequest("GET", srv.URL+"/api/v1/credentials", nil)
+		req.Header.Set("x-api-key", created.APIKey)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if s := status(); s != 200 {
+		t.Fatalf("list through the host's pool = %d", s)
+	}
+	// Another replica, on its own URL, revokes the key.
+	other := cfg
+	other.DatabaseURL = url
+	replica, err := credvault.Open(context.Background(), other, credvault.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer replica.Close()
+	if err := replica.Organizations.RevokeKey(context.Background(), created.OrganizationID, created.APIKeyID); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(3 * time.Second)
+	for status() != 401 {
+		if time.Now().After(deadline) {
+			t.Fatal("a key revoked by another replica is still accepted after 3 s")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if err := p.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := host.Ping(); err != nil {
+		t.Fatalf("Close closed the host's pool: %v", err)
+	}
+	var n int
+	if err := host.QueryRow("SELECT COUNT(*) FROM organizations").Scan(&n); err != nil || n != 1 {
+		t.Fatalf("credvault's tables are not in the pool's schema: %d %v", n, err)
+	}
+	if _, err := credvault.Open(context.Background(), other, credvault.Options{DB: host}); err == nil {
+		t.Fatal("Options.DB with Config.DatabaseURL accepted")
 	}
 }

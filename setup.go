@@ -6,6 +6,7 @@ package credvault
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -23,10 +24,10 @@ import (
 
 // loadKeyring applies the keyset rules: an explicit keyset wins; the
 // embedded default generates one once (with a warning); PostgreSQL without
-// a keyset is refused.
-func loadKeyring(cfg config.Config, log *slog.Logger) (*keyring.Keyring, error) {
+// a keyset (a DATABASE_URL or the host's pool, embedded false) is refused.
+func loadKeyring(cfg config.Config, embedded bool, log *slog.Logger) (*keyring.Keyring, error) {
 	src := keyring.Source{File: cfg.KeysetFile, Inline: cfg.Keyset}
-	if cfg.Embedded() {
+	if embedded {
 		src.GenerateAt = cfg.GeneratedKeysetPath()
 	}
 	if mode, open := keyring.OpenToOthers(cfg.KeysetFile); cfg.KeysetFile != "" && open {
@@ -35,7 +36,7 @@ func loadKeyring(cfg config.Config, log *slog.Logger) (*keyring.Keyring, error) 
 	}
 	k, generated, err := keyring.Load(src)
 	if errors.Is(err, keyring.ErrNoKeyset) {
-		return nil, fmt.Errorf("no Tink keyset configured: with DATABASE_URL set, %s (or %s) is required; create one with `credvault keys init --out FILE`",
+		return nil, fmt.Errorf("no Tink keyset configured: with PostgreSQL (DATABASE_URL or Options.DB), %s (or %s) is required; create one with `credvault keys init --out FILE`",
 			config.EnvKeysetFile, config.EnvKeyset)
 	}
 	if err != nil {
@@ -58,7 +59,8 @@ func checkSchema(ctx context.Context, st *store.Store, log *slog.Logger) error {
 	}
 	switch {
 	case cur < newest:
-		return fmt.Errorf("the database schema is at version %d and this binary needs %d: run `credvault migrate` (or start `credvault serve` without --no-migrate)", cur, newest)
+		return fmt.Errorf("the database schema is at version %d and this binary needs %d: "+
+			"embedding credvault, set credvault.Options.Migrate; running it, run `credvault migrate` (or start `credvault serve` without --no-migrate)", cur, newest)
 	case cur > newest && log != nil:
 		log.Warn("the database schema is newer than this binary (an upgrade in progress?)",
 			slog.Int64("schema_version", cur), slog.Int64("binary_version", newest))
@@ -93,9 +95,10 @@ func canaryDecrypts(kr *keyring.Keyring, stored []byte) error {
 	return nil
 }
 
-// openStore opens the database described by cfg.
-func openStore(ctx context.Context, cfg config.Config) (*store.Store, error) {
-	return store.Open(ctx, store.Options{DatabaseURL: cfg.DatabaseURL, SQLitePath: cfg.SQLitePath()})
+// openStore opens the database described by cfg, or db when it is set
+// (the host's own PostgreSQL pool).
+func openStore(ctx context.Context, cfg config.Config, db *sql.DB) (*store.Store, error) {
+	return store.Open(ctx, store.Options{DatabaseURL: cfg.DatabaseURL, SQLitePath: cfg.SQLitePath(), DB: db})
 }
 
 // newEnvVault builds the env-configured vault from cfg, or returns nil

@@ -1,9 +1,13 @@
 // Package credentials is credvault's credential service: the secret of
 // each credential goes to the organization's vault, its metadata to the
-// store, and the two are kept consistent — an item whose row cannot be
-// written is deleted again, an update re-points the row with optimistic
-// concurrency before the old item is removed, a delete removes the item
-// before the row.
+// store, and the two are kept consistent. Every create is recorded before
+// it is sent; an item whose row cannot be written is deleted again; an
+// update re-points the row with optimistic concurrency and records the old
+// item's deletion with it; a delete soft-deletes the row and records its
+// item's deletion in one transaction. Recorded deletions go through the
+// Outbox, retried until the service confirms; Maintenance reconciles rows
+// with their items and moves credentials between services; Folders files
+// them.
 //
 // It knows the vault and the store; it does not know HTTP.
 package credentials

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/stdlib"
 
 	"github.com/credvault/credvault/internal/sqldb"
 	"github.com/credvault/credvault/migrations"
@@ -95,6 +96,24 @@ func (s *Store) Listen(ctx context.Context, o ListenOptions) {
 }
 
 func (s *Store) listenOnce(ctx context.Context, o ListenOptions) error {
+	if s.borrowed {
+		// The caller's pool: one of its connections, held while listening.
+		conn, err := s.SQLDB().Conn(ctx)
+		if err != nil {
+			return err
+		}
+		// It goes back to the pool unsubscribed (UNLISTEN *).
+		defer conn.Close()
+		return conn.Raw(func(dc any) error {
+			pc, ok := dc.(*stdlib.Conn)
+			if !ok {
+				return errors.New("store: Options.DB must use the pgx driver (github.com/jackc/pgx/v5/stdlib) for change notifications")
+			}
+			err := s.listenOn(ctx, pc.Conn(), o)
+			_, _ = pc.Conn().Exec(context.WithoutCancel(ctx), "UNLISTEN *")
+			return err
+		})
+	}
 	cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	conn, err := pgx.Connect(cctx, s.dsn)
 	cancel()
@@ -102,6 +121,12 @@ func (s *Store) listenOnce(ctx context.Context, o ListenOptions) error {
 		return err
 	}
 	defer conn.Close(context.WithoutCancel(ctx))
+	return s.listenOn(ctx, conn, o)
+}
+
+// listenOn subscribes conn to the change channel and delivers changes
+// until ctx ends or the connection fails.
+func (s *Store) listenOn(ctx context.Context, conn *pgx.Conn, o ListenOptions) error {
 	if _, err := conn.Exec(ctx, "LISTEN "+pgx.Identifier{s.channel}.Sanitize()); err != nil {
 		return err
 	}

@@ -44,6 +44,11 @@ type Options struct {
 	MaxOpenConns int
 	// Logger receives slow-query warnings; SQL text only, never values.
 	Logger *slog.Logger
+	// DB is a PostgreSQL pool the caller owns, used instead of
+	// DatabaseURL: opened with the pgx driver (github.com/jackc/pgx/v5/stdlib,
+	// which change notifications need), its schema chosen by its
+	// search_path. Close leaves it open.
+	DB *sql.DB
 }
 
 // Store is a handle on the database. It is safe for concurrent use.
@@ -55,17 +60,20 @@ type Store struct {
 	dsn     string
 	channel string
 	origin  string // this Store's id in the notifications it publishes
+	// borrowed says the pool is the caller's (Options.DB): Close leaves
+	// it open, and the change listener holds one of its connections.
+	borrowed bool
 }
 
 // Open connects to the database described by opts and checks it answers.
 func Open(ctx context.Context, opts Options) (*Store, error) {
 	db, dialect, err := sqldb.Open(ctx, sqldb.Options{DatabaseURL: opts.DatabaseURL, SQLitePath: opts.SQLitePath,
-		MaxOpenConns: opts.MaxOpenConns})
+		MaxOpenConns: opts.MaxOpenConns, DB: opts.DB})
 	if err != nil {
 		return nil, err
 	}
 	s := &Store{db: db, dialect: dialect, now: func() time.Time { return time.Now().UTC() }, dsn: opts.DatabaseURL,
-		origin: NewID("p")}
+		origin: NewID("p"), borrowed: opts.DB != nil}
 	if dialect == migrations.Postgres {
 		// One channel per database and schema, so deployments (and tests)
 		// sharing a database in different schemas do not hear each other.
@@ -97,19 +105,24 @@ func (s *Store) Migrate(ctx context.Context, set migrations.Set) (int, error) {
 // Ping checks that the database answers.
 func (s *Store) Ping(ctx context.Context) error {
 	if err := s.SQLDB().PingContext(ctx); err != nil {
-		return fmt.Errorf("store: database unreachable: %w", errors.Unwrap(err))
+		return fmt.Errorf("store: database unreachable: %w", sqldb.RedactDSN(err, s.dsn))
 	}
 	return nil
 }
 
 // Close releases the pool.
-func (s *Store) Close() error { return s.SQLDB().Close() }
+func (s *Store) Close() error {
+	if s.borrowed {
+		return nil
+	}
+	return s.SQLDB().Close()
+}
 
 // Tx runs fn in one transaction: fn's Store writes commit together or not
 // at all.
 func (s *Store) Tx(ctx context.Context, fn func(tx *Store) error) error {
 	return s.db.WithContext(ctx).Transaction(func(gtx *gorm.DB) error {
-		return fn(&Store{db: gtx, dialect: s.dialect, now: s.now, dsn: s.dsn, channel: s.channel, origin: s.origin})
+		return fn(&Store{db: gtx, dialect: s.dialect, now: s.now, dsn: s.dsn, channel: s.channel, origin: s.origin, borrowed: s.borrowed})
 	})
 }
 

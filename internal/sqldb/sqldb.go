@@ -39,6 +39,10 @@ type Options struct {
 	SQLitePath string
 	// MaxOpenConns bounds the PostgreSQL pool (default 20).
 	MaxOpenConns int
+	// DB is a PostgreSQL pool the caller owns, used instead of
+	// DatabaseURL; its pool settings are the caller's, and Close is the
+	// caller's too.
+	DB *sql.DB
 }
 
 // Open connects to the database described by opts and checks it answers.
@@ -53,10 +57,14 @@ func Open(ctx context.Context, opts Options) (*gorm.DB, migrations.Dialect, erro
 		dialector gorm.Dialector
 		dialect   migrations.Dialect
 	)
-	if opts.DatabaseURL != "" {
+	switch {
+	case opts.DB != nil:
+		dialector = postgres.New(postgres.Config{Conn: opts.DB})
+		dialect = migrations.Postgres
+	case opts.DatabaseURL != "":
 		dialector = postgres.New(postgres.Config{DSN: opts.DatabaseURL})
 		dialect = migrations.Postgres
-	} else {
+	default:
 		if opts.SQLitePath == "" {
 			return nil, "", errors.New("store: no DATABASE_URL and no SQLite path")
 		}
@@ -80,7 +88,10 @@ func Open(ctx context.Context, opts Options) (*gorm.DB, migrations.Dialect, erro
 	if err != nil {
 		return nil, "", fmt.Errorf("store: %w", err)
 	}
-	if dialect == migrations.Postgres {
+	switch {
+	case opts.DB != nil:
+		// The caller's pool, sized by the caller.
+	case dialect == migrations.Postgres:
 		n := opts.MaxOpenConns
 		if n <= 0 {
 			n = 20
@@ -89,7 +100,7 @@ func Open(ctx context.Context, opts Options) (*gorm.DB, migrations.Dialect, erro
 		sqlDB.SetMaxIdleConns(n)
 		sqlDB.SetConnMaxIdleTime(5 * time.Minute)
 		sqlDB.SetConnMaxLifetime(time.Hour)
-	} else {
+	default:
 		// SQLite allows one writer; one connection avoids SQLITE_BUSY
 		// storms and keeps PRAGMAs on every statement.
 		sqlDB.SetMaxOpenConns(1)
@@ -97,7 +108,9 @@ func Open(ctx context.Context, opts Options) (*gorm.DB, migrations.Dialect, erro
 	pingCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	if err := sqlDB.PingContext(pingCtx); err != nil {
-		sqlDB.Close()
+		if opts.DB == nil {
+			sqlDB.Close()
+		}
 		return nil, "", fmt.Errorf("store: database unreachable: %w", RedactDSN(err, opts.DatabaseURL))
 	}
 	return db, dialect, nil
