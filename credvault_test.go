@@ -23,23 +23,7 @@ import (
 	"github.com/credvault/credvault/org"
 )
 
-func testConfig(t testing.TB, kind testdb.Kind) config.Config {
-	t.Helper()
-	cfg, err := config.Parse(func(string) (string, bool) { return "", false })
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.DataDir = t.TempDir()
-	// Tests drive the API far faster than any person.
-	cfg.RateConfig = config.Rate{PerSecond: 1e6, Burst: 1e6}
-	cfg.RateCredentials = config.Rate{PerSecond: 1e6, Burst: 1e6}
-	if kind == testdb.Postgres {
-		cfg.DatabaseURL = testdb.PostgresURL(t)
-		b, _ := keyring.Generate()
-		cfg.Keyset = string(b)
-	}
-	return cfg
-}
+func testConfig(t testing.TB, kind testdb.Kind) config.Config { return testdb.Config(t, kind) }
 
 func TestKeysetRules(t *testing.T) {
 	t.Parallel()

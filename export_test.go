@@ -2,6 +2,6 @@ package credvault
 
 import "github.com/credvault/credvault/store"
 
-// TestStore is the platform's store, for the end-to-end tests' checks of
-// what the database holds (not part of the API: store is internal).
+// TestStore is the platform's store, for the root package's own checks of
+// what the database holds (not part of the API).
 func (p *Platform) TestStore() *store.Store { return p.st }

@@ -16,6 +16,8 @@ import (
 
 	_ "github.com/jackc/pgx/v5/stdlib" // database/sql driver "pgx"
 
+	"github.com/credvault/credvault/config"
+	"github.com/credvault/credvault/internal/keyring"
 	"github.com/credvault/credvault/migrations"
 )
 
@@ -132,4 +134,28 @@ func AssertAbsent(t testing.TB, s Database, needle string) {
 		}
 		r.Close()
 	}
+}
+
+// Config returns credvault's configuration from an empty environment for
+// a test on a fresh database of kind: its own data folder, rate limits no
+// test meets, and, on PostgreSQL, a fresh schema and a keyset.
+func Config(t testing.TB, kind Kind) config.Config {
+	t.Helper()
+	cfg, err := config.Parse(func(string) (string, bool) { return "", false })
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.DataDir = t.TempDir()
+	// Tests drive the API far faster than any person.
+	cfg.RateConfig = config.Rate{PerSecond: 1e6, Burst: 1e6}
+	cfg.RateCredentials = config.Rate{PerSecond: 1e6, Burst: 1e6}
+	if kind == Postgres {
+		cfg.DatabaseURL = PostgresURL(t)
+		b, err := keyring.Generate()
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg.Keyset = string(b)
+	}
+	return cfg
 }

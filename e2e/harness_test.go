@@ -1,4 +1,4 @@
-package credvault_test
+package e2e
 
 import (
 	"bytes"
@@ -18,6 +18,7 @@ import (
 	"github.com/credvault/credvault/config"
 	"github.com/credvault/credvault/internal/fakeservice"
 	"github.com/credvault/credvault/internal/testdb"
+	"github.com/credvault/credvault/store"
 )
 
 // syncBuffer is a goroutine-safe log sink.
@@ -73,12 +74,9 @@ func newHarnessWithConfig(t testing.TB, cfg config.Config, tweak ...func(o *cred
 	for _, f := range tweak {
 		f(&opts)
 	}
-	p, err := credvault.Open(context.Background(), cfg, opts)
-	if err != nil {
-		t.Fatal(err)
-	}
+	p := openPlatform(t, cfg, opts)
 	srv := httptest.NewServer(p.Handler())
-	t.Cleanup(func() { srv.Close(); p.Close() })
+	t.Cleanup(srv.Close)
 	return &harness{t: t, p: p, srv: srv, logs: logs}
 }
 
@@ -163,7 +161,7 @@ func (h *harness) assertNoSecret(secrets ...string) {
 		if strings.Contains(logs, s) {
 			h.t.Errorf("a secret appears in the logs")
 		}
-		testdb.AssertAbsent(h.t, h.p.TestStore(), s)
+		testdb.AssertAbsent(h.t, testStore(h.p), s)
 	}
 }
 
@@ -179,4 +177,36 @@ func envHarness(t *testing.T, kind testdb.Kind) (*harness, *fakeservice.Service)
 	cfg := loopbackConfig(t, kind)
 	cfg.VaultType, cfg.CustomBaseURL, cfg.CustomToken = "custom", envSvc.Base(), envToken
 	return newHarnessWithConfig(t, cfg), envSvc
+}
+
+// testConfig is credvault's configuration for a test on a fresh database.
+func testConfig(t testing.TB, kind testdb.Kind) config.Config { return testdb.Config(t, kind) }
+
+// stores holds, per platform a test opened, a store of its own on the same
+// database: what the tests read and break behind the platform's back,
+// through the public store package.
+var stores sync.Map // *credvault.Platform → *store.Store
+
+// openPlatform opens a platform on cfg, closed when t ends, with a store of
+// the test's own on the same database (testStore).
+func openPlatform(t testing.TB, cfg config.Config, opts credvault.Options) *credvault.Platform {
+	t.Helper()
+	p, err := credvault.Open(context.Background(), cfg, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := store.Open(context.Background(), store.Options{DatabaseURL: cfg.DatabaseURL, SQLitePath: cfg.SQLitePath(), MaxOpenConns: 4})
+	if err != nil {
+		p.Close()
+		t.Fatal(err)
+	}
+	stores.Store(p, st)
+	t.Cleanup(func() { p.Close(); st.Close(); stores.Delete(p) })
+	return p
+}
+
+// testStore is the test's own store on p's database.
+func testStore(p *credvault.Platform) *store.Store {
+	st, _ := stores.Load(p)
+	return st.(*store.Store)
 }

@@ -1,4 +1,4 @@
-package credvault_test
+package e2e
 
 import (
 	"encoding/base64"
@@ -215,7 +215,7 @@ func TestHostileServiceEchoesNoSecret(t *testing.T) {
 		if r := h.do("DELETE", "/api/v1/credentials/"+id, key, nil); r.status != 204 {
 			t.Errorf("%s delete = %d, want 204", typ, r.status)
 		}
-		ds, err := h.p.TestStore().ListDeletions(t.Context(), 100)
+		ds, err := testStore(h.p).ListDeletions(t.Context(), 100)
 		if err != nil || len(ds) == 0 {
 			t.Fatalf("%s: outbox = %v %v, want the refused deletion", typ, ds, err)
 		}

@@ -1,4 +1,4 @@
-package credvault_test
+package e2e
 
 import (
 	"context"
@@ -36,7 +36,7 @@ func TestResolutionPrecedenceOverPostgres(t *testing.T) {
 	}
 
 	// The cache is used: a change behind its back is not seen...
-	if _, err := h.p.TestStore().SQLDB().Exec("UPDATE org_auth_tokens SET valid = false WHERE organization_id = $1", orgA); err != nil {
+	if _, err := testStore(h.p).SQLDB().Exec("UPDATE org_auth_tokens SET valid = false WHERE organization_id = $1", orgA); err != nil {
 		t.Fatal(err)
 	}
 	if again, _ := h.p.Vault.Resolve(ctx, orgA); again != a {

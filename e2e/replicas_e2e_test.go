@@ -1,4 +1,4 @@
-package credvault_test
+package e2e
 
 import (
 	"context"
@@ -87,12 +87,12 @@ func TestListenerReconnectFlushes(t *testing.T) {
 	}
 	// Change the configuration behind every cache's back (no notification),
 	// then kill the listener's connection.
-	if _, err := h.p.TestStore().SQLDB().ExecContext(ctx, "UPDATE org_auth_tokens SET valid = false WHERE organization_id = $1", orgID); err != nil {
+	if _, err := testStore(h.p).SQLDB().ExecContext(ctx, "UPDATE org_auth_tokens SET valid = false WHERE organization_id = $1", orgID); err != nil {
 		t.Fatal(err)
 	}
 	// Only this instance's listener (its channel names its schema).
-	if _, err := h.p.TestStore().SQLDB().ExecContext(ctx,
-		"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query = $1", `LISTEN "`+h.p.TestStore().Channel()+`"`); err != nil {
+	if _, err := testStore(h.p).SQLDB().ExecContext(ctx,
+		"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query = $1", `LISTEN "`+testStore(h.p).Channel()+`"`); err != nil {
 		t.Fatal(err)
 	}
 	deadline := time.Now().Add(5 * time.Second)
@@ -126,7 +126,7 @@ func TestSteadyStateMakesNoQueries(t *testing.T) {
 	if r := h.do("GET", path, key, nil); r.status != 200 {
 		t.Fatalf("warm-up = %d", r.status)
 	}
-	db := h.p.TestStore().SQLDB()
+	db := testStore(h.p).SQLDB()
 	ctx := context.Background()
 	p, err := h.p.Organizations.Authenticate(ctx, key)
 	if err != nil {
@@ -147,7 +147,7 @@ func TestSteadyStateMakesNoQueries(t *testing.T) {
 		}
 	}
 	// The revocation's notification drops the key everywhere.
-	if _, err := db.ExecContext(ctx, "SELECT pg_notify($1, $2)", h.p.TestStore().Channel(), "key:another-process:"+p.KeyID); err != nil {
+	if _, err := db.ExecContext(ctx, "SELECT pg_notify($1, $2)", testStore(h.p).Channel(), "key:another-process:"+p.KeyID); err != nil {
 		t.Fatal(err)
 	}
 	start := time.Now()

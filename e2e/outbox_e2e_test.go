@@ -1,4 +1,4 @@
-package credvault_test
+package e2e
 
 import (
 	"context"
@@ -47,13 +47,13 @@ func waitFor0Pending(t *testing.T, p *credvault.Platform, within time.Duration, 
 		// Skip the backoff the failures earned: make every entry due now, as
 		// if that time had passed (only with one worker running: it would
 		// also end another worker's lease).
-		if _, err := p.TestStore().SQLDB().ExecContext(context.Background(), "UPDATE vault_deletions SET next_attempt_at = now()"); err != nil {
+		if _, err := testStore(p).SQLDB().ExecContext(context.Background(), "UPDATE vault_deletions SET next_attempt_at = now()"); err != nil {
 			t.Fatal(err)
 		}
 	}
 	deadline := time.Now().Add(within)
 	for {
-		n, _, err := p.TestStore().DeletionStats(context.Background())
+		n, _, err := testStore(p).DeletionStats(context.Background())
 		if err == nil && n == 0 {
 			return
 		}
@@ -84,7 +84,7 @@ func TestOutboxSurvivesFailuresAndRestart(t *testing.T) {
 			t.Fatalf("update = %d %s", r.status, r.body)
 		}
 	}
-	if n, _, _ := a.p.TestStore().DeletionStats(context.Background()); n != 3 {
+	if n, _, _ := testStore(a.p).DeletionStats(context.Background()); n != 3 {
 		t.Fatalf("%d deletions recorded, want 3", n)
 	}
 	if r := a.do("GET", "/metrics", "", nil); !strings.Contains(string(r.body), "credvault_outbox_pending 3") {

@@ -1,4 +1,4 @@
-package credvault_test
+package e2e
 
 import (
 	"context"
@@ -344,7 +344,7 @@ func TestTOTPCode(t *testing.T) {
 func TestCredentialFaults(t *testing.T) {
 	t.Parallel()
 	h, svc, orgID, key := configured(t, testdb.Postgres)
-	db := h.p.TestStore().SQLDB()
+	db := testStore(h.p).SQLDB()
 	mode := make(chan string, 1)
 	setMode := func(m string) {
 		select {
@@ -455,7 +455,7 @@ func TestCredentialFaults(t *testing.T) {
 	if svc.Items() != items {
 		t.Fatal("the refused delete removed the item")
 	}
-	if ds, _ := h.p.TestStore().ListDeletions(t.Context(), 10); len(ds) != 1 || !strings.Contains(ds[0].LastError, "HTTP 500 on delete") {
+	if ds, _ := testStore(h.p).ListDeletions(t.Context(), 10); len(ds) != 1 || !strings.Contains(ds[0].LastError, "HTTP 500 on delete") {
 		t.Fatalf("outbox = %+v, want the refused deletion with its error", ds)
 	}
 	setMode("ok")

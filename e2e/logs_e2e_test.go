@@ -1,4 +1,4 @@
-package credvault_test
+package e2e
 
 import (
 	"bufio"

@@ -1,4 +1,4 @@
-package credvault_test
+package e2e
 
 import (
 	"context"
@@ -156,7 +156,7 @@ func TestSettingsPageInChromium(t *testing.T) {
 		t.Fatalf("screenshot of %d bytes", len(shot))
 	}
 	if *update {
-		if err := os.WriteFile("docs/settings.png", shot, 0o644); err != nil {
+		if err := os.WriteFile("../docs/settings.png", shot, 0o644); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -243,7 +243,7 @@ func TestDocsPageInChromium(t *testing.T) {
 	if *update {
 		shot, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
 		if err == nil {
-			err = os.WriteFile("docs/api-reference.png", shot, 0o644)
+			err = os.WriteFile("../docs/api-reference.png", shot, 0o644)
 		}
 		if err != nil {
 			t.Fatal(err)
@@ -369,7 +369,7 @@ func TestCredentialsPageInChromium(t *testing.T) {
 		for _, v := range []struct {
 			file  string
 			width int64
-		}{{"docs/credentials.png", 1000}, {"docs/credentials-narrow.png", 400}} {
+		}{{"../docs/credentials.png", 1000}, {"../docs/credentials-narrow.png", 400}} {
 			do(chromedp.EmulateViewport(v.width, 900))
 			shot, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
 			if err == nil {

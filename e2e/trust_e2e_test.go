@@ -1,4 +1,4 @@
-package credvault_test
+package e2e
 
 import (
 	"errors"
@@ -105,7 +105,7 @@ func TestUnusableStoringConfigurationIsAConflict(t *testing.T) {
 	id := r.json(t)["credential_id"].(string)
 	// The row's storing configuration is purged (simulated by pointing
 	// the row at a configuration id that does not exist).
-	if _, err := h.p.TestStore().SQLDB().Exec("UPDATE credentials SET vault_source = 'cfg_purged' WHERE id = $1", id); err != nil {
+	if _, err := testStore(h.p).SQLDB().Exec("UPDATE credentials SET vault_source = 'cfg_purged' WHERE id = $1", id); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := h.p.Credentials.GetWithSecret(t.Context(), orgA, id); !errors.Is(err, vault.ErrSourceUnavailable) {
@@ -118,7 +118,7 @@ func TestUnusableStoringConfigurationIsAConflict(t *testing.T) {
 	// keeps it (never sending it to another service) with the reason.
 	for _, path := range []string{"/api/v1/credentials/%s", "/api/v1/credentials/%s/delete"} {
 		del := h.do("POST", "/api/v1/credentials", keyA, secretBody("gone", "label")).json(t)["credential_id"].(string)
-		if _, err := h.p.TestStore().SQLDB().Exec("UPDATE credentials SET vault_source = 'cfg_purged' WHERE id = $1", del); err != nil {
+		if _, err := testStore(h.p).SQLDB().Exec("UPDATE credentials SET vault_source = 'cfg_purged' WHERE id = $1", del); err != nil {
 			t.Fatal(err)
 		}
 		h.p.Credentials.Flush()
@@ -134,7 +134,7 @@ func TestUnusableStoringConfigurationIsAConflict(t *testing.T) {
 			t.Fatalf("%d requests went to the env service for an item it did not store", n)
 		}
 	}
-	ds, err := h.p.TestStore().ListDeletions(t.Context(), 10)
+	ds, err := testStore(h.p).ListDeletions(t.Context(), 10)
 	if err != nil || len(ds) != 2 {
 		t.Fatalf("outbox = %v %v, want the 2 deletions", ds, err)
 	}
@@ -149,7 +149,7 @@ func TestUnusableStoringConfigurationIsAConflict(t *testing.T) {
 	// service's items).
 	pw := h.do("POST", "/api/v1/credentials", keyA, passwordBody("Bank"))
 	pwID := pw.json(t)["credential_id"].(string)
-	if _, err := h.p.TestStore().SQLDB().Exec("UPDATE credentials SET vault_source = 'cfg_purged' WHERE id = $1", pwID); err != nil {
+	if _, err := testStore(h.p).SQLDB().Exec("UPDATE credentials SET vault_source = 'cfg_purged' WHERE id = $1", pwID); err != nil {
 		t.Fatal(err)
 	}
 	h.p.Credentials.Flush()

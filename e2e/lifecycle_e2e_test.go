@@ -1,4 +1,4 @@
-package credvault_test
+package e2e
 
 import (
 	"context"
@@ -25,7 +25,7 @@ import (
 // rowItems returns the item ids live rows point to.
 func rowItems(t *testing.T, h *harness) []string {
 	t.Helper()
-	rows, err := h.p.TestStore().ScanCredentials(t.Context(), "", "", 10_000)
+	rows, err := testStore(h.p).ScanCredentials(t.Context(), "", "", 10_000)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -43,7 +43,7 @@ func sorted(ids []string) []string { slices.Sort(ids); return ids }
 // grace period.
 func ageCreates(t *testing.T, h *harness) {
 	t.Helper()
-	if _, err := h.p.TestStore().SQLDB().Exec("UPDATE vault_creates SET created_at = created_at - interval '1 hour'"); err != nil {
+	if _, err := testStore(h.p).SQLDB().Exec("UPDATE vault_creates SET created_at = created_at - interval '1 hour'"); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -69,7 +69,7 @@ func TestLostCreateAnswerIsRecorded(t *testing.T) {
 	if r.status != 504 {
 		t.Fatalf("create with a lost answer = %d %s, want 504", r.status, r.body)
 	}
-	creates, err := h.p.TestStore().ListCreates(t.Context(), orgID, time.Now().Add(time.Hour), 10)
+	creates, err := testStore(h.p).ListCreates(t.Context(), orgID, time.Now().Add(time.Hour), 10)
 	if err != nil || len(creates) != 1 || creates[0].State != store.CreateLost || creates[0].Operation != "create" {
 		t.Fatalf("recorded creates = %+v %v, want the one lost create", creates, err)
 	}
@@ -111,7 +111,7 @@ func TestReconcileMarksDanglingRows(t *testing.T) {
 		ids = append(ids, h.do("POST", "/api/v1/credentials", key, body).json(t)["credential_id"].(string))
 	}
 	gone := ids[0]
-	row, _ := h.p.TestStore().GetCredential(t.Context(), orgID, gone)
+	row, _ := testStore(h.p).GetCredential(t.Context(), orgID, gone)
 	if !svc.Drop(row.ItemID) {
 		t.Fatal("the item was not in the service")
 	}
@@ -342,10 +342,10 @@ func TestMigrateBetweenReferenceServices(t *testing.T) {
 			t.Fatalf("credential %s changed its secret in the move", id)
 		}
 	}
-	if creates, _ := h.p.TestStore().ListCreates(t.Context(), orgID, time.Now().Add(time.Hour), 10); len(creates) != 0 {
+	if creates, _ := testStore(h.p).ListCreates(t.Context(), orgID, time.Now().Add(time.Hour), 10); len(creates) != 0 {
 		t.Fatalf("creates left unsettled: %+v", creates)
 	}
-	events, _ := h.p.TestStore().ListAuditEvents(t.Context(), orgID)
+	events, _ := testStore(h.p).ListAuditEvents(t.Context(), orgID)
 	migrated := 0
 	for _, e := range events {
 		if e.Action == credentials.ActionMigrate {
@@ -432,7 +432,7 @@ func TestFaultMatrixConverges(t *testing.T) {
 		t.Fatalf("the service holds %d items, rows point to %d: orphans %v, dangling %v", len(got), len(want),
 			diff(got, want), diff(want, got))
 	}
-	if creates, _ := h.p.TestStore().ListCreates(t.Context(), orgID, time.Now().Add(time.Hour), 100); len(creates) != 0 {
+	if creates, _ := testStore(h.p).ListCreates(t.Context(), orgID, time.Now().Add(time.Hour), 100); len(creates) != 0 {
 		t.Fatalf("creates left unsettled: %+v", creates)
 	}
 	rep, _ = h.p.Maintenance.Reconcile(t.Context(), credentials.ReconcileOptions{})

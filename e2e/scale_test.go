@@ -1,4 +1,4 @@
-package credvault_test
+package e2e
 
 import (
 	"context"
@@ -29,7 +29,7 @@ func TestScale(t *testing.T) {
 	cfg := testConfig(t, testdb.Postgres)
 	h := newHarnessWithConfig(t, cfg)
 	ctx := context.Background()
-	db := h.p.TestStore().SQLDB()
+	db := testStore(h.p).SQLDB()
 	orgs := map[int]string{}
 	keys := map[int]string{}
 	for _, n := range []int{small, big} {

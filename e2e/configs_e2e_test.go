@@ -1,4 +1,4 @@
-package credvault_test
+package e2e
 
 import (
 	"context"
@@ -97,12 +97,12 @@ func TestConfigLifecycle(t *testing.T) {
 	}
 
 	// Audit: two saves and one effective clear, none with the token.
-	events, err := h.p.TestStore().ListAuditEvents(context.Background(), orgA)
+	events, err := testStore(h.p).ListAuditEvents(context.Background(), orgA)
 	if err != nil || len(events) != 3 {
 		t.Fatalf("audit events = %d %v, want 3", len(events), err)
 	}
 	var rows int
-	_ = h.p.TestStore().SQLDB().QueryRow("SELECT COUNT(*) FROM org_auth_tokens WHERE organization_id = $1", orgA).Scan(&rows)
+	_ = testStore(h.p).SQLDB().QueryRow("SELECT COUNT(*) FROM org_auth_tokens WHERE organization_id = $1", orgA).Scan(&rows)
 	if rows != 2 {
 		t.Fatalf("replaced rows kept = %d, want 2", rows)
 	}
@@ -121,7 +121,7 @@ func TestConfigCiphertextIsBoundToOrganization(t *testing.T) {
 		}
 	}
 	// Copy A's ciphertext into B's row.
-	db := h.p.TestStore().SQLDB()
+	db := testStore(h.p).SQLDB()
 	if _, err := db.Exec(`UPDATE org_auth_tokens SET encrypted_token =
 		(SELECT encrypted_token FROM org_auth_tokens WHERE organization_id = $1 AND valid) WHERE organization_id = $2 AND valid`, orgA, orgB); err != nil {
 		t.Fatal(err)
@@ -192,7 +192,7 @@ func TestAuthIsRequired(t *testing.T) {
 	if _, _, err := h.p.Organizations.AddKey(context.Background(), orgID); err != nil {
 		t.Fatal(err)
 	}
-	keys, _ := h.p.TestStore().ListAPIKeys(context.Background(), orgID)
+	keys, _ := testStore(h.p).ListAPIKeys(context.Background(), orgID)
 	if err := h.p.Organizations.RevokeKey(context.Background(), orgID, keys[0].ID); err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package credvault_test
+package e2e
 
 import (
 	"context"
@@ -32,11 +32,7 @@ func benchPlatform(b *testing.B) (p *credvault.Platform, orgID, key, credID stri
 	cfg.AllowedHosts = []string{"127.0.0.1"}
 	// The benchmarks measure the read path, not its budget.
 	cfg.RateReads = config.Rate{PerSecond: 1e9, Burst: 1 << 30}
-	p, err := credvault.Open(ctx, cfg, credvault.Options{Migrate: true})
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { p.Close() })
+	p = openPlatform(b, cfg, credvault.Options{Migrate: true})
 	svc := fakeservice.New(b, svcToken)
 	created, err := p.Organizations.Create(ctx, "Bench")
 	if err != nil {
@@ -77,7 +73,7 @@ func BenchmarkGetWithSecret(b *testing.B) {
 func BenchmarkHotPath(b *testing.B) {
 	p, orgID, key, id := benchPlatform(b)
 	ctx := context.Background()
-	row, err := p.TestStore().GetCredential(ctx, orgID, id)
+	row, err := testStore(p).GetCredential(ctx, orgID, id)
 	if err != nil {
 		b.Fatal(err)
 	}
