@@ -177,13 +177,12 @@ func (s *Store) ListDeletions(ctx context.Context, limit int) ([]VaultDeletion, 
 // DeletionStats is how many deletions are pending and when the oldest was
 // recorded (zero when none).
 func (s *Store) DeletionStats(ctx context.Context) (pending int64, oldest time.Time, err error) {
-	var row struct {
-		N      int64
-		Oldest *time.Time
+	if err := s.ctx(ctx).Model(&VaultDeletion{}).Count(&pending).Error; err != nil || pending == 0 {
+		return pending, oldest, wrap("count vault deletions", err)
 	}
-	err = s.ctx(ctx).Model(&VaultDeletion{}).Select("COUNT(*) AS n, MIN(created_at) AS oldest").Scan(&row).Error
-	if row.Oldest != nil {
-		oldest = *row.Oldest
-	}
-	return row.N, oldest, wrap("count vault deletions", err)
+	// The oldest row read as a row, not MIN(): SQLite returns an
+	// aggregate over a datetime as text, which does not scan as a time.
+	var first VaultDeletion
+	err = s.ctx(ctx).Select("created_at").Order("created_at").Limit(1).Take(&first).Error
+	return pending, first.CreatedAt, wrap("find the oldest vault deletion", err)
 }
