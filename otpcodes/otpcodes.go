@@ -8,7 +8,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"github.com/credvault/credvault/sealed"
 	"regexp"
 	"strings"
 	"time"
@@ -16,6 +15,7 @@ import (
 
 	"github.com/credvault/credvault/internal/keyring"
 	"github.com/credvault/credvault/problem"
+	"github.com/credvault/credvault/sealed"
 	"github.com/credvault/credvault/store"
 	"github.com/credvault/credvault/vault"
 )
@@ -102,11 +102,29 @@ var (
 	magicLink  = regexp.MustCompile(`https?://[^\s<>"']+`)
 )
 
-// extract finds the code in a message: the whole content when it is
-// short (a code typed by hand), else the first standalone run of 4 to 8
-// digits, else the first link (a magic link). "" when there is none.
-func extract(content string) (code, otpType string) {
+// extract finds the code in a message of the type the sender named: a
+// magic link is the first link (else the whole message); a code is the
+// whole content when it is short (typed by hand), else the first
+// standalone run of 4 to 8 digits. With no type named: a short content,
+// else digits, else a link. "" when there is none.
+func extract(content, typ string) (code, otpType string) {
 	c := strings.TrimSpace(content)
+	switch typ {
+	case TypeMagicLink:
+		// A link may hold 4+ digits; named a magic link, it stays one.
+		if m := magicLink.FindString(c); m != "" {
+			return m, TypeMagicLink
+		}
+		return c, TypeMagicLink
+	case TypeTOTP:
+		if utf8.RuneCountInString(c) <= 10 && !strings.ContainsAny(c, " \t\n") {
+			return c, TypeTOTP
+		}
+		if m := digitsCode.FindStringSubmatch(c); m != nil {
+			return m[1], TypeTOTP
+		}
+		return "", TypeTOTP
+	}
 	if utf8.RuneCountInString(c) <= 10 && !strings.ContainsAny(c, " \t\n") {
 		return c, TypeTOTP
 	}
@@ -170,7 +188,11 @@ func (s *Service) Push(ctx context.Context, orgID string, p Push) (Code, error) 
 			expires = limit
 		}
 	}
-	code, otpType := extract(content)
+	typ := ""
+	if p.Type != nil {
+		typ = *p.Type
+	}
+	code, otpType := extract(content, typ)
 	pt, _ := json.Marshal(secretPart{Code: code, Content: content})
 	row := store.OTPCode{ID: store.NewID("totp"), OrganizationID: orgID, TOTPIdentifier: id, TaskID: p.TaskID,
 		WorkflowID: p.WorkflowID, WorkflowRunID: p.WorkflowRunID, Source: p.Source, CreatedAt: now, ExpiresAt: expires}
