@@ -269,3 +269,46 @@ func TestOrgVaultTTLWithInjectedClock(t *testing.T) {
 		t.Fatalf("after the TTL: %d loads, want 4", n)
 	}
 }
+
+// TestOrgVaultSourcedOperations: the current source, a create through a
+// named configuration, a replayed create, a flush, and refusals of
+// configurations another organization saved or nobody recorded.
+func TestOrgVaultSourcedOperations(t *testing.T) {
+	t.Parallel()
+	svc := fakeservice.New(t, vaulttest.Token)
+	cfg1 := orgvault.Config{ID: "cfg_1", BaseURL: svc.Base(), Token: vault.NewSecret(vaulttest.Token)}
+	src := &countingSource{cfgs: map[string]orgvault.Config{"org_a": cfg1}, byID: []ownedConfig{{"org_a", cfg1}}}
+	policy, _ := netpolicy.NewAddressPolicy([]string{"127.0.0.1"}, true)
+	v := orgvault.New(src, orgvault.Options{Policy: policy, TTL: time.Hour})
+	ctx := context.Background()
+	if !v.Policy().BlockPrivate || v.Env() != nil {
+		t.Fatal("an organization vault's policy blocks private addresses, and this one has no env service")
+	}
+	if cur, err := v.CurrentSource(ctx, "org_a"); err != nil || cur != "cfg_1" {
+		t.Fatalf("current source: %q %v", cur, err)
+	}
+	if _, err := v.CurrentSource(ctx, "org_b"); !errors.Is(err, vault.ErrNotConfigured) {
+		t.Fatalf("an organization with nothing: %v", err)
+	}
+	ref, err := v.CreateAt(vault.WithIdempotencyKey(ctx, "k1"), "org_a", "cfg_1", vaulttest.Secret())
+	if err != nil || ref.Source != "cfg_1" {
+		t.Fatalf("create at: %+v %v", ref, err)
+	}
+	if _, err := v.CreateAt(ctx, "org_b", "cfg_1", vaulttest.Secret()); !errors.Is(err, vault.ErrSourceUnavailable) {
+		t.Fatalf("creating through another organization's configuration: %v", err)
+	}
+	if _, _, err := v.ReplayCreate(ctx, "org_a", "cfg_1", "k1"); err != nil {
+		t.Fatalf("replay: %v", err)
+	}
+	if _, err := v.Get(ctx, "org_a", vault.ItemRef{ID: ref.ID}); !errors.Is(err, vault.ErrSourceUnavailable) {
+		t.Fatalf("a ref that records no configuration: %v", err)
+	}
+	if _, err := v.Get(ctx, "org_a", vault.ItemRef{ID: ref.ID, Source: vault.SourceEnv}); !errors.Is(err, vault.ErrSourceUnavailable) {
+		t.Fatalf("an env ref without an env service: %v", err)
+	}
+	calls := src.calls.Load()
+	v.Flush()
+	if _, err := v.CurrentSource(ctx, "org_a"); err != nil || src.calls.Load() == calls {
+		t.Fatalf("Flush did not drop the cache (%v)", err)
+	}
+}
