@@ -77,7 +77,9 @@ type credStub struct{ *stubs }
 func (s credStub) Create(context.Context, string, vault.Credential, credentials.Patch) (credentials.View, error) {
 	return view, s.call("create")
 }
-func (s credStub) Get(context.Context, string, string) (credentials.View, error) { return view, s.call("get") }
+func (s credStub) Get(context.Context, string, string) (credentials.View, error) {
+	return view, s.call("get")
+}
 func (s credStub) List(context.Context, string, credentials.ListOptions) (credentials.Page, error) {
 	return credentials.Page{Views: []credentials.View{view}, Next: "c1.next"}, s.call("list")
 }
