@@ -8,5 +8,5 @@
 #   scripts/scale.sh [ROWS]
 set -euo pipefail
 cd "$(dirname "$0")/.."
-CREDVAULT_SCALE_ROWS="${1:-1000000}" go test -run '^TestScale$' -count=1 -v -timeout 60m . 2>&1 \
+CREDVAULT_SCALE_ROWS="${1:-1000000}" go test -run '^TestScale$' -count=1 -v -timeout 60m ./e2e 2>&1 \
   | grep -v '^=== RUN' | sed -e 's/^ *scale_test.go:[0-9]*: //'
