@@ -199,23 +199,7 @@ func Open(ctx context.Context, cfg config.Config, opts Options) (*Platform, erro
 		NoMetricsRoute: cfg.MetricsAddr != "",
 	})
 	p.metrics = httpapi.MetricsHandler(opts.Gatherer)
-	reg.MustRegister(
-		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "credvault_outbox_pending",
-			Help: "Vault item deletions recorded and not yet confirmed by the service."},
-			func() float64 { n, _, _ := st.DeletionStats(context.Background()); return float64(n) }),
-		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "credvault_outbox_oldest_seconds",
-			Help: "Age of the oldest pending vault item deletion (0 when none)."},
-			func() float64 {
-				_, oldest, _ := st.DeletionStats(context.Background())
-				if oldest.IsZero() {
-					return 0
-				}
-				return time.Since(oldest).Seconds()
-			}),
-		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "credvault_outbox_attempts_total",
-			Help: "Attempts at recorded vault item deletions by this process."},
-			func() float64 { return float64(p.Outbox.Attempts()) }),
-	)
+	registerOutboxMetrics(reg, st, p.Outbox)
 	if reg.err != nil {
 		reg.undo()
 		st.Close()
@@ -320,4 +304,26 @@ func (p *Platform) Close() error {
 		p.background.Wait()
 	}
 	return p.st.Close()
+}
+
+// registerOutboxMetrics registers the outbox's gauges and counter: what is
+// pending, how old the oldest entry is, and this process's attempts.
+func registerOutboxMetrics(reg prometheus.Registerer, st *store.Store, o *credentials.Outbox) {
+	reg.MustRegister(
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "credvault_outbox_pending",
+			Help: "Vault item deletions recorded and not yet confirmed by the service."},
+			func() float64 { n, _, _ := st.DeletionStats(context.Background()); return float64(n) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "credvault_outbox_oldest_seconds",
+			Help: "Age of the oldest pending vault item deletion (0 when none)."},
+			func() float64 {
+				_, oldest, _ := st.DeletionStats(context.Background())
+				if oldest.IsZero() {
+					return 0
+				}
+				return time.Since(oldest).Seconds()
+			}),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "credvault_outbox_attempts_total",
+			Help: "Attempts at recorded vault item deletions by this process."},
+			func() float64 { return float64(o.Attempts()) }),
+	)
 }

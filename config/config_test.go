@@ -99,3 +99,42 @@ func TestParseRate(t *testing.T) {
 		}
 	}
 }
+
+// TestConfigBuiltInGo: Default is valid as it is; a Config built in Go
+// gets errors naming its fields, not environment variables, all at once;
+// zero fields that have a default are filled by WithDefaults.
+func TestConfigBuiltInGo(t *testing.T) {
+	if err := config.Default().Validate(); err != nil {
+		t.Fatalf("Default: %v", err)
+	}
+	var zero config.Config
+	if err := zero.Validate(); err != nil {
+		t.Fatalf("a zero Config (defaults fill it): %v", err)
+	}
+	if d := zero.WithDefaults(); d.LogLevel != "info" || d.CustomTimeout != config.DefaultTimeout || d.DataDir != config.DefaultDataDir || d.RateReads != config.DefaultRateReads {
+		t.Fatalf("WithDefaults: %+v", d)
+	}
+	c := config.Default()
+	c.DatabaseURL = "mysql://x"
+	c.VaultType = "custom"
+	c.LogLevel = "loud"
+	err := c.Validate()
+	for _, want := range []string{"Config.DatabaseURL", "Config.CustomBaseURL", "Config.CustomToken", "Config.LogLevel"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("error %v does not name %s", err, want)
+		}
+	}
+	if err != nil && strings.Contains(err.Error(), "DATABASE_URL") {
+		t.Errorf("a Config built in Go is told about environment variables: %v", err)
+	}
+}
+
+// TestVaultTypeMissing: a base URL and token without the vault type is a
+// start-up error naming the missing variable.
+func TestVaultTypeMissing(t *testing.T) {
+	env := map[string]string{"CUSTOM_CREDENTIAL_API_BASE_URL": "https://creds.example.com/api", "CUSTOM_CREDENTIAL_API_TOKEN": "tok-0123456789abcdef"}
+	_, err := config.Parse(func(k string) (string, bool) { v, ok := env[k]; return v, ok })
+	if err == nil || !strings.Contains(err.Error(), "CREDENTIAL_VAULT_TYPE is missing") {
+		t.Fatalf("base URL and token without the type: %v", err)
+	}
+}
