@@ -194,9 +194,8 @@ func TestCreateLogAndScans(t *testing.T) {
 		if cs, _ := s.ListCreates(ctx, orgID, time.Now().Add(time.Hour), 10); len(cs) != 0 {
 			t.Fatalf("settled create still listed: %+v", cs)
 		}
-		var ids []string
 		for i := range 5 {
-			ids = append(ids, newCredential(t, s, orgID, fmt.Sprintf("c%d", i)).ID)
+			newCredential(t, s, orgID, fmt.Sprintf("c%d", i))
 		}
 		if n, err := s.CountCredentials(ctx, orgID); err != nil || n != 5 {
 			t.Fatalf("count: %d %v", n, err)
