@@ -1,40 +1,10 @@
 package org
 
-import (
-	"context"
-	"time"
+import "github.com/credvault/credvault/store"
 
-	"github.com/credvault/credvault/store"
-)
-
-// OrgStore is what Organizations needs from storage (*store.Store in
-// production; unit tests may bring their own).
-type OrgStore interface {
-	Now() time.Time
-	CreateOrganization(ctx context.Context, org store.Organization, key store.APIKey) error
-	GetOrganization(ctx context.Context, id string) (store.Organization, error)
-	ListOrganizations(ctx context.Context) ([]store.Organization, error)
-	CreateAPIKey(ctx context.Context, key store.APIKey) error
-	APIKeyByHash(ctx context.Context, hash []byte) (store.APIKey, error)
-	ListAPIKeys(ctx context.Context, orgID string) ([]store.APIKey, error)
-	RevokeAPIKey(ctx context.Context, orgID, keyID string) error
-	TouchAPIKey(ctx context.Context, keyID string) error
-	ListAuditEvents(ctx context.Context, orgID string) ([]store.AuditEvent, error)
-	ListAuditEventsPage(ctx context.Context, orgID string, offset, limit int) ([]store.AuditEvent, error)
-}
-
-// ConfigStore is what configurations need from storage: the saved rows,
-// replaced and cleared with their audit event in one transaction.
-type ConfigStore interface {
-	Now() time.Time
-	ValidAuthToken(ctx context.Context, orgID, tokenType string) (store.AuthToken, error)
-	AuthTokenByID(ctx context.Context, orgID, id string) (store.AuthToken, error)
-	AuthTokens(ctx context.Context, orgID, tokenType string) ([]store.AuthToken, error)
-	ReplaceAuthToken(ctx context.Context, t store.AuthToken, audit store.AuditEvent) error
-	InvalidateAuthTokens(ctx context.Context, orgID, tokenType string, audit store.AuditEvent) (int64, error)
-}
-
-var (
-	_ OrgStore    = (*store.Store)(nil)
-	_ ConfigStore = (*store.Store)(nil)
+// What organizations and configurations need from storage: the roles are
+// declared, with the rows they carry, in package store.
+type (
+	OrgStore    = store.OrgStore
+	ConfigStore = store.ConfigStore
 )

@@ -72,13 +72,8 @@ type secretPart struct {
 	Content string `json:"content"`
 }
 
-// Store is what the service needs from storage (*store.Store in
-// production).
-type Store interface {
-	Now() time.Time
-	InsertOTPCode(ctx context.Context, c store.OTPCode) error
-	ListOTPCodes(ctx context.Context, orgID string, f store.OTPFilter) ([]store.OTPCode, error)
-}
+// Store is what the service needs from storage (store.OTPStore).
+type Store = store.OTPStore
 
 // Service stores and lists pushed codes.
 type Service struct {

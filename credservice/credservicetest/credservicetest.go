@@ -8,10 +8,11 @@ import (
 
 	"github.com/credvault/credvault/credservice"
 	"github.com/credvault/credvault/internal/testdb"
+	"github.com/credvault/credvault/migrations"
 )
 
 // Open returns the service's migrated storage of kind, closed when t ends.
-func Open(t testing.TB, kind testdb.Kind) *credservice.Storage {
+func Open(t testing.TB, kind migrations.Dialect) *credservice.Storage {
 	t.Helper()
 	dsn, path := "", ""
 	if kind == testdb.Postgres {

@@ -66,13 +66,13 @@ func SQLitePath(t testing.TB) string {
 	return filepath.Join(t.TempDir(), "credvault.db")
 }
 
-// Kind selects a database for Open.
-type Kind string
+// Kind selects a database: the dialects of package migrations.
+type Kind = migrations.Dialect
 
-// Database kinds.
+// The kinds.
 const (
-	Postgres Kind = "postgres"
-	SQLite   Kind = "sqlite"
+	Postgres = migrations.Postgres
+	SQLite   = migrations.SQLite
 )
 
 // Kinds lists every supported database, for table-driven tests.

@@ -13,7 +13,7 @@ import (
 )
 
 // Open returns a migrated store of kind, closed when t ends.
-func Open(t testing.TB, kind testdb.Kind, sets ...migrations.Set) *store.Store {
+func Open(t testing.TB, kind migrations.Dialect, sets ...migrations.Set) *store.Store {
 	t.Helper()
 	opts := store.Options{MaxOpenConns: 4}
 	if kind == testdb.Postgres {
