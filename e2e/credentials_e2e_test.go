@@ -406,7 +406,7 @@ func TestCredentialFaults(t *testing.T) {
 	}{
 		{"500", "POST", "/api/v1/credentials", secretBody("x", ""), 502, "Custom credential service returned HTTP 500 on create: the service failed"},
 		{"no-id", "POST", "/api/v1/credentials", secretBody("x", ""), 502, `no "id"`},
-		{"slow", "POST", "/api/v1/credentials", secretBody("x", ""), 504, "did not answer"},
+		{"slow", "POST", "/api/v1/credentials", secretBody("x", ""), 503, "unreachable"},
 		{"500", "GET", "/api/v1/credentials/" + existing + "/totp-code", nil, 400, "authenticator"},
 		{"concurrent", "POST", "/api/v1/credentials/" + existing + "/update", secretBody("Changed", ""), 409, "concurrently"},
 	}
@@ -466,7 +466,7 @@ func TestCredentialFaults(t *testing.T) {
 
 	// Service down.
 	svc.Close()
-	if r := h.do("POST", "/api/v1/credentials", key, secretBody("x", "")); r.status != 502 || !strings.Contains(r.detail(), "refused") {
+	if r := h.do("POST", "/api/v1/credentials", key, secretBody("x", "")); r.status != 503 || r.header.Get("Retry-After") == "" || !strings.Contains(r.detail(), "refused") {
 		t.Fatalf("service down = %d %s", r.status, r.body)
 	}
 	h.assertNoSecret(apiSecret, svcToken)

@@ -66,8 +66,8 @@ func TestLostCreateAnswerIsRecorded(t *testing.T) {
 	svc.LoseAnswers.Store(true)
 	r := h.do("POST", "/api/v1/credentials", key, secretBody("lost", "l"))
 	svc.LoseAnswers.Store(false)
-	if r.status != 504 {
-		t.Fatalf("create with a lost answer = %d %s, want 504", r.status, r.body)
+	if r.status != 503 || r.header.Get("Retry-After") == "" {
+		t.Fatalf("create with a lost answer = %d %s, want 503 with Retry-After", r.status, r.body)
 	}
 	creates, err := testStore(h.p).ListCreates(t.Context(), orgID, time.Now().Add(time.Hour), 10)
 	if err != nil || len(creates) != 1 || creates[0].State != store.CreateLost || creates[0].Operation != "create" {

@@ -53,8 +53,10 @@ func statusOf(err error) (int, string) {
 		return http.StatusBadRequest, vault.ErrNotConfigured.Error()
 	case errors.Is(err, vault.ErrSourceUnavailable):
 		return http.StatusConflict, err.Error()
-	case errors.Is(err, vault.ErrTimeout):
-		return http.StatusGatewayTimeout, err.Error()
+	case vault.Unreachable(err):
+		// Not an answer of the service: nothing it said, and worth a
+		// retry (the handler adds Retry-After).
+		return http.StatusServiceUnavailable, "The custom credential service is unreachable (" + err.Error() + "); retry in a few seconds"
 	case errors.Is(err, vault.ErrUpstream), errors.Is(err, vault.ErrContractViolation):
 		return http.StatusBadGateway, err.Error()
 	case errors.As(err, &missing):

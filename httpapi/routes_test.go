@@ -241,7 +241,9 @@ func TestRouteInputErrors(t *testing.T) {
 	}
 	for err, want := range map[error]int{
 		problem.ErrUnavailable:                                    503,
-		&vault.TimeoutError{Op: "get", After: time.Second}:        504,
+		&vault.TimeoutError{Op: "get", After: time.Second}:        503,
+		&vault.UpstreamError{Op: "get", Retryable: true}:          503,
+		&vault.UpstreamError{Op: "get", Unsent: true}:             502,
 		&vault.UpstreamError{Op: "get", StatusCode: 500}:          502,
 		&vault.UpstreamError{Op: "get", StatusCode: 401}:          502,
 		&vault.SourceUnavailableError{Source: "cfg", Reason: "x"}: 409,

@@ -91,6 +91,15 @@ type ServiceAnswer struct {
 	Detail      string
 }
 
+// Unreachable reports a service that could not be reached for now — a
+// connection refused, reset or cut, a name that did not resolve for now —
+// as opposed to one that answered (an error status, garbage) or a setting
+// that will not work (a refused address, an untrusted certificate).
+func Unreachable(err error) bool {
+	var ue *UpstreamError
+	return errors.Is(err, ErrTimeout) || (errors.As(err, &ue) && ue.StatusCode == 0 && ue.Retryable)
+}
+
 // Undelivered reports a transport failure that happened before the
 // request reached the service (refused address or connection, name or TLS
 // failure): a create that failed so stored nothing.
