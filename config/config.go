@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/url"
 	"os"
@@ -204,6 +205,39 @@ func (c Config) String() string {
 		db = "postgres"
 	}
 	return fmt.Sprintf("config{db=%s addr=%s vault_type=%q}", db, c.Addr, c.VaultType)
+}
+
+// LogValue is the configuration as a log shows it: every setting but the
+// secrets (the database URL's password, the keyset, the env service's
+// token), whose presence alone is shown.
+func (c Config) LogValue() slog.Value {
+	db := "embedded sqlite"
+	if !c.Embedded() {
+		db = "postgres"
+		if u, err := url.Parse(c.DatabaseURL); err == nil {
+			db = "postgres://" + u.Host + u.Path
+		}
+	}
+	keyset := "generated under data_dir"
+	switch {
+	case c.KeysetFile != "":
+		keyset = c.KeysetFile
+	case c.Keyset != "":
+		keyset = "inline (" + EnvKeyset + ")"
+	}
+	rate := func(r Rate) string { return fmt.Sprintf("%g/s:%d", r.PerSecond, r.Burst) }
+	attrs := []slog.Attr{
+		slog.String("database", db), slog.String("data_dir", c.DataDir), slog.String("addr", c.Addr),
+		slog.String("keyset", keyset), slog.String("vault_type", c.VaultType),
+		slog.Any("allowed_hosts", c.AllowedHosts), slog.Duration("custom_timeout", c.CustomTimeout),
+		slog.String("log_level", c.LogLevel), slog.String("metrics_addr", c.MetricsAddr), slog.Any("cors_origins", c.CORSOrigins),
+		slog.String("rate_limit_config", rate(c.RateConfig)), slog.String("rate_limit_credentials", rate(c.RateCredentials)),
+		slog.String("rate_limit_reads", rate(c.RateReads)),
+	}
+	if c.EnvVaultEnabled() {
+		attrs = append(attrs, slog.String("custom_credential_api_base_url", c.CustomBaseURL), slog.Bool("custom_credential_api_token_set", c.CustomToken != ""))
+	}
+	return slog.GroupValue(attrs...)
 }
 
 // SQLitePath is where the embedded database lives.

@@ -1,6 +1,7 @@
 package config_test
 
 import (
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -136,5 +137,27 @@ func TestVaultTypeMissing(t *testing.T) {
 	_, err := config.Parse(func(k string) (string, bool) { v, ok := env[k]; return v, ok })
 	if err == nil || !strings.Contains(err.Error(), "CREDENTIAL_VAULT_TYPE is missing") {
 		t.Fatalf("base URL and token without the type: %v", err)
+	}
+}
+
+// TestConfigLogValueHasNoSecret: the start-up log of the configuration
+// shows every setting but no secret.
+func TestConfigLogValueHasNoSecret(t *testing.T) {
+	c := config.Default()
+	c.DatabaseURL = "postgres://user:db-password-42@127.0.0.1:5432/credvault?password=query-secret-7"
+	c.Keyset = `{"key":"keyset-material-9"}`
+	c.VaultType, c.CustomBaseURL, c.CustomToken = "custom", "https://creds.example.com/api", "env-token-secret-3"
+	var b strings.Builder
+	slog.New(slog.NewJSONHandler(&b, nil)).Info("start", slog.Any("config", c))
+	out := b.String()
+	for _, secret := range []string{"db-password-42", "query-secret-7", "keyset-material-9", "env-token-secret-3", "user:"} {
+		if strings.Contains(out, secret) {
+			t.Fatalf("the configuration log shows a secret: %s", out)
+		}
+	}
+	for _, want := range []string{`"database":"postgres://127.0.0.1:5432/credvault"`, `"custom_credential_api_token_set":true`, `"rate_limit_reads":"20/s:100"`} {
+		if !strings.Contains(out, want) {
+			t.Errorf("the configuration log lacks %s: %s", want, out)
+		}
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"regexp"
+	"strings"
 	"testing"
 	"time"
 )
@@ -103,5 +104,27 @@ func TestRevokedKeyAcrossProcessesOnSQLite(t *testing.T) {
 	}
 	if took := time.Since(revoked); took > 2500*time.Millisecond {
 		t.Fatalf("the revoked key was refused after %v, want about a second", took)
+	}
+}
+
+// TestSecondServeOnOneEmbeddedDatabaseRefuses: a second `credvault serve`
+// on the data directory of a running one exits 1 saying why; once the
+// first has stopped, a new one starts.
+func TestSecondServeOnOneEmbeddedDatabaseRefuses(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binaries")
+	}
+	cv, _ := buildCommands(t)
+	env := []string{"CREDVAULT_DATA_DIR=" + t.TempDir(), "CREDVAULT_ADDR=127.0.0.1:0"}
+	first := startServe(t, cv, env)
+	code, _, errOut := execCode(t, cv, env, "serve")
+	if code != 1 || !strings.Contains(errOut, "already running on the embedded database") {
+		t.Fatalf("a second serve: exit %d: %s", code, errOut)
+	}
+	_ = first.cmd.Process.Kill()
+	_ = first.cmd.Wait()
+	second := startServe(t, cv, env)
+	if s := second.status(t, "/healthz", ""); s != 200 {
+		t.Fatalf("serve after the first stopped: /healthz = %d", s)
 	}
 }

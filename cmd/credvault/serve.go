@@ -2,10 +2,13 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
+	"os"
 	"path/filepath"
+	"syscall"
 
 	"github.com/spf13/cobra"
 
@@ -39,6 +42,11 @@ func runServer(ctx context.Context, noMigrate bool, stderr io.Writer) error {
 	log := newLogger(stderr, cfg.LogLevel)
 	if cfg.Embedded() {
 		abs, _ := filepath.Abs(cfg.DataDir)
+		unlock, err := lockDataDir(abs)
+		if err != nil {
+			return err
+		}
+		defer unlock()
 		log.Info("embedded database", slog.String("data_dir", abs), slog.String("database", cfg.SQLitePath()))
 	}
 	p, err := credvault.Open(ctx, cfg, credvault.Options{Logger: log, Migrate: !noMigrate})
@@ -47,7 +55,8 @@ func runServer(ctx context.Context, noMigrate bool, stderr io.Writer) error {
 	}
 	defer p.Close()
 
-	log.Info("credvault starting", slog.Bool("embedded_database", cfg.Embedded()), slog.Bool("env_vault", cfg.EnvVaultEnabled()))
+	// The effective configuration, once, secrets excluded (Config.LogValue).
+	log.Info("credvault starting", slog.Any("config", cfg))
 	ls := []serve.Listener{{Name: "credvault", Addr: cfg.Addr, Env: config.EnvAddr, Handler: p.Handler()}}
 	if cfg.MetricsAddr != "" {
 		mux := http.NewServeMux()
@@ -55,4 +64,26 @@ func runServer(ctx context.Context, noMigrate bool, stderr io.Writer) error {
 		ls = append(ls, serve.Listener{Name: "metrics", Addr: cfg.MetricsAddr, Env: config.EnvMetricsAddr, Handler: mux})
 	}
 	return serve.Run(ctx, log, ls...)
+}
+
+// lockDataDir takes the embedded database's data directory for this
+// process: the embedded database serves one process, and a second serve on
+// the same directory would fight the first over the file (and miss its
+// cache invalidations). The lock is released when the process ends,
+// however it ends.
+func lockDataDir(dir string) (func(), error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("create data directory: %w", err)
+	}
+	path := filepath.Join(dir, "serve.lock")
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("another credvault serve is already running on the embedded database in %s: "+
+			"the embedded database serves one process. Stop the other one, or run several on PostgreSQL (%s)", dir, config.EnvDatabaseURL)
+	}
+	return func() { _ = syscall.Flock(int(f.Fd()), syscall.LOCK_UN); f.Close() }, nil
 }
