@@ -206,7 +206,7 @@ func Open(ctx context.Context, cfg config.Config, opts Options) (*Platform, erro
 		return nil, fmt.Errorf("credvault: Options.Registerer refused credvault's metrics (%w): it holds them already, from another Open? "+
 			"Give each Platform its own registry, or wrap it with prometheus.WrapRegistererWith and a distinguishing label", reg.err)
 	}
-	p.startBackground(log)
+	p.startBackground(log, cfg.CacheGrace)
 	return p, nil
 }
 
@@ -256,7 +256,7 @@ func (p *Platform) MetricsHandler() http.Handler { return p.metrics }
 // listener loses its connection everything is dropped, so a missed
 // notification cannot serve stale data for longer than the reconnect. On
 // SQLite it polls the change log once a second instead.
-func (p *Platform) startBackground(log *slog.Logger) {
+func (p *Platform) startBackground(log *slog.Logger, cacheGrace time.Duration) {
 	ctx, cancel := context.WithCancel(context.Background())
 	p.stop = cancel
 	ready := make(chan struct{}, 1)
@@ -264,6 +264,7 @@ func (p *Platform) startBackground(log *slog.Logger) {
 	p.background.Go(func() {
 		p.st.Listen(ctx, store.ListenOptions{
 			Logger: log,
+			Grace:  cacheGrace,
 			OnChange: func(c store.Change) {
 				switch c.Topic {
 				case store.TopicConfig:

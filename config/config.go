@@ -32,6 +32,8 @@ const (
 	EnvRateConfig       = "CREDVAULT_RATE_LIMIT_CONFIG"
 	EnvRateCredentials  = "CREDVAULT_RATE_LIMIT_CREDENTIALS"
 	EnvRateReads        = "CREDVAULT_RATE_LIMIT_READS"
+	EnvCacheGrace       = "CREDVAULT_CACHE_GRACE"
+	DefaultCacheGrace   = time.Minute
 	DefaultAddr         = "127.0.0.1:8000"
 	DefaultDataDir      = "credvault-data"
 	DefaultTimeout      = 10 * time.Second
@@ -83,6 +85,10 @@ type Config struct {
 	// RateReads limits, per organization, the reads that reach its
 	// custom credential service (TOTP codes).
 	RateReads Rate
+	// CacheGrace is how long cached reads (API keys, credential rows,
+	// configurations) keep being served while the database cannot be
+	// reached; 0 drops them at once.
+	CacheGrace time.Duration
 	// fromEnv says the Config came from the environment (Parse): its
 	// errors name variables; a Config built in Go gets errors naming its
 	// fields.
@@ -95,7 +101,8 @@ type Config struct {
 // and sets what it needs.
 func Default() Config {
 	return Config{DataDir: DefaultDataDir, Addr: DefaultAddr, CustomTimeout: DefaultTimeout, LogLevel: "info",
-		RateConfig: DefaultRateConfig, RateCredentials: DefaultRateCredentials, RateReads: DefaultRateReads}
+		RateConfig: DefaultRateConfig, RateCredentials: DefaultRateCredentials, RateReads: DefaultRateReads,
+		CacheGrace: DefaultCacheGrace}
 }
 
 // WithDefaults returns c with every zero field that has a default set to
@@ -133,7 +140,7 @@ var fieldOf = map[string]string{
 	EnvVaultType: "VaultType", EnvCustomBaseURL: "CustomBaseURL", EnvCustomToken: "CustomToken",
 	EnvAllowedHosts: "AllowedHosts", EnvCustomTimeout: "CustomTimeout", EnvDataDir: "DataDir", EnvLogLevel: "LogLevel",
 	EnvMetricsAddr: "MetricsAddr", EnvCORSOrigins: "CORSOrigins", EnvRateConfig: "RateConfig",
-	EnvRateCredentials: "RateCredentials", EnvRateReads: "RateReads",
+	EnvRateCredentials: "RateCredentials", EnvRateReads: "RateReads", EnvCacheGrace: "CacheGrace",
 }
 
 // name is how errors about c call the setting of env: the variable when c
@@ -232,7 +239,7 @@ func (c Config) LogValue() slog.Value {
 		slog.Any("allowed_hosts", c.AllowedHosts), slog.Duration("custom_timeout", c.CustomTimeout),
 		slog.String("log_level", c.LogLevel), slog.String("metrics_addr", c.MetricsAddr), slog.Any("cors_origins", c.CORSOrigins),
 		slog.String("rate_limit_config", rate(c.RateConfig)), slog.String("rate_limit_credentials", rate(c.RateCredentials)),
-		slog.String("rate_limit_reads", rate(c.RateReads)),
+		slog.String("rate_limit_reads", rate(c.RateReads)), slog.String("cache_grace", c.CacheGrace.String()),
 	}
 	if c.EnvVaultEnabled() {
 		attrs = append(attrs, slog.String("custom_credential_api_base_url", c.CustomBaseURL), slog.Bool("custom_credential_api_token_set", c.CustomToken != ""))
@@ -270,6 +277,7 @@ func Parse(lookup func(string) (string, bool)) (Config, error) {
 		RateConfig:      p.rate(EnvRateConfig, DefaultRateConfig),
 		RateCredentials: p.rate(EnvRateCredentials, DefaultRateCredentials),
 		RateReads:       p.rate(EnvRateReads, DefaultRateReads),
+		CacheGrace:      p.duration(EnvCacheGrace, DefaultCacheGrace),
 		fromEnv:         true,
 	}
 	p.errs = append(p.errs, c.Validate())
@@ -319,6 +327,9 @@ func (c Config) Validate() error {
 	}
 	if c.CustomTimeout < 0 || c.CustomTimeout > 5*time.Minute || (c.fromEnv && c.CustomTimeout == 0) {
 		errs = append(errs, fmt.Errorf("%s: must be between 1ms and 5m", n(EnvCustomTimeout)))
+	}
+	if c.CacheGrace < 0 || c.CacheGrace > 10*time.Minute {
+		errs = append(errs, fmt.Errorf("%s: must be between 0 and 10m", n(EnvCacheGrace)))
 	}
 	if c.MetricsAddr != "" {
 		if _, _, err := net.SplitHostPort(c.MetricsAddr); err != nil {

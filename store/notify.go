@@ -55,16 +55,64 @@ type ListenOptions struct {
 	OnReset func()
 	// OnReady is called each time the listener is subscribed.
 	OnReady func()
-	Logger  *slog.Logger
+	// Grace is how long caches keep serving after the connection is lost
+	// (the database may be out, and nothing can change it meanwhile);
+	// OnReset runs when an outage outlasts it, and on reconnecting.
+	// Zero resets at once.
+	Grace  time.Duration
+	Logger *slog.Logger
+}
+
+// outage tracks one loss of the change feed: caches are dropped once it
+// outlasts the grace, and on recovery.
+type outage struct {
+	o     ListenOptions
+	since time.Time
+	timer *time.Timer
+}
+
+// lost records a failure; the first of an outage starts its grace.
+func (u *outage) lost(err error) {
+	if !u.since.IsZero() {
+		return
+	}
+	u.since = time.Now()
+	reset := func() {
+		u.o.Logger.Warn("the change feed is still down: dropping caches; cache misses answer 503 until the database is back",
+			slog.String("after", u.o.Grace.String()))
+		if u.o.OnReset != nil {
+			u.o.OnReset()
+		}
+	}
+	u.o.Logger.Warn("change listener lost its connection; serving what is cached while it reconnects",
+		slog.String("error", err.Error()), slog.String("grace", u.o.Grace.String()))
+	if u.o.Grace <= 0 {
+		reset()
+		return
+	}
+	u.timer = time.AfterFunc(u.o.Grace, reset)
+}
+
+// recovered ends an outage (the caller drops caches: OnReset).
+func (u *outage) recovered() {
+	if u.since.IsZero() {
+		return
+	}
+	if u.timer != nil {
+		u.timer.Stop()
+	}
+	u.o.Logger.Info("the change feed is back; caches dropped", slog.String("outage", time.Since(u.since).Round(time.Millisecond).String()))
+	u.since, u.timer = time.Time{}, nil
 }
 
 // Listen follows the changes published by every process sharing the
 // database until ctx ends. On PostgreSQL it listens on a dedicated
-// connection: a lost connection is retried with capped exponential
-// backoff and jitter, and OnReset runs before every subscription, so a
-// change missed while disconnected can never be served stale for longer
-// than the reconnect. On SQLite it polls the change log every
-// ChangePollInterval.
+// connection: a lost connection is retried with exponential backoff
+// (jittered, capped at a second), and OnReset runs before every
+// subscription, so a change missed while disconnected is never served
+// stale past the reconnect. While disconnected, caches keep serving for
+// Grace (a database that is down changes nothing), then are dropped. On
+// SQLite it polls the change log every ChangePollInterval.
 func (s *Store) Listen(ctx context.Context, o ListenOptions) {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
@@ -73,25 +121,40 @@ func (s *Store) Listen(ctx context.Context, o ListenOptions) {
 		s.pollChanges(ctx, o)
 		return
 	}
-	backoff := 100 * time.Millisecond
+	const firstBackoff = 100 * time.Millisecond
+	backoff := firstBackoff
+	down := &outage{o: o}
+	inner := o
+	inner.OnReady = func() {
+		// Subscribed (OnReset has just run): the outage, if any, is over.
+		down.recovered()
+		backoff = firstBackoff
+		if o.OnReady != nil {
+			o.OnReady()
+		}
+	}
 	for ctx.Err() == nil {
-		err := s.listenOnce(ctx, o)
+		err := s.listenOnce(ctx, inner)
 		if ctx.Err() != nil {
+			if down.timer != nil {
+				down.timer.Stop()
+			}
 			return
 		}
-		o.Logger.Warn("change listener lost its connection; reconnecting and dropping caches",
-			slog.String("error", sqldb.RedactDSN(err, s.dsn).Error()), slog.Duration("retry_in", backoff))
-		if o.OnReset != nil {
-			o.OnReset()
-		}
+		down.lost(sqldb.RedactDSN(err, s.dsn))
 		t := time.NewTimer(backoff/2 + rand.N(backoff/2+1))
 		select {
 		case <-ctx.Done():
 			t.Stop()
+			if down.timer != nil {
+				down.timer.Stop()
+			}
 			return
 		case <-t.C:
 		}
-		backoff = min(backoff*2, 5*time.Second)
+		// Capped low: once the database is back, changes flow again (and
+		// caches are dropped) within about a second.
+		backoff = min(backoff*2, time.Second)
 	}
 }
 
@@ -179,17 +242,26 @@ const ChangePollInterval = time.Second
 const changeRetention = time.Hour
 
 // pollChanges reads the change log once a ChangePollInterval and delivers
-// what other processes published. A failed read drops every cache
-// (OnReset): changes may be missed while the database cannot be read.
+// what other processes published. While the log cannot be read, caches
+// serve for the grace, then are dropped (OnReset); they are dropped again
+// once it can.
 func (s *Store) pollChanges(ctx context.Context, o ListenOptions) {
 	var last int64
+	down := &outage{o: o}
+	defer func() {
+		if down.timer != nil {
+			down.timer.Stop()
+		}
+	}()
 	start := func() bool {
 		if err := s.ctx(ctx).Model(&storeChange{}).Select("COALESCE(MAX(seq), 0)").Scan(&last).Error; err != nil {
+			down.lost(err)
 			return false
 		}
 		if o.OnReset != nil {
 			o.OnReset()
 		}
+		down.recovered()
 		if o.OnReady != nil {
 			o.OnReady()
 		}
@@ -214,10 +286,7 @@ func (s *Store) pollChanges(ctx context.Context, o ListenOptions) {
 			if ctx.Err() != nil {
 				return
 			}
-			o.Logger.Warn("could not read the change log; dropping caches", slog.String("error", err.Error()))
-			if o.OnReset != nil {
-				o.OnReset()
-			}
+			down.lost(err)
 			ready = false
 			continue
 		}

@@ -1,0 +1,84 @@
+package e2e
+
+import (
+	"context"
+	"net/url"
+	"testing"
+	"time"
+
+	"github.com/credvault/credvault/internal/fakeservice"
+	"github.com/credvault/credvault/internal/tcpproxy"
+	"github.com/credvault/credvault/internal/testdb"
+	"github.com/credvault/credvault/store"
+)
+
+// TestCachedReadsSurviveADatabaseOutage: the database is cut off (a TCP
+// proxy in front of PostgreSQL drops every connection) for three seconds.
+// TOTP codes, which need no query once cached, keep answering 200; a write
+// is a 503 with Retry-After. After the database is back, a key revoked by
+// another process is refused within a couple of seconds.
+func TestCachedReadsSurviveADatabaseOutage(t *testing.T) {
+	t.Parallel()
+	cfg := testConfig(t, testdb.Postgres)
+	direct := cfg.DatabaseURL
+	u, err := url.Parse(direct)
+	if err != nil {
+		t.Fatal(err)
+	}
+	proxy, err := tcpproxy.New(u.Host)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { proxy.Close() })
+	u.Host = proxy.Addr()
+	cfg.DatabaseURL = u.String()
+	cfg.AllowedHosts = []string{"127.0.0.1"}
+	h := newHarnessWithConfig(t, cfg)
+	orgID, key := h.org("Outage")
+	svc := fakeservice.New(t, svcToken)
+	if r := h.do("POST", "/api/v1/credentials/custom_credential/create", key, cfgBody(svc.Base(), svcToken)); r.status != 200 {
+		t.Fatalf("configure: %d", r.status)
+	}
+	id := h.do("POST", "/api/v1/credentials", key, passwordBody("Bank")).json(t)["credential_id"].(string)
+	code := "/api/v1/credentials/" + id + "/totp-code"
+	if r := h.do("GET", code, key, nil); r.status != 200 {
+		t.Fatalf("warm read: %d %s", r.status, r.body)
+	}
+
+	proxy.Cut()
+	cutAt := time.Now()
+	reads := 0
+	for time.Since(cutAt) < 3*time.Second {
+		if r := h.do("GET", code, key, nil); r.status != 200 {
+			t.Fatalf("a cached read %v into the outage = %d %s", time.Since(cutAt).Round(time.Millisecond), r.status, r.body)
+		}
+		reads++
+		time.Sleep(100 * time.Millisecond) // the load's pace, not a wait for readiness
+	}
+	if r := h.do("POST", "/api/v1/credentials", key, secretBody("during", "l")); r.status != 503 || r.header.Get("Retry-After") == "" {
+		t.Fatalf("a write during the outage = %d (Retry-After %q), want 503 with Retry-After", r.status, r.header.Get("Retry-After"))
+	}
+	proxy.Restore()
+
+	// Another process revokes the key once the database is back.
+	other, err := store.Open(context.Background(), store.Options{DatabaseURL: direct})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	keys, err := other.ListAPIKeys(context.Background(), orgID)
+	if err != nil || len(keys) != 1 {
+		t.Fatalf("keys: %v %v", keys, err)
+	}
+	if err := other.RevokeAPIKey(context.Background(), orgID, keys[0].ID); err != nil {
+		t.Fatal(err)
+	}
+	revoked := time.Now()
+	for h.do("GET", code, key, nil).status != 401 {
+		if time.Since(revoked) > 3*time.Second {
+			t.Fatal("a key revoked after the outage is still accepted 3 s later")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Logf("%d cached reads during the 3 s outage, all 200; revocation refused %v after it", reads, time.Since(revoked).Round(time.Millisecond))
+}
