@@ -116,7 +116,16 @@ type Service struct {
 	rows  *rowCache
 	// deleteAttempts counts attempts at outbox deletions, for the metric.
 	deleteAttempts atomic.Uint64
+	// owner names this Service in the creates it records: it settles only
+	// its own, and takes over others' once their lease ends.
+	owner string
 }
+
+// createLease is how long a recorded create is its process's: the vault
+// call is bounded well within it, so a create still unsettled past it was
+// left by a process that stopped (or lost its answer), and a worker of
+// any live process may take it over.
+const createLease = 2 * time.Minute
 
 // New returns a Service storing secrets in v and metadata in s (Store
 // adapts a *store.Store). A plain CredentialVault becomes a SourcedVault
@@ -125,7 +134,7 @@ func New(s Storage, v vault.SourcedVault, log *slog.Logger) *Service {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Service{store: s, vault: v, log: log, now: time.Now, rows: newRowCache(time.Minute)}
+	return &Service{store: s, vault: v, log: log, now: time.Now, rows: newRowCache(time.Minute), owner: store.NewID("proc")}
 }
 
 // metadataRow fills the metadata columns of r from c.
@@ -209,10 +218,16 @@ func (s *Service) createItem(ctx context.Context, orgID, credID, base, op string
 	if err != nil {
 		return vault.ItemRef{}, key, err
 	}
-	if err := s.store.RecordCreate(ctx, store.CreateAttempt{ID: key, OrganizationID: orgID, CredentialID: credID, VaultSource: src, Operation: op}); err != nil {
+	lease := s.store.Now().Add(createLease)
+	if err := s.store.RecordCreate(ctx, store.CreateAttempt{ID: key, OrganizationID: orgID, CredentialID: credID, VaultSource: src,
+		Operation: op, Owner: s.owner, LeaseUntil: &lease}); err != nil {
 		return vault.ItemRef{}, key, err
 	}
-	ref, err := s.vault.CreateAt(vault.WithIdempotencyKey(ctx, key), orgID, src, c)
+	// The answer must come well within the lease: past it, another process
+	// may recover the create.
+	cctx, cancel := context.WithTimeout(ctx, createLease-15*time.Second)
+	defer cancel()
+	ref, err := s.vault.CreateAt(vault.WithIdempotencyKey(cctx, key), orgID, src, c)
 	if err == nil {
 		deleted, derr := s.store.ItemDeleted(ctx, orgID, ref.Source, ref.ID)
 		switch {
@@ -231,8 +246,8 @@ func (s *Service) createItem(ctx context.Context, orgID, credID, base, op string
 	bctx := context.WithoutCancel(ctx)
 	if !vault.OutcomeUnknown(err) {
 		// Refused: nothing was stored.
-		if serr := s.store.SettleCreate(bctx, key); serr != nil {
-			s.log.WarnContext(ctx, "could not forget a refused create; reconcile will list it", slog.String("key", key), slog.String("error", serr.Error()))
+		if serr := s.store.SettleCreate(bctx, key, s.owner); serr != nil && !errors.Is(serr, store.ErrCreateTakenOver) {
+			s.log.WarnContext(ctx, "could not forget a refused create; a worker recovers it once its lease ends", slog.String("key", key), slog.String("error", serr.Error()))
 		}
 		return ref, key, err
 	}
@@ -301,7 +316,7 @@ func (s *Service) Create(ctx context.Context, orgID string, c vault.Credential, 
 		if err := tx.CreateCredential(ctx, row); err != nil {
 			return err
 		}
-		return tx.SettleCreate(ctx, credID)
+		return tx.SettleCreate(ctx, credID, s.owner)
 	}); err != nil {
 		s.cleanup(ctx, orgID, ref, credID, "credential row write failed")
 		return View{}, err
@@ -622,7 +637,7 @@ func (s *Service) Update(ctx context.Context, orgID, id string, c vault.Credenti
 		if updated, err = tx.UpdateCredential(ctx, row, old.Version); err != nil {
 			return err
 		}
-		if err := tx.SettleCreate(ctx, key); err != nil {
+		if err := tx.SettleCreate(ctx, key, s.owner); err != nil {
 			return err
 		}
 		return tx.EnqueueDeletion(ctx, oldItem)

@@ -78,6 +78,8 @@ type LostCreate struct {
 	StoredThrough  string    `json:"stored_through"`
 	LastError      string    `json:"last_error"`
 	CreatedAt      time.Time `json:"created_at"`
+	// AgeSeconds is how long ago the create was sent.
+	AgeSeconds int64 `json:"age_seconds"`
 	// Recovered says --fix found the item (the service honours the key)
 	// and recorded its deletion.
 	Recovered bool `json:"recovered"`
@@ -106,15 +108,21 @@ type ReconcileReport struct {
 	// (the one stored then) is deleted through the outbox.
 	LostCreates []LostCreate `json:"lost_creates"`
 	Recovered   int          `json:"recovered"`
+	// InFlight are creates younger than five minutes still unsettled:
+	// waiting for their answer, or left by a process that stopped, which a
+	// worker recovers once their lease ends.
+	InFlight []LostCreate `json:"in_flight"`
 	// Marked and Cleared count the rows --fix marked missing or found
 	// back.
 	Marked  int `json:"marked"`
 	Cleared int `json:"cleared"`
 }
 
-// Clean reports whether nothing needs attention.
+// Clean reports whether nothing needs attention: no dangling, stale,
+// unreachable or failed row, and every lost create recovered. Creates in
+// flight do not count: a worker recovers them once their lease ends.
 func (r ReconcileReport) Clean() bool {
-	return len(r.Dangling) == 0 && len(r.Unreachable) == 0 && len(r.Failed) == 0 && r.Recovered == len(r.LostCreates)
+	return len(r.Dangling) == 0 && len(r.Stale) == 0 && len(r.Unreachable) == 0 && len(r.Failed) == 0 && r.Recovered == len(r.LostCreates)
 }
 
 // currentSources caches, for one walk, each organization's current
@@ -178,7 +186,7 @@ func (m *Maintenance) Reconcile(ctx context.Context, o ReconcileOptions) (Reconc
 	if o.Rate <= 0 {
 		o.Rate = 50
 	}
-	rep := ReconcileReport{Dangling: []RowIssue{}, Stale: []RowIssue{}, Unreachable: []RowIssue{}, Failed: []RowIssue{}, LostCreates: []LostCreate{}}
+	rep := ReconcileReport{Dangling: []RowIssue{}, Stale: []RowIssue{}, Unreachable: []RowIssue{}, Failed: []RowIssue{}, LostCreates: []LostCreate{}, InFlight: []LostCreate{}}
 	total, err := s.store.CountCredentials(ctx, o.OrganizationID)
 	if err != nil {
 		return rep, err
@@ -233,22 +241,60 @@ func (m *Maintenance) Reconcile(ctx context.Context, o ReconcileOptions) (Reconc
 	if err != nil {
 		return rep, err
 	}
-	creates, err := s.store.ListCreates(ctx, o.OrganizationID, s.store.Now().Add(-lostAfter), 10_000)
+	now := s.store.Now()
+	creates, err := s.store.ListCreates(ctx, o.OrganizationID, now.Add(time.Second), 10_000)
 	if err != nil {
 		return rep, err
 	}
 	for _, a := range creates {
 		lc := LostCreate{IdempotencyKey: a.ID, OrganizationID: a.OrganizationID, CredentialID: a.CredentialID,
-			Operation: a.Operation, State: a.State, StoredThrough: a.VaultSource, LastError: a.LastError, CreatedAt: a.CreatedAt.UTC()}
+			Operation: a.Operation, State: a.State, StoredThrough: a.VaultSource, LastError: a.LastError, CreatedAt: a.CreatedAt.UTC(),
+			AgeSeconds: int64(now.Sub(a.CreatedAt).Seconds())}
+		if a.CreatedAt.After(now.Add(-lostAfter)) {
+			// Young: still waiting for its answer, or about to be
+			// recovered by a worker once its lease ends.
+			rep.InFlight = append(rep.InFlight, lc)
+			continue
+		}
 		if o.Fix {
-			lc.Recovered, lc.Note = s.recoverCreate(ctx, a)
-			if lc.Recovered {
+			// Older than any create may take: this operator takes it over.
+			until := now.Add(createLease)
+			a.Owner, a.LeaseUntil = s.owner, &until
+			if err := s.store.RecordCreate(ctx, a); err != nil {
+				lc.Note = err.Error()
+			} else if lc.Recovered, lc.Note = s.recoverCreate(ctx, a); lc.Recovered {
 				rep.Recovered++
 			}
 		}
 		rep.LostCreates = append(rep.LostCreates, lc)
 	}
 	return rep, nil
+}
+
+// RecoverCreates takes over the creates whose lease ran out — their
+// process stopped mid-create, or their answer was lost — and recovers
+// each (recoverCreate). The outbox worker runs it every tick, so a crash
+// leaves no orphan once the leases end. It reports how many it took.
+func (m *Maintenance) RecoverCreates(ctx context.Context) int {
+	s := m.s
+	as, err := s.store.ClaimCreates(ctx, s.owner, outboxBatch, createLease)
+	if err != nil {
+		if ctx.Err() == nil {
+			s.log.WarnContext(ctx, "could not claim expired creates", slog.String("error", err.Error()))
+		}
+		return 0
+	}
+	for _, a := range as {
+		ok, note := s.recoverCreate(ctx, a)
+		attrs := []any{slog.String("organization_id", a.OrganizationID), slog.String("credential_id", a.CredentialID),
+			slog.String("idempotency_key", a.ID), slog.String("operation", a.Operation), slog.String("stored_through", a.VaultSource)}
+		if ok {
+			s.log.InfoContext(ctx, "recovered a create whose answer was lost or whose process stopped; any item it stored is deleted unless a credential points to it", attrs...)
+		} else {
+			s.log.WarnContext(ctx, "could not recover a create whose answer was lost", append(attrs, slog.String("note", note))...)
+		}
+	}
+	return len(as)
 }
 
 // recoverCreate finds the item a lost create may have stored: the create
@@ -273,6 +319,8 @@ func (s *Service) recoverCreate(ctx context.Context, a store.CreateAttempt) (boo
 	}
 	d := s.deletion(a.OrganizationID, ref, "recovered from a lost create")
 	d.CreateKey = a.ID
+	const ignored = "the service does not honour Idempotency-Key, so the item this create may have stored cannot be found by credvault; " +
+		"look for it in the service (created at the time shown)"
 	err = s.store.Tx(ctx, func(tx Storage) error {
 		if !referenced {
 			if err := tx.EnqueueDeletion(ctx, d); err != nil {
@@ -280,9 +328,9 @@ func (s *Service) recoverCreate(ctx context.Context, a store.CreateAttempt) (boo
 			}
 		}
 		if honoured {
-			return tx.SettleCreate(ctx, a.ID)
+			return tx.SettleCreate(ctx, a.ID, s.owner)
 		}
-		return nil
+		return tx.MarkCreateUnrecoverable(ctx, a.ID, ignored)
 	})
 	if err != nil {
 		return false, err.Error()
@@ -291,8 +339,7 @@ func (s *Service) recoverCreate(ctx context.Context, a store.CreateAttempt) (boo
 		s.attempt(context.WithoutCancel(ctx), d)
 	}
 	if !honoured {
-		return false, "the service does not honour Idempotency-Key, so the item this create may have stored cannot be found by credvault; " +
-			"look for it in the service (created at the time shown)"
+		return false, ignored
 	}
 	return true, ""
 }
@@ -486,7 +533,7 @@ func (s *Service) migrateOne(ctx context.Context, r store.Credential) error {
 		if _, err := tx.UpdateCredential(ctx, row, r.Version); err != nil {
 			return err
 		}
-		if err := tx.SettleCreate(ctx, key); err != nil {
+		if err := tx.SettleCreate(ctx, key, s.owner); err != nil {
 			return err
 		}
 		return tx.EnqueueDeletion(ctx, oldItem)

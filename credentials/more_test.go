@@ -10,6 +10,7 @@ import (
 
 	"github.com/credvault/credvault/credentials"
 	"github.com/credvault/credvault/problem"
+	"github.com/credvault/credvault/store"
 	"github.com/credvault/credvault/vault"
 )
 
@@ -375,5 +376,59 @@ func TestUpdateKeepsCardFields(t *testing.T) {
 	if c.CVV.Reveal() != "999" || c.Metadata["cost"] != "42" || c.BillingEmail.Reveal() != "b@example.com" ||
 		c.BillingAddress.Line1.Reveal() != "2 High St" || c.BillingAddress.City.Reveal() != "Springfield" {
 		t.Fatal("the update did not keep what the form left out")
+	}
+}
+
+// TestCreatesOfAStoppedProcessAreRecovered: a process recorded a create,
+// the service stored its item, and the process died before writing the
+// row. Once the lease ends, another process's worker takes the record
+// over, finds the item through the Idempotency-Key and deletes it — no
+// orphan, no operator. A create still within its lease is left alone,
+// and reconcile shows it in flight with its age.
+func TestCreatesOfAStoppedProcessAreRecovered(t *testing.T) {
+	t.Parallel()
+	svc, st, v := setup(t)
+	ctx := t.Context()
+	// The dead process's create: recorded, and stored by the service.
+	lease := st.Now().Add(time.Minute)
+	dead := store.CreateAttempt{ID: "cred_dead", OrganizationID: "org_a", CredentialID: "cred_dead", VaultSource: "cfg_1",
+		Operation: "create", Owner: "proc_dead", LeaseUntil: &lease}
+	if err := st.RecordCreate(ctx, dead); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := v.CreateAt(vault.WithIdempotencyKey(ctx, dead.ID), "org_a", "cfg_1", secret("orphan", "v")); err != nil {
+		t.Fatal(err)
+	}
+	if n := svc.Maintenance().RecoverCreates(ctx); n != 0 || v.count() != 1 {
+		t.Fatalf("a create within its lease was taken (%d), items %d", n, v.count())
+	}
+	rep, err := svc.Maintenance().Reconcile(ctx, credentials.ReconcileOptions{})
+	if err != nil || len(rep.InFlight) != 1 || rep.InFlight[0].IdempotencyKey != dead.ID {
+		t.Fatalf("reconcile during the lease: %+v %v", rep.InFlight, err)
+	}
+	exec(t, st, "UPDATE vault_creates SET lease_until = '2000-01-01 00:00:00+00:00'")
+	if n := svc.Maintenance().RecoverCreates(ctx); n != 1 {
+		t.Fatalf("recovered %d creates, want 1", n)
+	}
+	if v.count() != 0 {
+		t.Fatalf("the orphan survives: %d items", v.count())
+	}
+	if cs, _ := st.ListCreates(ctx, "", time.Now().Add(time.Hour), 10); len(cs) != 0 {
+		t.Fatalf("the recovered create stays recorded: %+v", cs)
+	}
+	// An item a row points to is kept: the create finished after all.
+	view, err := svc.Create(ctx, "org_a", secret("kept", "v"), credentials.Patch{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.RecordCreate(ctx, store.CreateAttempt{ID: view.CredentialID, OrganizationID: "org_a", CredentialID: view.CredentialID,
+		VaultSource: "cfg_1", Operation: "create", Owner: "proc_dead"}); err != nil {
+		t.Fatal(err)
+	}
+	if n := svc.Maintenance().RecoverCreates(ctx); n != 1 || v.count() != 1 {
+		t.Fatalf("recovery of a create whose row exists: %d taken, %d items", n, v.count())
+	}
+	if got, err := svc.GetWithSecret(ctx, "org_a", view.CredentialID); err != nil || got.Credential.Secret.Value.Reveal() != "v" {
+		t.Fatalf("the credential lost its secret: %v", err)
 	}
 }

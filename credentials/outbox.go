@@ -56,11 +56,17 @@ func (s *Service) cleanup(ctx context.Context, orgID string, ref vault.ItemRef, 
 	d.CreateKey = createKey
 	bctx := context.WithoutCancel(ctx)
 	if err := s.store.Tx(bctx, func(tx Storage) error {
-		if err := tx.EnqueueDeletion(bctx, d); err != nil {
+		// Only while this process still owns the create: a retry that took
+		// it over may point a row at this very item.
+		if err := tx.SettleCreate(bctx, createKey, s.owner); err != nil {
 			return err
 		}
-		return tx.SettleCreate(bctx, createKey)
-	}); err != nil {
+		return tx.EnqueueDeletion(bctx, d)
+	}); errors.Is(err, store.ErrCreateTakenOver) {
+		s.log.InfoContext(ctx, "a retry or a recovery took over this create; its item is left to it",
+			slog.String("organization_id", orgID), slog.String("idempotency_key", createKey), slog.String("reason", why))
+		return
+	} else if err != nil {
 		// The database is out too. A key a retry may send again cannot be
 		// retired now, so its item is left for the retry to get back (the
 		// same secret) or for reconcile to recover through the create's
@@ -78,7 +84,7 @@ func (s *Service) cleanup(ctx context.Context, orgID string, ref vault.ItemRef, 
 			s.log.ErrorContext(ctx, "could not record nor delete a vault item; `credvault reconcile` lists its create",
 				slog.String("organization_id", orgID), slog.String("item_id", ref.ID), slog.String("stored_by", ref.Source),
 				slog.String("idempotency_key", createKey), slog.String("reason", why), slog.String("error", err.Error()))
-		} else if serr := s.store.SettleCreate(bctx, createKey); serr != nil {
+		} else if serr := s.store.SettleCreate(bctx, createKey, s.owner); serr != nil {
 			s.log.WarnContext(ctx, "deleted a vault item whose row could not be written; its create stays recorded for reconcile",
 				slog.String("idempotency_key", createKey), slog.String("error", serr.Error()))
 		}
@@ -130,6 +136,8 @@ func (o *Outbox) Run(ctx context.Context) {
 	var pruned time.Time
 	for {
 		o.RunOnce(ctx)
+		// Creates left by a process that stopped, once their lease ends.
+		s.Maintenance().RecoverCreates(ctx)
 		if now := s.store.Now(); now.Sub(pruned) > time.Hour {
 			if _, err := s.store.PruneTombstones(ctx, now.Add(-store.TombstoneRetention)); err == nil {
 				pruned = now

@@ -4,7 +4,11 @@ import (
 	"context"
 	"time"
 
+	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
+
+	"github.com/credvault/credvault/migrations"
+	"github.com/credvault/credvault/problem"
 )
 
 // CreateAttempt is a create sent to a vault whose credential row is not
@@ -18,10 +22,15 @@ type CreateAttempt struct {
 	// Operation is what asked for the item: create, update or migrate.
 	Operation string
 	// State is CreateInFlight until the answer is known; CreateLost when
-	// it never came.
+	// it never came; CreateUnrecoverable when the service does not honour
+	// Idempotency-Key, so the item cannot be found.
 	State     string
 	LastError string
 	CreatedAt time.Time
+	// Owner is the process waiting for the answer; LeaseUntil is when
+	// another may take the record over (nil: at once).
+	Owner      string
+	LeaseUntil *time.Time `gorm:"column:lease_until"`
 }
 
 // TableName implements gorm's tabler.
@@ -29,12 +38,19 @@ func (CreateAttempt) TableName() string { return "vault_creates" }
 
 // Create attempt states.
 const (
-	CreateInFlight = "in_flight"
-	CreateLost     = "lost"
+	CreateInFlight      = "in_flight"
+	CreateLost          = "lost"
+	CreateUnrecoverable = "unrecoverable"
 )
 
-// RecordCreate records a create about to be sent. A key recorded before
-// (a retry of the same create) is kept as it is.
+// ErrCreateTakenOver is a create record that is no longer the caller's: a
+// retry of the same create, or the recovery of a lease that ran out, owns
+// its outcome now.
+var ErrCreateTakenOver = problem.Kind("store: the create was taken over by a retry or a recovery", problem.ErrConflict)
+
+// RecordCreate records a create about to be sent, owned by a.Owner until
+// a.LeaseUntil. A key recorded before (a retry of the same create) is
+// taken over: the retry owns its outcome.
 func (s *Store) RecordCreate(ctx context.Context, a CreateAttempt) error {
 	if a.CreatedAt.IsZero() {
 		a.CreatedAt = s.Now()
@@ -42,13 +58,69 @@ func (s *Store) RecordCreate(ctx context.Context, a CreateAttempt) error {
 	if a.State == "" {
 		a.State = CreateInFlight
 	}
-	return wrap("record vault create", s.ctx(ctx).Clauses(clause.OnConflict{DoNothing: true}).Create(&a).Error)
+	return wrap("record vault create", s.ctx(ctx).Clauses(clause.OnConflict{Columns: []clause.Column{{Name: "id"}},
+		DoUpdates: clause.AssignmentColumns([]string{"owner", "lease_until", "state"})}).Create(&a).Error)
 }
 
-// SettleCreate forgets a create whose outcome is known (inside Tx: with
-// the row write that records its item).
-func (s *Store) SettleCreate(ctx context.Context, id string) error {
-	return wrap("settle vault create", s.ctx(ctx).Where("id = ?", id).Delete(&CreateAttempt{}).Error)
+// SettleCreate forgets a create whose outcome is known, if owner still
+// owns it (inside Tx: with the row write that records its item); else
+// ErrCreateTakenOver.
+func (s *Store) SettleCreate(ctx context.Context, id, owner string) error {
+	res := s.ctx(ctx).Where("id = ? AND owner = ?", id, owner).Delete(&CreateAttempt{})
+	if res.Error != nil {
+		return wrap("settle vault create", res.Error)
+	}
+	if res.RowsAffected == 0 {
+		return ErrCreateTakenOver
+	}
+	return nil
+}
+
+// ClaimCreates takes up to limit creates whose lease ran out (and that can
+// still be recovered) for owner until now+lease: on PostgreSQL with FOR
+// UPDATE SKIP LOCKED, so live processes never take the same one at once.
+func (s *Store) ClaimCreates(ctx context.Context, owner string, limit int, lease time.Duration) ([]CreateAttempt, error) {
+	expired := func(q *gorm.DB, now time.Time) *gorm.DB {
+		return q.Where("(lease_until IS NULL OR lease_until < ?) AND state <> ?", now, CreateUnrecoverable)
+	}
+	var due int64
+	if err := expired(s.ctx(ctx).Model(&CreateAttempt{}), s.Now()).Limit(1).Count(&due).Error; err != nil {
+		return nil, wrap("look for expired vault creates", err)
+	}
+	if due == 0 {
+		return nil, nil
+	}
+	var as []CreateAttempt
+	err := s.Tx(ctx, func(tx *Store) error {
+		now := tx.Now()
+		q := expired(tx.ctx(ctx), now).Order("created_at, id").Limit(limit)
+		if s.dialect == migrations.Postgres {
+			q = q.Clauses(clause.Locking{Strength: "UPDATE", Options: "SKIP LOCKED"})
+		}
+		if err := q.Find(&as).Error; err != nil {
+			return wrap("claim vault creates", err)
+		}
+		if len(as) == 0 {
+			return nil
+		}
+		ids := make([]string, len(as))
+		until := now.Add(lease)
+		for i := range as {
+			ids[i] = as[i].ID
+			as[i].Owner, as[i].LeaseUntil = owner, &until
+		}
+		return wrap("claim vault creates", tx.ctx(ctx).Model(&CreateAttempt{}).Where("id IN ?", ids).
+			Updates(map[string]any{"owner": owner, "lease_until": until}).Error)
+	})
+	return as, err
+}
+
+// MarkCreateUnrecoverable records that a create's item cannot be found
+// (the service does not honour Idempotency-Key): no worker takes it again;
+// reconcile lists it.
+func (s *Store) MarkCreateUnrecoverable(ctx context.Context, id, note string) error {
+	return wrap("mark vault create unrecoverable", s.ctx(ctx).Model(&CreateAttempt{}).Where("id = ?", id).
+		Updates(map[string]any{"state": CreateUnrecoverable, "last_error": note}).Error)
 }
 
 // MarkCreateLost records that a create's answer never came: the service

@@ -48,8 +48,10 @@ type OutboxStore interface {
 type CreateLog interface {
 	NextCreateKey(ctx context.Context, base string) (string, error)
 	RecordCreate(ctx context.Context, a CreateAttempt) error
-	SettleCreate(ctx context.Context, id string) error
+	SettleCreate(ctx context.Context, id, owner string) error
 	MarkCreateLost(ctx context.Context, id, lastError string) error
+	ClaimCreates(ctx context.Context, owner string, limit int, lease time.Duration) ([]CreateAttempt, error)
+	MarkCreateUnrecoverable(ctx context.Context, id, note string) error
 	ListCreates(ctx context.Context, orgID string, before time.Time, limit int) ([]CreateAttempt, error)
 }
 

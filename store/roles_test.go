@@ -172,11 +172,23 @@ func TestCreateLogAndScans(t *testing.T) {
 	each(t, func(t *testing.T, s *store.Store) {
 		ctx := context.Background()
 		orgID, _ := newOrg(t, s)
-		a := store.CreateAttempt{ID: "cred_x/v2", OrganizationID: orgID, CredentialID: "cred_x", VaultSource: "cfg_1", Operation: "update"}
-		for range 2 { // a retry keeps the first record
-			if err := s.RecordCreate(ctx, a); err != nil {
-				t.Fatal(err)
-			}
+		future := s.Now().Add(time.Hour)
+		a := store.CreateAttempt{ID: "cred_x/v2", OrganizationID: orgID, CredentialID: "cred_x", VaultSource: "cfg_1", Operation: "update",
+			Owner: "proc_1", LeaseUntil: &future}
+		if err := s.RecordCreate(ctx, a); err != nil {
+			t.Fatal(err)
+		}
+		// A retry from another process takes the record over.
+		retry := a
+		retry.Owner = "proc_2"
+		if err := s.RecordCreate(ctx, retry); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.SettleCreate(ctx, a.ID, "proc_1"); !errors.Is(err, store.ErrCreateTakenOver) {
+			t.Fatalf("settling a create taken over: %v", err)
+		}
+		if claimed, err := s.ClaimCreates(ctx, "proc_3", 10, time.Minute); err != nil || len(claimed) != 0 {
+			t.Fatalf("claimed a create whose lease runs: %v %v", claimed, err)
 		}
 		if err := s.MarkCreateLost(ctx, a.ID, "timeout"); err != nil {
 			t.Fatal(err)
@@ -188,7 +200,32 @@ func TestCreateLogAndScans(t *testing.T) {
 		if cs, _ := s.ListCreates(ctx, "", time.Now().Add(-time.Hour), 10); len(cs) != 0 {
 			t.Fatalf("creates recorded before an hour ago: %+v", cs)
 		}
-		if err := s.SettleCreate(ctx, a.ID); err != nil {
+		// Its lease runs out: a worker of another process takes it.
+		if err := s.RecordCreate(ctx, store.CreateAttempt{ID: a.ID, OrganizationID: orgID, CredentialID: "cred_x", VaultSource: "cfg_1",
+			Operation: "update", Owner: "proc_2", State: store.CreateLost}); err != nil {
+			t.Fatal(err)
+		}
+		claimed, err := s.ClaimCreates(ctx, "proc_3", 10, time.Minute)
+		if err != nil || len(claimed) != 1 || claimed[0].Owner != "proc_3" {
+			t.Fatalf("claim an expired create: %+v %v", claimed, err)
+		}
+		if again, _ := s.ClaimCreates(ctx, "proc_4", 10, time.Minute); len(again) != 0 {
+			t.Fatal("a claimed create was claimed again within its new lease")
+		}
+		if err := s.SettleCreate(ctx, a.ID, "proc_3"); err != nil {
+			t.Fatal(err)
+		}
+		unrec := store.CreateAttempt{ID: "cred_y", OrganizationID: orgID, CredentialID: "cred_y", VaultSource: "cfg_1", Operation: "create", Owner: "p"}
+		if err := s.RecordCreate(ctx, unrec); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.MarkCreateUnrecoverable(ctx, unrec.ID, "ignores keys"); err != nil {
+			t.Fatal(err)
+		}
+		if claimed, _ := s.ClaimCreates(ctx, "proc_3", 10, time.Minute); len(claimed) != 0 {
+			t.Fatal("an unrecoverable create was claimed")
+		}
+		if err := s.SettleCreate(ctx, unrec.ID, "p"); err != nil {
 			t.Fatal(err)
 		}
 		if cs, _ := s.ListCreates(ctx, orgID, time.Now().Add(time.Hour), 10); len(cs) != 0 {

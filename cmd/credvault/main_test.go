@@ -315,6 +315,17 @@ func TestReconcileAndMigrateCommands(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &rep); code != 1 || err != nil || rep.Marked != 1 {
 		t.Fatalf("reconcile --fix: exit %d %s", code, out)
 	}
+	// In words: each credential, what is wrong and what --fix does; stale
+	// rows alone need attention (exit 1).
+	code, out, _ = runCLI("reconcile", "--format", "text")
+	if code != 1 || strings.Count(out, "\nstale ") != 3 || !strings.Contains(out, "credvault credentials migrate --org "+created.OrganizationID) ||
+		!strings.Contains(out, "\ndangling ") || !strings.Contains(out, "marked missing") || strings.Contains(out, "all ok") {
+		t.Fatalf("reconcile --format text: exit %d\n%s", code, out)
+	}
+	code, out, _ = runCLI("credentials", "migrate", "--org", created.OrganizationID, "--dry-run", "--format", "text")
+	if code != 0 || !strings.Contains(out, "by source ") {
+		t.Fatalf("migrate --dry-run --format text: exit %d\n%s", code, out)
+	}
 	if code, _, _ := runCLI("reconcile", "--concurrency", "0"); code != 2 {
 		t.Fatalf("reconcile --concurrency 0: exit %d, want 2", code)
 	}

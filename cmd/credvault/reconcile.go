@@ -74,11 +74,7 @@ func reconcileCmd(out output, stderr io.Writer) *cobra.Command {
 				if err != nil {
 					return err
 				}
-				if err := out.print(rep, func(w io.Writer) {
-					fmt.Fprintf(w, "checked\t%d\nok\t%d\ndangling\t%d\nstale\t%d\nunreachable\t%d\nfailed\t%d\nlost creates\t%d\nrecovered\t%d\nmarked\t%d\ncleared\t%d\n",
-						rep.Checked, rep.OK, len(rep.Dangling), len(rep.Stale), len(rep.Unreachable), len(rep.Failed), len(rep.LostCreates), rep.Recovered,
-						rep.Marked, rep.Cleared)
-				}); err != nil {
+				if err := out.print(rep, func(w io.Writer) { reconcileText(w, rep, o.Fix) }); err != nil {
 					return err
 				}
 				if !rep.Clean() {
@@ -93,4 +89,52 @@ func reconcileCmd(out output, stderr io.Writer) *cobra.Command {
 	cmd.Flags().IntVar(&o.Concurrency, "concurrency", 8, "reads in flight at once")
 	cmd.Flags().Float64Var(&o.Rate, "rate", 50, "reads per second, over all services")
 	return cmd
+}
+
+// reconcileText lists what reconcile found, a line per credential or
+// create: what is wrong and what --fix does (or did) about it.
+func reconcileText(w io.Writer, rep credentials.ReconcileReport, fixed bool) {
+	fmt.Fprintf(w, "checked %d credential(s): %d ok\n", rep.Checked, rep.OK)
+	for _, r := range rep.Dangling {
+		act := "--fix marks it missing (reads then say so); update it with its secret to store it again"
+		if r.Marked {
+			act = "marked missing; update it with its secret to store it again"
+		}
+		fmt.Fprintf(w, "dangling\t%s\torg %s\titem %s stored by %s is gone\t%s\n", r.CredentialID, r.OrganizationID, r.ItemID, r.StoredBy, act)
+	}
+	for _, r := range rep.Stale {
+		fmt.Fprintf(w, "stale\t%s\torg %s\tstored by %s, current is %s\t`credvault credentials migrate --org %s` moves it (--fix does not)\n",
+			r.CredentialID, r.OrganizationID, r.StoredBy, r.Current, r.OrganizationID)
+	}
+	for _, r := range rep.Unreachable {
+		fmt.Fprintf(w, "unreachable\t%s\torg %s\t%s\tupdate it with its secret (--fix does not)\n", r.CredentialID, r.OrganizationID, r.Error)
+	}
+	for _, r := range rep.Failed {
+		fmt.Fprintf(w, "failed\t%s\torg %s\t%s\trun reconcile again later\n", r.CredentialID, r.OrganizationID, r.Error)
+	}
+	for _, c := range rep.LostCreates {
+		act := "--fix recovers it through its Idempotency-Key"
+		switch {
+		case c.Recovered:
+			act = "recovered: the item it stored is deleted"
+		case c.Note != "":
+			act = c.Note
+		}
+		fmt.Fprintf(w, "lost create\t%s\torg %s\t%s of %s, %ds ago\t%s\n", c.IdempotencyKey, c.OrganizationID, c.Operation, c.CredentialID, c.AgeSeconds, act)
+	}
+	for _, c := range rep.InFlight {
+		fmt.Fprintf(w, "in flight\t%s\torg %s\t%s of %s, %ds ago\trecovered automatically once its lease ends, if its process stopped\n",
+			c.IdempotencyKey, c.OrganizationID, c.Operation, c.CredentialID, c.AgeSeconds)
+	}
+	if fixed {
+		fmt.Fprintf(w, "fixed: %d marked, %d cleared, %d lost create(s) recovered\n", rep.Marked, rep.Cleared, rep.Recovered)
+	}
+	switch {
+	case !rep.Clean():
+		fmt.Fprintln(w, "needs attention (exit 1)")
+	case len(rep.InFlight) > 0:
+		fmt.Fprintf(w, "nothing wrong; %d create(s) in flight\n", len(rep.InFlight))
+	default:
+		fmt.Fprintln(w, "all ok")
+	}
 }
