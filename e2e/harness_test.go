@@ -105,9 +105,15 @@ func (r response) json(t *testing.T) map[string]any {
 	return m
 }
 
+// detail is the words an error answer carries: its detail, or the
+// message of a structured one ({"error_code", "message"}).
 func (r response) detail() string {
 	var m map[string]any
 	_ = json.Unmarshal(r.body, &m)
+	if d, ok := m["detail"].(map[string]any); ok {
+		s, _ := d["message"].(string)
+		return s
+	}
 	s, _ := m["detail"].(string)
 	return s
 }

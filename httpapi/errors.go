@@ -37,7 +37,7 @@ func statusOf(err error) (int, string) {
 		if !ok || msg == "" {
 			msg = http.StatusText(he.Code)
 		}
-		if he.Code >= 500 {
+		if he.Code >= 500 && he.Code != http.StatusNotImplemented {
 			msg = http.StatusText(he.Code)
 		}
 		return he.Code, msg
@@ -205,5 +205,32 @@ func (s *server) handleError(err error, c echo.Context) {
 		_ = c.NoContent(code)
 		return
 	}
+	var inv *problem.InvalidError
+	if errors.As(err, &inv) && inv.Code != "" {
+		// Skyvern's structured detail, which its web app renders as a
+		// field error.
+		_ = c.JSON(code, map[string]codedDetail{"detail": {ErrorCode: inv.Code, Message: codedMessage(inv)}})
+		return
+	}
 	_ = c.JSON(code, errorBody{Detail: msg})
+}
+
+// codedDetail is Skyvern's structured error detail.
+type codedDetail struct {
+	ErrorCode string `json:"error_code"`
+	Message   string `json:"message"`
+}
+
+// codedMessage is the message of a coded error: Skyvern's words for the
+// authenticator rules (its web app shows them as they are), then what
+// exactly was wrong.
+func codedMessage(inv *problem.InvalidError) string {
+	switch inv.Code {
+	case problem.CodeAuthenticatorKeyRequired:
+		return "Authenticator key is required. Paste the raw setup key or full otpauth:// URI from the website's 2FA setup screen."
+	case problem.CodeInvalidAuthenticatorKey:
+		return "Invalid authenticator key. Paste the raw Base32 setup key or full otpauth:// URI from the website's 2FA setup screen. (" +
+			inv.Error() + ")"
+	}
+	return inv.Error()
 }

@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"errors"
 	"log/slog"
 	"net/http"
 	"slices"
@@ -29,26 +30,37 @@ func principal(c echo.Context) org.Principal {
 	return p
 }
 
-// apiKey reads the organization API key from x-api-key or a Bearer
-// Authorization header.
-func apiKey(r *http.Request) string {
-	if k := strings.TrimSpace(r.Header.Get("x-api-key")); k != "" {
-		return k
-	}
+// apiKeys reads the organization API keys a request offers: the Bearer
+// Authorization header first (as Skyvern's clients try it), then
+// x-api-key. Either may carry the key; the other may be something else
+// (a non-key x-api-key beside a Bearer key, say).
+func apiKeys(r *http.Request) []string {
+	var keys []string
 	auth := r.Header.Get(echo.HeaderAuthorization)
 	if len(auth) > 7 && strings.EqualFold(auth[:7], "bearer ") {
-		return strings.TrimSpace(auth[7:])
+		if k := strings.TrimSpace(auth[7:]); k != "" {
+			keys = append(keys, k)
+		}
 	}
-	return ""
+	if k := strings.TrimSpace(r.Header.Get("x-api-key")); k != "" && (len(keys) == 0 || k != keys[0]) {
+		keys = append(keys, k)
+	}
+	return keys
 }
 
 func (s *server) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		key := apiKey(c.Request())
-		if key == "" || s.Auth == nil {
+		keys := apiKeys(c.Request())
+		if len(keys) == 0 || s.Auth == nil {
 			return org.ErrUnauthorized
 		}
-		p, err := s.Auth.Authenticate(c.Request().Context(), key)
+		var p org.Principal
+		var err error
+		for _, key := range keys {
+			if p, err = s.Auth.Authenticate(c.Request().Context(), key); err == nil || !errors.Is(err, org.ErrUnauthorized) {
+				break
+			}
+		}
 		if err != nil {
 			return err
 		}

@@ -150,6 +150,7 @@ func New(d Deps) http.Handler {
 		s.credentialRoutes(g)
 		s.folderRoutes(g)
 		s.otpRoutes(g)
+		s.skyvernRoutes(g)
 		if s.Audit != nil {
 			g.GET("/audit-events", s.auditEvents)
 		}

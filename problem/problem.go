@@ -33,6 +33,10 @@ var (
 type InvalidError struct {
 	Field  string
 	Reason string
+	// Code is a machine-readable name of the rule, for clients that
+	// render it as a field error (Skyvern's "invalid_authenticator_key");
+	// "" for most.
+	Code string
 }
 
 func (e *InvalidError) Error() string {
@@ -49,6 +53,17 @@ func (e *InvalidError) Is(target error) bool { return target == ErrInvalid }
 func Invalid(field, format string, args ...any) error {
 	return &InvalidError{Field: field, Reason: fmt.Sprintf(format, args...)}
 }
+
+// InvalidCode returns an *InvalidError with a machine-readable code.
+func InvalidCode(code, field, format string, args ...any) error {
+	return &InvalidError{Field: field, Reason: fmt.Sprintf(format, args...), Code: code}
+}
+
+// Codes of the rules clients render as field errors.
+const (
+	CodeAuthenticatorKeyRequired = "authenticator_key_required"
+	CodeInvalidAuthenticatorKey  = "invalid_authenticator_key"
+)
 
 // Kind returns a new sentinel error with msg that is also of kind of:
 // errors.Is(k, of) holds, and errors.Is(err, k) singles it out.

@@ -234,7 +234,7 @@ func (p *Password) validate() error {
 	}
 	if p.TOTPType == TOTPAuthenticator {
 		if p.TOTP.IsZero() {
-			return problem.Invalid("totp", "is required when totp_type is authenticator")
+			return problem.InvalidCode(problem.CodeAuthenticatorKeyRequired, "totp", "is required when totp_type is authenticator")
 		}
 		norm, err := NormalizeTOTP(p.TOTP.Reveal())
 		if err != nil {

@@ -21,15 +21,15 @@ func parseTOTP(v string) (canonical, seed string, opts totp.ValidateOpts, err er
 	if strings.HasPrefix(strings.ToLower(v), "otpauth://") {
 		k, kerr := otp.NewKeyFromURL(v)
 		if kerr != nil || k.Type() != "totp" {
-			return "", "", opts, problem.Invalid("totp", "is not a valid otpauth://totp/ URI")
+			return "", "", opts, problem.InvalidCode(problem.CodeInvalidAuthenticatorKey, "totp", "is not a valid otpauth://totp/ URI")
 		}
 		seed = strings.ToUpper(strings.TrimRight(k.Secret(), "="))
 		if !validSeed(seed) {
-			return "", "", opts, problem.Invalid("totp", "the otpauth URI's secret is not valid base32")
+			return "", "", opts, problem.InvalidCode(problem.CodeInvalidAuthenticatorKey, "totp", "the otpauth URI's secret is not valid base32")
 		}
 		u, uerr := url.Parse(k.URL())
 		if uerr != nil {
-			return "", "", opts, problem.Invalid("totp", "is not a valid otpauth://totp/ URI")
+			return "", "", opts, problem.InvalidCode(problem.CodeInvalidAuthenticatorKey, "totp", "is not a valid otpauth://totp/ URI")
 		}
 		if err := checkOTPParams(u); err != nil {
 			return "", "", opts, err
@@ -43,7 +43,7 @@ func parseTOTP(v string) (canonical, seed string, opts totp.ValidateOpts, err er
 	}
 	seed = strings.TrimRight(strings.ToUpper(strings.NewReplacer(" ", "", "-", "").Replace(v)), "=")
 	if !validSeed(seed) {
-		return "", "", opts, problem.Invalid("totp", "is not a valid base32 seed or otpauth:// URI")
+		return "", "", opts, problem.InvalidCode(problem.CodeInvalidAuthenticatorKey, "totp", "is not a valid base32 seed or otpauth:// URI")
 	}
 	return seed, seed, opts, nil
 }
@@ -54,18 +54,18 @@ func checkOTPParams(u *url.URL) error {
 	q := u.Query()
 	if v := q.Get("period"); v != "" {
 		if n, err := strconv.Atoi(v); err != nil || n < 1 || n > 300 {
-			return problem.Invalid("totp", "the otpauth URI's period must be 1 to 300 seconds")
+			return problem.InvalidCode(problem.CodeInvalidAuthenticatorKey, "totp", "the otpauth URI's period must be 1 to 300 seconds")
 		}
 	}
 	if v := q.Get("digits"); v != "" {
 		if n, err := strconv.Atoi(v); err != nil || n < 6 || n > 8 {
-			return problem.Invalid("totp", "the otpauth URI's digits must be 6, 7 or 8")
+			return problem.InvalidCode(problem.CodeInvalidAuthenticatorKey, "totp", "the otpauth URI's digits must be 6, 7 or 8")
 		}
 	}
 	switch strings.ToUpper(q.Get("algorithm")) {
 	case "", "SHA1", "SHA256", "SHA512":
 	default:
-		return problem.Invalid("totp", "the otpauth URI's algorithm must be SHA1, SHA256 or SHA512")
+		return problem.InvalidCode(problem.CodeInvalidAuthenticatorKey, "totp", "the otpauth URI's algorithm must be SHA1, SHA256 or SHA512")
 	}
 	return nil
 }
@@ -93,7 +93,7 @@ func TOTPCode(secret Secret, t time.Time) (code string, secondsRemaining int, er
 	}
 	code, err = totp.GenerateCodeCustom(seed, t, opts)
 	if err != nil {
-		return "", 0, problem.Invalid("totp", "cannot compute a code from this seed")
+		return "", 0, problem.InvalidCode(problem.CodeInvalidAuthenticatorKey, "totp", "cannot compute a code from this seed")
 	}
 	period := int64(opts.Period)
 	return code, int(period - t.Unix()%period), nil
