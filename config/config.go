@@ -236,7 +236,7 @@ func (c Config) LogValue() slog.Value {
 	attrs := []slog.Attr{
 		slog.String("database", db), slog.String("data_dir", c.DataDir), slog.String("addr", c.Addr),
 		slog.String("keyset", keyset), slog.String("vault_type", c.VaultType),
-		slog.Any("allowed_hosts", c.AllowedHosts), slog.Duration("custom_timeout", c.CustomTimeout),
+		slog.Any("allowed_hosts", c.AllowedHosts), slog.String("custom_timeout", c.CustomTimeout.String()),
 		slog.String("log_level", c.LogLevel), slog.String("metrics_addr", c.MetricsAddr), slog.Any("cors_origins", c.CORSOrigins),
 		slog.String("rate_limit_config", rate(c.RateConfig)), slog.String("rate_limit_credentials", rate(c.RateCredentials)),
 		slog.String("rate_limit_reads", rate(c.RateReads)), slog.String("cache_grace", c.CacheGrace.String()),

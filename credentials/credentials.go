@@ -20,6 +20,7 @@ import (
 	"log/slog"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 	"unicode"
@@ -119,6 +120,11 @@ type Service struct {
 	// owner names this Service in the creates it records: it settles only
 	// its own, and takes over others' once their lease ends.
 	owner string
+	// outboxFailures counts the worker's failed ticks in a row (logged
+	// once, then once a minute).
+	outboxMu       sync.Mutex
+	outboxFailures int
+	outboxWarned   time.Time
 }
 
 // createLease is how long a recorded create is its process's: the vault

@@ -27,7 +27,35 @@ const (
 type Outbox struct{ s *Service }
 
 // Outbox returns the Service's outbox.
+// Its state (the failed-tick count) lives in the Service, so every Outbox
+// of a Service shares it.
 func (s *Service) Outbox() *Outbox { return &Outbox{s} }
+
+// claimFailed logs a worker tick that could not reach the database: once
+// when it starts, then at most once a minute with how many ticks failed.
+func (o *Outbox) claimFailed(ctx context.Context, err error) {
+	s := o.s
+	s.outboxMu.Lock()
+	defer s.outboxMu.Unlock()
+	s.outboxFailures++
+	now := time.Now()
+	if s.outboxFailures == 1 || now.Sub(s.outboxWarned) >= time.Minute {
+		s.log.WarnContext(ctx, "outbox: could not claim deletions; retrying every second", slog.String("error", err.Error()),
+			slog.Int("failed_ticks", s.outboxFailures))
+		s.outboxWarned = now
+	}
+}
+
+// claimed ends a run of failed ticks, saying so.
+func (o *Outbox) claimed(ctx context.Context) {
+	s := o.s
+	s.outboxMu.Lock()
+	defer s.outboxMu.Unlock()
+	if s.outboxFailures > 0 {
+		s.log.InfoContext(ctx, "outbox: claiming deletions again", slog.Int("failed_ticks", s.outboxFailures))
+		s.outboxFailures = 0
+	}
+}
 
 // Attempts is how many attempts at recorded deletions this Service has
 // made.
@@ -109,6 +137,12 @@ func (s *Service) attempt(ctx context.Context, d store.VaultDeletion) {
 	defer cancel()
 	err := s.vault.Delete(cctx, d.OrganizationID, vault.ItemRef{ID: d.ItemID, Source: d.VaultSource})
 	if err == nil || errors.Is(err, vault.ErrNotFound) {
+		if d.Attempts > 0 {
+			// A deletion that failed before has gone through: say so.
+			s.log.InfoContext(ctx, "a delayed vault item deletion succeeded",
+				slog.String("organization_id", d.OrganizationID), slog.String("item_id", d.ItemID), slog.String("stored_by", d.VaultSource),
+				slog.Int("attempts", d.Attempts+1), slog.String("delayed", s.store.Now().Sub(d.CreatedAt).Round(time.Second).String()))
+		}
 		if ferr := s.store.FinishDeletion(ctx, d.ID); ferr != nil {
 			s.log.WarnContext(ctx, "vault item deleted, but its outbox entry stays until the next attempt confirms it",
 				slog.String("deletion_id", d.ID), slog.String("error", ferr.Error()))
@@ -160,10 +194,11 @@ func (o *Outbox) RunOnce(ctx context.Context) int {
 		ds, err := s.store.ClaimDeletions(ctx, outboxBatch, outboxLease)
 		if err != nil {
 			if ctx.Err() == nil {
-				s.log.WarnContext(ctx, "outbox: could not claim deletions", slog.String("error", err.Error()))
+				o.claimFailed(ctx, err)
 			}
 			return n
 		}
+		o.claimed(ctx)
 		for _, d := range ds {
 			s.attempt(ctx, d)
 		}

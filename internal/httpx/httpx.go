@@ -79,6 +79,9 @@ func AccessLog(log *slog.Logger) echo.MiddlewareFunc {
 				slog.Int("status", c.Response().Status),
 				slog.Float64("latency_ms", float64(time.Since(start).Microseconds())/1000)}
 			level := slog.LevelInfo
+			if r := c.Path(); r == "/healthz" || r == "/readyz" || r == "/metrics" {
+				level = slog.LevelDebug // probes and scrapes
+			}
 			if st, ok := c.Get(PanicStackKey).(string); ok {
 				level = slog.LevelError
 				attrs = append(attrs, slog.String("error", "panic recovered"), slog.String("stack", st))
