@@ -12,7 +12,7 @@ import (
 )
 
 func auditCmd(out output, stderr io.Writer) *cobra.Command {
-	cmd := &cobra.Command{Use: "audit", Short: "Show audit events", Args: noArgs,
+	cmd := &cobra.Command{Use: "audit", Short: "Show audit events", Args: noArgs, Example: "  credvault audit list --org org_0190...",
 		RunE: func(cmd *cobra.Command, _ []string) error { return cmd.Help() }}
 	var orgID string
 	list := &cobra.Command{

@@ -14,7 +14,7 @@ import (
 )
 
 func credentialsCmd(out output, stderr io.Writer) *cobra.Command {
-	cmd := &cobra.Command{Use: "credentials", Short: "Operate on organizations' credentials", Args: noArgs,
+	cmd := &cobra.Command{Use: "credentials", Short: "Operate on organizations' credentials", Args: noArgs, Example: "  credvault credentials migrate --org org_0190... --dry-run",
 		RunE: func(cmd *cobra.Command, _ []string) error { return cmd.Help() }}
 	var orgID string
 	var o credentials.MigrateOptions

@@ -3,11 +3,14 @@ package main
 import (
 	"bytes"
 	"errors"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/spf13/cobra"
 )
 
 // buildCommands builds both binaries once for the exec tests.
@@ -120,4 +123,22 @@ func TestTextFormat(t *testing.T) {
 	if code, out, _ := runCLI("outbox", "list"); code != 0 || strings.TrimSpace(out) != "[]" {
 		t.Fatalf("outbox list: %d %q", code, out)
 	}
+}
+
+// TestEveryCommandHasAnExample: every command's --help shows at least one
+// example (cobra's own help and completion commands aside).
+func TestEveryCommandHasAnExample(t *testing.T) {
+	var walk func(c *cobra.Command)
+	walk = func(c *cobra.Command) {
+		if c.Name() == "help" || c.Name() == "completion" || (c.Parent() != nil && c.Parent().Name() == "completion") {
+			return
+		}
+		if c.Parent() != nil && strings.TrimSpace(c.Example) == "" {
+			t.Errorf("`%s --help` has no example", c.CommandPath())
+		}
+		for _, sub := range c.Commands() {
+			walk(sub)
+		}
+	}
+	walk(newRoot(io.Discard, io.Discard))
 }

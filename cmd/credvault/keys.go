@@ -14,7 +14,7 @@ import (
 )
 
 func keysCmd(out output, stderr io.Writer) *cobra.Command {
-	cmd := &cobra.Command{Use: "keys", Short: "Create a Tink keyset and rotate its keys without downtime", Args: noArgs,
+	cmd := &cobra.Command{Use: "keys", Short: "Create a Tink keyset and rotate its keys without downtime", Args: noArgs, Example: "  credvault keys init --out /etc/credvault/keyset.json\n  credvault keys list",
 		Long: "Rotation, in Tink's safe order (each step rewrites the keyset file in place, atomically, mode 0600):\n" +
 			"  1. credvault keys add              a new key that decrypts but does not yet encrypt\n" +
 			"     deploy the keyset to every instance (restart them)\n" +

@@ -12,7 +12,7 @@ import (
 )
 
 func orgCmd(out output, stderr io.Writer) *cobra.Command {
-	cmd := &cobra.Command{Use: "org", Short: "Manage organizations and their API keys", Args: noArgs,
+	cmd := &cobra.Command{Use: "org", Short: "Manage organizations and their API keys", Args: noArgs, Example: "  credvault org create --name Acme\n  credvault org list",
 		RunE: func(cmd *cobra.Command, _ []string) error { return cmd.Help() }}
 	var name, orgID, keyID string
 	withPlatform := func(f func(context.Context, *credvault.Platform) error) func(*cobra.Command, []string) error {
@@ -37,9 +37,10 @@ func orgCmd(out output, stderr io.Writer) *cobra.Command {
 	_ = create.MarkFlagRequired("name")
 
 	list := &cobra.Command{
-		Use:   "list",
-		Short: "List organizations",
-		Args:  noArgs,
+		Use:     "list",
+		Example: "  credvault org list\n  credvault org list --format text",
+		Short:   "List organizations",
+		Args:    noArgs,
 		RunE: withPlatform(func(ctx context.Context, p *credvault.Platform) error {
 			orgs, err := p.Organizations.List(ctx)
 			if err != nil {

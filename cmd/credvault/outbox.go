@@ -12,7 +12,7 @@ import (
 )
 
 func outboxCmd(out output, stderr io.Writer) *cobra.Command {
-	cmd := &cobra.Command{Use: "outbox", Short: "Show vault item deletions waiting to be confirmed", Args: noArgs,
+	cmd := &cobra.Command{Use: "outbox", Short: "Show vault item deletions waiting to be confirmed", Args: noArgs, Example: "  credvault outbox list --format text",
 		RunE: func(cmd *cobra.Command, _ []string) error { return cmd.Help() }}
 	var limit int
 	list := &cobra.Command{

@@ -10,9 +10,10 @@ import (
 
 func versionCmd(out output) *cobra.Command {
 	return &cobra.Command{
-		Use:   "version",
-		Short: "Print the version (module version and commit)",
-		Args:  noArgs,
+		Use:     "version",
+		Example: "  credvault version\n  credvault version --format text",
+		Short:   "Print the version (module version and commit)",
+		Args:    noArgs,
 		RunE: func(*cobra.Command, []string) error {
 			v := map[string]string{"version": "(devel)", "commit": "", "go": ""}
 			if bi, ok := debug.ReadBuildInfo(); ok {

@@ -147,9 +147,10 @@ func Commands(o Options) []*cobra.Command {
 	}
 
 	listC := &cobra.Command{
-		Use:   "list",
-		Short: "List the keyset's keys: id, status, primary, and how many stored ciphertexts each protects",
-		Args:  cobra.NoArgs,
+		Use:     "list",
+		Example: fmt.Sprintf("  %[1]s keys list\n  %[1]s keys list --keyset /etc/%[1]s/keyset.json", o.Program),
+		Short:   "List the keyset's keys: id, status, primary, and how many stored ciphertexts each protects",
+		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			path, b, err := load()
 			if err != nil {
@@ -163,9 +164,10 @@ func Commands(o Options) []*cobra.Command {
 		},
 	}
 	add := &cobra.Command{
-		Use:   "add",
-		Short: "Step 1: add a new key, enabled but not primary (then deploy the keyset to every instance)",
-		Args:  cobra.NoArgs,
+		Use:     "add",
+		Example: fmt.Sprintf("  %[1]s keys add --keyset /etc/%[1]s/keyset.json", o.Program),
+		Short:   "Step 1: add a new key, enabled but not primary (then deploy the keyset to every instance)",
+		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			var id uint32
 			return rewrite(cmd.Context(), func(b []byte) ([]byte, error) {
@@ -176,8 +178,9 @@ func Commands(o Options) []*cobra.Command {
 		},
 	}
 	promote := &cobra.Command{
-		Use:   "promote KEY_ID",
-		Short: "Step 2: make KEY_ID the primary (only once every instance has the keyset holding it)",
+		Use:     "promote KEY_ID",
+		Example: fmt.Sprintf("  %[1]s keys promote 2207431571", o.Program),
+		Short:   "Step 2: make KEY_ID the primary (only once every instance has the keyset holding it)",
 		RunE: func(cmd *cobra.Command, args []string) error {
 			id, err := keyArg(args)
 			if err != nil {
@@ -188,9 +191,10 @@ func Commands(o Options) []*cobra.Command {
 		},
 	}
 	reencrypt := &cobra.Command{
-		Use:   "reencrypt",
-		Short: "Step 3: re-encrypt every stored ciphertext under the primary key (resumable; safe while servers run)",
-		Args:  cobra.NoArgs,
+		Use:     "reencrypt",
+		Example: fmt.Sprintf("  %[1]s keys reencrypt", o.Program),
+		Short:   "Step 3: re-encrypt every stored ciphertext under the primary key (resumable; safe while servers run)",
+		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
 			path, b, err := load()
@@ -225,8 +229,9 @@ func Commands(o Options) []*cobra.Command {
 		},
 	}
 	disable := &cobra.Command{
-		Use:   "disable KEY_ID",
-		Short: "Step 4: disable KEY_ID; refused while any stored ciphertext still needs it",
+		Use:     "disable KEY_ID",
+		Example: fmt.Sprintf("  %[1]s keys disable 1634871226", o.Program),
+		Short:   "Step 4: disable KEY_ID; refused while any stored ciphertext still needs it",
 		RunE: func(cmd *cobra.Command, args []string) error {
 			id, err := keyArg(args)
 			if err != nil {
