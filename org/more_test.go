@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/credvault/credvault/internal/fakeservice"
 	"github.com/credvault/credvault/internal/keyring"
@@ -212,9 +213,18 @@ func TestOrganizationsKeysAndAudit(t *testing.T) {
 	if _, err := orgs.AuditPage(ctx, c.OrganizationID, 0, 1000); err == nil {
 		t.Fatal("an oversized audit page was accepted")
 	}
-	all, _ := orgs.Audit(ctx, c.OrganizationID)
-	if len(all) < 3 || all[0].ActorKeyID != c.APIKeyID {
-		t.Fatalf("audit: %+v", all)
+	all, _ := orgs.Audit(ctx, c.OrganizationID, org.AuditFilter{})
+	if len(all) < 3 || all[0].ActorKeyID != c.APIKeyID || all[0].CreatedAt.Before(all[len(all)-1].CreatedAt) {
+		t.Fatalf("audit, newest first: %+v", all)
+	}
+	if two, _ := orgs.Audit(ctx, c.OrganizationID, org.AuditFilter{Limit: 2}); len(two) != 2 {
+		t.Fatalf("audit --limit 2: %d", len(two))
+	}
+	if none, _ := orgs.Audit(ctx, c.OrganizationID, org.AuditFilter{Since: time.Now().Add(time.Hour)}); len(none) != 0 {
+		t.Fatalf("audit since the future: %d", len(none))
+	}
+	if _, err := orgs.Audit(ctx, "org_nope", org.AuditFilter{}); !errors.Is(err, org.ErrNotFound) || !strings.Contains(err.Error(), "org_nope") {
+		t.Fatalf("audit of an unknown organization: %v", err)
 	}
 	set := org.SealedTokens(st)
 	rows, err := set.Scan(ctx, "", 10)

@@ -118,7 +118,7 @@ func TestSavedTokenRule(t *testing.T) {
 	if _, err := configs.Get(ctx, c.OrganizationID); !errors.Is(err, org.ErrNotConfigured) {
 		t.Fatalf("Get after clear = %v", err)
 	}
-	events, err := orgs.Audit(ctx, c.OrganizationID)
+	events, err := orgs.Audit(ctx, c.OrganizationID, org.AuditFilter{})
 	if err != nil || len(events) < 4 {
 		t.Fatalf("audit = %d events, %v", len(events), err)
 	}

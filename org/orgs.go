@@ -251,13 +251,37 @@ type AuditView struct {
 	CreatedAt      time.Time `json:"created_at"`
 }
 
-// Audit lists an organization's audit events, oldest first.
-func (o *Organizations) Audit(ctx context.Context, orgID string) ([]AuditView, error) {
+// Audit lists an organization's audit events, newest first (as the REST
+// route does); an unknown organization is ErrNotFound, naming it.
+func (o *Organizations) Audit(ctx context.Context, orgID string, f AuditFilter) ([]AuditView, error) {
+	if _, err := o.store.GetOrganization(ctx, orgID); err != nil {
+		if errors.Is(err, store.ErrNotFound) {
+			return nil, fmt.Errorf("organization %s: %w (see `credvault org list`)", orgID, ErrNotFound)
+		}
+		return nil, err
+	}
 	es, err := o.store.ListAuditEvents(ctx, orgID)
 	if err != nil {
 		return nil, err
 	}
-	return auditViews(es), nil
+	out := es[:0]
+	for _, e := range es {
+		if !f.Since.IsZero() && e.CreatedAt.Before(f.Since) {
+			break // newest first: the rest are older still
+		}
+		if f.Limit > 0 && len(out) == f.Limit {
+			break
+		}
+		out = append(out, e)
+	}
+	return auditViews(out), nil
+}
+
+// AuditFilter narrows Audit: events at or after Since (zero: all), at
+// most Limit of them (0: all).
+type AuditFilter struct {
+	Since time.Time
+	Limit int
 }
 
 // AuditPage lists a page of an organization's audit events, newest first

@@ -245,7 +245,7 @@ func (s *Store) InsertAuditEvent(ctx context.Context, e AuditEvent) error {
 // ListAuditEvents lists an organization's events, oldest first.
 func (s *Store) ListAuditEvents(ctx context.Context, orgID string) ([]AuditEvent, error) {
 	var es []AuditEvent
-	err := s.ctx(ctx).Where("organization_id = ?", orgID).Order("created_at, id").Find(&es).Error
+	err := s.ctx(ctx).Where("organization_id = ?", orgID).Order("created_at DESC, id DESC").Find(&es).Error
 	return es, wrap("list audit events", err)
 }
 

@@ -9,19 +9,28 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/credvault/credvault"
+	"github.com/credvault/credvault/org"
 )
 
 func auditCmd(out output, stderr io.Writer) *cobra.Command {
 	cmd := &cobra.Command{Use: "audit", Short: "Show audit events", Args: noArgs, Example: "  credvault audit list --org org_0190...",
 		RunE: func(cmd *cobra.Command, _ []string) error { return cmd.Help() }}
 	var orgID string
+	var f org.AuditFilter
+	var since time.Duration
 	list := &cobra.Command{
 		Use:     "list",
-		Short:   "List an organization's audit events (who changed its configuration, when; never a secret)",
-		Example: "  credvault audit list --org org_0190... --format text",
+		Short:   "List an organization's audit events, newest first (who changed what, when; never a secret)",
+		Example: "  credvault audit list --org org_0190... --format text\n  credvault audit list --org org_0190... --since 24h --limit 50",
 		Args:    noArgs,
 		RunE: withPlatform(stderr, func(ctx context.Context, p *credvault.Platform) error {
-			es, err := p.Organizations.Audit(ctx, orgID)
+			if f.Limit < 0 {
+				return usageError{"--limit must be 0 (all) or more"}
+			}
+			if since > 0 {
+				f.Since = time.Now().Add(-since)
+			}
+			es, err := p.Organizations.Audit(ctx, orgID, f)
 			if err != nil {
 				return err
 			}
@@ -34,6 +43,8 @@ func auditCmd(out output, stderr io.Writer) *cobra.Command {
 		}),
 	}
 	list.Flags().StringVar(&orgID, "org", "", "organization id")
+	list.Flags().IntVar(&f.Limit, "limit", 0, "at most this many events (0: all)")
+	list.Flags().DurationVar(&since, "since", 0, "only events of the last DURATION (such as 24h)")
 	_ = list.MarkFlagRequired("org")
 	cmd.AddCommand(list)
 	return cmd

@@ -351,3 +351,35 @@ func TestReconcileAndMigrateCommands(t *testing.T) {
 		t.Fatalf("migrate without --org: exit %d, want 2", code)
 	}
 }
+
+// TestAuditListCommand: an unknown organization is an error naming it;
+// events come newest first, bounded by --limit and --since.
+func TestAuditListCommand(t *testing.T) {
+	dir := t.TempDir()
+	t.Setenv("CREDVAULT_DATA_DIR", dir)
+	if code, _, e := runCLI("migrate"); code != 0 {
+		t.Fatalf("migrate: %d %s", code, e)
+	}
+	code, _, errOut := runCLI("audit", "list", "--org", "org_nope")
+	if code != 1 || !strings.Contains(errOut, "org_nope") {
+		t.Fatalf("audit list of an unknown organization: exit %d %s", code, errOut)
+	}
+	code, out, _ := runCLI("org", "create", "--name", "Acme")
+	var created map[string]string
+	if code != 0 || json.Unmarshal([]byte(out), &created) != nil {
+		t.Fatal(out)
+	}
+	for range 2 {
+		if code, _, e := runCLI("org", "add-key", "--org", created["organization_id"]); code != 0 {
+			t.Fatal(e)
+		}
+	}
+	code, out, _ = runCLI("audit", "list", "--org", created["organization_id"], "--limit", "1")
+	var events []map[string]any
+	if code != 0 || json.Unmarshal([]byte(out), &events) != nil || len(events) > 1 {
+		t.Fatalf("audit list --limit 1: exit %d %s", code, out)
+	}
+	if code, out, _ := runCLI("audit", "list", "--org", created["organization_id"], "--since", "1h"); code != 0 || !strings.HasPrefix(strings.TrimSpace(out), "[") {
+		t.Fatalf("audit list --since 1h: exit %d %s", code, out)
+	}
+}
