@@ -155,6 +155,9 @@ func (o *Organizations) AddKey(ctx context.Context, orgID string) (key, keyID st
 func (o *Organizations) RevokeKey(ctx context.Context, orgID, keyID string) error {
 	err := o.store.RevokeAPIKey(ctx, orgID, keyID)
 	o.InvalidateKey(keyID)
+	if errors.Is(err, store.ErrNotFound) {
+		return fmt.Errorf("organization %s has no API key %s: %w", orgID, keyID, ErrNotFound)
+	}
 	return err
 }
 
@@ -227,6 +230,9 @@ type KeyView struct {
 // Keys lists an organization's API keys, oldest first.
 func (o *Organizations) Keys(ctx context.Context, orgID string) ([]KeyView, error) {
 	if _, err := o.store.GetOrganization(ctx, orgID); err != nil {
+		if errors.Is(err, store.ErrNotFound) {
+			return nil, fmt.Errorf("organization %s: %w", orgID, ErrNotFound)
+		}
 		return nil, err
 	}
 	ks, err := o.store.ListAPIKeys(ctx, orgID)
@@ -256,7 +262,7 @@ type AuditView struct {
 func (o *Organizations) Audit(ctx context.Context, orgID string, f AuditFilter) ([]AuditView, error) {
 	if _, err := o.store.GetOrganization(ctx, orgID); err != nil {
 		if errors.Is(err, store.ErrNotFound) {
-			return nil, fmt.Errorf("organization %s: %w (see `credvault org list`)", orgID, ErrNotFound)
+			return nil, fmt.Errorf("organization %s: %w", orgID, ErrNotFound)
 		}
 		return nil, err
 	}

@@ -255,7 +255,9 @@ func (s *Store) pollChanges(ctx context.Context, o ListenOptions) {
 	}()
 	start := func() bool {
 		if err := s.ctx(ctx).Model(&storeChange{}).Select("COALESCE(MAX(seq), 0)").Scan(&last).Error; err != nil {
-			down.lost(err)
+			if ctx.Err() == nil { // not a shutdown
+				down.lost(err)
+			}
 			return false
 		}
 		if o.OnReset != nil {

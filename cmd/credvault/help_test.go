@@ -142,3 +142,32 @@ func TestEveryCommandHasAnExample(t *testing.T) {
 	}
 	walk(newRoot(io.Discard, io.Discard))
 }
+
+// TestErrorsSpeakPlainly: a usage error points at the misused command's
+// help; what was not found is named; an existing keyset is not "file
+// exists". No internal package prefix reaches a person.
+func TestErrorsSpeakPlainly(t *testing.T) {
+	t.Setenv("CREDVAULT_DATA_DIR", t.TempDir())
+	if code, _, e := runCLI("migrate"); code != 0 {
+		t.Fatal(e)
+	}
+	ks := filepath.Join(t.TempDir(), "ks.json")
+	if code, _, e := runCLI("keys", "init", "--out", ks); code != 0 {
+		t.Fatal(e)
+	}
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"org", "create"}, "Run 'credvault org create --help'"},
+		{[]string{"keys", "promote"}, "Run 'credvault keys promote --help'"},
+		{[]string{"org", "revoke-key", "--org", "org_x", "--key", "key_y"}, "organization org_x has no API key key_y"},
+		{[]string{"org", "keys", "--org", "org_x"}, "organization org_x: not found"},
+		{[]string{"keys", "init", "--out", ks}, ks + " already exists"},
+	} {
+		_, _, errOut := runCLI(tc.args...)
+		if !strings.Contains(errOut, tc.want) || strings.Contains(errOut, "store:") || strings.Contains(errOut, "keyring:") {
+			t.Errorf("credvault %s: %q, want %q", strings.Join(tc.args, " "), errOut, tc.want)
+		}
+	}
+}

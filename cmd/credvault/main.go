@@ -55,7 +55,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	root := newRoot(stdout, stderr)
 	root.SetArgs(args)
 	root.SetContext(ctx)
-	err := root.Execute()
+	cmd, err := root.ExecuteC()
 	var ue usageError
 	switch {
 	case err == nil:
@@ -63,7 +63,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	case errors.As(err, &checkFailed{}):
 		return exitFailed
 	case errors.As(err, &ue) || isCobraUsage(err):
-		fmt.Fprintf(stderr, "credvault: %v\nRun 'credvault --help' for usage.\n", err)
+		// The help of the command that was misused, not the root's.
+		path := "credvault"
+		if cmd != nil {
+			path = cmd.CommandPath()
+		}
+		fmt.Fprintf(stderr, "credvault: %v\nRun '%s --help' for usage.\n", err, path)
 		return exitUsage
 	}
 	fmt.Fprintf(stderr, "credvault: %v\n", err)

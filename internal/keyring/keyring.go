@@ -12,6 +12,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 
@@ -98,8 +99,11 @@ func writeExclusive(path string, b []byte) error {
 		return fmt.Errorf("keyring: %w", err)
 	}
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if errors.Is(err, fs.ErrExist) {
+		return fmt.Errorf("%s already exists: a keyset is never overwritten (its keys decrypt what is stored); choose another path", path)
+	}
 	if err != nil {
-		return fmt.Errorf("keyring: %w", err)
+		return fmt.Errorf("cannot create the keyset file %s: %w", path, errors.Unwrap(err))
 	}
 	if _, err := f.Write(b); err != nil {
 		f.Close()
