@@ -380,10 +380,11 @@ func (p AddressPolicy) CheckURL(field, raw string) (*url.URL, error) {
 	}
 	if p.BlockPrivate && !p.hostAllowed(host, port) {
 		if ip, err := netip.ParseAddr(strings.Trim(host, "[]")); err == nil && Blocked(ip) {
-			return nil, problem.Invalid(field, "points to a loopback, private, link-local, metadata or other special-purpose address; add the host to CREDVAULT_ALLOWED_HOSTS to allow it")
+			return nil, problem.Invalid(field, "points to a loopback, private, link-local, metadata or other special-purpose address; "+
+				"add %s to CREDVAULT_ALLOWED_HOSTS to allow it", hostPort(host, port))
 		}
 		if isLoopbackHost(host) && !p.loopbackAllowed(port) {
-			return nil, problem.Invalid(field, "points to a loopback host; add it (or its address, with the port) to CREDVAULT_ALLOWED_HOSTS to allow it")
+			return nil, problem.Invalid(field, "points to a loopback host; add %s to CREDVAULT_ALLOWED_HOSTS to allow it", hostPort("127.0.0.1", port))
 		}
 	}
 	u.Path = strings.TrimRight(u.Path, "/")
@@ -395,13 +396,25 @@ func (p AddressPolicy) CheckURL(field, raw string) (*url.URL, error) {
 // range.
 type AddressError struct {
 	Host string
+	// Port is the port dialled (0 when unknown).
+	Port uint16
 	IP   netip.Addr
+}
+
+// hostPort is host:port as a CREDVAULT_ALLOWED_HOSTS entry names it (an
+// IPv6 address in brackets).
+func hostPort(host string, port uint16) string {
+	return net.JoinHostPort(strings.Trim(host, "[]"), strconv.Itoa(int(port)))
 }
 
 // Error does not say which address the host resolved to: an internal
 // name's address is not the caller's business. LogValue has it.
 func (e *AddressError) Error() string {
-	return fmt.Sprintf("%s resolves to a loopback, private, link-local, metadata or other special-purpose address (add the host to CREDVAULT_ALLOWED_HOSTS to allow it)", e.Host)
+	allow := e.Host
+	if e.Port != 0 {
+		allow = hostPort(e.Host, e.Port)
+	}
+	return fmt.Sprintf("%s resolves to a loopback, private, link-local, metadata or other special-purpose address (add %s to CREDVAULT_ALLOWED_HOSTS to allow it)", e.Host, allow)
 }
 
 // LogValue includes the resolved address, for operators.
@@ -460,7 +473,7 @@ func (p AddressPolicy) CheckDial(host string, ap netip.AddrPort) error {
 		return nil
 	}
 	if Blocked(ap.Addr()) && !p.ipAllowed(ap.Addr(), ap.Port()) {
-		return &AddressError{Host: host, IP: ap.Addr().Unmap()}
+		return &AddressError{Host: host, Port: ap.Port(), IP: ap.Addr().Unmap()}
 	}
 	return nil
 }

@@ -259,3 +259,25 @@ func (a *atomicCount) get() int {
 	defer a.mu.Unlock()
 	return a.n
 }
+
+// TestRefusalsNameHostAndPort: a refusal says exactly which
+// CREDVAULT_ALLOWED_HOSTS entry would allow the URL: host:port, since an
+// entry with a port allows only that port.
+func TestRefusalsNameHostAndPort(t *testing.T) {
+	t.Parallel()
+	p, _ := netpolicy.NewAddressPolicy([]string{"127.0.0.1:8081"}, true)
+	for raw, want := range map[string]string{
+		"http://127.0.0.1:9999/api": "add 127.0.0.1:9999 to CREDVAULT_ALLOWED_HOSTS",
+		"http://localhost:9999/api": "add 127.0.0.1:9999 to CREDVAULT_ALLOWED_HOSTS",
+		"https://10.0.0.5/api":      "add 10.0.0.5:443 to CREDVAULT_ALLOWED_HOSTS",
+		"https://[fd00::5]:8443/x":  "add [fd00::5]:8443 to CREDVAULT_ALLOWED_HOSTS",
+	} {
+		if _, err := p.CheckURL("api_base_url", raw); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: %v, want %q", raw, err, want)
+		}
+	}
+	e := &netpolicy.AddressError{Host: "creds.internal", Port: 8443, IP: netip.MustParseAddr("10.1.2.3")}
+	if !strings.Contains(e.Error(), "add creds.internal:8443 to") || strings.Contains(e.Error(), "10.1.2.3") {
+		t.Errorf("dial refusal: %q", e.Error())
+	}
+}
