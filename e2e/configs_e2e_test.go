@@ -47,8 +47,8 @@ func TestConfigLifecycle(t *testing.T) {
 	if err := json.Unmarshal([]byte(tok["token"].(string)), &inner); err != nil {
 		t.Fatalf("token is not a JSON string: %v", tok["token"])
 	}
-	if inner["api_base_url"] != svc.Base() || inner["api_token"] == "" || inner["api_token"] == svcToken {
-		t.Fatalf("inner token = %v (base URL normalised without the trailing slash, token masked)", inner)
+	if inner["api_base_url"] != svc.Base()+"/" || inner["api_token"] == "" || inner["api_token"] == svcToken {
+		t.Fatalf("inner token = %v (base URL as typed, trailing slash kept; token masked)", inner)
 	}
 	firstID := tok["id"]
 

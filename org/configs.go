@@ -194,8 +194,7 @@ func NewConfigs(src *ConfigSource, v ConfigVault) *Configs {
 
 // validate checks in and returns it normalised.
 func (c *Configs) validate(in ServiceConfig) (ServiceConfig, error) {
-	u, err := c.vault.Policy().CheckURL("config.api_base_url", in.APIBaseURL)
-	if err != nil {
+	if _, err := c.vault.Policy().CheckURL("config.api_base_url", in.APIBaseURL); err != nil {
 		return in, err
 	}
 	tok := strings.TrimSpace(in.APIToken.Reveal())
@@ -209,7 +208,9 @@ func (c *Configs) validate(in ServiceConfig) (ServiceConfig, error) {
 	case strings.IndexFunc(tok, func(r rune) bool { return r < 0x20 || r == 0x7f }) >= 0 || !utf8.ValidString(tok):
 		return in, problem.Invalid("config.api_token", "must be printable text")
 	}
-	return ServiceConfig{APIBaseURL: u.String(), APIToken: vault.NewSecret(tok)}, nil
+	// Kept as typed (a trailing slash included): the URL is normalised only
+	// to compare it and to build item URLs.
+	return ServiceConfig{APIBaseURL: strings.TrimSpace(in.APIBaseURL), APIToken: vault.NewSecret(tok)}, nil
 }
 
 const maskPrefix = "********"
@@ -245,7 +246,7 @@ func (c *Configs) complete(ctx context.Context, orgID string, in ServiceConfig) 
 	if !sameURL(c.vault.Policy(), u.String(), saved.BaseURL) {
 		return in, problem.Invalid("config.api_token", "is required when api_base_url differs from the saved URL: the saved token is only ever sent to the URL it was saved with")
 	}
-	return c.validate(ServiceConfig{APIBaseURL: u.String(), APIToken: saved.Token})
+	return c.validate(ServiceConfig{APIBaseURL: in.APIBaseURL, APIToken: saved.Token})
 }
 
 // SourceProof is what a caller sends to prove control of a saved

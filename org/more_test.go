@@ -233,3 +233,34 @@ func TestOrganizationsKeysAndAudit(t *testing.T) {
 	}
 	testdb.AssertAbsent(t, st, "token-0123456789abcdef")
 }
+
+// TestBaseURLKeptAsTyped: a trailing slash is stored and shown as typed;
+// the URL is normalised only to compare it (a masked token reused for the
+// same URL with or without the slash) and to build item URLs.
+func TestBaseURLKeptAsTyped(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	configs, orgs, src, _ := realConfigs(t, nil)
+	svc := fakeservice.New(t, svcToken)
+	c, _ := orgs.Create(ctx, "Acme")
+	p := org.Principal{OrganizationID: c.OrganizationID}
+	typed := svc.Base() + "/"
+	if _, err := configs.Save(ctx, p, org.ServiceConfig{APIBaseURL: typed, APIToken: vault.NewSecret(svcToken)}); err != nil {
+		t.Fatal(err)
+	}
+	st, _ := configs.Status(ctx, c.OrganizationID)
+	if *st.APIBaseURL != typed {
+		t.Fatalf("shown %q, want %q as typed", *st.APIBaseURL, typed)
+	}
+	masked := *st.APIToken
+	if _, err := configs.Save(ctx, p, org.ServiceConfig{APIBaseURL: svc.Base(), APIToken: vault.NewSecret(masked)}); err != nil {
+		t.Fatalf("re-saving the same URL without the slash, masked token: %v", err)
+	}
+	if res, err := configs.TestConnection(ctx, c.OrganizationID, nil, true); err != nil || !res.Success {
+		t.Fatalf("items of a URL typed with a slash: %+v %v", res, err)
+	}
+	cfg, _ := src.ActiveConfig(ctx, c.OrganizationID)
+	if cfg.BaseURL != svc.Base() {
+		t.Fatalf("stored %q after saving it without the slash", cfg.BaseURL)
+	}
+}
