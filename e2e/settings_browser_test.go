@@ -369,7 +369,7 @@ func TestCredentialsPageInChromium(t *testing.T) {
 		for _, v := range []struct {
 			file  string
 			width int64
-		}{{"../docs/credentials.png", 1000}, {"../docs/credentials-narrow.png", 400}} {
+		}{{"../docs/credentials-1280.png", 1280}, {"../docs/credentials-390.png", 390}} {
 			do(chromedp.EmulateViewport(v.width, 900))
 			shot, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
 			if err == nil {

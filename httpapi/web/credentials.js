@@ -152,6 +152,11 @@
     const rows = $("rows");
     rows.innerHTML = "";
     for (const v of data) rows.append(row(v));
+    // An organization with no credential at all is invited to add one; a
+    // search or filter that matches nothing says so.
+    const filtered = search !== "" || $("type-filter").value !== "" || page > 1;
+    $("list-empty").textContent = filtered ? "No credentials match." :
+      "No credentials yet. Add the first one with “Add credential”: its secret goes to your custom credential service.";
     $("list-empty").hidden = data.length > 0;
     $("page-label").textContent = "Page " + page;
     $("prev").disabled = page <= 1;
