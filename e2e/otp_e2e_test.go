@@ -96,3 +96,27 @@ func TestPushedOTPCodes(t *testing.T) {
 		})
 	}
 }
+
+// TestMagicLinkTab: what Skyvern's web app sends from its Magic Links
+// flow ("type": "magic_link", a link holding 4+ digits) is stored as that
+// link, typed magic_link, and listed where its Magic Links tab reads
+// (?otp_type=magic_link) — not as a numeric code; a message sent without a
+// type keeps today's extraction.
+func TestMagicLinkTab(t *testing.T) {
+	t.Parallel()
+	h, _, _, key := configured(t, testdb.SQLite)
+	link := "https://app.example.com/login/verify?token=83920417&user=5521"
+	r := h.do("POST", "/api/v1/credentials/totp", key, map[string]any{"totp_identifier": "alice@example.com",
+		"content": "Click to sign in: " + link, "type": "magic_link"})
+	if m := r.json(t); r.status != 200 || m["code"] != link || m["otp_type"] != "magic_link" {
+		t.Fatalf("pushed magic link = %d %s", r.status, r.body)
+	}
+	if r := h.do("POST", "/api/v1/credentials/totp", key, map[string]any{"totp_identifier": "alice@example.com",
+		"content": "Your code is 483920 " + link}); r.json(t)["code"] != "483920" || r.json(t)["otp_type"] != "totp" {
+		t.Fatalf("a message without a type = %s", r.body)
+	}
+	var tab []map[string]any
+	if err := json.Unmarshal(h.do("GET", "/api/v1/credentials/totp?otp_type=magic_link", key, nil).body, &tab); err != nil || len(tab) != 1 || tab[0]["code"] != link {
+		t.Fatalf("the Magic Links tab lists %v (%v)", tab, err)
+	}
+}
