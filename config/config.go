@@ -33,6 +33,8 @@ const (
 	EnvRateCredentials  = "CREDVAULT_RATE_LIMIT_CREDENTIALS"
 	EnvRateReads        = "CREDVAULT_RATE_LIMIT_READS"
 	EnvCacheGrace       = "CREDVAULT_CACHE_GRACE"
+	EnvOutboxLease      = "CREDVAULT_OUTBOX_LEASE"
+	DefaultOutboxLease  = 2 * time.Minute
 	DefaultCacheGrace   = time.Minute
 	DefaultAddr         = "127.0.0.1:8000"
 	DefaultDataDir      = "credvault-data"
@@ -89,6 +91,10 @@ type Config struct {
 	// configurations) keep being served while the database cannot be
 	// reached; 0 drops them at once.
 	CacheGrace time.Duration
+	// OutboxLease is how long a deletion one process's worker claimed is
+	// hidden from the others; a process killed holding one leaves it to
+	// another once the lease ends.
+	OutboxLease time.Duration
 	// fromEnv says the Config came from the environment (Parse): its
 	// errors name variables; a Config built in Go gets errors naming its
 	// fields.
@@ -102,7 +108,7 @@ type Config struct {
 func Default() Config {
 	return Config{DataDir: DefaultDataDir, Addr: DefaultAddr, CustomTimeout: DefaultTimeout, LogLevel: "info",
 		RateConfig: DefaultRateConfig, RateCredentials: DefaultRateCredentials, RateReads: DefaultRateReads,
-		CacheGrace: DefaultCacheGrace}
+		CacheGrace: DefaultCacheGrace, OutboxLease: DefaultOutboxLease}
 }
 
 // WithDefaults returns c with every zero field that has a default set to
@@ -120,6 +126,9 @@ func (c Config) WithDefaults() Config {
 	}
 	if c.LogLevel == "" {
 		c.LogLevel = d.LogLevel
+	}
+	if c.OutboxLease == 0 {
+		c.OutboxLease = d.OutboxLease
 	}
 	if c.RateConfig == (Rate{}) {
 		c.RateConfig = d.RateConfig
@@ -140,7 +149,7 @@ var fieldOf = map[string]string{
 	EnvVaultType: "VaultType", EnvCustomBaseURL: "CustomBaseURL", EnvCustomToken: "CustomToken",
 	EnvAllowedHosts: "AllowedHosts", EnvCustomTimeout: "CustomTimeout", EnvDataDir: "DataDir", EnvLogLevel: "LogLevel",
 	EnvMetricsAddr: "MetricsAddr", EnvCORSOrigins: "CORSOrigins", EnvRateConfig: "RateConfig",
-	EnvRateCredentials: "RateCredentials", EnvRateReads: "RateReads", EnvCacheGrace: "CacheGrace",
+	EnvRateCredentials: "RateCredentials", EnvRateReads: "RateReads", EnvCacheGrace: "CacheGrace", EnvOutboxLease: "OutboxLease",
 }
 
 // name is how errors about c call the setting of env: the variable when c
@@ -240,6 +249,7 @@ func (c Config) LogValue() slog.Value {
 		slog.String("log_level", c.LogLevel), slog.String("metrics_addr", c.MetricsAddr), slog.Any("cors_origins", c.CORSOrigins),
 		slog.String("rate_limit_config", rate(c.RateConfig)), slog.String("rate_limit_credentials", rate(c.RateCredentials)),
 		slog.String("rate_limit_reads", rate(c.RateReads)), slog.String("cache_grace", c.CacheGrace.String()),
+		slog.String("outbox_lease", c.OutboxLease.String()),
 	}
 	if c.EnvVaultEnabled() {
 		attrs = append(attrs, slog.String("custom_credential_api_base_url", c.CustomBaseURL), slog.Bool("custom_credential_api_token_set", c.CustomToken != ""))
@@ -278,6 +288,7 @@ func Parse(lookup func(string) (string, bool)) (Config, error) {
 		RateCredentials: p.rate(EnvRateCredentials, DefaultRateCredentials),
 		RateReads:       p.rate(EnvRateReads, DefaultRateReads),
 		CacheGrace:      p.duration(EnvCacheGrace, DefaultCacheGrace),
+		OutboxLease:     p.duration(EnvOutboxLease, DefaultOutboxLease),
 		fromEnv:         true,
 	}
 	p.errs = append(p.errs, c.Validate())
@@ -327,6 +338,9 @@ func (c Config) Validate() error {
 	}
 	if c.CustomTimeout < 0 || c.CustomTimeout > 5*time.Minute || (c.fromEnv && c.CustomTimeout == 0) {
 		errs = append(errs, fmt.Errorf("%s: must be between 1ms and 5m", n(EnvCustomTimeout)))
+	}
+	if c.OutboxLease != 0 && (c.OutboxLease < time.Second || c.OutboxLease > time.Hour) {
+		errs = append(errs, fmt.Errorf("%s: must be between 1s and 1h", n(EnvOutboxLease)))
 	}
 	if c.CacheGrace < 0 || c.CacheGrace > 10*time.Minute {
 		errs = append(errs, fmt.Errorf("%s: must be between 0 and 10m", n(EnvCacheGrace)))

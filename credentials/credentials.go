@@ -125,6 +125,8 @@ type Service struct {
 	outboxMu       sync.Mutex
 	outboxFailures int
 	outboxWarned   time.Time
+	// outboxLease hides a claimed deletion from other workers.
+	outboxLease time.Duration
 }
 
 // createLease is how long a recorded create is its process's: the vault
@@ -133,14 +135,33 @@ type Service struct {
 // any live process may take it over.
 const createLease = 2 * time.Minute
 
+// Option tunes New.
+type Option func(*Service)
+
+// WithOutboxLease sets how long a deletion a worker claimed is hidden from
+// the others (DefaultOutboxLease): a worker that dies holding one leaves
+// it to another once the lease ends.
+func WithOutboxLease(d time.Duration) Option {
+	return func(s *Service) {
+		if d > 0 {
+			s.outboxLease = d
+		}
+	}
+}
+
 // New returns a Service storing secrets in v and metadata in s (Store
 // adapts a *store.Store). A plain CredentialVault becomes a SourcedVault
 // with vault.Sourced.
-func New(s Storage, v vault.SourcedVault, log *slog.Logger) *Service {
+func New(s Storage, v vault.SourcedVault, log *slog.Logger, opts ...Option) *Service {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Service{store: s, vault: v, log: log, now: time.Now, rows: newRowCache(time.Minute), owner: store.NewID("proc")}
+	svc := &Service{store: s, vault: v, log: log, now: time.Now, rows: newRowCache(time.Minute), owner: store.NewID("proc"),
+		outboxLease: DefaultOutboxLease}
+	for _, o := range opts {
+		o(svc)
+	}
+	return svc
 }
 
 // metadataRow fills the metadata columns of r from c.

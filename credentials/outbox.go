@@ -16,8 +16,10 @@ import (
 const (
 	outboxInterval = time.Second
 	outboxBatch    = 50
-	outboxLease    = 2 * time.Minute
-	outboxMaxDelay = 5 * time.Minute
+	// DefaultOutboxLease is how long a claimed deletion is hidden from
+	// other workers (WithOutboxLease).
+	DefaultOutboxLease = 2 * time.Minute
+	outboxMaxDelay     = 5 * time.Minute
 )
 
 // Outbox is the record of vault items that must be deleted (a
@@ -126,7 +128,7 @@ func (s *Service) cleanup(ctx context.Context, orgID string, ref vault.ItemRef, 
 // item at the same time.
 func (s *Service) deletion(orgID string, ref vault.ItemRef, why string) store.VaultDeletion {
 	return store.VaultDeletion{ID: store.NewID("del"), OrganizationID: orgID, ItemID: ref.ID, VaultSource: ref.Source,
-		Reason: why, NextAttemptAt: s.store.Now().Add(outboxLease)}
+		Reason: why, NextAttemptAt: s.store.Now().Add(s.outboxLease)}
 }
 
 // attempt tries one recorded deletion and settles it: done on 2xx or 404,
@@ -191,7 +193,7 @@ func (o *Outbox) RunOnce(ctx context.Context) int {
 	s := o.s
 	n := 0
 	for ctx.Err() == nil {
-		ds, err := s.store.ClaimDeletions(ctx, outboxBatch, outboxLease)
+		ds, err := s.store.ClaimDeletions(ctx, outboxBatch, s.outboxLease)
 		if err != nil {
 			if ctx.Err() == nil {
 				o.claimFailed(ctx, err)

@@ -3,14 +3,23 @@ package main
 import (
 	"bufio"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
+
+	"github.com/credvault/credvault/internal/fakeservice"
+	"github.com/credvault/credvault/internal/keyring"
+	"github.com/credvault/credvault/internal/testdb"
 )
 
 // server is a `credvault serve` OS process.
@@ -126,5 +135,150 @@ func TestSecondServeOnOneEmbeddedDatabaseRefuses(t *testing.T) {
 	second := startServe(t, cv, env)
 	if s := second.status(t, "/healthz", ""); s != 200 {
 		t.Fatalf("serve after the first stopped: /healthz = %d", s)
+	}
+}
+
+// TestOutboxAcrossProcesses: two `credvault serve` OS processes on one
+// PostgreSQL database. Deletions the service refused for a while are
+// retried by both workers and each item is deleted exactly once. Then one
+// process is killed (kill -9) while it holds the leases of deletions in
+// flight: the other takes them once the lease ends and deletes each once.
+func TestOutboxAcrossProcesses(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binaries")
+	}
+	cv, _ := buildCommands(t)
+	ks := filepath.Join(t.TempDir(), "keyset.json")
+	if err := keyring.WriteNewFile(ks); err != nil {
+		t.Fatal(err)
+	}
+	env := []string{"DATABASE_URL=" + testdb.PostgresURL(t), "CREDVAULT_KEYSET_FILE=" + ks, "CREDVAULT_ALLOWED_HOSTS=127.0.0.1",
+		"CREDVAULT_OUTBOX_LEASE=2s", "CREDVAULT_RATE_LIMIT_CREDENTIALS=1000/s:1000"}
+	if code, _, e := execCode(t, cv, env, "migrate"); code != 0 {
+		t.Fatalf("migrate: %d %s", code, e)
+	}
+	code, out, e := execCode(t, cv, env, "org", "create", "--name", "Acme")
+	var created map[string]string
+	if code != 0 || json.Unmarshal([]byte(out), &created) != nil {
+		t.Fatalf("org create: %d %s", code, e)
+	}
+	key := created["api_key"]
+
+	// The service: deletions counted per item; while refusing, 503; while
+	// holding, a delete waits (and does nothing if its caller is gone).
+	var mu sync.Mutex
+	deletes := map[string]int{}
+	var refusing, holding atomic.Bool
+	var held atomic.Int64
+	release := make(chan struct{})
+	svc := fakeservice.New(t, token)
+	svc.Fail = func(w http.ResponseWriter, r *http.Request) bool {
+		if r.Method != http.MethodDelete {
+			return false
+		}
+		if refusing.Load() {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			return true
+		}
+		if holding.Load() {
+			held.Add(1)
+			select {
+			case <-release:
+			case <-r.Context().Done():
+			}
+			if r.Context().Err() != nil {
+				return true // its process died: nothing was deleted
+			}
+		}
+		mu.Lock()
+		deletes[strings.TrimPrefix(r.URL.Path, "/api/v1/credentials/")]++
+		mu.Unlock()
+		return false
+	}
+	a := startServe(t, cv, env)
+	b := startServe(t, cv, env)
+	call := func(s *server, method, path, body string) int {
+		req, _ := http.NewRequest(method, "http://"+s.addr+path, strings.NewReader(body))
+		req.Header.Set("x-api-key", key)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return 0
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if s := call(a, "POST", "/api/v1/credentials/custom_credential/create",
+		`{"config":{"api_base_url":"`+svc.Base()+`","api_token":"`+token+`"}}`); s != 200 {
+		t.Fatalf("configure: %d", s)
+	}
+	var ids []string
+	for i := range 20 {
+		req, _ := http.NewRequest("POST", "http://"+a.addr+"/api/v1/credentials",
+			strings.NewReader(fmt.Sprintf(`{"name":"s%d","credential_type":"secret","credential":{"secret_value":"v%d"}}`, i, i)))
+		req.Header.Set("x-api-key", key)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil || resp.StatusCode != 201 {
+			t.Fatalf("create: %v %v", resp, err)
+		}
+		var v map[string]any
+		_ = json.NewDecoder(resp.Body).Decode(&v)
+		resp.Body.Close()
+		ids = append(ids, v["credential_id"].(string))
+	}
+	waitDeleted := func(want int, within time.Duration) {
+		t.Helper()
+		deadline := time.Now().Add(within)
+		for svc.Items() != 20-want {
+			if time.Now().After(deadline) {
+				t.Fatalf("%d items left after %v, want %d", svc.Items(), within, 20-want)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+
+	// 1. Both processes' workers retry the refused deletions.
+	refusing.Store(true)
+	for i, id := range ids[:10] {
+		target := a
+		if i%2 == 1 {
+			target = b
+		}
+		if s := call(target, "DELETE", "/api/v1/credentials/"+id, ""); s != 204 {
+			t.Fatalf("delete: %d", s)
+		}
+	}
+	refusing.Store(false)
+	waitDeleted(10, 30*time.Second)
+
+	// 2. A is killed holding the deletions it was attempting.
+	holding.Store(true)
+	for _, id := range ids[10:] {
+		go call(a, "DELETE", "/api/v1/credentials/"+id, "")
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for held.Load() < 10 {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d deletions reached the service, want 10", held.Load())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	_ = a.cmd.Process.Signal(syscall.SIGKILL)
+	_ = a.cmd.Wait()
+	holding.Store(false)
+	close(release)
+	waitDeleted(20, 60*time.Second)
+
+	mu.Lock()
+	defer mu.Unlock()
+	for id, n := range deletes {
+		if n != 1 {
+			t.Errorf("item %s was deleted %d times, want exactly once", id, n)
+		}
+	}
+	if len(deletes) != 20 {
+		t.Errorf("%d items deleted, want 20", len(deletes))
+	}
+	if s := call(b, "GET", "/api/v1/credentials?page_size=100", ""); s != 200 {
+		t.Fatalf("B after A died: %d", s)
 	}
 }
