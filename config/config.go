@@ -34,6 +34,8 @@ const (
 	EnvRateReads        = "CREDVAULT_RATE_LIMIT_READS"
 	EnvCacheGrace       = "CREDVAULT_CACHE_GRACE"
 	EnvOutboxLease      = "CREDVAULT_OUTBOX_LEASE"
+	EnvCreateLease      = "CREDVAULT_CREATE_LEASE"
+	DefaultCreateLease  = 2 * time.Minute
 	DefaultOutboxLease  = 2 * time.Minute
 	DefaultCacheGrace   = time.Minute
 	DefaultAddr         = "127.0.0.1:8000"
@@ -95,6 +97,10 @@ type Config struct {
 	// hidden from the others; a process killed holding one leaves it to
 	// another once the lease ends.
 	OutboxLease time.Duration
+	// CreateLease is how long a create a process sent is its own; past
+	// it, another process's worker recovers it (the process stopped, or
+	// lost the answer). At least 2 × CustomTimeout + 15s.
+	CreateLease time.Duration
 	// fromEnv says the Config came from the environment (Parse): its
 	// errors name variables; a Config built in Go gets errors naming its
 	// fields.
@@ -108,7 +114,7 @@ type Config struct {
 func Default() Config {
 	return Config{DataDir: DefaultDataDir, Addr: DefaultAddr, CustomTimeout: DefaultTimeout, LogLevel: "info",
 		RateConfig: DefaultRateConfig, RateCredentials: DefaultRateCredentials, RateReads: DefaultRateReads,
-		CacheGrace: DefaultCacheGrace, OutboxLease: DefaultOutboxLease}
+		CacheGrace: DefaultCacheGrace, OutboxLease: DefaultOutboxLease, CreateLease: DefaultCreateLease}
 }
 
 // WithDefaults returns c with every zero field that has a default set to
@@ -130,6 +136,9 @@ func (c Config) WithDefaults() Config {
 	if c.OutboxLease == 0 {
 		c.OutboxLease = d.OutboxLease
 	}
+	if c.CreateLease == 0 {
+		c.CreateLease = d.CreateLease
+	}
 	if c.RateConfig == (Rate{}) {
 		c.RateConfig = d.RateConfig
 	}
@@ -149,7 +158,7 @@ var fieldOf = map[string]string{
 	EnvVaultType: "VaultType", EnvCustomBaseURL: "CustomBaseURL", EnvCustomToken: "CustomToken",
 	EnvAllowedHosts: "AllowedHosts", EnvCustomTimeout: "CustomTimeout", EnvDataDir: "DataDir", EnvLogLevel: "LogLevel",
 	EnvMetricsAddr: "MetricsAddr", EnvCORSOrigins: "CORSOrigins", EnvRateConfig: "RateConfig",
-	EnvRateCredentials: "RateCredentials", EnvRateReads: "RateReads", EnvCacheGrace: "CacheGrace", EnvOutboxLease: "OutboxLease",
+	EnvRateCredentials: "RateCredentials", EnvRateReads: "RateReads", EnvCacheGrace: "CacheGrace", EnvOutboxLease: "OutboxLease", EnvCreateLease: "CreateLease",
 }
 
 // name is how errors about c call the setting of env: the variable when c
@@ -249,7 +258,7 @@ func (c Config) LogValue() slog.Value {
 		slog.String("log_level", c.LogLevel), slog.String("metrics_addr", c.MetricsAddr), slog.Any("cors_origins", c.CORSOrigins),
 		slog.String("rate_limit_config", rate(c.RateConfig)), slog.String("rate_limit_credentials", rate(c.RateCredentials)),
 		slog.String("rate_limit_reads", rate(c.RateReads)), slog.String("cache_grace", c.CacheGrace.String()),
-		slog.String("outbox_lease", c.OutboxLease.String()),
+		slog.String("outbox_lease", c.OutboxLease.String()), slog.String("create_lease", c.CreateLease.String()),
 	}
 	if c.EnvVaultEnabled() {
 		attrs = append(attrs, slog.String("custom_credential_api_base_url", c.CustomBaseURL), slog.Bool("custom_credential_api_token_set", c.CustomToken != ""))
@@ -289,6 +298,7 @@ func Parse(lookup func(string) (string, bool)) (Config, error) {
 		RateReads:       p.rate(EnvRateReads, DefaultRateReads),
 		CacheGrace:      p.duration(EnvCacheGrace, DefaultCacheGrace),
 		OutboxLease:     p.duration(EnvOutboxLease, DefaultOutboxLease),
+		CreateLease:     p.duration(EnvCreateLease, DefaultCreateLease),
 		fromEnv:         true,
 	}
 	p.errs = append(p.errs, c.Validate())
@@ -341,6 +351,15 @@ func (c Config) Validate() error {
 	}
 	if c.OutboxLease != 0 && (c.OutboxLease < time.Second || c.OutboxLease > time.Hour) {
 		errs = append(errs, fmt.Errorf("%s: must be between 1s and 1h", n(EnvOutboxLease)))
+	}
+	if c.CreateLease != 0 {
+		timeout := c.CustomTimeout
+		if timeout == 0 {
+			timeout = DefaultTimeout
+		}
+		if min := 2*timeout + 15*time.Second; c.CreateLease < min || c.CreateLease > time.Hour {
+			errs = append(errs, fmt.Errorf("%s: must be between %v (2 × %s + 15s) and 1h", n(EnvCreateLease), min, n(EnvCustomTimeout)))
+		}
 	}
 	if c.CacheGrace < 0 || c.CacheGrace > 10*time.Minute {
 		errs = append(errs, fmt.Errorf("%s: must be between 0 and 10m", n(EnvCacheGrace)))

@@ -127,13 +127,25 @@ type Service struct {
 	outboxWarned   time.Time
 	// outboxLease hides a claimed deletion from other workers.
 	outboxLease time.Duration
+	// createLease is how long a recorded create is this process's.
+	createLease time.Duration
 }
 
-// createLease is how long a recorded create is its process's: the vault
-// call is bounded well within it, so a create still unsettled past it was
-// left by a process that stopped (or lost its answer), and a worker of
-// any live process may take it over.
-const createLease = 2 * time.Minute
+// DefaultCreateLease is how long a recorded create is its process's
+// (WithCreateLease): the vault call is bounded well within it, so a create
+// still unsettled past it was left by a process that stopped (or lost its
+// answer), and a worker of any live process may take it over.
+const DefaultCreateLease = 2 * time.Minute
+
+// WithCreateLease sets the create lease (DefaultCreateLease; at least 20
+// seconds: the vault call is bounded 15 seconds within it).
+func WithCreateLease(d time.Duration) Option {
+	return func(s *Service) {
+		if d >= 20*time.Second {
+			s.createLease = d
+		}
+	}
+}
 
 // Option tunes New.
 type Option func(*Service)
@@ -157,7 +169,7 @@ func New(s Storage, v vault.SourcedVault, log *slog.Logger, opts ...Option) *Ser
 		log = slog.New(slog.DiscardHandler)
 	}
 	svc := &Service{store: s, vault: v, log: log, now: time.Now, rows: newRowCache(time.Minute), owner: store.NewID("proc"),
-		outboxLease: DefaultOutboxLease}
+		outboxLease: DefaultOutboxLease, createLease: DefaultCreateLease}
 	for _, o := range opts {
 		o(svc)
 	}
@@ -245,14 +257,14 @@ func (s *Service) createItem(ctx context.Context, orgID, credID, base, op string
 	if err != nil {
 		return vault.ItemRef{}, key, err
 	}
-	lease := s.store.Now().Add(createLease)
+	lease := s.store.Now().Add(s.createLease)
 	if err := s.store.RecordCreate(ctx, store.CreateAttempt{ID: key, OrganizationID: orgID, CredentialID: credID, VaultSource: src,
 		Operation: op, Owner: s.owner, LeaseUntil: &lease}); err != nil {
 		return vault.ItemRef{}, key, err
 	}
 	// The answer must come well within the lease: past it, another process
 	// may recover the create.
-	cctx, cancel := context.WithTimeout(ctx, createLease-15*time.Second)
+	cctx, cancel := context.WithTimeout(ctx, s.createLease-15*time.Second)
 	defer cancel()
 	ref, err := s.vault.CreateAt(vault.WithIdempotencyKey(cctx, key), orgID, src, c)
 	if err == nil {

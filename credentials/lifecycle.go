@@ -258,7 +258,7 @@ func (m *Maintenance) Reconcile(ctx context.Context, o ReconcileOptions) (Reconc
 		}
 		if o.Fix {
 			// Older than any create may take: this operator takes it over.
-			until := now.Add(createLease)
+			until := now.Add(s.createLease)
 			a.Owner, a.LeaseUntil = s.owner, &until
 			if err := s.store.RecordCreate(ctx, a); err != nil {
 				lc.Note = err.Error()
@@ -277,7 +277,7 @@ func (m *Maintenance) Reconcile(ctx context.Context, o ReconcileOptions) (Reconc
 // leaves no orphan once the leases end. It reports how many it took.
 func (m *Maintenance) RecoverCreates(ctx context.Context) int {
 	s := m.s
-	as, err := s.store.ClaimCreates(ctx, s.owner, outboxBatch, createLease)
+	as, err := s.store.ClaimCreates(ctx, s.owner, outboxBatch, s.createLease)
 	if err != nil {
 		if ctx.Err() == nil {
 			s.log.WarnContext(ctx, "could not claim expired creates", slog.String("error", err.Error()))
