@@ -122,13 +122,7 @@ func (f *fakeVault) count() int {
 func setup(t *testing.T) (*credentials.Service, *store.Store, *fakeVault) {
 	t.Helper()
 	st := storetest.Open(t, testdb.SQLite)
-	now := st.Now()
-	for _, id := range []string{"org_a", "org_b"} {
-		if err := st.CreateOrganization(t.Context(), store.Organization{ID: id, Name: id, CreatedAt: now, ModifiedAt: now},
-			store.APIKey{ID: "key_" + id, OrganizationID: id, KeyHash: []byte(id), CreatedAt: now}); err != nil {
-			t.Fatal(err)
-		}
-	}
+	storetest.Organizations(t, st, "org_a", "org_b")
 	v := newFakeVault()
 	return credentials.New(credentials.Store(st), v, nil), st, v
 }

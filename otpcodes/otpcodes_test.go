@@ -18,13 +18,7 @@ import (
 func setup(t *testing.T) (*otpcodes.Service, *store.Store) {
 	t.Helper()
 	st := storetest.Open(t, testdb.SQLite)
-	now := st.Now()
-	for _, id := range []string{"org_a", "org_b"} {
-		if err := st.CreateOrganization(context.Background(), store.Organization{ID: id, Name: id, CreatedAt: now, ModifiedAt: now},
-			store.APIKey{ID: "key_" + id, OrganizationID: id, KeyHash: []byte(id), CreatedAt: now}); err != nil {
-			t.Fatal(err)
-		}
-	}
+	storetest.Organizations(t, st, "org_a", "org_b")
 	b, _ := keyring.Generate()
 	kr, err := keyring.Parse(b)
 	if err != nil {

@@ -36,3 +36,16 @@ func Open(t testing.TB, kind migrations.Dialect, sets ...migrations.Set) *store.
 	}
 	return s
 }
+
+// Organizations creates organizations with the given ids (each named as
+// its id, with an API key "key_<id>" whose hash is its id).
+func Organizations(t testing.TB, st *store.Store, ids ...string) {
+	t.Helper()
+	now := st.Now()
+	for _, id := range ids {
+		if err := st.CreateOrganization(context.Background(), store.Organization{ID: id, Name: id, CreatedAt: now, ModifiedAt: now},
+			store.APIKey{ID: "key_" + id, OrganizationID: id, KeyHash: []byte(id), CreatedAt: now}); err != nil {
+			t.Fatalf("storetest: create organization %s: %v", id, err)
+		}
+	}
+}
