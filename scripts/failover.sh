@@ -4,7 +4,7 @@
 # pg_basebackup -R standby (Debian's server binaries, temporary
 # directories, free ports), the reference credential service behind a Go
 # TCP proxy, and two `credvault serve` processes on the multi-host URL,
-# under 48 requests/s of mixed load (internal/failover, on vegeta) across
+# under 48 requests/s of mixed load (e2e/failover, on vegeta) across
 # 20 organizations. Faults, one after another: kill -9 of credvault with
 # creates in flight (then a restart), pg_ctl stop -m immediate of the
 # primary (then promote), kill -9 of the reference service (then a
@@ -17,4 +17,4 @@
 #   scripts/failover.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
-exec go run ./internal/failover
+exec go run ./e2e/failover
