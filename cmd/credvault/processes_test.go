@@ -140,9 +140,11 @@ func TestSecondServeOnOneEmbeddedDatabaseRefuses(t *testing.T) {
 
 // TestOutboxAcrossProcesses: two `credvault serve` OS processes on one
 // PostgreSQL database. Deletions the service refused for a while are
-// retried by both workers and each item is deleted exactly once. Then one
+// retried by both workers, and no entry is attempted by both. Then one
 // process is killed (kill -9) while it holds the leases of deletions in
-// flight: the other takes them once the lease ends and deletes each once.
+// flight: the other takes them once the lease ends, and every item is
+// removed exactly once (a retry of one the dying process's request did
+// remove finds it gone: delivery is at least once, removal exactly once).
 func TestOutboxAcrossProcesses(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the binaries")
@@ -167,7 +169,7 @@ func TestOutboxAcrossProcesses(t *testing.T) {
 	// The service: deletions counted per item; while refusing, 503; while
 	// holding, a delete waits (and does nothing if its caller is gone).
 	var mu sync.Mutex
-	deletes := map[string]int{}
+	deletes, missed := map[string]int{}, map[string]int{}
 	var refusing, holding atomic.Bool
 	var held atomic.Int64
 	release := make(chan struct{})
@@ -190,10 +192,26 @@ func TestOutboxAcrossProcesses(t *testing.T) {
 				return true // its process died: nothing was deleted
 			}
 		}
+		// The item is removed here, so a deletion is counted only when it
+		// removed something: a killed process's request the service still
+		// answered (the kernel closed its socket after the release) is a
+		// real deletion, and the survivor's retry of it a harmless 404.
+		id := strings.TrimPrefix(r.URL.Path, "/api/v1/credentials/")
+		removed := svc.Drop(id)
 		mu.Lock()
-		deletes[strings.TrimPrefix(r.URL.Path, "/api/v1/credentials/")]++
+		if removed {
+			deletes[id]++
+		} else {
+			missed[id]++
+		}
 		mu.Unlock()
-		return false
+		if !removed {
+			w.WriteHeader(http.StatusNotFound)
+			return true
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = io.WriteString(w, `{"status":"deleted"}`)
+		return true
 	}
 	a := startServe(t, cv, env)
 	b := startServe(t, cv, env)
@@ -249,6 +267,13 @@ func TestOutboxAcrossProcesses(t *testing.T) {
 	}
 	refusing.Store(false)
 	waitDeleted(10, 30*time.Second)
+	// Two live workers never attempt the same entry: no retry found its
+	// item already gone.
+	mu.Lock()
+	if len(missed) != 0 {
+		t.Errorf("deletions attempted twice by live processes: %v", missed)
+	}
+	mu.Unlock()
 
 	// 2. A is killed holding the deletions it was attempting.
 	holding.Store(true)
