@@ -43,7 +43,7 @@ func realConfigs(t *testing.T, env *fakeservice.Service) (*org.Configs, *org.Org
 		}
 		opts.Env = ev
 	}
-	return org.NewConfigs(src, orgvault.New(src, opts)), org.NewOrganizations(st), src, st
+	return org.NewConfigs(src, orgvault.New(src, opts)), org.NewOrganizations(st, 0), src, st
 }
 
 // TestStatusAndConnectionTests: which service an organization uses (none,

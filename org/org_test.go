@@ -3,6 +3,7 @@ package org_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -43,7 +44,7 @@ func newConfigs(t *testing.T) (*org.Configs, *org.Organizations, *stubVault) {
 		t.Fatal(err)
 	}
 	v := &stubVault{policy: p}
-	return org.NewConfigs(org.NewConfigSource(st, kr), v), org.NewOrganizations(st), v
+	return org.NewConfigs(org.NewConfigSource(st, kr), v), org.NewOrganizations(st, 0), v
 }
 
 func TestMaskToken(t *testing.T) {
@@ -174,7 +175,7 @@ func TestSaveWhenTheDatabaseFails(t *testing.T) {
 	p, _ := netpolicy.NewAddressPolicy([]string{"127.0.0.1"}, true)
 	v := &stubVault{policy: p}
 	configs := org.NewConfigs(org.NewConfigSource(failingReplace{st}, kr), v)
-	c, _ := org.NewOrganizations(st).Create(ctx, "Acme")
+	c, _ := org.NewOrganizations(st, 0).Create(ctx, "Acme")
 	_, err := configs.Save(ctx, org.Principal{OrganizationID: c.OrganizationID},
 		org.ServiceConfig{APIBaseURL: "http://127.0.0.1:8081/x", APIToken: vault.NewSecret("saved-token-0123456789")})
 	if !errors.Is(err, problem.ErrUnavailable) || v.invalidated.Load() != 1 {
@@ -182,5 +183,31 @@ func TestSaveWhenTheDatabaseFails(t *testing.T) {
 	}
 	if _, err := configs.Get(ctx, c.OrganizationID); !errors.Is(err, org.ErrNotConfigured) {
 		t.Fatalf("Get after the failed save = %v", err)
+	}
+}
+
+// TestKeyCacheIsBounded: keys of more organizations than the cache holds
+// evict the least recently used, and every key still authenticates.
+func TestKeyCacheIsBounded(t *testing.T) {
+	ctx := context.Background()
+	st := storetest.Open(t, testdb.SQLite)
+	orgs := org.NewOrganizations(st, 3)
+	var keys []string
+	for i := range 8 {
+		c, err := orgs.Create(ctx, fmt.Sprint("Org ", i))
+		if err != nil {
+			t.Fatal(err)
+		}
+		keys = append(keys, c.APIKey)
+	}
+	for range 2 {
+		for _, k := range keys {
+			if _, err := orgs.Authenticate(ctx, k); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if n := orgs.CachedKeys(); n != 3 {
+		t.Fatalf("%d keys cached, want the size 3", n)
 	}
 }

@@ -9,10 +9,11 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"sync"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
+	"github.com/credvault/credvault/internal/lru"
 	"github.com/credvault/credvault/problem"
 	"github.com/credvault/credvault/store"
 )
@@ -55,49 +56,45 @@ type CreatedOrganization struct {
 // Valid keys are cached (hash → principal), so a steady stream of requests
 // makes no database query; a revocation drops the entry at once in this
 // process and, through the change notification, in every other within a
-// second, and entries expire after KeyTTL anyway.
+// second, and entries expire after KeyTTL anyway. The cache holds at most
+// its size in keys (DefaultKeyCacheSize unless set), evicting the least
+// recently used.
 type Organizations struct {
 	store OrgStore
 	// KeyTTL bounds how long a cached key is trusted (default 1 minute).
 	KeyTTL time.Duration
 	now    func() time.Time
 
-	mu   sync.RWMutex
-	keys map[string]keyEntry // by key hash
-	gen  uint64
+	keys *lru.Cache[string, Principal] // by key hash
+	// gen counts invalidations: a lookup that raced one is not cached.
+	gen atomic.Uint64
 }
 
-type keyEntry struct {
-	p       Principal
-	expires time.Time
-}
+// DefaultKeyCacheSize is how many API keys a process caches when the
+// size is not set (CREDVAULT_CACHE_KEYS).
+const DefaultKeyCacheSize = 100_000
 
-// maxCachedKeys bounds the key cache; past it, the cache starts over.
-const maxCachedKeys = 100_000
-
-// NewOrganizations returns an Organizations over s.
-func NewOrganizations(s OrgStore) *Organizations {
-	return &Organizations{store: s, KeyTTL: time.Minute, now: time.Now, keys: map[string]keyEntry{}}
+// NewOrganizations returns an Organizations over s caching up to
+// keyCacheSize API keys (0: DefaultKeyCacheSize).
+func NewOrganizations(s OrgStore, keyCacheSize int) *Organizations {
+	if keyCacheSize <= 0 {
+		keyCacheSize = DefaultKeyCacheSize
+	}
+	o := &Organizations{store: s, KeyTTL: time.Minute, now: time.Now}
+	o.keys = lru.New[string, Principal](keyCacheSize, func() time.Time { return o.now() }, nil)
+	return o
 }
 
 // InvalidateKey drops the cached key with that id (it was revoked).
 func (o *Organizations) InvalidateKey(keyID string) {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	o.gen++
-	for h, e := range o.keys {
-		if e.p.KeyID == keyID {
-			delete(o.keys, h)
-		}
-	}
+	o.gen.Add(1)
+	o.keys.RemoveIf(func(_ string, p Principal) bool { return p.KeyID == keyID })
 }
 
 // FlushKeys drops every cached key.
 func (o *Organizations) FlushKeys() {
-	o.mu.Lock()
-	o.gen++
-	clear(o.keys)
-	o.mu.Unlock()
+	o.gen.Add(1)
+	o.keys.Purge()
 }
 
 // HashAPIKey is the stored form of an API key. Keys carry 256 bits of
@@ -167,13 +164,10 @@ func (o *Organizations) Authenticate(ctx context.Context, key string) (Principal
 		return Principal{}, ErrUnauthorized
 	}
 	hash := HashAPIKey(key)
-	o.mu.RLock()
-	e, ok := o.keys[string(hash)]
-	gen := o.gen
-	o.mu.RUnlock()
-	if ok && o.now().Before(e.expires) {
-		return e.p, nil
+	if p, ok := o.keys.Get(string(hash)); ok {
+		return p, nil
 	}
+	gen := o.gen.Load()
 	k, err := o.store.APIKeyByHash(ctx, hash)
 	if errors.Is(err, store.ErrNotFound) {
 		return Principal{}, ErrUnauthorized
@@ -188,14 +182,11 @@ func (o *Organizations) Authenticate(ctx context.Context, key string) (Principal
 	// A lookup happens about once a minute per key and process (the
 	// cache), so recording the use here costs little.
 	_ = o.store.TouchAPIKey(ctx, k.ID)
-	o.mu.Lock()
-	if o.gen == gen { // nothing was revoked while we read
-		if len(o.keys) >= maxCachedKeys {
-			clear(o.keys)
+	o.keys.WithLock(func() {
+		if o.gen.Load() == gen { // nothing was revoked while we read
+			o.keys.AddLocked(string(hash), p, o.KeyTTL)
 		}
-		o.keys[string(hash)] = keyEntry{p: p, expires: o.now().Add(o.KeyTTL)}
-	}
-	o.mu.Unlock()
+	})
 	return p, nil
 }
 
@@ -320,3 +311,6 @@ func auditViews(es []store.AuditEvent) []AuditView {
 	}
 	return out
 }
+
+// CachedKeys is how many API keys are cached (at most the cache's size).
+func (o *Organizations) CachedKeys() int { return o.keys.Len() }

@@ -9,9 +9,9 @@ import (
 	"context"
 	"errors"
 	"net/http"
-	"sync"
 	"time"
 
+	"github.com/credvault/credvault/internal/lru"
 	"github.com/credvault/credvault/vault"
 	"github.com/credvault/credvault/vault/contract"
 	"github.com/credvault/credvault/vault/envvault"
@@ -56,7 +56,18 @@ type Options struct {
 	TTL time.Duration
 	// Now is the clock (default time.Now).
 	Now func() time.Time
+	// CacheSize bounds the cached clients (DefaultCacheSize): beyond it
+	// the least recently used is dropped (an organization's current one
+	// and each configuration its items name count one each).
+	CacheSize int
+	// ConnsPerHost caps the connections to one service host, all of which
+	// may stay idle (netpolicy.DefaultConnsPerHost).
+	ConnsPerHost int
 }
+
+// DefaultCacheSize is how many clients a Vault caches when
+// Options.CacheSize is not set (CREDVAULT_CACHE_CLIENTS).
+const DefaultCacheSize = 20_000
 
 // Vault is the organization-configured CredentialVault. New items go to
 // the organization's current service: its saved configuration, else the
@@ -78,13 +89,15 @@ type Vault struct {
 	ttl       time.Duration
 	now       func() time.Time
 
-	mu sync.RWMutex
 	// cache holds, per organization, the client of its current source
 	// (config ""), and the client of each saved configuration its items
 	// name. Configurations are immutable, so the latter only expire by
-	// TTL or an invalidation of the organization.
-	cache map[string]map[string]cacheEntry // organization → config → entry
-	gen   map[string]uint64
+	// TTL or an invalidation of the organization. It is bounded (least
+	// recently used out); byOrg indexes its keys per organization, and
+	// gen counts invalidations, both under the cache's lock.
+	cache *lru.Cache[cacheKey, *contract.Client]
+	byOrg map[string]map[string]struct{}
+	gen   uint64
 	group singleflight.Group
 }
 
@@ -93,11 +106,6 @@ type Vault struct {
 type cacheKey struct{ org, config string }
 
 func (k cacheKey) flight() string { return k.org + "\x00" + k.config }
-
-type cacheEntry struct {
-	client  *contract.Client // nil: not configured
-	expires time.Time
-}
 
 // New returns an Vault reading configurations from source.
 func New(source ConfigSource, opts Options) *Vault {
@@ -112,11 +120,22 @@ func New(source ConfigSource, opts Options) *Vault {
 	if opts.Env != nil {
 		env = opts.Env.Client
 	}
-	return &Vault{
-		source: source, env: env, policy: policy, transport: netpolicy.NewTransport(policy),
-		timeout: opts.Timeout, ttl: opts.TTL, now: opts.Now,
-		cache: map[string]map[string]cacheEntry{}, gen: map[string]uint64{},
+	if opts.CacheSize <= 0 {
+		opts.CacheSize = DefaultCacheSize
 	}
+	v := &Vault{
+		source: source, env: env, policy: policy, transport: netpolicy.NewSizedTransport(policy, opts.ConnsPerHost),
+		timeout: opts.Timeout, ttl: opts.TTL, now: opts.Now, byOrg: map[string]map[string]struct{}{},
+	}
+	v.cache = lru.New(opts.CacheSize, opts.Now, func(k cacheKey, _ *contract.Client) {
+		if m := v.byOrg[k.org]; m != nil {
+			delete(m, k.config)
+			if len(m) == 0 {
+				delete(v.byOrg, k.org)
+			}
+		}
+	})
+	return v
 }
 
 // Policy returns the address rules applied to organization-configured
@@ -189,24 +208,18 @@ func (v *Vault) ResolveSource(ctx context.Context, orgID, source string) (*contr
 }
 
 // cached returns the client under key, loading it once (singleflight)
-// when absent or expired. Loads racing an Invalidate of the organization
-// are not stored.
+// when absent or expired. Loads racing an invalidation are not stored.
 func (v *Vault) cached(ctx context.Context, key cacheKey, load func(context.Context) (*contract.Client, error)) (*contract.Client, error) {
-	v.mu.RLock()
-	e, ok := v.cache[key.org][key.config]
-	v.mu.RUnlock()
-	if ok && v.now().Before(e.expires) {
-		return e.client, nil
+	if cl, ok := v.cache.Get(key); ok {
+		return cl, nil
 	}
 	res, err, _ := v.group.Do(key.flight(), func() (any, error) {
-		v.mu.RLock()
-		gen := v.gen[key.org]
-		e, ok := v.cache[key.org][key.config]
-		v.mu.RUnlock()
-		if ok && v.now().Before(e.expires) {
+		if cl, ok := v.cache.Get(key); ok {
 			// Loaded by a flight that finished after our miss.
-			return e, nil
+			return cl, nil
 		}
+		var gen uint64
+		v.cache.WithLock(func() { gen = v.gen })
 		// The load must not be cancelled by the first caller leaving:
 		// others share its result.
 		lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
@@ -215,43 +228,45 @@ func (v *Vault) cached(ctx context.Context, key cacheKey, load func(context.Cont
 		if err != nil {
 			return nil, err
 		}
-		e = cacheEntry{client: cl, expires: v.now().Add(v.ttl)}
-		v.mu.Lock()
-		if v.gen[key.org] == gen { // not invalidated while loading
-			m := v.cache[key.org]
-			if m == nil {
-				m = map[string]cacheEntry{}
-				v.cache[key.org] = m
+		v.cache.WithLock(func() {
+			if v.gen != gen { // invalidated while loading
+				return
 			}
-			m[key.config] = e
-		}
-		v.mu.Unlock()
-		return e, nil
+			m := v.byOrg[key.org]
+			if m == nil {
+				m = map[string]struct{}{}
+				v.byOrg[key.org] = m
+			}
+			m[key.config] = struct{}{}
+			v.cache.AddLocked(key, cl, v.ttl)
+		})
+		return cl, nil
 	})
 	if err != nil {
 		return nil, err
 	}
-	return res.(cacheEntry).client, nil
+	return res.(*contract.Client), nil
 }
 
 // Invalidate drops what is cached for orgID; the next call reloads it.
 func (v *Vault) Invalidate(orgID string) {
-	v.mu.Lock()
-	delete(v.cache, orgID)
-	v.gen[orgID]++
-	v.mu.Unlock()
+	v.cache.WithLock(func() {
+		v.gen++
+		for config := range v.byOrg[orgID] {
+			v.cache.RemoveLocked(cacheKey{orgID, config})
+		}
+	})
 }
 
 // Flush drops everything cached, for every organization (a change
 // notification may have been missed).
 func (v *Vault) Flush() {
-	v.mu.Lock()
-	for org := range v.cache {
-		v.gen[org]++
-	}
-	clear(v.cache)
-	v.mu.Unlock()
+	v.cache.WithLock(func() { v.gen++ })
+	v.cache.Purge()
 }
+
+// Cached is how many clients are cached (at most Options.CacheSize).
+func (v *Vault) Cached() int { return v.cache.Len() }
 
 // Create implements CredentialVault: the item goes to the organization's
 // current service, and the returned ref names that configuration.

@@ -3,6 +3,7 @@ package orgvault_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -310,5 +311,40 @@ func TestOrgVaultSourcedOperations(t *testing.T) {
 	v.Flush()
 	if _, err := v.CurrentSource(ctx, "org_a"); err != nil || src.calls.Load() == calls {
 		t.Fatalf("Flush did not drop the cache (%v)", err)
+	}
+}
+
+// TestOrgVaultCacheIsBounded: clients of more organizations than the
+// cache holds evict the least recently used; an evicted one is loaded
+// again on its next use, and an invalidation still reaches what is cached.
+func TestOrgVaultCacheIsBounded(t *testing.T) {
+	t.Parallel()
+	svc := fakeservice.New(t, vaulttest.Token)
+	src := &countingSource{cfgs: map[string]orgvault.Config{}}
+	for i := range 50 {
+		org := fmt.Sprint("org_", i)
+		src.cfgs[org] = orgvault.Config{ID: "cfg_" + org, BaseURL: svc.Base(), Token: vault.NewSecret(vaulttest.Token)}
+	}
+	policy, _ := netpolicy.NewAddressPolicy([]string{"127.0.0.1"}, true)
+	v := orgvault.New(src, orgvault.Options{Policy: policy, TTL: time.Hour, CacheSize: 10})
+	ctx := context.Background()
+	for i := range 50 {
+		if _, err := v.Resolve(ctx, fmt.Sprint("org_", i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := v.Cached(); n != 10 {
+		t.Fatalf("%d clients cached, want the size 10", n)
+	}
+	before := src.calls.Load()
+	if _, err := v.Resolve(ctx, "org_49"); err != nil || src.calls.Load() != before {
+		t.Fatalf("the most recent organization was not cached: %v, %d loads", err, src.calls.Load()-before)
+	}
+	if _, err := v.Resolve(ctx, "org_0"); err != nil || src.calls.Load() != before+1 {
+		t.Fatalf("an evicted organization: %v, %d loads, want 1", err, src.calls.Load()-before)
+	}
+	v.Invalidate("org_49")
+	if _, err := v.Resolve(ctx, "org_49"); err != nil || src.calls.Load() != before+2 {
+		t.Fatalf("after an invalidation: %v, %d loads, want 2", err, src.calls.Load()-before)
 	}
 }

@@ -1,0 +1,167 @@
+// Package lru is the bounded, least-recently-used cache behind every
+// cache credvault keeps (API keys, credential rows, service clients): a
+// map and a recency list under one lock, with entries that expire.
+//
+// A hit takes the read lock only: an entry is moved to the front at most
+// once per promoteEvery, so a steady stream of reads of a hot entry does
+// not serialise on the write lock, while an entry unused for longer than
+// that still ages towards eviction.
+package lru
+
+import (
+	"container/list"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// promoteEvery is how stale an entry's recency may get before a hit moves
+// it to the front.
+const promoteEvery = time.Second
+
+// Cache holds at most Size entries; adding one more evicts the least
+// recently used. It is safe for concurrent use.
+type Cache[K comparable, V any] struct {
+	size    int
+	now     func() time.Time
+	onEvict func(K, V)
+
+	mu      sync.RWMutex
+	entries map[K]*list.Element
+	order   *list.List // front: most recently used
+}
+
+type entry[K comparable, V any] struct {
+	key     K
+	value   V
+	expires time.Time
+	used    atomic.Int64 // unix nanoseconds of the last promotion
+}
+
+// New returns a cache of at most size entries (at least 1). now is the
+// clock (nil: time.Now). onEvict, when not nil, is called under the
+// cache's lock for every entry that leaves it (evicted, expired, removed
+// or purged), so a caller can keep an index of the keys in step; it must
+// not call the cache.
+func New[K comparable, V any](size int, now func() time.Time, onEvict func(K, V)) *Cache[K, V] {
+	if now == nil {
+		now = time.Now
+	}
+	return &Cache[K, V]{size: max(size, 1), now: now, onEvict: onEvict, entries: map[K]*list.Element{}, order: list.New()}
+}
+
+// Get returns the value under k if it is there and has not expired.
+func (c *Cache[K, V]) Get(k K) (V, bool) {
+	c.mu.RLock()
+	el, ok := c.entries[k]
+	var e *entry[K, V]
+	if ok {
+		e = el.Value.(*entry[K, V])
+	}
+	c.mu.RUnlock()
+	var zero V
+	if !ok {
+		return zero, false
+	}
+	now := c.now()
+	if !now.Before(e.expires) {
+		return zero, false
+	}
+	if last := e.used.Load(); now.UnixNano()-last > int64(promoteEvery) && e.used.CompareAndSwap(last, now.UnixNano()) {
+		c.mu.Lock()
+		if cur, ok := c.entries[k]; ok && cur == el {
+			c.order.MoveToFront(el)
+		}
+		c.mu.Unlock()
+	}
+	return e.value, true
+}
+
+// Add stores v under k until ttl from now, evicting the least recently
+// used entry when the cache is full. Call it under WithLock's lock with
+// AddLocked instead when the decision to add depends on other state.
+func (c *Cache[K, V]) Add(k K, v V, ttl time.Duration) {
+	c.mu.Lock()
+	c.AddLocked(k, v, ttl)
+	c.mu.Unlock()
+}
+
+// AddLocked is Add for a caller holding the lock (inside WithLock).
+func (c *Cache[K, V]) AddLocked(k K, v V, ttl time.Duration) {
+	now := c.now()
+	e := &entry[K, V]{key: k, value: v, expires: now.Add(ttl)}
+	e.used.Store(now.UnixNano())
+	if el, ok := c.entries[k]; ok {
+		c.removeElement(el)
+	}
+	c.entries[k] = c.order.PushFront(e)
+	for c.order.Len() > c.size {
+		c.removeElement(c.order.Back())
+	}
+}
+
+// Remove drops k, reporting whether it was there.
+func (c *Cache[K, V]) Remove(k K) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.RemoveLocked(k)
+}
+
+// RemoveLocked is Remove for a caller holding the lock (inside WithLock).
+func (c *Cache[K, V]) RemoveLocked(k K) bool {
+	el, ok := c.entries[k]
+	if ok {
+		c.removeElement(el)
+	}
+	return ok
+}
+
+// RemoveIf drops every entry for which drop returns true (a walk of the
+// whole cache: for rare events such as a revoked key).
+func (c *Cache[K, V]) RemoveIf(drop func(K, V) bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for el := c.order.Front(); el != nil; {
+		next := el.Next()
+		if e := el.Value.(*entry[K, V]); drop(e.key, e.value) {
+			c.removeElement(el)
+		}
+		el = next
+	}
+}
+
+// Purge drops every entry.
+func (c *Cache[K, V]) Purge() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for c.order.Len() > 0 {
+		c.removeElement(c.order.Back())
+	}
+}
+
+// WithLock runs f holding the cache's write lock, so the caller can check
+// its own state and add or remove (AddLocked, RemoveLocked) atomically.
+func (c *Cache[K, V]) WithLock(f func()) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	f()
+}
+
+// Len is the number of entries, expired ones included until they are
+// evicted or replaced.
+func (c *Cache[K, V]) Len() int {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return c.order.Len()
+}
+
+// Size is the most entries the cache holds.
+func (c *Cache[K, V]) Size() int { return c.size }
+
+func (c *Cache[K, V]) removeElement(el *list.Element) {
+	e := c.order.Remove(el).(*entry[K, V])
+	delete(c.entries, e.key)
+	if c.onEvict != nil {
+		c.onEvict(e.key, e.value)
+	}
+}
