@@ -161,6 +161,16 @@ func WithOutboxLease(d time.Duration) Option {
 	}
 }
 
+// WithRowCacheSize sets how many credential rows the Service caches
+// (DefaultRowCacheSize), evicting the least recently used beyond it.
+func WithRowCacheSize(n int) Option {
+	return func(s *Service) {
+		if n > 0 {
+			s.rows = newRowCache(time.Minute, n)
+		}
+	}
+}
+
 // New returns a Service storing secrets in v and metadata in s (Store
 // adapts a *store.Store). A plain CredentialVault becomes a SourcedVault
 // with vault.Sourced.
@@ -168,7 +178,7 @@ func New(s Storage, v vault.SourcedVault, log *slog.Logger, opts ...Option) *Ser
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	svc := &Service{store: s, vault: v, log: log, now: time.Now, rows: newRowCache(time.Minute), owner: store.NewID("proc"),
+	svc := &Service{store: s, vault: v, log: log, now: time.Now, rows: newRowCache(time.Minute, 0), owner: store.NewID("proc"),
 		outboxLease: DefaultOutboxLease, createLease: DefaultCreateLease}
 	for _, o := range opts {
 		o(svc)
@@ -368,7 +378,9 @@ func (s *Service) Get(ctx context.Context, orgID, id string) (View, error) {
 	if err := checkID(id); err != nil {
 		return View{}, err
 	}
-	r, err := s.store.GetCredential(ctx, orgID, id)
+	// The REST read of one credential: served from the row cache, as the
+	// hot read is, and dropped with it on every change.
+	r, err := s.rows.get(ctx, orgID, id, s.store.GetCredentialLean)
 	if err != nil {
 		return View{}, err
 	}
