@@ -161,10 +161,12 @@ func Open(ctx context.Context, cfg config.Config, opts Options) (*Platform, erro
 	// Open on one registry) instead of panicking.
 	reg := &registrations{Registerer: opts.Registerer}
 	src := org.NewConfigSource(st, kr)
-	ov := orgvault.New(src, orgvault.Options{Env: env, Policy: policy, Timeout: cfg.CustomTimeout})
-	p := &Platform{st: st, Organizations: org.NewOrganizations(st),
+	ov := orgvault.New(src, orgvault.Options{Env: env, Policy: policy, Timeout: cfg.CustomTimeout,
+		CacheSize: cfg.CacheClients, ConnsPerHost: cfg.UpstreamConnsPerHost})
+	p := &Platform{st: st, Organizations: org.NewOrganizations(st, cfg.CacheKeys),
 		Configs: org.NewConfigs(src, ov), Vault: ov, OTPCodes: otpcodes.New(st, kr),
-		Credentials: credentials.New(credentials.Store(st), contract.NewMetrics(reg).Instrument(ov), log, credentials.WithOutboxLease(cfg.OutboxLease), credentials.WithCreateLease(cfg.CreateLease))}
+		Credentials: credentials.New(credentials.Store(st), contract.NewMetrics(reg).Instrument(ov), log, credentials.WithOutboxLease(cfg.OutboxLease), credentials.WithCreateLease(cfg.CreateLease),
+			credentials.WithRowCacheSize(cfg.CacheRows))}
 	p.Folders, p.Outbox, p.Maintenance = p.Credentials.Folders(), p.Credentials.Outbox(), p.Credentials.Maintenance()
 	p.handler = httpapi.New(httpapi.Deps{
 		Logger:      log,

@@ -109,6 +109,7 @@ func newEnvVault(cfg config.Config) (*envvault.Vault, error) {
 	}
 	return envvault.New(cfg.CustomBaseURL, vault.NewSecret(cfg.CustomToken), envvault.Options{
 		AllowedHosts: cfg.AllowedHosts, Timeout: cfg.CustomTimeout, Field: config.EnvCustomBaseURL,
+		ConnsPerHost: cfg.UpstreamConnsPerHost,
 	})
 }
 

@@ -35,6 +35,11 @@ const (
 	EnvCacheGrace       = "CREDVAULT_CACHE_GRACE"
 	EnvOutboxLease      = "CREDVAULT_OUTBOX_LEASE"
 	EnvCreateLease      = "CREDVAULT_CREATE_LEASE"
+	EnvCacheKeys        = "CREDVAULT_CACHE_KEYS"
+	EnvCacheRows        = "CREDVAULT_CACHE_ROWS"
+	EnvCacheClients     = "CREDVAULT_CACHE_CLIENTS"
+	EnvConnsPerHost     = "CREDVAULT_UPSTREAM_CONNS_PER_HOST"
+	EnvPprofAddr        = "CREDVAULT_PPROF_ADDR"
 	DefaultCreateLease  = 2 * time.Minute
 	DefaultOutboxLease  = 2 * time.Minute
 	DefaultCacheGrace   = time.Minute
@@ -101,6 +106,18 @@ type Config struct {
 	// it, another process's worker recovers it (the process stopped, or
 	// lost the answer). At least 2 × CustomTimeout + 15s.
 	CreateLease time.Duration
+	// CacheKeys, CacheRows and CacheClients bound the API-key, credential
+	// row and service-client caches (0: the defaults of org, credentials
+	// and orgvault); beyond them the least recently used entry goes.
+	CacheKeys    int
+	CacheRows    int
+	CacheClients int
+	// UpstreamConnsPerHost caps the connections to one credential service
+	// host, all of which may stay idle (0: netpolicy.DefaultConnsPerHost).
+	UpstreamConnsPerHost int
+	// PprofAddr, when set, is a loopback listen address serving Go's
+	// /debug/pprof profiles (off by default).
+	PprofAddr string
 	// fromEnv says the Config came from the environment (Parse): its
 	// errors name variables; a Config built in Go gets errors naming its
 	// fields.
@@ -159,6 +176,8 @@ var fieldOf = map[string]string{
 	EnvAllowedHosts: "AllowedHosts", EnvCustomTimeout: "CustomTimeout", EnvDataDir: "DataDir", EnvLogLevel: "LogLevel",
 	EnvMetricsAddr: "MetricsAddr", EnvCORSOrigins: "CORSOrigins", EnvRateConfig: "RateConfig",
 	EnvRateCredentials: "RateCredentials", EnvRateReads: "RateReads", EnvCacheGrace: "CacheGrace", EnvOutboxLease: "OutboxLease", EnvCreateLease: "CreateLease",
+	EnvCacheKeys: "CacheKeys", EnvCacheRows: "CacheRows", EnvCacheClients: "CacheClients",
+	EnvConnsPerHost: "UpstreamConnsPerHost", EnvPprofAddr: "PprofAddr",
 }
 
 // name is how errors about c call the setting of env: the variable when c
@@ -259,6 +278,8 @@ func (c Config) LogValue() slog.Value {
 		slog.String("rate_limit_config", rate(c.RateConfig)), slog.String("rate_limit_credentials", rate(c.RateCredentials)),
 		slog.String("rate_limit_reads", rate(c.RateReads)), slog.String("cache_grace", c.CacheGrace.String()),
 		slog.String("outbox_lease", c.OutboxLease.String()), slog.String("create_lease", c.CreateLease.String()),
+		slog.Int("cache_keys", c.CacheKeys), slog.Int("cache_rows", c.CacheRows), slog.Int("cache_clients", c.CacheClients),
+		slog.Int("upstream_conns_per_host", c.UpstreamConnsPerHost), slog.String("pprof_addr", c.PprofAddr),
 	}
 	if c.EnvVaultEnabled() {
 		attrs = append(attrs, slog.String("custom_credential_api_base_url", c.CustomBaseURL), slog.Bool("custom_credential_api_token_set", c.CustomToken != ""))
@@ -280,26 +301,31 @@ func FromEnv() (Config, error) { return Parse(os.LookupEnv) }
 func Parse(lookup func(string) (string, bool)) (Config, error) {
 	p := parser{lookup: lookup}
 	c := Config{
-		DatabaseURL:     p.secret(EnvDatabaseURL),
-		DataDir:         p.str(EnvDataDir, DefaultDataDir),
-		Addr:            p.str(EnvAddr, DefaultAddr),
-		KeysetFile:      p.str(EnvKeysetFile, ""),
-		Keyset:          p.str(EnvKeyset, ""),
-		VaultType:       strings.ToLower(p.str(EnvVaultType, "")),
-		CustomBaseURL:   p.str(EnvCustomBaseURL, ""),
-		CustomToken:     p.secret(EnvCustomToken),
-		AllowedHosts:    p.list(EnvAllowedHosts),
-		CustomTimeout:   p.duration(EnvCustomTimeout, DefaultTimeout),
-		LogLevel:        strings.ToLower(p.str(EnvLogLevel, "info")),
-		MetricsAddr:     p.str(EnvMetricsAddr, ""),
-		CORSOrigins:     p.origins(EnvCORSOrigins),
-		RateConfig:      p.rate(EnvRateConfig, DefaultRateConfig),
-		RateCredentials: p.rate(EnvRateCredentials, DefaultRateCredentials),
-		RateReads:       p.rate(EnvRateReads, DefaultRateReads),
-		CacheGrace:      p.duration(EnvCacheGrace, DefaultCacheGrace),
-		OutboxLease:     p.duration(EnvOutboxLease, DefaultOutboxLease),
-		CreateLease:     p.duration(EnvCreateLease, DefaultCreateLease),
-		fromEnv:         true,
+		DatabaseURL:          p.secret(EnvDatabaseURL),
+		DataDir:              p.str(EnvDataDir, DefaultDataDir),
+		Addr:                 p.str(EnvAddr, DefaultAddr),
+		KeysetFile:           p.str(EnvKeysetFile, ""),
+		Keyset:               p.str(EnvKeyset, ""),
+		VaultType:            strings.ToLower(p.str(EnvVaultType, "")),
+		CustomBaseURL:        p.str(EnvCustomBaseURL, ""),
+		CustomToken:          p.secret(EnvCustomToken),
+		AllowedHosts:         p.list(EnvAllowedHosts),
+		CustomTimeout:        p.duration(EnvCustomTimeout, DefaultTimeout),
+		LogLevel:             strings.ToLower(p.str(EnvLogLevel, "info")),
+		MetricsAddr:          p.str(EnvMetricsAddr, ""),
+		CORSOrigins:          p.origins(EnvCORSOrigins),
+		RateConfig:           p.rate(EnvRateConfig, DefaultRateConfig),
+		RateCredentials:      p.rate(EnvRateCredentials, DefaultRateCredentials),
+		RateReads:            p.rate(EnvRateReads, DefaultRateReads),
+		CacheGrace:           p.duration(EnvCacheGrace, DefaultCacheGrace),
+		OutboxLease:          p.duration(EnvOutboxLease, DefaultOutboxLease),
+		CreateLease:          p.duration(EnvCreateLease, DefaultCreateLease),
+		CacheKeys:            p.integer(EnvCacheKeys),
+		CacheRows:            p.integer(EnvCacheRows),
+		CacheClients:         p.integer(EnvCacheClients),
+		UpstreamConnsPerHost: p.integer(EnvConnsPerHost),
+		PprofAddr:            p.str(EnvPprofAddr, ""),
+		fromEnv:              true,
 	}
 	p.errs = append(p.errs, c.Validate())
 	return c, errors.Join(p.errs...)
@@ -371,6 +397,21 @@ func (c Config) Validate() error {
 			errs = append(errs, fmt.Errorf("%s: must differ from %s", n(EnvMetricsAddr), n(EnvAddr)))
 		}
 	}
+	for env, v := range map[string]int{EnvCacheKeys: c.CacheKeys, EnvCacheRows: c.CacheRows, EnvCacheClients: c.CacheClients} {
+		if v < 0 || v > 10_000_000 {
+			errs = append(errs, fmt.Errorf("%s: must be between 1 and 10000000 entries", n(env)))
+		}
+	}
+	if c.UpstreamConnsPerHost < 0 || c.UpstreamConnsPerHost > 4096 {
+		errs = append(errs, fmt.Errorf("%s: must be between 1 and 4096", n(EnvConnsPerHost)))
+	}
+	if c.PprofAddr != "" {
+		if err := checkLoopbackAddr(c.PprofAddr); err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", n(EnvPprofAddr), err))
+		} else if c.PprofAddr == c.Addr || c.PprofAddr == c.MetricsAddr {
+			errs = append(errs, fmt.Errorf("%s: must differ from %s and %s", n(EnvPprofAddr), n(EnvAddr), n(EnvMetricsAddr)))
+		}
+	}
 	switch c.LogLevel {
 	case "debug", "info", "warn", "error":
 	case "":
@@ -381,6 +422,23 @@ func (c Config) Validate() error {
 		errs = append(errs, fmt.Errorf("%s: must be debug, info, warn or error", n(EnvLogLevel)))
 	}
 	return errors.Join(errs...)
+}
+
+// checkLoopbackAddr accepts host:port whose host is a loopback IP literal
+// or "localhost": profiles reveal the program's internals, so they are
+// never served beyond the machine.
+func checkLoopbackAddr(addr string) error {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil || port == "" {
+		return errors.New("must be host:port on loopback, such as 127.0.0.1:6060")
+	}
+	if host == "localhost" {
+		return nil
+	}
+	if ip := net.ParseIP(host); ip == nil || !ip.IsLoopback() {
+		return fmt.Errorf("%q is not a loopback address: profiles are served on loopback only (127.0.0.1, ::1 or localhost)", host)
+	}
+	return nil
 }
 
 // CheckDatabaseURL accepts "" (the embedded database) or a postgres://
@@ -493,6 +551,20 @@ func (p *parser) origins(name string) []string {
 		out = append(out, strings.ToLower(u.Scheme+"://"+u.Host))
 	}
 	return out
+}
+
+// integer reads a whole number (0 when unset).
+func (p *parser) integer(name string) int {
+	v := p.str(name, "")
+	if v == "" {
+		return 0
+	}
+	n, err := strconv.Atoi(strings.ReplaceAll(v, "_", ""))
+	if err != nil || n < 1 {
+		p.errs = append(p.errs, fmt.Errorf("%s: %q is not a positive whole number", name, v))
+		return 0
+	}
+	return n
 }
 
 func (p *parser) duration(name string, def time.Duration) time.Duration {

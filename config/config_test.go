@@ -47,6 +47,13 @@ func TestParseErrorsNameTheVariable(t *testing.T) {
 		{"bad burst", map[string]string{"CREDVAULT_RATE_LIMIT_CREDENTIALS": "5/s:0"}, "CREDVAULT_RATE_LIMIT_CREDENTIALS"},
 		{"both keysets", map[string]string{"CREDVAULT_KEYSET": "{}", "CREDVAULT_KEYSET_FILE": "/x"}, "CREDVAULT_KEYSET"},
 		{"token file missing", map[string]string{"CUSTOM_CREDENTIAL_API_TOKEN_FILE": "/nonexistent/tok", "CUSTOM_CREDENTIAL_API_BASE_URL": "https://x"}, "CUSTOM_CREDENTIAL_API_TOKEN_FILE"},
+		{"pprof beyond loopback", map[string]string{"CREDVAULT_PPROF_ADDR": "0.0.0.0:6060"}, "CREDVAULT_PPROF_ADDR"},
+		{"pprof by name", map[string]string{"CREDVAULT_PPROF_ADDR": "db.internal:6060"}, "CREDVAULT_PPROF_ADDR"},
+		{"pprof on the main address", map[string]string{"CREDVAULT_PPROF_ADDR": "127.0.0.1:8000"}, "CREDVAULT_PPROF_ADDR"},
+		{"cache size not a number", map[string]string{"CREDVAULT_CACHE_ROWS": "lots"}, "CREDVAULT_CACHE_ROWS"},
+		{"cache size zero", map[string]string{"CREDVAULT_CACHE_KEYS": "0"}, "CREDVAULT_CACHE_KEYS"},
+		{"cache size too large", map[string]string{"CREDVAULT_CACHE_CLIENTS": "100000000"}, "CREDVAULT_CACHE_CLIENTS"},
+		{"conns per host too large", map[string]string{"CREDVAULT_UPSTREAM_CONNS_PER_HOST": "100000"}, "CREDVAULT_UPSTREAM_CONNS_PER_HOST"},
 		{"token from file", map[string]string{"CREDENTIAL_VAULT_TYPE": "custom", "CUSTOM_CREDENTIAL_API_TOKEN_FILE": tokenFile, "CUSTOM_CREDENTIAL_API_BASE_URL": "https://x"}, ""},
 	}
 	for _, tc := range cases {
@@ -68,6 +75,20 @@ func TestParseErrorsNameTheVariable(t *testing.T) {
 				t.Fatalf("error %v, want one naming %s", err, tc.want)
 			}
 		})
+	}
+}
+
+func TestCacheAndProfileKnobs(t *testing.T) {
+	c, err := config.Parse(env(map[string]string{"CREDVAULT_CACHE_KEYS": "1_000", "CREDVAULT_CACHE_ROWS": "2000",
+		"CREDVAULT_CACHE_CLIENTS": "300", "CREDVAULT_UPSTREAM_CONNS_PER_HOST": "256", "CREDVAULT_PPROF_ADDR": "[::1]:6060"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.CacheKeys != 1000 || c.CacheRows != 2000 || c.CacheClients != 300 || c.UpstreamConnsPerHost != 256 || c.PprofAddr != "[::1]:6060" {
+		t.Fatalf("knobs: %+v", c)
+	}
+	if _, err := config.Parse(env(map[string]string{"CREDVAULT_PPROF_ADDR": "localhost:6060"})); err != nil {
+		t.Fatal(err)
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"path/filepath"
 	"syscall"
@@ -62,6 +63,16 @@ func runServer(ctx context.Context, noMigrate bool, stderr io.Writer) error {
 		mux := http.NewServeMux()
 		mux.Handle("GET /metrics", p.MetricsHandler())
 		ls = append(ls, serve.Listener{Name: "metrics", Addr: cfg.MetricsAddr, Env: config.EnvMetricsAddr, Handler: mux})
+	}
+	if cfg.PprofAddr != "" {
+		// Profiles, on loopback only (config checks the address).
+		mux := http.NewServeMux()
+		mux.HandleFunc("/debug/pprof/", pprof.Index)
+		mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+		mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+		mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+		ls = append(ls, serve.Listener{Name: "pprof", Addr: cfg.PprofAddr, Env: config.EnvPprofAddr, Handler: mux})
 	}
 	return serve.Run(ctx, log, ls...)
 }

@@ -65,7 +65,7 @@ func TestTransportKeepsConnectionsForManyHosts(t *testing.T) {
 }
 
 // TestTransportCapsRequestsInFlightPerHost: 300 parallel reads of one
-// service put at most netpolicy.MaxConnsPerHost requests in flight there
+// service put at most netpolicy.DefaultConnsPerHost requests in flight there
 // (the rest wait for a connection), and every one succeeds.
 func TestTransportCapsRequestsInFlightPerHost(t *testing.T) {
 	var inFlight, peak atomic.Int64
@@ -97,12 +97,12 @@ func TestTransportCapsRequestsInFlightPerHost(t *testing.T) {
 		})
 	}
 	deadline := time.Now().Add(10 * time.Second)
-	for peak.Load() < netpolicy.MaxConnsPerHost && time.Now().Before(deadline) {
+	for peak.Load() < netpolicy.DefaultConnsPerHost && time.Now().Before(deadline) {
 		time.Sleep(5 * time.Millisecond)
 	}
 	close(release)
 	wg.Wait()
-	if p := peak.Load(); p != netpolicy.MaxConnsPerHost || failed.Load() != 0 {
-		t.Fatalf("peak in flight %d, want %d; %d failed", p, netpolicy.MaxConnsPerHost, failed.Load())
+	if p := peak.Load(); p != netpolicy.DefaultConnsPerHost || failed.Load() != 0 {
+		t.Fatalf("peak in flight %d, want %d; %d failed", p, netpolicy.DefaultConnsPerHost, failed.Load())
 	}
 }

@@ -31,6 +31,9 @@ type Options struct {
 	// Field names the base URL in errors (default "api_base_url"), such
 	// as the environment variable it came from.
 	Field string
+	// ConnsPerHost caps the connections to the service when Transport is
+	// nil (netpolicy.DefaultConnsPerHost).
+	ConnsPerHost int
 }
 
 // Vault is the env-configured vault: a contract.Client for the
@@ -51,7 +54,7 @@ func New(baseURL string, token vault.Secret, o Options) (*Vault, error) {
 		return nil, err
 	}
 	if o.Transport == nil {
-		o.Transport = netpolicy.NewTransport(policy)
+		o.Transport = netpolicy.NewSizedTransport(policy, o.ConnsPerHost)
 	}
 	u, err := policy.CheckURL(o.Field, baseURL)
 	if err != nil {

@@ -486,29 +486,36 @@ var connectionsOpened atomic.Uint64
 // been opened by this process.
 func ConnectionsOpened() uint64 { return connectionsOpened.Load() }
 
-// MaxConnsPerHost caps the connections — so the requests in flight — to
-// one service host: one organization cannot exhaust credvault's file
-// descriptors, nor flood a service (the operator's env service, shared by
-// every organization without its own). Requests beyond it wait for a
-// connection, within their timeout.
-const MaxConnsPerHost = 64
+// DefaultConnsPerHost caps the connections — so the requests in flight —
+// to one service host (CREDVAULT_UPSTREAM_CONNS_PER_HOST): one
+// organization cannot exhaust credvault's file descriptors, nor flood a
+// service (the operator's env service, shared by every organization
+// without its own). Requests beyond it wait for a connection, within their
+// timeout.
+const DefaultConnsPerHost = 128
 
 // Transport sizing: one process may serve thousands of organizations, each
 // with its own service host; idle connections are kept for all of them so
 // steady traffic reuses connections (and TLS sessions) instead of opening
 // new ones, and idle ones close after IdleConnTimeout. Every connection a
 // host may have can stay idle, so a busy host never closes one only to
-// reopen it.
+// reopen it: the idle pool per host is the in-flight cap.
 const (
-	maxIdleConns        = 16384
-	maxIdleConnsPerHost = MaxConnsPerHost
-	idleConnTimeout     = 90 * time.Second
+	maxIdleConns    = 16384
+	idleConnTimeout = 90 * time.Second
 )
 
 // NewTransport returns the keep-alive transport shared by every Client of
-// one policy. It ignores proxy environment variables, so the address rules
-// apply to the service itself.
-func NewTransport(p AddressPolicy) *http.Transport {
+// one policy, with DefaultConnsPerHost. It ignores proxy environment
+// variables, so the address rules apply to the service itself.
+func NewTransport(p AddressPolicy) *http.Transport { return NewSizedTransport(p, 0) }
+
+// NewSizedTransport is NewTransport with at most connsPerHost connections
+// per service host, all of which may stay idle (0: DefaultConnsPerHost).
+func NewSizedTransport(p AddressPolicy, connsPerHost int) *http.Transport {
+	if connsPerHost <= 0 {
+		connsPerHost = DefaultConnsPerHost
+	}
 	d := &net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}
 	dial := p.DialContext(d)
 	return &http.Transport{
@@ -522,8 +529,8 @@ func NewTransport(p AddressPolicy) *http.Transport {
 		},
 		ForceAttemptHTTP2:     true,
 		MaxIdleConns:          maxIdleConns,
-		MaxIdleConnsPerHost:   maxIdleConnsPerHost,
-		MaxConnsPerHost:       MaxConnsPerHost,
+		MaxIdleConnsPerHost:   connsPerHost,
+		MaxConnsPerHost:       connsPerHost,
 		IdleConnTimeout:       idleConnTimeout,
 		TLSHandshakeTimeout:   10 * time.Second,
 		ExpectContinueTimeout: time.Second,
