@@ -1,0 +1,551 @@
+// Command load measures how close credvault's REST reads come to the
+// wire: each REST route against its reference measured in the same run —
+// `GET …/totp-code` against a direct GET of the same item from the same
+// reference credential service, the metadata `GET /credentials/{id}`
+// against `/healthz` — at one connection and at 64, for one organization
+// and across 1,000 organizations each on its own service port. It prints
+// req/s, p50, p99 and the upstream connections credvault opened per 1,000
+// requests, each figure with its ratio and goal, and exits 1 when a goal
+// is missed.
+//
+// credvault runs as a `credvault serve` process on a throw-away
+// PostgreSQL database of the README's server; the reference service runs
+// in a second process of this program (-farm), one listener per port.
+// Rounds interleave the route and its reference, and the medians over
+// rounds are compared. Run it with scripts/load.sh.
+package main
+
+import (
+	"bufio"
+	"context"
+	"database/sql"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	_ "github.com/jackc/pgx/v5/stdlib" // database/sql driver "pgx"
+	vegeta "github.com/tsenart/vegeta/v12/lib"
+
+	"github.com/credvault/credvault"
+	"github.com/credvault/credvault/config"
+	"github.com/credvault/credvault/credentials"
+	"github.com/credvault/credvault/credservice"
+	"github.com/credvault/credvault/internal/keyring"
+	"github.com/credvault/credvault/org"
+	"github.com/credvault/credvault/vault"
+)
+
+const svcToken = "load-token-0123456789abcdef"
+
+var (
+	roundFor = flag.Duration("duration", 4*time.Second, "length of one measured run")
+	rounds   = flag.Int("rounds", 3, "interleaved rounds per figure (medians are compared)")
+	conns    = flag.Int("conns", 64, "connections of the throughput figures")
+	orgCount = flag.Int("orgs", 1000, "organizations of the many-organization figures, each with its own service port (0: skip)")
+	cpuProf  = flag.String("cpuprofile", "", "write a CPU profile of credvault during a 64-connection totp-code run to this file")
+	farm     = flag.Int("farm", 0, "internal: serve the reference service on this many ports")
+	farmDir  = flag.String("farm-dir", "", "internal: the reference service's data directory")
+	cvLog    = flag.String("credvault-log", "warn", "credvault's log level (its log goes to stderr)")
+	cvEnv    = flag.String("credvault-env", "", "extra VAR=value settings for credvault, space-separated (GOMAXPROCS=1, GOGC=200...)")
+	dbBase   = flag.String("database", "postgres://postgres@127.0.0.1:5432/test?sslmode=disable", "PostgreSQL server to create the throw-away database on")
+)
+
+func main() {
+	flag.Parse()
+	if *farm > 0 {
+		if err := serveFarm(*farm, *farmDir); err != nil {
+			fmt.Fprintln(os.Stderr, "load farm:", err)
+			os.Exit(2)
+		}
+		return
+	}
+	missed, err := run()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "load:", err)
+		os.Exit(2)
+	}
+	if missed > 0 {
+		fmt.Printf("load: %d goal(s) missed\n", missed)
+		os.Exit(1)
+	}
+}
+
+// serveFarm is the reference credential service on n loopback ports, one
+// handler and embedded database behind all of them; it prints the ports
+// on one line and serves until its stdin closes.
+func serveFarm(n int, dir string) error {
+	ctx := context.Background()
+	cfg, err := credservice.ConfigFromEnv(func(k string) (string, bool) {
+		switch k {
+		case credservice.EnvTokens:
+			return svcToken, true
+		case credservice.EnvDataDir:
+			return dir, true
+		}
+		return "", false
+	})
+	if err != nil {
+		return err
+	}
+	kr, _, err := cfg.LoadKeyring()
+	if err != nil {
+		return err
+	}
+	st, err := credservice.OpenStorage(ctx, "", cfg.SQLitePath())
+	if err != nil {
+		return err
+	}
+	if _, err := st.Migrate(ctx); err != nil {
+		return err
+	}
+	svc, err := credservice.New(st, kr, cfg.Tokens, nil)
+	if err != nil {
+		return err
+	}
+	h := svc.Handler()
+	ports := make([]string, n)
+	for i := range n {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return err
+		}
+		ports[i] = strconv.Itoa(l.Addr().(*net.TCPAddr).Port)
+		srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 5 * time.Minute}
+		go func() { _ = srv.Serve(l) }()
+	}
+	fmt.Println(strings.Join(ports, ","))
+	_, _ = io.Copy(io.Discard, os.Stdin)
+	return nil
+}
+
+type env struct {
+	dir      string
+	dbName   string
+	dbURL    string
+	procs    []*exec.Cmd
+	cvAddr   string
+	pprof    string
+	svcPorts []string
+}
+
+func run() (int, error) {
+	ctx := context.Background()
+	e := &env{}
+	defer e.cleanup()
+	if err := e.setup(ctx); err != nil {
+		return 0, err
+	}
+	missed := 0
+	report := func(name string, ratio float64, goal string, ok bool) {
+		mark := "✓"
+		if !ok {
+			mark = "✗"
+			missed++
+		}
+		fmt.Printf("  %-58s %6.2f×   goal %s %s\n", name, ratio, goal, mark)
+	}
+
+	// One organization.
+	one, err := e.organizations(ctx, 1, e.svcPorts[:1])
+	if err != nil {
+		return 0, err
+	}
+	o := one[0]
+	direct := target{"GET", o.itemURL, "Bearer " + svcToken}
+	totp := target{"GET", "http://" + e.cvAddr + "/api/v1/credentials/" + o.credID + "/totp-code", o.key}
+	meta := target{"GET", "http://" + e.cvAddr + "/api/v1/credentials/" + o.credID, o.key}
+	health := target{"GET", "http://" + e.cvAddr + "/healthz", ""}
+
+	fmt.Printf("load: %d rounds of %v per figure; medians over rounds\n\n", *rounds, *roundFor)
+	fmt.Println("one organization, one keep-alive connection:")
+	d1, t1 := e.compare([]target{direct}, []target{totp}, 1)
+	printRuns("direct GET to the service", d1, "REST totp-code", t1)
+	report("REST totp-code / direct GET, p50", ratio(t1.p50, d1.p50), "≤ 1.5", ratio(t1.p50, d1.p50) <= 1.5)
+	h1, m1 := e.compare([]target{health}, []target{meta}, 1)
+	printRuns("/healthz", h1, "REST GET /credentials/{id}", m1)
+	// What no proxy of the service can beat: the REST request is one
+	// exchange with credvault (at least a /healthz) plus one with the
+	// service (at least the direct GET).
+	fmt.Printf("  %-58s %6.2f×   (reference: one exchange with credvault plus one with the service)\n",
+		"floor for totp-code: (/healthz + direct GET) / direct GET, p50", ratio(h1.p50+d1.p50, d1.p50))
+	report("REST GET /credentials/{id} / /healthz, p50", ratio(m1.p50, h1.p50), "≤ 1.3", ratio(m1.p50, h1.p50) <= 1.3)
+
+	fmt.Printf("\none organization, %d connections:\n", *conns)
+	dN, tN := e.compare([]target{direct}, []target{totp}, *conns)
+	printRuns("direct GET to the service", dN, "REST totp-code", tN)
+	report("throughput, REST totp-code / direct GET", tN.rps/dN.rps, "≥ 0.7", tN.rps/dN.rps >= 0.7)
+	report("p99, REST totp-code / direct GET", ratio(tN.p99, dN.p99), "≤ 1.5", ratio(tN.p99, dN.p99) <= 1.5)
+	fmt.Printf("  %-58s %6.1f    goal ≤ 5 %s\n", "upstream connections opened per 1,000 REST requests", tN.connsPer1k, mark(tN.connsPer1k <= 5, &missed))
+
+	if *cpuProf != "" {
+		if err := e.profile(totp); err != nil {
+			return 0, err
+		}
+	}
+
+	if *orgCount > 0 {
+		many, err := e.organizations(ctx, *orgCount, e.svcPorts[1:])
+		if err != nil {
+			return 0, err
+		}
+		var directs, totps []target
+		for _, o := range many {
+			directs = append(directs, target{"GET", o.itemURL, "Bearer " + svcToken})
+			totps = append(totps, target{"GET", "http://" + e.cvAddr + "/api/v1/credentials/" + o.credID + "/totp-code", o.key})
+		}
+		// Warm-up: every organization's key, row and client, and one
+		// connection to every service, once.
+		e.attack(directs, 1, len(directs))
+		e.attack(totps, 1, len(totps))
+		fmt.Printf("\n%d organizations, each on its own service port, %d connections (after every one was used once):\n", len(many), *conns)
+		dM, tM := e.compare(directs, totps, *conns)
+		printRuns("direct GET to the services", dM, "REST totp-code", tM)
+		report("throughput, REST totp-code / direct GET", tM.rps/dM.rps, "≥ 0.7", tM.rps/dM.rps >= 0.7)
+		report("p99, REST totp-code / direct GET", ratio(tM.p99, dM.p99), "≤ 1.5", ratio(tM.p99, dM.p99) <= 1.5)
+		fmt.Printf("  %-58s %6.1f    goal ≤ 5 %s\n", "upstream connections opened per 1,000 REST requests", tM.connsPer1k, mark(tM.connsPer1k <= 5, &missed))
+	}
+	return missed, nil
+}
+
+func mark(ok bool, missed *int) string {
+	if ok {
+		return "✓"
+	}
+	*missed++
+	return "✗"
+}
+
+func ratio(a, b time.Duration) float64 { return float64(a) / float64(b) }
+
+// ---- measuring ---------------------------------------------------------
+
+type target struct{ method, url, auth string }
+
+// run is one attack's figures.
+type result struct {
+	rps        float64
+	p50, p99   time.Duration
+	requests   uint64
+	connsPer1k float64
+	errors     int
+}
+
+// compare runs ref and subject alternately, rounds times each, at c
+// connections, and returns the medians of each.
+func (e *env) compare(ref, subject []target, c int) (result, result) {
+	// Warm-up, not measured: c connections each way, and the caches.
+	warm := *roundFor
+	*roundFor = time.Second
+	e.attack(ref, c, 0)
+	e.attack(subject, c, 0)
+	*roundFor = warm
+	var rs, ss []result
+	for i := range *rounds {
+		if i%2 == 0 {
+			rs = append(rs, e.attack(ref, c, 0))
+			ss = append(ss, e.attack(subject, c, 0))
+		} else {
+			ss = append(ss, e.attack(subject, c, 0))
+			rs = append(rs, e.attack(ref, c, 0))
+		}
+	}
+	return median(rs), median(ss)
+}
+
+// attack sends requests to ts round-robin from c workers on c keep-alive
+// connections, as fast as they are answered, for -duration (or exactly n
+// requests when n > 0).
+func (e *env) attack(ts []target, c, n int) result {
+	vts := make([]vegeta.Target, len(ts))
+	for i, t := range ts {
+		h := http.Header{}
+		switch {
+		case strings.HasPrefix(t.auth, "Bearer "):
+			h.Set("Authorization", t.auth)
+		case t.auth != "":
+			h.Set("x-api-key", t.auth)
+		}
+		vts[i] = vegeta.Target{Method: t.method, URL: t.url, Header: h}
+	}
+	atk := vegeta.NewAttacker(vegeta.Workers(uint64(c)), vegeta.MaxWorkers(uint64(c)), vegeta.Connections(c),
+		vegeta.MaxConnections(c), vegeta.KeepAlive(true), vegeta.Timeout(10*time.Second), vegeta.HTTP2(false))
+	before := e.connectionsOpened()
+	var m vegeta.Metrics
+	errs := 0
+	d := *roundFor
+	if n > 0 {
+		d = time.Hour
+	}
+	for r := range atk.Attack(vegeta.NewStaticTargeter(vts...), vegeta.Rate{Freq: 0}, d, "load") {
+		m.Add(r)
+		if r.Code != 200 {
+			errs++
+		}
+		if n > 0 && int(m.Requests) >= n {
+			atk.Stop()
+		}
+	}
+	m.Close()
+	opened := e.connectionsOpened() - before
+	if errs > 0 {
+		fmt.Printf("  (%d of %d answers were not 200: %v)\n", errs, m.Requests, m.StatusCodes)
+	}
+	return result{rps: m.Throughput, p50: m.Latencies.P50, p99: m.Latencies.P99, requests: m.Requests,
+		connsPer1k: 1000 * opened / float64(max(m.Requests, 1)), errors: errs}
+}
+
+func median(rs []result) result {
+	pick := func(f func(result) float64) float64 {
+		v := make([]float64, len(rs))
+		for i, r := range rs {
+			v[i] = f(r)
+		}
+		sort.Float64s(v)
+		if len(v)%2 == 1 {
+			return v[len(v)/2]
+		}
+		return (v[len(v)/2-1] + v[len(v)/2]) / 2
+	}
+	return result{
+		rps:        pick(func(r result) float64 { return r.rps }),
+		p50:        time.Duration(pick(func(r result) float64 { return float64(r.p50) })),
+		p99:        time.Duration(pick(func(r result) float64 { return float64(r.p99) })),
+		requests:   uint64(pick(func(r result) float64 { return float64(r.requests) })),
+		connsPer1k: pick(func(r result) float64 { return r.connsPer1k }),
+	}
+}
+
+func printRuns(refName string, ref result, name string, r result) {
+	line := func(n string, r result) {
+		fmt.Printf("  %-34s %9.0f req/s   p50 %8s   p99 %8s   %7d requests\n", n, r.rps,
+			r.p50.Round(time.Microsecond), r.p99.Round(time.Microsecond), r.requests)
+	}
+	line(refName, ref)
+	line(name, r)
+}
+
+// connectionsOpened reads credvault_upstream_connections_opened_total
+// from credvault's /metrics.
+func (e *env) connectionsOpened() float64 {
+	resp, err := http.Get("http://" + e.cvAddr + "/metrics")
+	if err != nil {
+		return 0
+	}
+	defer resp.Body.Close()
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	for sc.Scan() {
+		if v, ok := strings.CutPrefix(sc.Text(), "credvault_upstream_connections_opened_total "); ok {
+			f, _ := strconv.ParseFloat(v, 64)
+			return f
+		}
+	}
+	return 0
+}
+
+// profile records credvault's CPU for one run of the 64-connection
+// totp-code load, through CREDVAULT_PPROF_ADDR.
+func (e *env) profile(t target) error {
+	secs := int(roundFor.Seconds())
+	done := make(chan error, 1)
+	go func() {
+		resp, err := http.Get(fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", e.pprof, secs))
+		if err != nil {
+			done <- err
+			return
+		}
+		defer resp.Body.Close()
+		f, err := os.Create(*cpuProf)
+		if err != nil {
+			done <- err
+			return
+		}
+		_, err = io.Copy(f, resp.Body)
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		done <- err
+	}()
+	e.attack([]target{t}, *conns, 0)
+	if err := <-done; err != nil {
+		return fmt.Errorf("cpu profile: %w", err)
+	}
+	fmt.Printf("\nload: CPU profile of credvault under %d connections of totp-code written to %s (go tool pprof -top %s)\n", *conns, *cpuProf, *cpuProf)
+	return nil
+}
+
+// ---- setting up --------------------------------------------------------
+
+type orgFixture struct {
+	key, credID, itemURL string
+}
+
+func (e *env) setup(ctx context.Context) error {
+	var err error
+	if e.dir, err = os.MkdirTemp("", "credvault-load-"); err != nil {
+		return err
+	}
+	bin := filepath.Join(e.dir, "credvault")
+	if out, err := exec.Command("go", "build", "-o", bin, "./cmd/credvault").CombinedOutput(); err != nil {
+		return fmt.Errorf("go build: %v %s", err, out)
+	}
+	// The throw-away database.
+	admin, err := sql.Open("pgx", *dbBase)
+	if err != nil {
+		return err
+	}
+	defer admin.Close()
+	e.dbName = fmt.Sprintf("credvault_load_%d", os.Getpid())
+	if _, err := admin.ExecContext(ctx, "CREATE DATABASE "+e.dbName); err != nil {
+		return fmt.Errorf("create database: %w", err)
+	}
+	e.dbURL = strings.Replace(*dbBase, "/test?", "/"+e.dbName+"?", 1)
+	if !strings.Contains(e.dbURL, e.dbName) {
+		return errors.New("-database must name the database /test")
+	}
+
+	// The reference service: one port for the one organization, and one
+	// per organization of the many-organization figures.
+	self, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	farmCmd := exec.Command(self, "-farm", strconv.Itoa(1+*orgCount), "-farm-dir", filepath.Join(e.dir, "service"))
+	stdin, _ := farmCmd.StdinPipe()
+	_ = stdin // closed by cleanup's kill
+	stdout, _ := farmCmd.StdoutPipe()
+	farmCmd.Stderr = os.Stderr
+	if err := farmCmd.Start(); err != nil {
+		return err
+	}
+	e.procs = append(e.procs, farmCmd)
+	line, err := bufio.NewReader(stdout).ReadString('\n')
+	if err != nil {
+		return fmt.Errorf("reference service: %w", err)
+	}
+	e.svcPorts = strings.Split(strings.TrimSpace(line), ",")
+
+	keyset := filepath.Join(e.dir, "keyset.json")
+	if err := keyring.WriteNewFile(keyset); err != nil {
+		return err
+	}
+	e.cvAddr, e.pprof = "127.0.0.1:"+strconv.Itoa(freePort()), "127.0.0.1:"+strconv.Itoa(freePort())
+	cv := exec.Command(bin, "serve")
+	cv.Env = append(append(os.Environ(), strings.Fields(*cvEnv)...), "DATABASE_URL="+e.dbURL, "CREDVAULT_KEYSET_FILE="+keyset, "CREDVAULT_ALLOWED_HOSTS=127.0.0.1",
+		"CREDVAULT_ADDR="+e.cvAddr, "CREDVAULT_PPROF_ADDR="+e.pprof, "CREDVAULT_LOG_LEVEL="+*cvLog,
+		"CREDVAULT_RATE_LIMIT_READS=1000000/s:1000000", "CREDVAULT_RATE_LIMIT_CREDENTIALS=1000000/s:1000000",
+		"CREDVAULT_RATE_LIMIT_CONFIG=1000000/s:1000000")
+	cv.Stderr = os.Stderr
+	if err := cv.Start(); err != nil {
+		return err
+	}
+	e.procs = append(e.procs, cv)
+	return waitHTTP("http://" + e.cvAddr + "/healthz")
+}
+
+// organizations creates n organizations, each configured with the
+// service on its own port of ports and holding one password credential
+// with a TOTP seed, through the library on the same database.
+func (e *env) organizations(ctx context.Context, n int, ports []string) ([]orgFixture, error) {
+	if len(ports) < n {
+		return nil, fmt.Errorf("%d service ports for %d organizations", len(ports), n)
+	}
+	cfg := config.Default()
+	cfg.DatabaseURL = e.dbURL
+	cfg.KeysetFile = filepath.Join(e.dir, "keyset.json")
+	cfg.AllowedHosts = []string{"127.0.0.1"}
+	cfg.DataDir = filepath.Join(e.dir, "setup")
+	p, err := credvault.Open(ctx, cfg, credvault.Options{})
+	if err != nil {
+		return nil, err
+	}
+	defer p.Close()
+	out := make([]orgFixture, n)
+	for i := range n {
+		created, err := p.Organizations.Create(ctx, fmt.Sprint("Load ", i))
+		if err != nil {
+			return nil, err
+		}
+		base := "http://127.0.0.1:" + ports[i] + credservice.Prefix
+		if _, err := p.Configs.Save(ctx, org.Principal{OrganizationID: created.OrganizationID},
+			org.ServiceConfig{APIBaseURL: base, APIToken: vault.NewSecret(svcToken)}); err != nil {
+			return nil, err
+		}
+		v, err := p.Credentials.Create(ctx, created.OrganizationID, vault.Credential{Name: "Bank", Type: vault.TypePassword,
+			Password: &vault.Password{Username: "a@example.com", Password: vault.NewSecret("pw"),
+				TOTP: vault.NewSecret("JBSWY3DPEHPK3PXP"), TOTPType: vault.TOTPAuthenticator}}, credentials.Patch{})
+		if err != nil {
+			return nil, err
+		}
+		itemID, err := itemOf(ctx, e.dbURL, v.CredentialID)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = orgFixture{key: created.APIKey, credID: v.CredentialID, itemURL: base + "/" + itemID}
+	}
+	return out, nil
+}
+
+// itemOf reads the service item id of a credential (the direct GET's URL).
+func itemOf(ctx context.Context, dbURL, credID string) (string, error) {
+	db, err := sql.Open("pgx", dbURL)
+	if err != nil {
+		return "", err
+	}
+	defer db.Close()
+	var id string
+	err = db.QueryRowContext(ctx, "SELECT item_id FROM credentials WHERE id = $1", credID).Scan(&id)
+	return id, err
+}
+
+func (e *env) cleanup() {
+	for _, p := range e.procs {
+		_ = p.Process.Kill()
+		_ = p.Wait()
+	}
+	if e.dbName != "" {
+		if admin, err := sql.Open("pgx", *dbBase); err == nil {
+			_, _ = admin.Exec("DROP DATABASE IF EXISTS " + e.dbName + " WITH (FORCE)")
+			admin.Close()
+		}
+	}
+	if e.dir != "" {
+		_ = os.RemoveAll(e.dir)
+	}
+}
+
+func freePort() int {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+func waitHTTP(url string) error {
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		resp, err := http.Get(url)
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				return nil
+			}
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("%s not ready after 30s: %v", url, err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
