@@ -256,8 +256,8 @@ func fill(c *vault.Credential, obj map[string]json.RawMessage, mode strictness, 
 			if string(bytes.TrimSpace(raw)) == "null" {
 				continue
 			}
-			var m map[string]json.RawMessage
-			if json.Unmarshal(raw, &m) != nil {
+			m, ok := members(raw)
+			if !ok {
 				return set, f.Name, "object of strings"
 			}
 			md := make(vault.Metadata, len(m))
@@ -275,8 +275,8 @@ func fill(c *vault.Credential, obj map[string]json.RawMessage, mode strictness, 
 			if string(bytes.TrimSpace(raw)) == "null" {
 				continue
 			}
-			var m map[string]json.RawMessage
-			if json.Unmarshal(raw, &m) != nil {
+			m, ok := members(raw)
+			if !ok {
 				return set, f.Name, "object"
 			}
 			a := &vault.BillingAddress{}
@@ -304,8 +304,8 @@ func fill(c *vault.Credential, obj map[string]json.RawMessage, mode strictness, 
 // missing required field is a *ContractError that names the problem and
 // never a value.
 func Decode(body []byte) (vault.Credential, error) {
-	var obj map[string]json.RawMessage
-	if err := json.Unmarshal(body, &obj); err != nil || obj == nil {
+	obj, ok := members(body)
+	if !ok {
 		return vault.Credential{}, &vault.ContractError{Op: "get", Problem: "the answer is not a JSON object"}
 	}
 	typ, ok := decodeText(obj["type"], lenient)
