@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"slices"
 	"strconv"
+	"sync"
 	"strings"
 	"time"
 
@@ -114,6 +115,19 @@ func (s *server) accessLog() echo.MiddlewareFunc {
 		LogStatus: true, LogMethod: true, LogRoutePath: true, LogLatency: true,
 		LogRequestID: true, LogError: true, HandleError: true,
 		LogValuesFunc: func(c echo.Context, v middleware.RequestLoggerValues) error {
+			level := slog.LevelInfo
+			switch {
+			case v.RoutePath == "/healthz" || v.RoutePath == "/readyz" || v.RoutePath == "/metrics":
+				level = slog.LevelDebug // probes and scrapes
+			case v.Status >= 500:
+				level = slog.LevelError
+			}
+			if l, ok := c.Get(logLevelKey).(slog.Level); ok {
+				level = l
+			}
+			if !s.log.Enabled(c.Request().Context(), level) {
+				return nil // nothing is formatted for a line nobody reads
+			}
 			attrs := []slog.Attr{
 				slog.String("request_id", v.RequestID), slog.String("method", methodOf(c)),
 				slog.String("route", v.RoutePath), slog.Int("status", v.Status),
@@ -137,16 +151,6 @@ func (s *server) accessLog() echo.MiddlewareFunc {
 					attrs = append(attrs, slog.Group("upstream", up...))
 				}
 			}
-			level := slog.LevelInfo
-			switch {
-			case v.RoutePath == "/healthz" || v.RoutePath == "/readyz" || v.RoutePath == "/metrics":
-				level = slog.LevelDebug // probes and scrapes
-			case v.Status >= 500:
-				level = slog.LevelError
-			}
-			if l, ok := c.Get(logLevelKey).(slog.Level); ok {
-				level = l
-			}
 			s.log.LogAttrs(c.Request().Context(), level, "http request", attrs...)
 			return nil
 		},
@@ -156,6 +160,19 @@ func (s *server) accessLog() echo.MiddlewareFunc {
 type httpMetrics struct {
 	requests *prometheus.CounterVec
 	latency  *prometheus.HistogramVec
+	// The series of each label set, looked up once: a request then
+	// formats and hashes no label.
+	series sync.Map // seriesKey → *series
+}
+
+type seriesKey struct {
+	route, method string
+	status        int
+}
+
+type series struct {
+	requests prometheus.Counter
+	latency  prometheus.Observer
 }
 
 func newHTTPMetrics(reg prometheus.Registerer) *httpMetrics {
@@ -172,6 +189,19 @@ func newHTTPMetrics(reg prometheus.Registerer) *httpMetrics {
 	return m
 }
 
+// seriesFor returns the series of a label set. Routes are the router's
+// patterns, methods a bounded label (httpx.MethodLabel) and statuses
+// codes, so the set of keys is bounded.
+func (m *httpMetrics) seriesFor(k seriesKey) *series {
+	if s, ok := m.series.Load(k); ok {
+		return s.(*series)
+	}
+	s := &series{requests: m.requests.WithLabelValues(k.route, k.method, strconv.Itoa(k.status)),
+		latency: m.latency.WithLabelValues(k.route, k.method)}
+	m.series.Store(k, s)
+	return s
+}
+
 func (m *httpMetrics) middleware() echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
@@ -185,9 +215,9 @@ func (m *httpMetrics) middleware() echo.MiddlewareFunc {
 			if route == "" {
 				route = "unmatched"
 			}
-			method := methodOf(c)
-			m.requests.WithLabelValues(route, method, strconv.Itoa(status)).Inc()
-			m.latency.WithLabelValues(route, method).Observe(time.Since(start).Seconds())
+			s := m.seriesFor(seriesKey{route, methodOf(c), status})
+			s.requests.Inc()
+			s.latency.Observe(time.Since(start).Seconds())
 			return err
 		}
 	}
