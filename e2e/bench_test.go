@@ -7,7 +7,9 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/credvault/credvault"
 	"github.com/credvault/credvault/config"
@@ -110,6 +112,61 @@ func BenchmarkHotPath(b *testing.B) {
 	b.Run("REST-totp-code", func(b *testing.B) {
 		benchGET(b, srv+"/api/v1/credentials/"+id+"/totp-code", key)
 	})
+}
+
+// BenchmarkHotPathPaired measures GetWithSecret and its reference, the
+// direct GET of the same item through a client of the same service, in
+// strict alternation within every goroutine, so whatever else the machine
+// runs weighs on both alike. It reports both times and their ratio
+// (ratio/op: GetWithSecret / direct); scripts/bench.sh runs it quiet and
+// beside a CPU-bound background load.
+func BenchmarkHotPathPaired(b *testing.B) {
+	p, orgID, _, id := benchPlatform(b)
+	ctx := context.Background()
+	row, err := testStore(p).GetCredential(ctx, orgID, id)
+	if err != nil {
+		b.Fatal(err)
+	}
+	cl, err := p.Vault.ResolveSource(ctx, orgID, row.VaultSource)
+	if err != nil {
+		b.Fatal(err)
+	}
+	direct, err := contract.New(mustParse(b, cl.BaseURL()), vault.NewSecret(svcToken), contract.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	var directNs, hotNs atomic.Int64
+	b.ReportAllocs()
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		var d, h time.Duration
+		for i := 0; pb.Next(); i++ {
+			// Alternate which goes first, so neither always follows the other.
+			for j := range 2 {
+				t0 := time.Now()
+				if (i+j)%2 == 0 {
+					if _, err := direct.GetItem(ctx, row.ItemID); err != nil {
+						b.Error(err)
+						return
+					}
+					d += time.Since(t0)
+				} else {
+					if _, err := p.Credentials.GetWithSecret(ctx, orgID, id); err != nil {
+						b.Error(err)
+						return
+					}
+					h += time.Since(t0)
+				}
+			}
+		}
+		directNs.Add(int64(d))
+		hotNs.Add(int64(h))
+	})
+	b.StopTimer()
+	n := float64(b.N)
+	b.ReportMetric(float64(directNs.Load())/n, "direct-ns/op")
+	b.ReportMetric(float64(hotNs.Load())/n, "GetWithSecret-ns/op")
+	b.ReportMetric(float64(hotNs.Load())/float64(max(directNs.Load(), 1)), "ratio/op")
 }
 
 func mustParse(b *testing.B, raw string) *url.URL {
