@@ -69,6 +69,10 @@ func main() {
 		}
 		return
 	}
+	run := run
+	if *rssOrgs != "" {
+		run = func() (int, error) { return runRSS(context.Background()) }
+	}
 	missed, err := run()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "load:", err)
@@ -130,7 +134,7 @@ func serveFarm(n int, dir string) error {
 
 type env struct {
 	dir      string
-	dbName   string
+	dbNames  []string
 	dbURL    string
 	procs    []*exec.Cmd
 	cvAddr   string
@@ -391,66 +395,103 @@ type orgFixture struct {
 }
 
 func (e *env) setup(ctx context.Context) error {
+	if err := e.prepare(); err != nil {
+		return err
+	}
+	var err error
+	if e.dbURL, err = e.database(ctx, "credvault_load_"+strconv.Itoa(os.Getpid())); err != nil {
+		return err
+	}
+	// The reference service: one port for the one organization, and one
+	// per organization of the many-organization figures.
+	if e.svcPorts, err = e.startFarm(1 + *orgCount); err != nil {
+		return err
+	}
+	e.cvAddr, e.pprof = "127.0.0.1:"+strconv.Itoa(freePort()), "127.0.0.1:"+strconv.Itoa(freePort())
+	_, err = e.startServe(e.dbURL, e.cvAddr, "CREDVAULT_PPROF_ADDR="+e.pprof,
+		"CREDVAULT_RATE_LIMIT_READS=1000000/s:1000000", "CREDVAULT_RATE_LIMIT_CREDENTIALS=1000000/s:1000000",
+		"CREDVAULT_RATE_LIMIT_CONFIG=1000000/s:1000000")
+	return err
+}
+
+// prepare makes the work directory, builds credvault and writes a keyset.
+func (e *env) prepare() error {
 	var err error
 	if e.dir, err = os.MkdirTemp("", "credvault-load-"); err != nil {
 		return err
 	}
-	bin := filepath.Join(e.dir, "credvault")
-	if out, err := exec.Command("go", "build", "-o", bin, "./cmd/credvault").CombinedOutput(); err != nil {
+	if out, err := exec.Command("go", "build", "-o", e.bin(), "./cmd/credvault").CombinedOutput(); err != nil {
 		return fmt.Errorf("go build: %v %s", err, out)
 	}
-	// The throw-away database.
+	return keyring.WriteNewFile(e.keyset())
+}
+
+func (e *env) bin() string    { return filepath.Join(e.dir, "credvault") }
+func (e *env) keyset() string { return filepath.Join(e.dir, "keyset.json") }
+
+// database creates a throw-away database (dropped by cleanup) and
+// returns its URL.
+func (e *env) database(ctx context.Context, name string) (string, error) {
 	admin, err := sql.Open("pgx", *dbBase)
 	if err != nil {
-		return err
+		return "", err
 	}
 	defer admin.Close()
-	e.dbName = fmt.Sprintf("credvault_load_%d", os.Getpid())
-	if _, err := admin.ExecContext(ctx, "CREATE DATABASE "+e.dbName); err != nil {
-		return fmt.Errorf("create database: %w", err)
+	if _, err := admin.ExecContext(ctx, "CREATE DATABASE "+name); err != nil {
+		return "", fmt.Errorf("create database: %w", err)
 	}
-	e.dbURL = strings.Replace(*dbBase, "/test?", "/"+e.dbName+"?", 1)
-	if !strings.Contains(e.dbURL, e.dbName) {
-		return errors.New("-database must name the database /test")
+	e.dbNames = append(e.dbNames, name)
+	u := strings.Replace(*dbBase, "/test?", "/"+name+"?", 1)
+	if !strings.Contains(u, name) {
+		return "", errors.New("-database must name the database /test")
 	}
+	return u, nil
+}
 
-	// The reference service: one port for the one organization, and one
-	// per organization of the many-organization figures.
+// startFarm starts the reference service on n ports in a process of its
+// own and returns the ports.
+func (e *env) startFarm(n int) ([]string, error) {
 	self, err := os.Executable()
 	if err != nil {
-		return err
+		return nil, err
 	}
-	farmCmd := exec.Command(self, "-farm", strconv.Itoa(1+*orgCount), "-farm-dir", filepath.Join(e.dir, "service"))
+	farmCmd := exec.Command(self, "-farm", strconv.Itoa(n), "-farm-dir", filepath.Join(e.dir, "service"))
 	stdin, _ := farmCmd.StdinPipe()
 	_ = stdin // closed by cleanup's kill
 	stdout, _ := farmCmd.StdoutPipe()
 	farmCmd.Stderr = os.Stderr
 	if err := farmCmd.Start(); err != nil {
-		return err
+		return nil, err
 	}
 	e.procs = append(e.procs, farmCmd)
 	line, err := bufio.NewReader(stdout).ReadString('\n')
 	if err != nil {
-		return fmt.Errorf("reference service: %w", err)
+		return nil, fmt.Errorf("reference service: %w", err)
 	}
-	e.svcPorts = strings.Split(strings.TrimSpace(line), ",")
+	return strings.Split(strings.TrimSpace(line), ","), nil
+}
 
-	keyset := filepath.Join(e.dir, "keyset.json")
-	if err := keyring.WriteNewFile(keyset); err != nil {
-		return err
-	}
-	e.cvAddr, e.pprof = "127.0.0.1:"+strconv.Itoa(freePort()), "127.0.0.1:"+strconv.Itoa(freePort())
-	cv := exec.Command(bin, "serve")
-	cv.Env = append(append(os.Environ(), strings.Fields(*cvEnv)...), "DATABASE_URL="+e.dbURL, "CREDVAULT_KEYSET_FILE="+keyset, "CREDVAULT_ALLOWED_HOSTS=127.0.0.1",
-		"CREDVAULT_ADDR="+e.cvAddr, "CREDVAULT_PPROF_ADDR="+e.pprof, "CREDVAULT_LOG_LEVEL="+*cvLog,
-		"CREDVAULT_RATE_LIMIT_READS=1000000/s:1000000", "CREDVAULT_RATE_LIMIT_CREDENTIALS=1000000/s:1000000",
-		"CREDVAULT_RATE_LIMIT_CONFIG=1000000/s:1000000")
+// startServe starts `credvault serve --no-migrate` on dbURL at addr and
+// waits until it answers /healthz.
+func (e *env) startServe(dbURL, addr string, extra ...string) (*exec.Cmd, error) {
+	cv := exec.Command(e.bin(), "serve", "--no-migrate")
+	cv.Env = append(append(append(os.Environ(), strings.Fields(*cvEnv)...), "DATABASE_URL="+dbURL, "CREDVAULT_KEYSET_FILE="+e.keyset(),
+		"CREDVAULT_ALLOWED_HOSTS=127.0.0.1", "CREDVAULT_ADDR="+addr, "CREDVAULT_LOG_LEVEL="+*cvLog), extra...)
 	cv.Stderr = os.Stderr
+	if out, err := e.migrate(dbURL); err != nil {
+		return nil, fmt.Errorf("migrate: %v %s", err, out)
+	}
 	if err := cv.Start(); err != nil {
-		return err
+		return nil, err
 	}
 	e.procs = append(e.procs, cv)
-	return waitHTTP("http://" + e.cvAddr + "/healthz")
+	return cv, waitHTTP("http://" + addr + "/healthz")
+}
+
+func (e *env) migrate(dbURL string) ([]byte, error) {
+	m := exec.Command(e.bin(), "migrate")
+	m.Env = append(os.Environ(), "DATABASE_URL="+dbURL, "CREDVAULT_KEYSET_FILE="+e.keyset())
+	return m.CombinedOutput()
 }
 
 // organizations creates n organizations, each configured with the
@@ -462,7 +503,7 @@ func (e *env) organizations(ctx context.Context, n int, ports []string) ([]orgFi
 	}
 	cfg := config.Default()
 	cfg.DatabaseURL = e.dbURL
-	cfg.KeysetFile = filepath.Join(e.dir, "keyset.json")
+	cfg.KeysetFile = e.keyset()
 	cfg.AllowedHosts = []string{"127.0.0.1"}
 	cfg.DataDir = filepath.Join(e.dir, "setup")
 	p, err := credvault.Open(ctx, cfg, credvault.Options{})
@@ -513,11 +554,11 @@ func (e *env) cleanup() {
 		_ = p.Process.Kill()
 		_ = p.Wait()
 	}
-	if e.dbName != "" {
-		if admin, err := sql.Open("pgx", *dbBase); err == nil {
-			_, _ = admin.Exec("DROP DATABASE IF EXISTS " + e.dbName + " WITH (FORCE)")
-			admin.Close()
+	if admin, err := sql.Open("pgx", *dbBase); err == nil {
+		for _, name := range e.dbNames {
+			_, _ = admin.Exec("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)")
 		}
+		admin.Close()
 	}
 	if e.dir != "" {
 		_ = os.RemoveAll(e.dir)
