@@ -1,0 +1,4 @@
+package store
+
+// SearchTrigrams exposes searchTrigrams to the external tests.
+var SearchTrigrams = searchTrigrams
