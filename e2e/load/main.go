@@ -133,6 +133,8 @@ func serveFarm(n int, dir string) error {
 }
 
 type env struct {
+	cvPID    int
+	farmPID  int
 	dir      string
 	dbNames  []string
 	dbURL    string
@@ -188,6 +190,7 @@ func run() (int, error) {
 	dN, tN := e.compare([]target{direct}, []target{totp}, *conns)
 	printRuns("direct GET to the service", dN, "REST totp-code", tN)
 	report("throughput, REST totp-code / direct GET", tN.rps/dN.rps, "≥ 0.7", tN.rps/dN.rps >= 0.7)
+	ceiling(dN, tN)
 	report("p99, REST totp-code / direct GET", ratio(tN.p99, dN.p99), "≤ 1.5", ratio(tN.p99, dN.p99) <= 1.5)
 	fmt.Printf("  %-58s %6.1f    goal ≤ 5 %s\n", "upstream connections opened per 1,000 REST requests", tN.connsPer1k, mark(tN.connsPer1k <= 5, &missed))
 
@@ -215,10 +218,21 @@ func run() (int, error) {
 		dM, tM := e.compare(directs, totps, *conns)
 		printRuns("direct GET to the services", dM, "REST totp-code", tM)
 		report("throughput, REST totp-code / direct GET", tM.rps/dM.rps, "≥ 0.7", tM.rps/dM.rps >= 0.7)
+	ceiling(dM, tM)
 		report("p99, REST totp-code / direct GET", ratio(tM.p99, dM.p99), "≤ 1.5", ratio(tM.p99, dM.p99) <= 1.5)
 		fmt.Printf("  %-58s %6.1f    goal ≤ 5 %s\n", "upstream connections opened per 1,000 REST requests", tM.connsPer1k, mark(tM.connsPer1k <= 5, &missed))
 	}
 	return missed, nil
+}
+
+// ceiling prints what the machine's CPU allows: when every core is busy,
+// the throughput ratio cannot exceed the CPU all processes spend per
+// direct request over what they spend per REST request.
+func ceiling(direct, rest result) {
+	d := direct.cpuCV + direct.cpuSvc + direct.cpuLoad
+	r := rest.cpuCV + rest.cpuSvc + rest.cpuLoad
+	fmt.Printf("  %-58s %6.2f×   (CPU of all processes per direct request %.0fµs / per REST request %.0fµs)\n",
+		"CPU ceiling of that ratio on this machine", float64(d)/float64(max(r, 1)), us(d), us(r))
 }
 
 func mark(ok bool, missed *int) string {
@@ -242,6 +256,9 @@ type result struct {
 	requests   uint64
 	connsPer1k float64
 	errors     int
+	// CPU time per request of credvault, the service and this load
+	// generator.
+	cpuCV, cpuSvc, cpuLoad time.Duration
 }
 
 // compare runs ref and subject alternately, rounds times each, at c
@@ -284,6 +301,7 @@ func (e *env) attack(ts []target, c, n int) result {
 	atk := vegeta.NewAttacker(vegeta.Workers(uint64(c)), vegeta.MaxWorkers(uint64(c)), vegeta.Connections(c),
 		vegeta.MaxConnections(c), vegeta.KeepAlive(true), vegeta.Timeout(10*time.Second), vegeta.HTTP2(false))
 	before := e.connectionsOpened()
+	cv0, svc0, self0 := cpuOf(e.cvPID), cpuOf(e.farmPID), cpuOf(os.Getpid())
 	var m vegeta.Metrics
 	errs := 0
 	d := *roundFor
@@ -300,12 +318,14 @@ func (e *env) attack(ts []target, c, n int) result {
 		}
 	}
 	m.Close()
+	per := func(d time.Duration) time.Duration { return d / time.Duration(max(m.Requests, 1)) }
+	cpuCV, cpuSvc, cpuLoad := per(cpuOf(e.cvPID)-cv0), per(cpuOf(e.farmPID)-svc0), per(cpuOf(os.Getpid())-self0)
 	opened := e.connectionsOpened() - before
 	if errs > 0 {
 		fmt.Printf("  (%d of %d answers were not 200: %v)\n", errs, m.Requests, m.StatusCodes)
 	}
 	return result{rps: m.Throughput, p50: m.Latencies.P50, p99: m.Latencies.P99, requests: m.Requests,
-		connsPer1k: 1000 * opened / float64(max(m.Requests, 1)), errors: errs}
+		connsPer1k: 1000 * opened / float64(max(m.Requests, 1)), errors: errs, cpuCV: cpuCV, cpuSvc: cpuSvc, cpuLoad: cpuLoad}
 }
 
 func median(rs []result) result {
@@ -326,17 +346,47 @@ func median(rs []result) result {
 		p99:        time.Duration(pick(func(r result) float64 { return float64(r.p99) })),
 		requests:   uint64(pick(func(r result) float64 { return float64(r.requests) })),
 		connsPer1k: pick(func(r result) float64 { return r.connsPer1k }),
+		cpuCV:      time.Duration(pick(func(r result) float64 { return float64(r.cpuCV) })),
+		cpuSvc:     time.Duration(pick(func(r result) float64 { return float64(r.cpuSvc) })),
+		cpuLoad:    time.Duration(pick(func(r result) float64 { return float64(r.cpuLoad) })),
 	}
 }
 
 func printRuns(refName string, ref result, name string, r result) {
 	line := func(n string, r result) {
-		fmt.Printf("  %-34s %9.0f req/s   p50 %8s   p99 %8s   %7d requests\n", n, r.rps,
-			r.p50.Round(time.Microsecond), r.p99.Round(time.Microsecond), r.requests)
+		fmt.Printf("  %-34s %9.0f req/s   p50 %8s   p99 %8s   %7d requests   CPU per request: credvault %5.1fµs, service %5.1fµs, load %5.1fµs\n",
+			n, r.rps, r.p50.Round(time.Microsecond), r.p99.Round(time.Microsecond), r.requests,
+			us(r.cpuCV), us(r.cpuSvc), us(r.cpuLoad))
 	}
 	line(refName, ref)
 	line(name, r)
 }
+
+func us(d time.Duration) float64 { return float64(d) / float64(time.Microsecond) }
+
+// cpuOf is the CPU time (user and system) process pid has used, from
+// /proc/<pid>/stat (0 when unknown).
+func cpuOf(pid int) time.Duration {
+	if pid == 0 {
+		return 0
+	}
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	// Fields after the command name (which may hold spaces) in ")".
+	f := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+1:]))
+	if len(f) < 13 {
+		return 0
+	}
+	ut, _ := strconv.ParseInt(f[11], 10, 64)
+	st, _ := strconv.ParseInt(f[12], 10, 64)
+	return time.Duration(ut+st) * time.Second / clockTicks
+}
+
+// clockTicks is the kernel's USER_HZ, the unit of /proc's CPU times
+// (100 on Linux for every architecture Go supports).
+const clockTicks = 100
 
 // connectionsOpened reads credvault_upstream_connections_opened_total
 // from credvault's /metrics.
@@ -464,6 +514,7 @@ func (e *env) startFarm(n int) ([]string, error) {
 		return nil, err
 	}
 	e.procs = append(e.procs, farmCmd)
+	e.farmPID = farmCmd.Process.Pid
 	line, err := bufio.NewReader(stdout).ReadString('\n')
 	if err != nil {
 		return nil, fmt.Errorf("reference service: %w", err)
@@ -485,6 +536,7 @@ func (e *env) startServe(dbURL, addr string, extra ...string) (*exec.Cmd, error)
 		return nil, err
 	}
 	e.procs = append(e.procs, cv)
+	e.cvPID = cv.Process.Pid
 	return cv, waitHTTP("http://" + addr + "/healthz")
 }
 
