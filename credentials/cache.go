@@ -79,11 +79,13 @@ func (c *rowCache) get(ctx context.Context, orgID, id string, load func(context.
 	r, err := load(ctx, orgID, id)
 	c.cache.WithLock(func() {
 		o := c.orgs[orgID] // still there: our load holds it
-		o.loading--
 		if err == nil && o.gen == gen { // not changed while we read
-			o.ids[id] = struct{}{}
+			// Added first: replacing a copy another load stored evicts it,
+			// and o, still loading, stays indexed meanwhile.
 			c.cache.AddLocked(k, r, c.ttl)
+			o.ids[id] = struct{}{}
 		}
+		o.loading--
 		c.forget(orgID, o)
 	})
 	return r, err

@@ -69,3 +69,29 @@ func TestRowCacheIsBounded(t *testing.T) {
 		t.Fatal("a failed load left its organization indexed")
 	}
 }
+
+// TestRowCacheConcurrentLoadsOfOneRow: two loads of one row that both
+// store it leave it indexed, so a change still drops it.
+func TestRowCacheConcurrentLoadsOfOneRow(t *testing.T) {
+	c := newRowCache(time.Hour, 10)
+	ctx := context.Background()
+	loads := 0
+	var load func(context.Context, string, string) (store.Credential, error)
+	load = func(ctx context.Context, org, id string) (store.Credential, error) {
+		loads++
+		if loads == 1 { // another reader loads and stores the row meanwhile
+			if _, err := c.get(ctx, org, id, load); err != nil {
+				return store.Credential{}, err
+			}
+		}
+		return store.Credential{ID: id, OrganizationID: org, Name: "v1"}, nil
+	}
+	if _, err := c.get(ctx, "org", "cred", load); err != nil {
+		t.Fatal(err)
+	}
+	c.drop("org", "cred")
+	loads = 10
+	if _, err := c.get(ctx, "org", "cred", load); err != nil || loads != 11 {
+		t.Fatalf("the row was served from the cache after a change (%d loads)", loads-10)
+	}
+}

@@ -232,13 +232,15 @@ func (v *Vault) cached(ctx context.Context, key cacheKey, load func(context.Cont
 			if v.gen != gen { // invalidated while loading
 				return
 			}
+			// Added first: replacing an expired copy evicts it (and may
+			// drop the organization's index), then the key is indexed.
+			v.cache.AddLocked(key, cl, v.ttl)
 			m := v.byOrg[key.org]
 			if m == nil {
 				m = map[string]struct{}{}
 				v.byOrg[key.org] = m
 			}
 			m[key.config] = struct{}{}
-			v.cache.AddLocked(key, cl, v.ttl)
 		})
 		return cl, nil
 	})

@@ -348,3 +348,32 @@ func TestOrgVaultCacheIsBounded(t *testing.T) {
 		t.Fatalf("after an invalidation: %v, %d loads, want 2", err, src.calls.Load()-before)
 	}
 }
+
+// TestOrgVaultReloadAfterExpiryStaysInvalidatable: a client reloaded over
+// its expired copy is still dropped by an invalidation of its
+// organization.
+func TestOrgVaultReloadAfterExpiryStaysInvalidatable(t *testing.T) {
+	t.Parallel()
+	svc := fakeservice.New(t, vaulttest.Token)
+	src := &countingSource{cfgs: map[string]orgvault.Config{
+		"org_a": {ID: "cfg_a", BaseURL: svc.Base(), Token: vault.NewSecret(vaulttest.Token)}}}
+	var mu sync.Mutex
+	now := time.Unix(1_000_000, 0)
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	policy, _ := netpolicy.NewAddressPolicy([]string{"127.0.0.1"}, true)
+	v := orgvault.New(src, orgvault.Options{Policy: policy, TTL: time.Minute, Now: clock})
+	ctx := context.Background()
+	if _, err := v.Resolve(ctx, "org_a"); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	now = now.Add(2 * time.Minute) // expired
+	mu.Unlock()
+	if _, err := v.Resolve(ctx, "org_a"); err != nil || src.calls.Load() != 2 {
+		t.Fatalf("reload after expiry: %v, %d loads", err, src.calls.Load())
+	}
+	v.Invalidate("org_a")
+	if _, err := v.Resolve(ctx, "org_a"); err != nil || src.calls.Load() != 3 {
+		t.Fatalf("after an invalidation the reloaded client was still served: %v, %d loads", err, src.calls.Load())
+	}
+}
