@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"reflect"
 	"testing"
 	"time"
 
@@ -28,8 +29,8 @@ func TestRowCacheIsBounded(t *testing.T) {
 			}
 		}
 	}
-	if c.cache.Len() != 10 || len(c.orgs) != 5 {
-		t.Fatalf("%d rows of %d organizations cached, want 10 of 5", c.cache.Len(), len(c.orgs))
+	if c.cache.Len() != 10 || len(c.loads) != 0 {
+		t.Fatalf("%d rows cached, want 10; %d organizations' loads tracked, want none", c.cache.Len(), len(c.loads))
 	}
 	loads = 0
 	_, _ = c.get(ctx, "org_999", "cred_1", load)
@@ -37,15 +38,21 @@ func TestRowCacheIsBounded(t *testing.T) {
 		t.Fatal("the most recent row was not cached")
 	}
 	c.drop("org_999", "*")
-	if _, ok := c.orgs["org_999"]; ok || c.cache.Len() != 8 {
-		t.Fatalf("after drop *: %d rows, org kept %v", c.cache.Len(), ok)
+	if c.cache.Len() != 8 {
+		t.Fatalf("after drop *: %d rows, want 8", c.cache.Len())
+	}
+	loads = 0
+	_, _ = c.get(ctx, "org_999", "cred_0", load)
+	_, _ = c.get(ctx, "org_998", "cred_0", load)
+	if loads != 1 {
+		t.Fatalf("drop * of one organization: %d loads, want 1 (its row only)", loads)
 	}
 	// Drops of organizations with nothing cached leave no trace.
 	for i := range 100 {
 		c.drop(fmt.Sprint("other_", i), "x")
 	}
-	if len(c.orgs) != 4 {
-		t.Fatalf("%d organizations indexed, want 4", len(c.orgs))
+	if len(c.loads) != 0 {
+		t.Fatalf("%d organizations tracked, want none", len(c.loads))
 	}
 	// A change while a row is read: the row read is not cached.
 	racing := func(ctx context.Context, org, id string) (store.Credential, error) {
@@ -65,8 +72,8 @@ func TestRowCacheIsBounded(t *testing.T) {
 	if _, err := c.get(ctx, "org_fail", "x", fail); err == nil {
 		t.Fatal("a failed load succeeded")
 	}
-	if _, ok := c.orgs["org_fail"]; ok {
-		t.Fatal("a failed load left its organization indexed")
+	if len(c.loads) != 0 {
+		t.Fatal("a failed load left its organization tracked")
 	}
 }
 
@@ -93,5 +100,15 @@ func TestRowCacheConcurrentLoadsOfOneRow(t *testing.T) {
 	loads = 10
 	if _, err := c.get(ctx, "org", "cred", load); err != nil || loads != 11 {
 		t.Fatalf("the row was served from the cache after a change (%d loads)", loads-10)
+	}
+}
+
+func TestCompactKeepsEveryColumn(t *testing.T) {
+	folder := "fld_1"
+	r := store.Credential{ID: "cred_1", OrganizationID: "org_1", Name: "Bank", CredentialType: "password", VaultType: "custom",
+		ItemID: "item", VaultSource: "cfg", Username: "u@example.com", TOTPType: "authenticator", TOTPIdentifier: "id",
+		CardLastFour: "4242", CardBrand: "visa", SecretLabel: "", FolderID: &folder, Version: 3}
+	if got := compact(r); !reflect.DeepEqual(got, r) {
+		t.Fatalf("compact changed the row:\n%+v\n%+v", got, r)
 	}
 }

@@ -6,8 +6,8 @@ import (
 	"net/http"
 	"slices"
 	"strconv"
-	"sync"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -74,8 +74,12 @@ func (s *server) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 // rateLimit limits requests per organization to r, with echo's limiter
 // (golang.org/x/time/rate underneath).
 func (s *server) rateLimit(r config.Rate) echo.MiddlewareFunc {
+	// An organization's limiter idle for longer than it takes to refill
+	// its burst is full again: dropping it then changes nothing, and the
+	// store holds only the organizations seen in the last seconds.
+	refill := time.Duration(float64(r.Burst) / r.PerSecond * float64(time.Second))
 	store := middleware.NewRateLimiterMemoryStoreWithConfig(middleware.RateLimiterMemoryStoreConfig{
-		Rate: rate.Limit(r.PerSecond), Burst: r.Burst, ExpiresIn: 10 * time.Minute,
+		Rate: rate.Limit(r.PerSecond), Burst: r.Burst, ExpiresIn: min(refill, time.Hour) + 10*time.Second,
 	})
 	retryAfter := strconv.Itoa(max(1, int(1/r.PerSecond+0.999)))
 	return middleware.RateLimiterWithConfig(middleware.RateLimiterConfig{

@@ -65,7 +65,7 @@ type Organizations struct {
 	KeyTTL time.Duration
 	now    func() time.Time
 
-	keys *lru.Cache[string, Principal] // by key hash
+	keys *lru.Cache[[sha256.Size]byte, Principal] // by key hash
 	// gen counts invalidations: a lookup that raced one is not cached.
 	gen atomic.Uint64
 }
@@ -81,14 +81,14 @@ func NewOrganizations(s OrgStore, keyCacheSize int) *Organizations {
 		keyCacheSize = DefaultKeyCacheSize
 	}
 	o := &Organizations{store: s, KeyTTL: time.Minute, now: time.Now}
-	o.keys = lru.New[string, Principal](keyCacheSize, func() time.Time { return o.now() }, nil)
+	o.keys = lru.New[[sha256.Size]byte, Principal](keyCacheSize, func() time.Time { return o.now() }, nil)
 	return o
 }
 
 // InvalidateKey drops the cached key with that id (it was revoked).
 func (o *Organizations) InvalidateKey(keyID string) {
 	o.gen.Add(1)
-	o.keys.RemoveIf(func(_ string, p Principal) bool { return p.KeyID == keyID })
+	o.keys.RemoveIf(func(_ [sha256.Size]byte, p Principal) bool { return p.KeyID == keyID })
 }
 
 // FlushKeys drops every cached key.
@@ -164,7 +164,7 @@ func (o *Organizations) Authenticate(ctx context.Context, key string) (Principal
 		return Principal{}, ErrUnauthorized
 	}
 	hash := HashAPIKey(key)
-	if p, ok := o.keys.Get(string(hash)); ok {
+	if p, ok := o.keys.Get([sha256.Size]byte(hash)); ok {
 		return p, nil
 	}
 	gen := o.gen.Load()
@@ -184,7 +184,10 @@ func (o *Organizations) Authenticate(ctx context.Context, key string) (Principal
 	_ = o.store.TouchAPIKey(ctx, k.ID)
 	o.keys.WithLock(func() {
 		if o.gen.Load() == gen { // nothing was revoked while we read
-			o.keys.AddLocked(string(hash), p, o.KeyTTL)
+			// The two ids share one allocation.
+			both := p.OrganizationID + p.KeyID
+			cached := Principal{OrganizationID: both[:len(p.OrganizationID)], KeyID: both[len(p.OrganizationID):]}
+			o.keys.AddLocked([sha256.Size]byte(hash), cached, o.KeyTTL)
 		}
 	})
 	return p, nil

@@ -31,6 +31,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // database/sql driver "pgx"
@@ -218,7 +219,7 @@ func run() (int, error) {
 		dM, tM := e.compare(directs, totps, *conns)
 		printRuns("direct GET to the services", dM, "REST totp-code", tM)
 		report("throughput, REST totp-code / direct GET", tM.rps/dM.rps, "≥ 0.7", tM.rps/dM.rps >= 0.7)
-	ceiling(dM, tM)
+		ceiling(dM, tM)
 		report("p99, REST totp-code / direct GET", ratio(tM.p99, dM.p99), "≤ 1.5", ratio(tM.p99, dM.p99) <= 1.5)
 		fmt.Printf("  %-58s %6.1f    goal ≤ 5 %s\n", "upstream connections opened per 1,000 REST requests", tM.connsPer1k, mark(tM.connsPer1k <= 5, &missed))
 	}
@@ -510,6 +511,7 @@ func (e *env) startFarm(n int) ([]string, error) {
 	_ = stdin // closed by cleanup's kill
 	stdout, _ := farmCmd.StdoutPipe()
 	farmCmd.Stderr = os.Stderr
+	farmCmd.SysProcAttr = dieWithUs()
 	if err := farmCmd.Start(); err != nil {
 		return nil, err
 	}
@@ -529,6 +531,7 @@ func (e *env) startServe(dbURL, addr string, extra ...string) (*exec.Cmd, error)
 	cv.Env = append(append(append(os.Environ(), strings.Fields(*cvEnv)...), "DATABASE_URL="+dbURL, "CREDVAULT_KEYSET_FILE="+e.keyset(),
 		"CREDVAULT_ALLOWED_HOSTS=127.0.0.1", "CREDVAULT_ADDR="+addr, "CREDVAULT_LOG_LEVEL="+*cvLog), extra...)
 	cv.Stderr = os.Stderr
+	cv.SysProcAttr = dieWithUs()
 	if out, err := e.migrate(dbURL); err != nil {
 		return nil, fmt.Errorf("migrate: %v %s", err, out)
 	}
@@ -616,6 +619,10 @@ func (e *env) cleanup() {
 		_ = os.RemoveAll(e.dir)
 	}
 }
+
+// dieWithUs makes a child process get SIGKILL when this program ends,
+// however it ends, so nothing it started outlives it.
+func dieWithUs() *syscall.SysProcAttr { return &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL} }
 
 func freePort() int {
 	l, err := net.Listen("tcp", "127.0.0.1:0")

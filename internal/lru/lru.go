@@ -9,7 +9,6 @@
 package lru
 
 import (
-	"container/list"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -27,50 +26,54 @@ type Cache[K comparable, V any] struct {
 	onEvict func(K, V)
 
 	mu      sync.RWMutex
-	entries map[K]*list.Element
-	order   *list.List // front: most recently used
+	entries map[K]*entry[K, V]
+	// root is the sentinel of the recency ring: root.next is the most
+	// recently used entry, root.prev the least. The links live in the
+	// entries themselves (one allocation per entry).
+	root entry[K, V]
+	n    int
 }
 
 type entry[K comparable, V any] struct {
-	key     K
-	value   V
-	expires time.Time
-	used    atomic.Int64 // unix nanoseconds of the last promotion
+	prev, next *entry[K, V]
+	key        K
+	value      V
+	expires    int64        // unix nanoseconds
+	used       atomic.Int64 // unix nanoseconds of the last promotion
 }
 
 // New returns a cache of at most size entries (at least 1). now is the
 // clock (nil: time.Now). onEvict, when not nil, is called under the
-// cache's lock for every entry that leaves it (evicted, expired, removed
-// or purged), so a caller can keep an index of the keys in step; it must
-// not call the cache.
+// cache's lock for every entry that leaves it (evicted, removed or
+// purged), so a caller can keep an index of the keys in step; it must not
+// call the cache.
 func New[K comparable, V any](size int, now func() time.Time, onEvict func(K, V)) *Cache[K, V] {
 	if now == nil {
 		now = time.Now
 	}
-	return &Cache[K, V]{size: max(size, 1), now: now, onEvict: onEvict, entries: map[K]*list.Element{}, order: list.New()}
+	c := &Cache[K, V]{size: max(size, 1), now: now, onEvict: onEvict, entries: map[K]*entry[K, V]{}}
+	c.root.next, c.root.prev = &c.root, &c.root
+	return c
 }
 
 // Get returns the value under k if it is there and has not expired.
 func (c *Cache[K, V]) Get(k K) (V, bool) {
 	c.mu.RLock()
-	el, ok := c.entries[k]
-	var e *entry[K, V]
-	if ok {
-		e = el.Value.(*entry[K, V])
-	}
+	e, ok := c.entries[k]
 	c.mu.RUnlock()
 	var zero V
 	if !ok {
 		return zero, false
 	}
-	now := c.now()
-	if !now.Before(e.expires) {
+	now := c.now().UnixNano()
+	if now >= e.expires {
 		return zero, false
 	}
-	if last := e.used.Load(); now.UnixNano()-last > int64(promoteEvery) && e.used.CompareAndSwap(last, now.UnixNano()) {
+	if last := e.used.Load(); now-last > int64(promoteEvery) && e.used.CompareAndSwap(last, now) {
 		c.mu.Lock()
-		if cur, ok := c.entries[k]; ok && cur == el {
-			c.order.MoveToFront(el)
+		if cur, ok := c.entries[k]; ok && cur == e {
+			c.unlink(e)
+			c.pushFront(e)
 		}
 		c.mu.Unlock()
 	}
@@ -89,14 +92,15 @@ func (c *Cache[K, V]) Add(k K, v V, ttl time.Duration) {
 // AddLocked is Add for a caller holding the lock (inside WithLock).
 func (c *Cache[K, V]) AddLocked(k K, v V, ttl time.Duration) {
 	now := c.now()
-	e := &entry[K, V]{key: k, value: v, expires: now.Add(ttl)}
+	e := &entry[K, V]{key: k, value: v, expires: now.Add(ttl).UnixNano()}
 	e.used.Store(now.UnixNano())
-	if el, ok := c.entries[k]; ok {
-		c.removeElement(el)
+	if old, ok := c.entries[k]; ok {
+		c.remove(old)
 	}
-	c.entries[k] = c.order.PushFront(e)
-	for c.order.Len() > c.size {
-		c.removeElement(c.order.Back())
+	c.entries[k] = e
+	c.pushFront(e)
+	for c.n > c.size {
+		c.remove(c.root.prev)
 	}
 }
 
@@ -109,9 +113,9 @@ func (c *Cache[K, V]) Remove(k K) bool {
 
 // RemoveLocked is Remove for a caller holding the lock (inside WithLock).
 func (c *Cache[K, V]) RemoveLocked(k K) bool {
-	el, ok := c.entries[k]
+	e, ok := c.entries[k]
 	if ok {
-		c.removeElement(el)
+		c.remove(e)
 	}
 	return ok
 }
@@ -121,12 +125,18 @@ func (c *Cache[K, V]) RemoveLocked(k K) bool {
 func (c *Cache[K, V]) RemoveIf(drop func(K, V) bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	for el := c.order.Front(); el != nil; {
-		next := el.Next()
-		if e := el.Value.(*entry[K, V]); drop(e.key, e.value) {
-			c.removeElement(el)
+	c.RemoveIfLocked(drop)
+}
+
+// RemoveIfLocked is RemoveIf for a caller holding the lock (inside
+// WithLock).
+func (c *Cache[K, V]) RemoveIfLocked(drop func(K, V) bool) {
+	for e := c.root.next; e != &c.root; {
+		next := e.next
+		if drop(e.key, e.value) {
+			c.remove(e)
 		}
-		el = next
+		e = next
 	}
 }
 
@@ -134,8 +144,8 @@ func (c *Cache[K, V]) RemoveIf(drop func(K, V) bool) {
 func (c *Cache[K, V]) Purge() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	for c.order.Len() > 0 {
-		c.removeElement(c.order.Back())
+	for c.n > 0 {
+		c.remove(c.root.prev)
 	}
 }
 
@@ -152,14 +162,27 @@ func (c *Cache[K, V]) WithLock(f func()) {
 func (c *Cache[K, V]) Len() int {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
-	return c.order.Len()
+	return c.n
 }
 
 // Size is the most entries the cache holds.
 func (c *Cache[K, V]) Size() int { return c.size }
 
-func (c *Cache[K, V]) removeElement(el *list.Element) {
-	e := c.order.Remove(el).(*entry[K, V])
+func (c *Cache[K, V]) pushFront(e *entry[K, V]) {
+	e.prev, e.next = &c.root, c.root.next
+	c.root.next.prev = e
+	c.root.next = e
+	c.n++
+}
+
+func (c *Cache[K, V]) unlink(e *entry[K, V]) {
+	e.prev.next, e.next.prev = e.next, e.prev
+	e.prev, e.next = nil, nil
+	c.n--
+}
+
+func (c *Cache[K, V]) remove(e *entry[K, V]) {
+	c.unlink(e)
 	delete(c.entries, e.key)
 	if c.onEvict != nil {
 		c.onEvict(e.key, e.value)

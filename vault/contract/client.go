@@ -19,6 +19,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -103,8 +104,21 @@ func New(base *url.URL, token vault.Secret, opts Options) (*Client, error) {
 	b.RawPath = strings.TrimRight(b.RawPath, "/")
 	c := &Client{base: &b, token: token, timeout: opts.Timeout, maxAttempts: opts.MaxAttempts,
 		backoff: opts.Backoff, source: opts.Source}
-	c.http = &http.Client{Transport: opts.Transport, CheckRedirect: c.checkRedirect}
+	c.http = httpClientFor(opts.Transport)
 	return c, nil
+}
+
+// httpClients holds one http.Client per transport: a process may hold a
+// Client for each of thousands of configurations, and they differ only
+// in base URL and token.
+var httpClients sync.Map // http.RoundTripper → *http.Client
+
+func httpClientFor(t http.RoundTripper) *http.Client {
+	if hc, ok := httpClients.Load(t); ok {
+		return hc.(*http.Client)
+	}
+	hc, _ := httpClients.LoadOrStore(t, &http.Client{Transport: t, CheckRedirect: checkRedirect})
+	return hc.(*http.Client)
 }
 
 // Source is the configuration this client stands for.
@@ -115,13 +129,14 @@ func (c *Client) BaseURL() string { return c.base.String() }
 
 var errCrossOriginRedirect = errors.New("redirect to another origin refused")
 
-// checkRedirect follows redirects only within the base URL's origin, so
-// the token never travels elsewhere.
-func (c *Client) checkRedirect(req *http.Request, via []*http.Request) error {
+// checkRedirect follows redirects only within the origin of the first
+// request (always the base URL's), so the token never travels elsewhere.
+func checkRedirect(req *http.Request, via []*http.Request) error {
 	if len(via) >= 5 {
 		return errors.New("too many redirects")
 	}
-	if !strings.EqualFold(req.URL.Scheme, c.base.Scheme) || !strings.EqualFold(req.URL.Host, c.base.Host) {
+	first := via[0].URL
+	if !strings.EqualFold(req.URL.Scheme, first.Scheme) || !strings.EqualFold(req.URL.Host, first.Host) {
 		return errCrossOriginRedirect
 	}
 	return nil

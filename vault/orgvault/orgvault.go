@@ -93,10 +93,9 @@ type Vault struct {
 	// (config ""), and the client of each saved configuration its items
 	// name. Configurations are immutable, so the latter only expire by
 	// TTL or an invalidation of the organization. It is bounded (least
-	// recently used out); byOrg indexes its keys per organization, and
-	// gen counts invalidations, both under the cache's lock.
+	// recently used out); gen counts invalidations, under the cache's
+	// lock.
 	cache *lru.Cache[cacheKey, *contract.Client]
-	byOrg map[string]map[string]struct{}
 	gen   uint64
 	group singleflight.Group
 }
@@ -123,19 +122,10 @@ func New(source ConfigSource, opts Options) *Vault {
 	if opts.CacheSize <= 0 {
 		opts.CacheSize = DefaultCacheSize
 	}
-	v := &Vault{
+	return &Vault{
 		source: source, env: env, policy: policy, transport: netpolicy.NewSizedTransport(policy, opts.ConnsPerHost),
-		timeout: opts.Timeout, ttl: opts.TTL, now: opts.Now, byOrg: map[string]map[string]struct{}{},
+		timeout: opts.Timeout, ttl: opts.TTL, now: opts.Now, cache: lru.New[cacheKey, *contract.Client](opts.CacheSize, opts.Now, nil),
 	}
-	v.cache = lru.New(opts.CacheSize, opts.Now, func(k cacheKey, _ *contract.Client) {
-		if m := v.byOrg[k.org]; m != nil {
-			delete(m, k.config)
-			if len(m) == 0 {
-				delete(v.byOrg, k.org)
-			}
-		}
-	})
-	return v
 }
 
 // Policy returns the address rules applied to organization-configured
@@ -232,15 +222,7 @@ func (v *Vault) cached(ctx context.Context, key cacheKey, load func(context.Cont
 			if v.gen != gen { // invalidated while loading
 				return
 			}
-			// Added first: replacing an expired copy evicts it (and may
-			// drop the organization's index), then the key is indexed.
 			v.cache.AddLocked(key, cl, v.ttl)
-			m := v.byOrg[key.org]
-			if m == nil {
-				m = map[string]struct{}{}
-				v.byOrg[key.org] = m
-			}
-			m[key.config] = struct{}{}
 		})
 		return cl, nil
 	})
@@ -251,12 +233,12 @@ func (v *Vault) cached(ctx context.Context, key cacheKey, load func(context.Cont
 }
 
 // Invalidate drops what is cached for orgID; the next call reloads it.
+// It walks the cache (configuration changes are rare), so nothing is
+// kept per organization beyond its cached clients.
 func (v *Vault) Invalidate(orgID string) {
 	v.cache.WithLock(func() {
 		v.gen++
-		for config := range v.byOrg[orgID] {
-			v.cache.RemoveLocked(cacheKey{orgID, config})
-		}
+		v.cache.RemoveIfLocked(func(k cacheKey, _ *contract.Client) bool { return k.org == orgID })
 	})
 }
 
