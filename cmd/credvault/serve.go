@@ -9,7 +9,6 @@ import (
 	"net/http/pprof"
 	"os"
 	"path/filepath"
-	"runtime/debug"
 	"syscall"
 
 	"github.com/spf13/cobra"
@@ -43,11 +42,12 @@ func runServer(ctx context.Context, noMigrate bool, stderr io.Writer) error {
 	}
 	log := newLogger(stderr, cfg.LogLevel)
 	if _, set := os.LookupEnv("GOGC"); !set {
-		// The caches hold most of a busy process's memory and live
-		// long: collecting at 50 % growth rather than Go's 100 % keeps
-		// the process about a third smaller for a few percent of CPU
-		// (docs/BENCHMARKS.md). GOGC, when set, wins.
-		debug.SetGCPercent(serveGCPercent)
+		// The caches hold most of a busy process's memory and live long:
+		// the collector's target follows the live heap (tuneGC) so a
+		// large heap grows by half before a collection, not Go's
+		// doubling, and a small one is not collected tens of times a
+		// second. GOGC, when set, wins.
+		go tuneGC(ctx)
 	}
 	if cfg.Embedded() {
 		abs, _ := filepath.Abs(cfg.DataDir)
@@ -84,10 +84,6 @@ func runServer(ctx context.Context, noMigrate bool, stderr io.Writer) error {
 	}
 	return serve.Run(ctx, log, ls...)
 }
-
-// serveGCPercent is the garbage collector's target `credvault serve` runs
-// with when GOGC is not set.
-const serveGCPercent = 50
 
 // lockDataDir takes the embedded database's data directory for this
 // process: the embedded database serves one process, and a second serve on
