@@ -11,10 +11,10 @@ import (
 // collection, at least, under `credvault serve`: a small heap (one busy
 // organization) then collects a few times a second instead of tens, and a
 // large one (the caches of many organizations) grows by gcMinPercent
-// (40 %) rather than Go's 100 %.
+// (30 %) rather than Go's 100 %.
 const (
-	gcHeadroom   = 10 << 20
-	gcMinPercent = 40
+	gcHeadroom   = 8 << 20
+	gcMinPercent = 30
 	gcMaxPercent = 400
 )
 
