@@ -75,23 +75,12 @@ func BenchmarkGetWithSecret(b *testing.B) {
 func BenchmarkHotPath(b *testing.B) {
 	p, orgID, key, id := benchPlatform(b)
 	ctx := context.Background()
-	row, err := testStore(p).GetCredential(ctx, orgID, id)
-	if err != nil {
-		b.Fatal(err)
-	}
-	cl, err := p.Vault.ResolveSource(ctx, orgID, row.VaultSource)
-	if err != nil {
-		b.Fatal(err)
-	}
-	direct, err := contract.New(mustParse(b, cl.BaseURL()), vault.NewSecret(svcToken), contract.Options{})
-	if err != nil {
-		b.Fatal(err)
-	}
+	direct, itemID := directClient(b, p, orgID, id)
 	b.Run("direct", func(b *testing.B) {
 		b.ReportAllocs()
 		b.RunParallel(func(pb *testing.PB) {
 			for pb.Next() {
-				if _, err := direct.GetItem(ctx, row.ItemID); err != nil {
+				if _, err := direct.GetItem(ctx, itemID); err != nil {
 					b.Fatal(err)
 				}
 			}
@@ -123,18 +112,7 @@ func BenchmarkHotPath(b *testing.B) {
 func BenchmarkHotPathPaired(b *testing.B) {
 	p, orgID, _, id := benchPlatform(b)
 	ctx := context.Background()
-	row, err := testStore(p).GetCredential(ctx, orgID, id)
-	if err != nil {
-		b.Fatal(err)
-	}
-	cl, err := p.Vault.ResolveSource(ctx, orgID, row.VaultSource)
-	if err != nil {
-		b.Fatal(err)
-	}
-	direct, err := contract.New(mustParse(b, cl.BaseURL()), vault.NewSecret(svcToken), contract.Options{})
-	if err != nil {
-		b.Fatal(err)
-	}
+	direct, itemID := directClient(b, p, orgID, id)
 	var directNs, hotNs atomic.Int64
 	b.ReportAllocs()
 	b.ResetTimer()
@@ -145,7 +123,7 @@ func BenchmarkHotPathPaired(b *testing.B) {
 			for j := range 2 {
 				t0 := time.Now()
 				if (i+j)%2 == 0 {
-					if _, err := direct.GetItem(ctx, row.ItemID); err != nil {
+					if _, err := direct.GetItem(ctx, itemID); err != nil {
 						b.Error(err)
 						return
 					}
@@ -167,6 +145,25 @@ func BenchmarkHotPathPaired(b *testing.B) {
 	b.ReportMetric(float64(directNs.Load())/n, "direct-ns/op")
 	b.ReportMetric(float64(hotNs.Load())/n, "GetWithSecret-ns/op")
 	b.ReportMetric(float64(hotNs.Load())/float64(max(directNs.Load(), 1)), "ratio/op")
+}
+
+// directClient is a client of the service storing credential id, of its
+// own (the reference of the hot-path benchmarks), and the item's id.
+func directClient(b *testing.B, p *credvault.Platform, orgID, id string) (*contract.Client, string) {
+	ctx := context.Background()
+	row, err := testStore(p).GetCredential(ctx, orgID, id)
+	if err != nil {
+		b.Fatal(err)
+	}
+	cl, err := p.Vault.ResolveSource(ctx, orgID, row.VaultSource)
+	if err != nil {
+		b.Fatal(err)
+	}
+	direct, err := contract.New(mustParse(b, cl.BaseURL()), vault.NewSecret(svcToken), contract.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return direct, row.ItemID
 }
 
 func mustParse(b *testing.B, raw string) *url.URL {
