@@ -165,9 +165,6 @@ func (c *Cache[K, V]) Len() int {
 	return c.n
 }
 
-// Size is the most entries the cache holds.
-func (c *Cache[K, V]) Size() int { return c.size }
-
 func (c *Cache[K, V]) pushFront(e *entry[K, V]) {
 	e.prev, e.next = &c.root, c.root.next
 	c.root.next.prev = e
