@@ -37,16 +37,23 @@ func chromiumPath(t *testing.T) string {
 // the page's CSP rightly forbids; Runtime.evaluate is not subject to it.)
 func waitFor(t *testing.T, ctx context.Context, what, expr string) {
 	t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
+	waitShowing(t, ctx, 15*time.Second, what, expr,
+		`document.getElementById('status').innerText + ' | ' + document.getElementById('result').innerText + ' | ' + document.getElementById('key-error').innerText`)
+}
+
+// waitShowing is waitFor with its own deadline and its own expression for
+// what the page shows when the deadline passes.
+func waitShowing(t *testing.T, ctx context.Context, within time.Duration, what, expr, shows string) {
+	t.Helper()
+	deadline := time.Now().Add(within)
 	for {
 		ok, err := chromedp.Run(ctx, chromedp.Evaluate[bool](expr))
 		if err == nil && ok {
 			return
 		}
 		if time.Now().After(deadline) {
-			state, _ := chromedp.Run(ctx, chromedp.Evaluate[string](
-				`document.getElementById('status').innerText + ' | ' + document.getElementById('result').innerText + ' | ' + document.getElementById('key-error').innerText`))
-			t.Fatalf("timed out waiting for %s (%v); page shows: %s", what, err, state)
+			state, _ := chromedp.Run(ctx, chromedp.Evaluate[string](shows))
+			t.Fatalf("timed out waiting for %s (%v); page shows: %s", what, err, scrub(state))
 		}
 		time.Sleep(50 * time.Millisecond) // poll interval, bounded by the deadline
 	}

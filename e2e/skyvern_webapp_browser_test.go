@@ -112,18 +112,7 @@ func TestSkyvernWebAppInChromium(t *testing.T) {
 	body := `document.body.innerText`
 	wait := func(what, expr string) {
 		t.Helper()
-		deadline := time.Now().Add(30 * time.Second)
-		for {
-			ok, err := chromedp.Run(ctx, chromedp.Evaluate[bool](expr))
-			if err == nil && ok {
-				return
-			}
-			if time.Now().After(deadline) {
-				shown, _ := chromedp.Run(ctx, chromedp.Evaluate[string](body))
-				t.Fatalf("timed out waiting for %s (%v); the page shows:\n%s", what, err, scrub(shown))
-			}
-			time.Sleep(100 * time.Millisecond) // poll interval, bounded by the deadline
-		}
+		waitShowing(t, ctx, 30*time.Second, what, expr, body)
 	}
 	noError := func(tab string) {
 		t.Helper()
