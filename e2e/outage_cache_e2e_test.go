@@ -13,10 +13,12 @@ import (
 )
 
 // TestCachedReadsSurviveADatabaseOutage: the database is cut off (a TCP
-// proxy in front of PostgreSQL drops every connection) for three seconds.
+// proxy in front of PostgreSQL drops every connection) for five seconds.
 // TOTP codes, which need no query once cached, keep answering 200; a write
 // is a 503 with Retry-After. After the database is back, a key revoked by
-// another process is refused within a couple of seconds.
+// another process is refused soon: the test allows 3 s so that a loaded
+// CI machine does not fail it; the figure it logs is the one to read
+// (0.3–0.7 s here, under -race).
 func TestCachedReadsSurviveADatabaseOutage(t *testing.T) {
 	t.Parallel()
 	cfg := testConfig(t, testdb.Postgres)
@@ -48,7 +50,7 @@ func TestCachedReadsSurviveADatabaseOutage(t *testing.T) {
 	proxy.Cut()
 	cutAt := time.Now()
 	reads := 0
-	for time.Since(cutAt) < 3*time.Second {
+	for time.Since(cutAt) < 5*time.Second {
 		if r := h.do("GET", code, key, nil); r.status != 200 {
 			t.Fatalf("a cached read %v into the outage = %d %s", time.Since(cutAt).Round(time.Millisecond), r.status, r.body)
 		}
@@ -80,5 +82,5 @@ func TestCachedReadsSurviveADatabaseOutage(t *testing.T) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	t.Logf("%d cached reads during the 3 s outage, all 200; revocation refused %v after it", reads, time.Since(revoked).Round(time.Millisecond))
+	t.Logf("%d cached reads during the 5 s outage, all 200; revocation refused %v after it", reads, time.Since(revoked).Round(time.Millisecond))
 }
