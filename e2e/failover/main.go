@@ -24,6 +24,7 @@ import (
 	"os/user"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -162,6 +163,7 @@ func run() (int, error) {
 		fmt.Println("  ", p)
 	}
 	if rep.lost+rep.orphans+rep.dangling+ld.bad5xx > 0 {
+		e.showLogs(rep.ids)
 		return 1, nil
 	}
 	return 0, nil
@@ -225,17 +227,51 @@ func (e *env) setup(ctx context.Context) error {
 	if err := appendFile(filepath.Join(standby, "postgresql.conf"), fmt.Sprintf("port = %d\n", e.ports[1])); err != nil {
 		return err
 	}
-	return e.pg("pg_ctl", "-D", standby, "-l", filepath.Join(dir, "standby.log"), "-w", "start")
+	if err := e.pg("pg_ctl", "-D", standby, "-l", filepath.Join(dir, "standby.log"), "-w", "start"); err != nil {
+		return err
+	}
+	// Synchronous replication: a commit is acknowledged once the standby
+	// has it, so promoting the standby loses no committed transaction.
+	// With asynchronous replication PostgreSQL itself may drop the last
+	// commits before an immediate stop: a create recorded in that window
+	// is forgotten while its item stays in the service (docs/RELIABILITY.md).
+	// Set only now: the standby copied the configuration without it, so
+	// once promoted it waits for no standby of its own.
+	if err := appendFile(filepath.Join(primary, "postgresql.conf"), "synchronous_standby_names = '*'\nsynchronous_commit = on\n"); err != nil {
+		return err
+	}
+	if err := e.pg("pg_ctl", "-D", primary, "reload"); err != nil {
+		return err
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		out, err := e.pgOut("psql", "-h", "127.0.0.1", "-p", strconv.Itoa(e.ports[0]), "-U", "postgres", "-d", "postgres", "-tAc",
+			"SELECT count(*) FROM pg_stat_replication WHERE sync_state = 'sync'")
+		if err == nil && strings.TrimSpace(out) == "1" {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("the standby did not become synchronous within 30 s (%v %s)", err, out)
+		}
+		time.Sleep(100 * time.Millisecond) // poll interval, bounded by the deadline
+	}
 }
 
 func (e *env) pg(tool string, args ...string) error {
+	_, err := e.pgOut(tool, args...)
+	return err
+}
+
+// pgOut runs one of PostgreSQL's programs and returns what it printed.
+func (e *env) pgOut(tool string, args ...string) (string, error) {
 	argv := append(append(append([]string{}, e.asUser...), filepath.Join(e.pgbin, tool)), args...)
 	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Dir = e.dir
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return fmt.Errorf("%s: %v: %s", tool, err, out)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		return string(out), fmt.Errorf("%s: %v: %s", tool, err, out)
 	}
-	return nil
+	return string(out), nil
 }
 
 func (e *env) cmd(extra []string, name string, args ...string) *exec.Cmd {
@@ -358,6 +394,32 @@ func (e *env) faults(servers [2]*serveProc, cvEnv []string) {
 	step(60*time.Second, start)
 	e.proxy.Restore()
 	say("service link restored")
+}
+
+// showLogs prints what the processes logged at warn and above (their
+// level in this run), the lines naming ids first, at most 80 in all.
+func (e *env) showLogs(ids []string) {
+	b, err := os.ReadFile(filepath.Join(e.dir, "processes.log"))
+	if err != nil {
+		return
+	}
+	var named, rest []string
+	for _, line := range strings.Split(string(b), "\n") {
+		switch {
+		case slices.ContainsFunc(ids, func(id string) bool { return strings.Contains(line, id) }):
+			named = append(named, line)
+		case strings.Contains(line, `"level":"WARN"`) || strings.Contains(line, `"level":"ERROR"`):
+			rest = append(rest, line)
+		}
+	}
+	lines := append(named, rest...)
+	if len(lines) > 80 {
+		lines = lines[:80]
+	}
+	fmt.Printf("failover: %d log lines name a problem's id, %d more are warnings or errors; the first %d:\n", len(named), len(rest), len(lines))
+	for _, l := range lines {
+		fmt.Println("   ", l)
+	}
 }
 
 func (e *env) cleanup() {
@@ -552,6 +614,9 @@ func (l *load) run() {
 type report struct {
 	acked, lost, orphans, dangling int
 	problems                       []string
+	// ids are the items and credentials named in problems, to find in the
+	// processes' logs.
+	ids []string
 }
 
 // check compares what was acknowledged with what the database and the
@@ -609,12 +674,14 @@ func (l *load) check(ctx context.Context, st *store.Store, svcDir string, cvEnv 
 		if _, ok := live[item]; !ok {
 			rep.orphans++
 			rep.problems = append(rep.problems, "orphan item "+item)
+			rep.ids = append(rep.ids, item)
 		}
 	}
 	for item, id := range live {
 		if !items[item] {
 			rep.dangling++
 			rep.problems = append(rep.problems, "dangling credential "+id)
+			rep.ids = append(rep.ids, id)
 		}
 	}
 	l.mu.Lock()
