@@ -98,9 +98,10 @@ func TestSkyvernWebAppInChromium(t *testing.T) {
 		}
 		static.ServeHTTP(w, r)
 	})
-	srv := httptest.NewServer(mux)
+	srv := httptest.NewUnstartedServer(mux)
+	origin = "http://" + srv.Listener.Addr().String() // known before any request is served
+	srv.Start()
 	t.Cleanup(srv.Close)
-	origin = srv.URL
 
 	ctx := newBrowser(t, exe)
 	run := func(what string, steps ...chromedp.Action[chromedp.Void]) {
