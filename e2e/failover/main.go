@@ -16,7 +16,6 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
-	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -37,6 +36,7 @@ import (
 	"github.com/credvault/credvault"
 	"github.com/credvault/credvault/config"
 	"github.com/credvault/credvault/credservice"
+	"github.com/credvault/credvault/internal/loopback"
 	"github.com/credvault/credvault/internal/tcpproxy"
 	"github.com/credvault/credvault/store"
 )
@@ -200,7 +200,7 @@ func (e *env) setup(ctx context.Context) error {
 		}
 	}
 	for i := range e.ports {
-		if e.ports[i], err = freePort(); err != nil {
+		if e.ports[i], err = loopback.FreePort(); err != nil {
 			return err
 		}
 	}
@@ -287,7 +287,7 @@ func (e *env) svcDataDir() string { return filepath.Join(e.dir, "service") }
 // credential service on its embedded database.
 func (e *env) startService() error {
 	if e.svcAddr == "" {
-		p, err := freePort()
+		p, err := loopback.FreePort()
 		if err != nil {
 			return err
 		}
@@ -301,7 +301,7 @@ func (e *env) startService() error {
 	}
 	e.track(c)
 	e.svcCmd = c
-	return waitHTTP("http://"+e.svcAddr+"/healthz", 30*time.Second)
+	return loopback.WaitHTTP("http://"+e.svcAddr+"/healthz", 30*time.Second)
 }
 
 // serveProc is one `credvault serve` process; restart keeps its port.
@@ -318,7 +318,7 @@ func (s *serveProc) addr() string {
 }
 
 func (e *env) startServe(extra []string) (*serveProc, error) {
-	p, err := freePort()
+	p, err := loopback.FreePort()
 	if err != nil {
 		return nil, err
 	}
@@ -336,7 +336,7 @@ func (e *env) restartServe(s *serveProc, extra []string) error {
 	s.mu.Lock()
 	s.cmd = c
 	s.mu.Unlock()
-	return waitHTTP("http://127.0.0.1:"+s.port+"/healthz", 30*time.Second)
+	return loopback.WaitHTTP("http://127.0.0.1:"+s.port+"/healthz", 30*time.Second)
 }
 
 func (e *env) track(c *exec.Cmd) {
@@ -750,32 +750,6 @@ func post(addr, path, key, body string) int {
 	_, _ = io.Copy(io.Discard, resp.Body)
 	resp.Body.Close()
 	return resp.StatusCode
-}
-
-func waitHTTP(u string, within time.Duration) error {
-	deadline := time.Now().Add(within)
-	for {
-		resp, err := http.Get(u)
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == 200 {
-				return nil
-			}
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("%s did not answer within %v", u, within)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-}
-
-func freePort() (int, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port, nil
 }
 
 func appendFile(path, text string) error {

@@ -42,6 +42,7 @@ import (
 	"github.com/credvault/credvault/credentials"
 	"github.com/credvault/credvault/credservice"
 	"github.com/credvault/credvault/internal/keyring"
+	"github.com/credvault/credvault/internal/loopback"
 	"github.com/credvault/credvault/org"
 	"github.com/credvault/credvault/vault"
 )
@@ -458,7 +459,12 @@ func (e *env) setup(ctx context.Context) error {
 	if e.svcPorts, err = e.startFarm(1 + *orgCount); err != nil {
 		return err
 	}
-	e.cvAddr, e.pprof = "127.0.0.1:"+strconv.Itoa(freePort()), "127.0.0.1:"+strconv.Itoa(freePort())
+	if e.cvAddr, err = loopback.FreeAddr(); err != nil {
+		return err
+	}
+	if e.pprof, err = loopback.FreeAddr(); err != nil {
+		return err
+	}
 	_, err = e.startServe(e.dbURL, e.cvAddr, "CREDVAULT_PPROF_ADDR="+e.pprof,
 		"CREDVAULT_RATE_LIMIT_READS=1000000/s:1000000", "CREDVAULT_RATE_LIMIT_CREDENTIALS=1000000/s:1000000",
 		"CREDVAULT_RATE_LIMIT_CONFIG=1000000/s:1000000")
@@ -540,7 +546,7 @@ func (e *env) startServe(dbURL, addr string, extra ...string) (*exec.Cmd, error)
 	}
 	e.procs = append(e.procs, cv)
 	e.cvPID = cv.Process.Pid
-	return cv, waitHTTP("http://" + addr + "/healthz")
+	return cv, loopback.WaitHTTP("http://"+addr+"/healthz", 30*time.Second)
 }
 
 func (e *env) migrate(dbURL string) ([]byte, error) {
@@ -623,29 +629,3 @@ func (e *env) cleanup() {
 // dieWithUs makes a child process get SIGKILL when this program ends,
 // however it ends, so nothing it started outlives it.
 func dieWithUs() *syscall.SysProcAttr { return &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL} }
-
-func freePort() int {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
-
-func waitHTTP(url string) error {
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		resp, err := http.Get(url)
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == 200 {
-				return nil
-			}
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("%s not ready after 30s: %v", url, err)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-}

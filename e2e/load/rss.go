@@ -19,6 +19,7 @@ import (
 	"github.com/credvault/credvault"
 	"github.com/credvault/credvault/config"
 	"github.com/credvault/credvault/credservice"
+	"github.com/credvault/credvault/internal/loopback"
 	"github.com/credvault/credvault/org"
 	"github.com/credvault/credvault/vault"
 	"github.com/credvault/credvault/vault/contract"
@@ -57,8 +58,13 @@ func runRSS(ctx context.Context) (int, error) {
 		if err != nil {
 			return 0, err
 		}
-		addr := "127.0.0.1:" + strconv.Itoa(freePort())
-		e.pprof = "127.0.0.1:" + strconv.Itoa(freePort())
+		addr, err := loopback.FreeAddr()
+		if err != nil {
+			return 0, err
+		}
+		if e.pprof, err = loopback.FreeAddr(); err != nil {
+			return 0, err
+		}
 		// The reference: start-up and memory on the empty database.
 		emptyStart, cv, err := e.medianStart(dbURL, addr)
 		if err != nil {
