@@ -64,9 +64,9 @@ func TestConfigLifecycle(t *testing.T) {
 		t.Fatal("API answer is cacheable")
 	}
 
-	// Replace.
+	// A new token for the same service: the same configuration.
 	r = h.do("POST", "/v1/credentials/custom_credential/create", keyA, cfgBody(svc.Base(), svcToken+"-v2"))
-	if r.status != 200 || r.json(t)["token"].(map[string]any)["id"] == firstID {
+	if r.status != 200 || r.json(t)["token"].(map[string]any)["id"] != firstID {
 		t.Fatalf("replace = %d %s", r.status, r.body)
 	}
 	r = h.do("GET", "/api/v1/credentials/custom_credential/get", keyA, nil)
@@ -103,8 +103,8 @@ func TestConfigLifecycle(t *testing.T) {
 	}
 	var rows int
 	_ = testStore(h.p).SQLDB().QueryRow("SELECT COUNT(*) FROM org_auth_tokens WHERE organization_id = $1", orgA).Scan(&rows)
-	if rows != 2 {
-		t.Fatalf("replaced rows kept = %d, want 2", rows)
+	if rows != 1 {
+		t.Fatalf("configuration rows = %d, want 1 (one service)", rows)
 	}
 	h.assertNoSecret(svcToken)
 }

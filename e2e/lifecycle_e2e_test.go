@@ -165,7 +165,8 @@ func TestReconcileMarksDanglingRows(t *testing.T) {
 // refService is a reference credential-service over its own schema.
 type refService struct {
 	*httptest.Server
-	st *credservice.Storage
+	st  *credservice.Storage
+	svc *credservice.Server
 	// lose, while above 0, makes creates store their item and lose the
 	// answer (counting down).
 	lose atomic.Int32
@@ -226,7 +227,7 @@ func newRefService(t *testing.T) *refService {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rs := &refService{st: st}
+	rs := &refService{st: st, svc: svc}
 	h := svc.Handler()
 	rs.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if rs.serveFault(h, w, r) {

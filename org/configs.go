@@ -29,8 +29,9 @@ const TokenTypeCustomCredential = "custom_credential_service"
 
 // Audit actions.
 const (
-	ActionConfigSave  = "custom_credential.create"
-	ActionConfigClear = "custom_credential.delete"
+	ActionConfigSave   = "custom_credential.create"
+	ActionConfigUpdate = "custom_credential.update"
+	ActionConfigClear  = "custom_credential.delete"
 )
 
 // ServiceConfig is a custom credential service configuration as an admin
@@ -328,31 +329,95 @@ func sameURL(p netpolicy.AddressPolicy, normalised, saved string) bool {
 	return normalised == saved
 }
 
-// Save validates and encrypts cfg and replaces the organization's
-// configuration in one transaction, with an audit event.
+// Save validates cfg and makes it the organization's configuration, with
+// an audit event. A configuration's identity is its service, the
+// normalised base URL: saving a service already saved (current or
+// replaced) keeps that configuration's id and reseals it with the
+// submitted token, together with every other saved configuration of the
+// same service, so each item the service stored is read, updated and
+// deleted with the current token (a token rotation breaks nothing).
+// Saving exactly what is current (same URL as typed, same token) changes
+// nothing and writes nothing. Only a service never saved gets a new id.
 func (c *Configs) Save(ctx context.Context, p Principal, in ServiceConfig) (ConfigView, error) {
 	cfg, err := c.complete(ctx, p.OrganizationID, in)
 	if err != nil {
 		return ConfigView{}, err
 	}
-	pt, err := json.Marshal(storedConfig{APIBaseURL: cfg.APIBaseURL, APIToken: cfg.APIToken.Reveal()})
+	u, err := c.vault.Policy().CheckURL("config.api_base_url", cfg.APIBaseURL)
 	if err != nil {
 		return ConfigView{}, err
 	}
-	ct, err := c.source.keyring.Encrypt(pt, associatedData(p.OrganizationID, TokenTypeCustomCredential))
+	rows, err := c.store.AuthTokens(ctx, p.OrganizationID, TokenTypeCustomCredential)
+	if err != nil {
+		return ConfigView{}, err
+	}
+	// Newest first: the newest configuration of this service keeps its id;
+	// older ones of the same service (saved before identity was the
+	// service) are resealed beside it.
+	var same []store.AuthToken
+	var current *orgvault.Config
+	for _, r := range rows {
+		saved, err := c.source.decrypt(r)
+		if err != nil || !sameURL(c.vault.Policy(), u.String(), saved.BaseURL) {
+			continue
+		}
+		if len(same) == 0 && r.Valid && saved.BaseURL == cfg.APIBaseURL &&
+			subtle.ConstantTimeCompare([]byte(saved.Token.Reveal()), []byte(cfg.APIToken.Reveal())) == 1 {
+			current = &saved
+		}
+		same = append(same, r)
+	}
+	if current != nil {
+		// Unchanged: no new id, no write, nothing becomes stale.
+		return view(rows[indexOf(rows, current.ID)], cfg.APIBaseURL, cfg.APIToken), nil
+	}
+	ct, err := c.seal(p.OrganizationID, cfg)
 	if err != nil {
 		return ConfigView{}, err
 	}
 	now := c.store.Now()
 	row := store.AuthToken{ID: store.NewID("cfg"), OrganizationID: p.OrganizationID, TokenType: TokenTypeCustomCredential,
 		EncryptedToken: ct, Valid: true, CreatedAt: now, ModifiedAt: now}
-	audit := store.AuditEvent{OrganizationID: p.OrganizationID, ActorKeyID: p.KeyID, Action: ActionConfigSave, TargetID: row.ID, CreatedAt: now}
-	err = c.store.ReplaceAuthToken(ctx, row, audit)
+	action := ActionConfigSave
+	var reseal []store.AuthToken
+	if len(same) > 0 {
+		row.ID, row.CreatedAt, action = same[0].ID, same[0].CreatedAt, ActionConfigUpdate
+		for _, r := range same[1:] {
+			// Each ciphertext is its own (a fresh nonce), though the
+			// plaintext is the same.
+			rct, err := c.seal(p.OrganizationID, cfg)
+			if err != nil {
+				return ConfigView{}, err
+			}
+			r.EncryptedToken, r.ModifiedAt = rct, now
+			reseal = append(reseal, r)
+		}
+	}
+	audit := store.AuditEvent{OrganizationID: p.OrganizationID, ActorKeyID: p.KeyID, Action: action, TargetID: row.ID, CreatedAt: now}
+	err = c.store.SaveAuthToken(ctx, row, reseal, audit)
 	c.vault.Invalidate(p.OrganizationID)
 	if err != nil {
 		return ConfigView{}, err
 	}
 	return view(row, cfg.APIBaseURL, cfg.APIToken), nil
+}
+
+// seal encrypts a configuration for orgID's row.
+func (c *Configs) seal(orgID string, cfg ServiceConfig) ([]byte, error) {
+	pt, err := json.Marshal(storedConfig{APIBaseURL: cfg.APIBaseURL, APIToken: cfg.APIToken.Reveal()})
+	if err != nil {
+		return nil, err
+	}
+	return c.source.keyring.Encrypt(pt, associatedData(orgID, TokenTypeCustomCredential))
+}
+
+func indexOf(rows []store.AuthToken, id string) int {
+	for i, r := range rows {
+		if r.ID == id {
+			return i
+		}
+	}
+	return -1
 }
 
 func view(row store.AuthToken, baseURL string, token vault.Secret) ConfigView {
@@ -487,3 +552,6 @@ func SealedTokens(st *store.Store) sealed.Set {
 	return st.Sealed("configurations", sealed.Column{Table: "org_auth_tokens", ID: "id", Ciphertext: "encrypted_token",
 		Extra: []string{"organization_id", "token_type"}}, func(v sealed.Value) []byte { return associatedData(v.Extra[0], v.Extra[1]) })
 }
+
+// Source is where Configs reads saved configurations from.
+func (c *Configs) Source() *ConfigSource { return c.source }

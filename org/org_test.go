@@ -119,9 +119,71 @@ func TestSavedTokenRule(t *testing.T) {
 	if _, err := configs.Get(ctx, c.OrganizationID); !errors.Is(err, org.ErrNotConfigured) {
 		t.Fatalf("Get after clear = %v", err)
 	}
+	// The save, the re-save with the URL typed without its slash (an
+	// update of the same configuration), the clear: the unchanged re-save
+	// with the mask wrote nothing.
 	events, err := orgs.Audit(ctx, c.OrganizationID, org.AuditFilter{})
-	if err != nil || len(events) < 4 {
-		t.Fatalf("audit = %d events, %v", len(events), err)
+	if err != nil || len(events) != 3 {
+		t.Fatalf("audit = %d events, %v, want 3", len(events), err)
+	}
+}
+
+// TestAConfigurationIsItsService: saving a new token for a service already
+// saved keeps the configuration's id (current or replaced), and reseals
+// every configuration of that service; saving what is current writes
+// nothing; only a service never saved gets a new id.
+func TestAConfigurationIsItsService(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	configs, orgs, _ := newConfigs(t)
+	c, err := orgs.Create(ctx, "Acme")
+	if err != nil {
+		t.Fatal(err)
+	}
+	admin := org.Principal{OrganizationID: c.OrganizationID, KeyID: c.APIKeyID}
+	a, b := "http://127.0.0.1:8081/api/v1/credentials", "http://127.0.0.1:8082/api/v1/credentials"
+	save := func(url, tok string) org.ConfigView {
+		t.Helper()
+		v, err := configs.Save(ctx, admin, org.ServiceConfig{APIBaseURL: url, APIToken: vault.NewSecret(tok)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	first := save(a, "token-one-0123456789")
+	for _, tok := range []string{"token-one-0123456789", "", org.MaskToken(vault.NewSecret("token-one-0123456789"))} {
+		if v := save(a, tok); v.ID != first.ID || !v.ModifiedAt.Equal(first.ModifiedAt) {
+			t.Fatalf("unchanged save (token %q) = %s modified %v, want %s unmodified", tok, v.ID, v.ModifiedAt, first.ID)
+		}
+	}
+	if v := save(a, "token-two-0123456789"); v.ID != first.ID {
+		t.Fatalf("a new token for the same service made configuration %s, want %s", v.ID, first.ID)
+	}
+	other := save(b, "token-b-0123456789ab")
+	if other.ID == first.ID {
+		t.Fatal("another service kept the first configuration's id")
+	}
+	// Back to the first service with a third token: its id again, valid,
+	// and reading by id gives the third token.
+	if v := save(a+"/", "token-three-0123456789"); v.ID != first.ID || !v.Valid {
+		t.Fatalf("back to the first service = %+v, want id %s", v, first.ID)
+	}
+	src := configs.Source()
+	got, err := src.ConfigByID(ctx, c.OrganizationID, first.ID)
+	if err != nil || got.Token.Reveal() != "token-three-0123456789" || got.BaseURL != a+"/" {
+		t.Fatalf("configuration %s now %q %v", first.ID, got.BaseURL, err)
+	}
+	cur, err := src.ActiveConfig(ctx, c.OrganizationID)
+	if err != nil || cur.ID != first.ID {
+		t.Fatalf("current = %s %v", cur.ID, err)
+	}
+	events, _ := orgs.Audit(ctx, c.OrganizationID, org.AuditFilter{})
+	actions := map[string]int{}
+	for _, e := range events {
+		actions[e.Action]++
+	}
+	if actions[org.ActionConfigSave] != 2 || actions[org.ActionConfigUpdate] != 2 {
+		t.Fatalf("audit actions = %v, want 2 creates and 2 updates", actions)
 	}
 }
 
@@ -159,7 +221,7 @@ func isInvalid(err error, field string) bool {
 // database does.
 type failingReplace struct{ *store.Store }
 
-func (failingReplace) ReplaceAuthToken(context.Context, store.AuthToken, store.AuditEvent) error {
+func (failingReplace) SaveAuthToken(context.Context, store.AuthToken, []store.AuthToken, store.AuditEvent) error {
 	return store.ErrUnavailable
 }
 

@@ -192,12 +192,44 @@ func (s *Store) AuthTokens(ctx context.Context, orgID, tokenType string) ([]Auth
 // partial unique index guarantees a concurrent replace cannot leave two
 // valid rows: the loser gets ErrConflict.
 func (s *Store) ReplaceAuthToken(ctx context.Context, t AuthToken, audit AuditEvent) error {
+	return s.SaveAuthToken(ctx, t, nil, audit)
+}
+
+// SaveAuthToken makes t the organization's valid configuration of its
+// type, in one transaction with audit: any other valid one is marked not
+// valid, and t is inserted, or, when a row with its id exists (a new
+// token for a service already saved), its ciphertext is replaced and it
+// is valid again. The rows of reseal (other configurations of the same
+// service) get their new ciphertexts too, so every item the service
+// stored is reached with its current token. Unknown reseal ids are
+// ErrNotFound; nothing is written then.
+func (s *Store) SaveAuthToken(ctx context.Context, t AuthToken, reseal []AuthToken, audit AuditEvent) error {
 	return s.Tx(ctx, func(tx *Store) error {
-		if _, err := tx.invalidate(ctx, t.OrganizationID, t.TokenType); err != nil {
-			return err
+		res := tx.ctx(ctx).Model(&AuthToken{}).
+			Where("organization_id = ? AND token_type = ? AND valid AND id <> ?", t.OrganizationID, t.TokenType, t.ID).
+			Updates(map[string]any{"valid": false, "modified_at": tx.Now()})
+		if res.Error != nil {
+			return wrap("invalidate auth token", res.Error)
 		}
-		if err := tx.ctx(ctx).Create(&t).Error; err != nil {
-			return wrap("insert auth token", err)
+		res = tx.ctx(ctx).Model(&AuthToken{}).Where("id = ? AND organization_id = ? AND token_type = ?", t.ID, t.OrganizationID, t.TokenType).
+			Updates(map[string]any{"encrypted_token": t.EncryptedToken, "valid": true, "modified_at": t.ModifiedAt})
+		if res.Error != nil {
+			return wrap("update auth token", res.Error)
+		}
+		if res.RowsAffected == 0 {
+			if err := tx.ctx(ctx).Create(&t).Error; err != nil {
+				return wrap("insert auth token", err)
+			}
+		}
+		for _, r := range reseal {
+			res := tx.ctx(ctx).Model(&AuthToken{}).Where("id = ? AND organization_id = ? AND token_type = ?", r.ID, r.OrganizationID, r.TokenType).
+				Updates(map[string]any{"encrypted_token": r.EncryptedToken, "modified_at": r.ModifiedAt})
+			if res.Error != nil {
+				return wrap("reseal auth token", res.Error)
+			}
+			if res.RowsAffected == 0 {
+				return wrap("reseal auth token", ErrNotFound)
+			}
 		}
 		if err := tx.Publish(ctx, TopicConfig, t.OrganizationID); err != nil {
 			return err

@@ -91,7 +91,7 @@ type ConfigStore interface {
 	ValidAuthToken(ctx context.Context, orgID, tokenType string) (AuthToken, error)
 	AuthTokenByID(ctx context.Context, orgID, id string) (AuthToken, error)
 	AuthTokens(ctx context.Context, orgID, tokenType string) ([]AuthToken, error)
-	ReplaceAuthToken(ctx context.Context, t AuthToken, audit AuditEvent) error
+	SaveAuthToken(ctx context.Context, t AuthToken, reseal []AuthToken, audit AuditEvent) error
 	InvalidateAuthTokens(ctx context.Context, orgID, tokenType string, audit AuditEvent) (int64, error)
 }
 
