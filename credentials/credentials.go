@@ -254,7 +254,7 @@ func (s *Service) audited(ctx context.Context, orgID, action, credID string, fn 
 // readable id) the record stays, marked lost, for `credvault reconcile` to
 // report: the service may hold an item no row points to. An answer naming
 // an item credvault recorded as deleted is refused.
-func (s *Service) createItem(ctx context.Context, orgID, credID, base, op string, c vault.Credential) (vault.ItemRef, string, error) {
+func (s *Service) createItem(ctx context.Context, orgID, credID, base, op, src string, c vault.Credential) (vault.ItemRef, string, error) {
 	key := base
 	if op != "create" { // a create's base is a new credential id
 		var err error
@@ -262,11 +262,8 @@ func (s *Service) createItem(ctx context.Context, orgID, credID, base, op string
 			return vault.ItemRef{}, "", err
 		}
 	}
-	// Where the create goes is decided, and recorded, before it is sent.
-	src, err := s.vault.CurrentSource(ctx, orgID)
-	if err != nil {
-		return vault.ItemRef{}, key, err
-	}
+	// Where the create goes was decided by the caller, once, and is
+	// recorded before it is sent.
 	lease := s.store.Now().Add(s.createLease)
 	if err := s.store.RecordCreate(ctx, store.CreateAttempt{ID: key, OrganizationID: orgID, CredentialID: credID, VaultSource: src,
 		Operation: op, Owner: s.owner, LeaseUntil: &lease}); err != nil {
@@ -352,7 +349,11 @@ func (s *Service) Create(ctx context.Context, orgID string, c vault.Credential, 
 	// honours it stores one item even if the answer is lost and the create
 	// sent again.
 	credID := store.NewID("cred")
-	ref, _, err := s.createItem(ctx, orgID, credID, credID, "create", c)
+	src, err := s.vault.CurrentSource(ctx, orgID)
+	if err != nil {
+		return View{}, err
+	}
+	ref, _, err := s.createItem(ctx, orgID, credID, credID, "create", src, c)
 	if err != nil {
 		return View{}, err
 	}
@@ -586,13 +587,9 @@ func (k Keep) merge(c *vault.Credential, stored vault.Credential) {
 	}
 }
 
-// keepAllowed refuses to keep stored fields of an item that the current
-// configuration did not store.
-func (s *Service) keepAllowed(ctx context.Context, orgID string, old store.Credential, keep Keep) error {
-	current, err := s.vault.CurrentSource(ctx, orgID)
-	if err != nil {
-		return err
-	}
+// keepAllowed refuses to keep stored fields of an item that current, the
+// configuration the update goes to, did not store.
+func keepAllowed(current string, old store.Credential, keep Keep) error {
 	if old.VaultSource == current {
 		return nil
 	}
@@ -643,13 +640,20 @@ func (s *Service) Update(ctx context.Context, orgID, id string, c vault.Credenti
 	if err != nil {
 		return View{}, err
 	}
+	// The destination is decided once: the fields kept from the stored
+	// item go only where that item lives, even if the organization saves
+	// another configuration while this update runs.
+	dest, err := s.vault.CurrentSource(ctx, orgID)
+	if err != nil {
+		return View{}, err
+	}
 	if keep.any() && old.CredentialType == string(c.Type) {
 		// What the form left out must not be wiped: read it first. If it
 		// cannot be read, the update fails rather than lose it. It is read
 		// only from the current service: copying stored fields from
 		// another service into the current one would let whoever changed
 		// the configuration move secrets they never proved they hold.
-		if err := s.keepAllowed(ctx, orgID, old, keep); err != nil {
+		if err := keepAllowed(dest, old, keep); err != nil {
 			return View{}, err
 		}
 		stored, err := s.getItem(ctx, orgID, old)
@@ -670,7 +674,7 @@ func (s *Service) Update(ctx context.Context, orgID, id string, c vault.Credenti
 	}
 	// One key per version: a retried update stores one item, and a later
 	// update never gets an earlier one back.
-	ref, key, err := s.createItem(ctx, orgID, id, fmt.Sprintf("%s/v%d", id, old.Version+1), "update", c)
+	ref, key, err := s.createItem(ctx, orgID, id, fmt.Sprintf("%s/v%d", id, old.Version+1), "update", dest, c)
 	if err != nil {
 		return View{}, err
 	}

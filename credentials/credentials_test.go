@@ -39,6 +39,8 @@ type fakeVault struct {
 	answer *vault.ItemRef
 	// sent lists the Idempotency-Key of every create.
 	sent []string
+	// onGet, when set, runs before every read of an item.
+	onGet func()
 }
 
 func newFakeVault() *fakeVault {
@@ -89,6 +91,9 @@ func (f *fakeVault) ReplayCreate(ctx context.Context, orgID, source, key string)
 }
 
 func (f *fakeVault) Get(_ context.Context, _ string, ref vault.ItemRef) (vault.Credential, error) {
+	if f.onGet != nil {
+		f.onGet()
+	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	c, ok := f.items[ref]
@@ -479,5 +484,39 @@ func TestPlainVaultWrappedForMetrics(t *testing.T) {
 	n, _ := testutil.GatherAndCount(reg, "credvault_vault_operations_total")
 	if n == 0 {
 		t.Fatal("no vault operation was counted")
+	}
+}
+
+// TestKeptFieldsGoOnlyWhereTheirItemLives: a configuration saved between
+// an update's check (the current configuration stored the item) and its
+// write does not receive the fields kept from the stored item: the
+// destination is decided once.
+func TestKeptFieldsGoOnlyWhereTheirItemLives(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	svc, _, v := setup(t)
+	withMeta := vault.Credential{Name: "Bank", Type: vault.TypePassword, Password: &vault.Password{Username: "alice",
+		Password: vault.NewSecret("pw-1"), TOTPType: vault.TOTPNone, Metadata: map[string]string{"pin": "4321"}}}
+	view, err := svc.Create(ctx, "org_a", withMeta, credentials.Patch{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	v.onGet = func() {
+		v.mu.Lock()
+		v.current = "cfg_hostile" // saved while the update reads the stored item
+		v.mu.Unlock()
+	}
+	upd := withMeta
+	upd.Password = &vault.Password{Username: "alice", Password: vault.NewSecret("pw-2"), TOTPType: vault.TOTPNone}
+	if _, err := svc.Update(ctx, "org_a", view.CredentialID, upd, credentials.Keep{Metadata: true}, credentials.Patch{}); err != nil {
+		t.Fatal(err)
+	}
+	v.onGet = nil
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	for ref, c := range v.items {
+		if ref.Source == "cfg_hostile" {
+			t.Fatalf("the configuration saved meanwhile received %+v", c.Password.Metadata)
+		}
 	}
 }

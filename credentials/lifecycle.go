@@ -511,6 +511,10 @@ func (m *Maintenance) Migrate(ctx context.Context, orgID string, o MigrateOption
 
 // migrateOne moves one row's item to the current service.
 func (s *Service) migrateOne(ctx context.Context, r store.Credential) error {
+	dest, err := s.vault.CurrentSource(ctx, r.OrganizationID)
+	if err != nil {
+		return err
+	}
 	c, err := s.vault.Get(ctx, r.OrganizationID, refOf(r))
 	if err != nil {
 		return err
@@ -522,7 +526,7 @@ func (s *Service) migrateOne(ctx context.Context, r store.Credential) error {
 	if c.Password != nil {
 		c.Password.TOTPIdentifier = r.TOTPIdentifier
 	}
-	ref, key, err := s.createItem(ctx, r.OrganizationID, r.ID, fmt.Sprintf("%s/m%d", r.ID, r.Version), "migrate", c)
+	ref, key, err := s.createItem(ctx, r.OrganizationID, r.ID, fmt.Sprintf("%s/m%d", r.ID, r.Version), "migrate", dest, c)
 	if err != nil {
 		return err
 	}
