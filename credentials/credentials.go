@@ -246,6 +246,15 @@ func (s *Service) audited(ctx context.Context, orgID, action, credID string, fn 
 	})
 }
 
+// target is where createItem sends an item and why: the organization, the
+// credential, the base of its Idempotency-Key, the operation (create,
+// update, migrate), the configuration decided by the caller, and for an
+// existing credential the row version the change read.
+type target struct {
+	orgID, credID, base, op, src string
+	version                      int64
+}
+
 // createItem sends c to the organization's current vault and returns the
 // item and the Idempotency-Key the create carried: base, or its next
 // attempt ("<base>/a<n>") if an item once stored under base was deleted
@@ -254,20 +263,30 @@ func (s *Service) audited(ctx context.Context, orgID, action, credID string, fn 
 // readable id) the record stays, marked lost, for `credvault reconcile` to
 // report: the service may hold an item no row points to. An answer naming
 // an item credvault recorded as deleted is refused.
-func (s *Service) createItem(ctx context.Context, orgID, credID, base, op, src string, c vault.Credential) (vault.ItemRef, string, error) {
-	key := base
+func (s *Service) createItem(ctx context.Context, t target, c vault.Credential) (vault.ItemRef, string, error) {
+	orgID, credID, op, src := t.orgID, t.credID, t.op, t.src
+	key := t.base
 	if op != "create" { // a create's base is a new credential id
 		var err error
-		if key, err = s.store.NextCreateKey(ctx, base); err != nil {
+		if key, err = s.store.NextCreateKey(ctx, t.base); err != nil {
 			return vault.ItemRef{}, "", err
 		}
 	}
 	// Where the create goes was decided by the caller, once, and is
 	// recorded before it is sent.
 	lease := s.store.Now().Add(s.createLease)
-	if err := s.store.RecordCreate(ctx, store.CreateAttempt{ID: key, OrganizationID: orgID, CredentialID: credID, VaultSource: src,
-		Operation: op, Owner: s.owner, LeaseUntil: &lease}); err != nil {
-		return vault.ItemRef{}, key, err
+	attempt := store.CreateAttempt{ID: key, OrganizationID: orgID, CredentialID: credID, VaultSource: src,
+		Operation: op, Owner: s.owner, LeaseUntil: &lease}
+	var record error
+	if op == "create" {
+		record = s.store.RecordCreate(ctx, attempt)
+	} else {
+		// An existing credential: only one change at a time sends its key,
+		// and only while the row is still the one the change read.
+		record = s.store.ReserveCreate(ctx, attempt, t.version)
+	}
+	if record != nil {
+		return vault.ItemRef{}, key, record
 	}
 	// The answer must come well within the lease: past it, another process
 	// may recover the create.
@@ -353,7 +372,7 @@ func (s *Service) Create(ctx context.Context, orgID string, c vault.Credential, 
 	if err != nil {
 		return View{}, err
 	}
-	ref, _, err := s.createItem(ctx, orgID, credID, credID, "create", src, c)
+	ref, _, err := s.createItem(ctx, target{orgID: orgID, credID: credID, base: credID, op: "create", src: src}, c)
 	if err != nil {
 		return View{}, err
 	}
@@ -674,7 +693,8 @@ func (s *Service) Update(ctx context.Context, orgID, id string, c vault.Credenti
 	}
 	// One key per version: a retried update stores one item, and a later
 	// update never gets an earlier one back.
-	ref, key, err := s.createItem(ctx, orgID, id, fmt.Sprintf("%s/v%d", id, old.Version+1), "update", dest, c)
+	ref, key, err := s.createItem(ctx, target{orgID: orgID, credID: id, base: fmt.Sprintf("%s/v%d", id, old.Version+1), op: "update",
+		src: dest, version: old.Version}, c)
 	if err != nil {
 		return View{}, err
 	}

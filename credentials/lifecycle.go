@@ -526,7 +526,8 @@ func (s *Service) migrateOne(ctx context.Context, r store.Credential) error {
 	if c.Password != nil {
 		c.Password.TOTPIdentifier = r.TOTPIdentifier
 	}
-	ref, key, err := s.createItem(ctx, r.OrganizationID, r.ID, fmt.Sprintf("%s/m%d", r.ID, r.Version), "migrate", dest, c)
+	ref, key, err := s.createItem(ctx, target{orgID: r.OrganizationID, credID: r.ID, base: fmt.Sprintf("%s/m%d", r.ID, r.Version), op: "migrate",
+		src: dest, version: r.Version}, c)
 	if err != nil {
 		return err
 	}

@@ -62,6 +62,53 @@ func (s *Store) RecordCreate(ctx context.Context, a CreateAttempt) error {
 		DoUpdates: clause.AssignmentColumns([]string{"owner", "lease_until", "state"})}).Create(&a).Error)
 }
 
+// ErrCreateBusy is a create refused because another create for the same
+// credential is in flight, or the credential changed since the caller read
+// it: the caller lost a race (a 409: read again and retry).
+var ErrCreateBusy = problem.Kind("store: the credential is being changed by another request, or changed since it was read; read it again and retry", problem.ErrConflict)
+
+// ReserveCreate records a create about to be sent for an existing
+// credential (an update or a migration) whose row is at rowVersion. Unlike
+// RecordCreate it never takes over a create in flight whose lease runs,
+// whoever owns it, and it is refused when the row is no longer at
+// rowVersion: ErrCreateBusy either way, and nothing is recorded. So two
+// changes of one credential never send one Idempotency-Key with two
+// bodies. The record is written before the version is checked, in one
+// transaction: a change committing meanwhile is either seen by the check
+// or still holds its own record, which the write conflicts with.
+func (s *Store) ReserveCreate(ctx context.Context, a CreateAttempt, rowVersion int64) error {
+	if a.CreatedAt.IsZero() {
+		a.CreatedAt = s.Now()
+	}
+	a.State = CreateInFlight
+	return s.Tx(ctx, func(tx *Store) error {
+		res := tx.ctx(ctx).Clauses(clause.OnConflict{Columns: []clause.Column{{Name: "id"}},
+			DoUpdates: clause.AssignmentColumns([]string{"owner", "lease_until", "state"}),
+			Where: clause.Where{Exprs: []clause.Expression{clause.Expr{
+				SQL:  "vault_creates.state <> ? OR vault_creates.lease_until IS NULL OR vault_creates.lease_until < ?",
+				Vars: []any{CreateInFlight, tx.Now()}}}},
+		}).Create(&a)
+		if res.Error != nil {
+			return wrap("record vault create", res.Error)
+		}
+		if res.RowsAffected == 0 {
+			return ErrCreateBusy
+		}
+		var version int64
+		err := tx.ctx(ctx).Model(&Credential{}).Where("id = ? AND organization_id = ? AND deleted_at IS NULL", a.CredentialID, a.OrganizationID).
+			Pluck("version", &version).Error
+		switch {
+		case err != nil:
+			return wrap("check credential version", err)
+		case version == 0:
+			return wrap("check credential version", ErrNotFound)
+		case version != rowVersion:
+			return ErrCreateBusy
+		}
+		return nil
+	})
+}
+
 // SettleCreate forgets a create whose outcome is known, if owner still
 // owns it (inside Tx: with the row write that records its item); else
 // ErrCreateTakenOver.

@@ -48,6 +48,7 @@ type OutboxStore interface {
 type CreateLog interface {
 	NextCreateKey(ctx context.Context, base string) (string, error)
 	RecordCreate(ctx context.Context, a CreateAttempt) error
+	ReserveCreate(ctx context.Context, a CreateAttempt, rowVersion int64) error
 	SettleCreate(ctx context.Context, id, owner string) error
 	MarkCreateLost(ctx context.Context, id, lastError string) error
 	ClaimCreates(ctx context.Context, owner string, limit int, lease time.Duration) ([]CreateAttempt, error)
