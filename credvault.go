@@ -163,10 +163,14 @@ func Open(ctx context.Context, cfg config.Config, opts Options) (*Platform, erro
 	src := org.NewConfigSource(st, kr)
 	ov := orgvault.New(src, orgvault.Options{Env: env, Policy: policy, Timeout: cfg.CustomTimeout,
 		CacheSize: cfg.CacheClients, ConnsPerHost: cfg.UpstreamConnsPerHost})
+	credOpts := []credentials.Option{credentials.WithOutboxLease(cfg.OutboxLease), credentials.WithCreateLease(cfg.CreateLease),
+		credentials.WithRowCacheSize(cfg.CacheRows)}
+	if cfg.NoReadBack {
+		credOpts = append(credOpts, credentials.WithoutReadBack())
+	}
 	p := &Platform{st: st, Organizations: org.NewOrganizations(st, cfg.CacheKeys),
 		Configs: org.NewConfigs(src, ov), Vault: ov, OTPCodes: otpcodes.New(st, kr),
-		Credentials: credentials.New(credentials.Store(st), contract.NewMetrics(reg).Instrument(ov), log, credentials.WithOutboxLease(cfg.OutboxLease), credentials.WithCreateLease(cfg.CreateLease),
-			credentials.WithRowCacheSize(cfg.CacheRows))}
+		Credentials: credentials.New(credentials.Store(st), contract.NewMetrics(reg).Instrument(ov), log, credOpts...)}
 	p.Folders, p.Outbox, p.Maintenance = p.Credentials.Folders(), p.Credentials.Outbox(), p.Credentials.Maintenance()
 	p.handler = httpapi.New(httpapi.Deps{
 		Logger:      log,

@@ -40,6 +40,7 @@ const (
 	EnvCacheClients     = "CREDVAULT_CACHE_CLIENTS"
 	EnvConnsPerHost     = "CREDVAULT_UPSTREAM_CONNS_PER_HOST"
 	EnvPprofAddr        = "CREDVAULT_PPROF_ADDR"
+	EnvReadBack         = "CREDVAULT_READ_BACK"
 	DefaultCreateLease  = 2 * time.Minute
 	DefaultOutboxLease  = 2 * time.Minute
 	DefaultCacheGrace   = time.Minute
@@ -118,6 +119,12 @@ type Config struct {
 	// PprofAddr, when set, is a loopback listen address serving Go's
 	// /debug/pprof profiles (off by default).
 	PprofAddr string
+	// NoReadBack turns off reading every created or updated item back
+	// and comparing it with what was sent (CREDVAULT_READ_BACK=off), for
+	// services known to answer GET with less than they store. On by
+	// default: a service that silently drops fields then fails the write
+	// (502 naming the fields) instead of losing them.
+	NoReadBack bool
 	// fromEnv says the Config came from the environment (Parse): its
 	// errors name variables; a Config built in Go gets errors naming its
 	// fields.
@@ -177,7 +184,7 @@ var fieldOf = map[string]string{
 	EnvMetricsAddr: "MetricsAddr", EnvCORSOrigins: "CORSOrigins", EnvRateConfig: "RateConfig",
 	EnvRateCredentials: "RateCredentials", EnvRateReads: "RateReads", EnvCacheGrace: "CacheGrace", EnvOutboxLease: "OutboxLease", EnvCreateLease: "CreateLease",
 	EnvCacheKeys: "CacheKeys", EnvCacheRows: "CacheRows", EnvCacheClients: "CacheClients",
-	EnvConnsPerHost: "UpstreamConnsPerHost", EnvPprofAddr: "PprofAddr",
+	EnvConnsPerHost: "UpstreamConnsPerHost", EnvPprofAddr: "PprofAddr", EnvReadBack: "NoReadBack",
 }
 
 // name is how errors about c call the setting of env: the variable when c
@@ -280,6 +287,7 @@ func (c Config) LogValue() slog.Value {
 		slog.String("outbox_lease", c.OutboxLease.String()), slog.String("create_lease", c.CreateLease.String()),
 		slog.Int("cache_keys", c.CacheKeys), slog.Int("cache_rows", c.CacheRows), slog.Int("cache_clients", c.CacheClients),
 		slog.Int("upstream_conns_per_host", c.UpstreamConnsPerHost), slog.String("pprof_addr", c.PprofAddr),
+		slog.Bool("read_back", !c.NoReadBack),
 	}
 	if c.EnvVaultEnabled() {
 		attrs = append(attrs, slog.String("custom_credential_api_base_url", c.CustomBaseURL), slog.Bool("custom_credential_api_token_set", c.CustomToken != ""))
@@ -325,6 +333,7 @@ func Parse(lookup func(string) (string, bool)) (Config, error) {
 		CacheClients:         p.integer(EnvCacheClients),
 		UpstreamConnsPerHost: p.integer(EnvConnsPerHost),
 		PprofAddr:            p.str(EnvPprofAddr, ""),
+		NoReadBack:           !p.onOff(EnvReadBack, true),
 		fromEnv:              true,
 	}
 	p.errs = append(p.errs, c.Validate())
@@ -594,4 +603,20 @@ func readSmallFile(path string) ([]byte, error) {
 		return nil, fmt.Errorf("%s is larger than 64 KiB", path)
 	}
 	return b, nil
+}
+
+// onOff reads an on/off switch (on, off, true, false, 1, 0).
+func (p *parser) onOff(name string, def bool) bool {
+	v, ok := p.lookup(name)
+	if !ok || strings.TrimSpace(v) == "" {
+		return def
+	}
+	switch strings.ToLower(strings.TrimSpace(v)) {
+	case "on", "true", "1", "yes":
+		return true
+	case "off", "false", "0", "no":
+		return false
+	}
+	p.errs = append(p.errs, fmt.Errorf("%s: must be on or off", name))
+	return def
 }

@@ -28,6 +28,7 @@ import (
 	"github.com/credvault/credvault/problem"
 	"github.com/credvault/credvault/store"
 	"github.com/credvault/credvault/vault"
+	"github.com/credvault/credvault/vault/wire"
 )
 
 // Errors of credentials and folders, beside the vault's (vault.ErrNotFound
@@ -129,7 +130,15 @@ type Service struct {
 	outboxLease time.Duration
 	// createLease is how long a recorded create is this process's.
 	createLease time.Duration
+	// noReadBack skips reading written items back (WithoutReadBack).
+	noReadBack bool
 }
+
+// WithoutReadBack turns off reading every created or updated item back
+// and comparing it with what was sent, for services known to answer GET
+// with less than they store (CREDVAULT_READ_BACK=off). By default a write
+// the service does not keep whole fails with a *vault.NotStoredError.
+func WithoutReadBack() Option { return func(s *Service) { s.noReadBack = true } }
 
 // DefaultCreateLease is how long a recorded create is its process's
 // (WithCreateLease): the vault call is bounded well within it, so a create
@@ -306,6 +315,10 @@ func (s *Service) createItem(ctx context.Context, t target, c vault.Credential) 
 			return vault.ItemRef{}, key, &vault.ContractError{Op: "create",
 				Problem: "the service answered with an item credvault deleted before (a replayed Idempotency-Key); nothing was stored, retry"}
 		}
+		if err := s.readBack(ctx, orgID, ref, op, c); err != nil {
+			s.cleanup(ctx, orgID, ref, key, "the service did not store the credential whole")
+			return vault.ItemRef{}, key, err
+		}
 		return ref, key, nil
 	}
 	bctx := context.WithoutCancel(ctx)
@@ -323,6 +336,34 @@ func (s *Service) createItem(ctx context.Context, t target, c vault.Credential) 
 		slog.String("organization_id", orgID), slog.String("credential_id", credID), slog.String("idempotency_key", key),
 		slog.String("operation", op), slog.String("error", err.Error()))
 	return ref, key, err
+}
+
+// readBack reads a written item back (one GET, on the connection the
+// create used) and compares every field sent: a service that acknowledged
+// a write it did not keep whole is a *vault.NotStoredError naming the
+// fields, so nothing is acknowledged that was not stored. An item that
+// cannot be read back fails the write too (its error): its storage is not
+// proven.
+func (s *Service) readBack(ctx context.Context, orgID string, ref vault.ItemRef, op string, sent vault.Credential) error {
+	if s.noReadBack {
+		return nil
+	}
+	got, err := s.vault.Get(ctx, orgID, ref)
+	var ce *vault.ContractError
+	switch {
+	case errors.Is(err, vault.ErrNotFound):
+		return &vault.NotStoredError{Op: op, Fields: []string{"the item (GET answered 404 right after the " + op + ")"}}
+	case errors.As(err, &ce) && len(ce.Missing) > 0:
+		return &vault.NotStoredError{Op: op, Fields: ce.Missing}
+	case errors.As(err, &ce):
+		return &vault.NotStoredError{Op: op, Fields: []string{"the credential (" + ce.Problem + ")"}}
+	case err != nil:
+		return err
+	}
+	if missing := wire.Unstored(sent, got); len(missing) > 0 {
+		return &vault.NotStoredError{Op: op, Fields: missing}
+	}
+	return nil
 }
 
 // ItemMissingError is a read of a credential whose item reconcile found

@@ -24,9 +24,12 @@ import (
 
 // benchPlatform is a PostgreSQL-backed platform with one organization
 // configured against a loopback fake service and one stored credential.
-func benchPlatform(b *testing.B) (p *credvault.Platform, orgID, key, credID string) {
+func benchPlatform(b *testing.B, tweak ...func(*config.Config)) (p *credvault.Platform, orgID, key, credID string) {
 	ctx := context.Background()
 	cfg, _ := config.Parse(func(string) (string, bool) { return "", false })
+	for _, f := range tweak {
+		f(&cfg)
+	}
 	cfg.DataDir = b.TempDir()
 	cfg.DatabaseURL = testdb.PostgresURL(b)
 	ks, _ := keyring.Generate()
@@ -223,4 +226,26 @@ func newBenchServer(b *testing.B, p *credvault.Platform) string {
 	b.Cleanup(srv.Close)
 	http.DefaultTransport.(*http.Transport).MaxIdleConnsPerHost = 64
 	return srv.URL
+}
+
+// BenchmarkCreateReadBack is the cost of reading every created item back
+// (the default) against the same create with CREDVAULT_READ_BACK=off, in
+// one run: the ratio of "on" to "off" is what the guarantee costs a
+// create (one GET on the warm connection the create used).
+func BenchmarkCreateReadBack(b *testing.B) {
+	cred := vault.Credential{Name: "bench", Type: vault.TypePassword, Password: &vault.Password{Username: "u",
+		Password: vault.NewSecret("p"), TOTP: vault.NewSecret("JBSWY3DPEHPK3PXP"), TOTPType: vault.TOTPAuthenticator}}
+	for _, mode := range []string{"on", "off"} {
+		b.Run(mode, func(b *testing.B) {
+			p, orgID, _, _ := benchPlatform(b, func(c *config.Config) { c.NoReadBack = mode == "off" })
+			ctx := context.Background()
+			b.ReportAllocs()
+			b.ResetTimer()
+			for b.Loop() {
+				if _, err := p.Credentials.Create(ctx, orgID, cred, credentials.Patch{}); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
 }

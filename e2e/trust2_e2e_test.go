@@ -112,7 +112,23 @@ func TestAPIKeyCannotMoveSecretsOut(t *testing.T) {
 	}
 
 	// With the proof of the old configuration (its URL and full token)
-	// the move is allowed.
+	// the move is allowed; but this service answers every request with an
+	// id and stores nothing readable, so the read-back refuses each move
+	// and every credential stays where it was.
+	r = h.do("POST", migrate, key, map[string]any{"sources": []any{cfgBody(one.Base(), svcToken)["config"]}})
+	if r.status != 200 || r.json(t)["to_move"] != float64(2) || r.json(t)["migrated"] != float64(0) || !strings.Contains(string(r.body), "did not store") {
+		t.Fatalf("proven migration to a service that stores nothing = %d %s", r.status, scrub(string(r.body)))
+	}
+	for _, id := range []string{pw, card} {
+		if _, err := h.p.Credentials.GetWithSecret(t.Context(), orgID, id); err != nil {
+			t.Fatalf("%s after the refused move: %v", id, err)
+		}
+	}
+	// To a service that stores, the proven move goes through.
+	two := fakeservice.New(t, svcToken)
+	if r := h.do("POST", "/api/v1/credentials/custom_credential/create", key, cfgBody(two.Base(), svcToken)); r.status != 200 {
+		t.Fatalf("switch to a storing service: %d %s", r.status, r.body)
+	}
 	r = h.do("POST", migrate, key, map[string]any{"sources": []any{cfgBody(one.Base(), svcToken)["config"]}})
 	if r.status != 200 || r.json(t)["migrated"] != float64(2) {
 		t.Fatalf("proven migration = %d %s", r.status, scrub(string(r.body)))

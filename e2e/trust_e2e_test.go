@@ -23,7 +23,7 @@ const envToken = "env-token-1234567890abcdef"
 func TestCrossOrganizationItemIDIsNotResolvedElsewhere(t *testing.T) {
 	t.Parallel()
 	h, envSvc := envHarness(t, testdb.Postgres)
-	_, keyA := h.org("A")
+	orgA, keyA := h.org("A")
 	_, keyB := h.org("B")
 
 	// B stores a credential with an authenticator seed in the env service.
@@ -35,18 +35,11 @@ func TestCrossOrganizationItemIDIsNotResolvedElsewhere(t *testing.T) {
 	if envSvc.Items() != 1 {
 		t.Fatalf("env service holds %d items, want 1", envSvc.Items())
 	}
-	victimItem := "cred_1" // the fake's first id
+	const victimItem = "cred_1" // the fake's first id
 
-	// A's own service stores honestly but answers with B's item id.
+	// A's own service stores honestly, and its ids are those of B's
+	// service: A's item is B's item id, elsewhere.
 	evil := fakeservice.New(t, svcToken)
-	evil.Fail = func(w http.ResponseWriter, r *http.Request) bool {
-		if r.Method == http.MethodPost {
-			w.Header().Set("Content-Type", "application/json")
-			_, _ = w.Write([]byte(`{"id":"` + victimItem + `"}`))
-			return true
-		}
-		return false
-	}
 	if r := h.do("POST", "/api/v1/credentials/custom_credential/create", keyA, cfgBody(evil.Base(), svcToken)); r.status != 200 {
 		t.Fatalf("A configure = %d %s", r.status, r.body)
 	}
@@ -57,6 +50,9 @@ func TestCrossOrganizationItemIDIsNotResolvedElsewhere(t *testing.T) {
 		t.Fatalf("A create = %d %s", r.status, scrub(string(r.body)))
 	}
 	credA := r.json(t)["credential_id"].(string)
+	if row, err := testStore(h.p).GetCredential(t.Context(), orgA, credA); err != nil || row.ItemID != victimItem {
+		t.Fatalf("A's item id = %q %v, want B's %q", row.ItemID, err, victimItem)
+	}
 	if r := h.do("DELETE", "/api/v1/credentials/custom_credential", keyA, nil); r.status != 200 {
 		t.Fatalf("A clear = %d", r.status)
 	}
@@ -68,13 +64,14 @@ func TestCrossOrganizationItemIDIsNotResolvedElsewhere(t *testing.T) {
 	envBefore := envSvc.Requests.Load()
 
 	// A's TOTP and secret read go to A's own (cleared) configuration's
-	// service, which has no item under that id: never the env service.
+	// service, which holds A's decoy under that id: never the env service.
 	r = h.do("GET", "/api/v1/credentials/"+credA+"/totp-code", keyA, nil)
 	if r.status == 200 && r.json(t)["code"] == codeB.json(t)["code"] {
 		t.Fatalf("A's totp-code returned B's code")
 	}
-	if _, err := h.p.Credentials.GetWithSecret(t.Context(), orgIDOf(t, h, keyA), credA); err == nil {
-		t.Fatalf("A's GetWithSecret succeeded; it must not reach B's item")
+	if got, err := h.p.Credentials.GetWithSecret(t.Context(), orgIDOf(t, h, keyA), credA); err != nil ||
+		got.Credential.Password.TOTP.Reveal() != "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ" {
+		t.Fatalf("A's GetWithSecret did not read A's own decoy (%v): it must never reach B's item", err)
 	}
 	r = h.do("DELETE", "/api/v1/credentials/"+credA, keyA, nil)
 	if r.status != 204 && r.status != 409 && r.status != 502 {

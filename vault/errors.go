@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -53,6 +54,9 @@ func (e *SourceUnavailableError) Is(target error) bool { return target == ErrSou
 type ContractError struct {
 	Op      string // "create", "get", "delete"
 	Problem string
+	// Missing names the required fields an answer lacked, when that is
+	// the problem.
+	Missing []string
 }
 
 func (e *ContractError) Error() string {
@@ -150,3 +154,20 @@ func (e *TimeoutError) Error() string {
 
 // Is makes errors.Is(err, ErrTimeout) true.
 func (e *TimeoutError) Is(target error) bool { return target == ErrTimeout }
+
+// NotStoredError is a write the service acknowledged but did not keep
+// whole: reading the item back, the fields named (wire names, never
+// values) were missing or different. Nothing was stored by credvault; the
+// item is deleted through the outbox. It is a contract violation (502).
+type NotStoredError struct {
+	Op     string // "create", "update" or "migrate"
+	Fields []string
+}
+
+func (e *NotStoredError) Error() string {
+	return fmt.Sprintf("the custom credential service did not store %s: it acknowledged the %s, but reading the item back they were missing or different; "+
+		"nothing was saved (a service that drops fields cannot hold this credential type)", strings.Join(e.Fields, ", "), e.Op)
+}
+
+// Is makes errors.Is(err, ErrContractViolation) true.
+func (e *NotStoredError) Is(target error) bool { return target == ErrContractViolation }

@@ -334,19 +334,60 @@ func finish(c vault.Credential, obj map[string]json.RawMessage) (vault.Credentia
 	if bad != "" {
 		return vault.Credential{}, &vault.ContractError{Op: "get", Problem: fmt.Sprintf("field %q has the wrong JSON type", fieldName(bad))}
 	}
+	var missing []string
 	for i, f := range vault.Fields(c.Type) {
 		if set&(1<<i) != 0 {
 			continue
 		}
 		switch {
 		case f.Required:
-			return vault.Credential{}, &vault.ContractError{Op: "get", Problem: fmt.Sprintf("required field %q is missing from the %s credential", f.Name, c.Type)}
+			missing = append(missing, f.Name)
 		case f.Name == "totp_type":
 			c.SetText(f, string(vault.TOTPNone))
 		}
 	}
+	switch len(missing) {
+	case 0:
+	case 1:
+		return vault.Credential{}, &vault.ContractError{Op: "get", Missing: missing,
+			Problem: fmt.Sprintf("required field %q is missing from the %s credential", missing[0], c.Type)}
+	default:
+		return vault.Credential{}, &vault.ContractError{Op: "get", Missing: missing,
+			Problem: fmt.Sprintf("required fields %s are missing from the %s credential", strings.Join(missing, ", "), c.Type)}
+	}
 	c.Prepare()
 	return c, nil
+}
+
+// Unstored lists, by wire name, the fields of sent that got (the item
+// read back) does not hold with the value sent: missing or different. The
+// name is not compared (a GET answer need not carry it); fields got has
+// and sent has not do not count. Values are never shown.
+func Unstored(sent, got vault.Credential) []string {
+	if sent.Type != got.Type {
+		return []string{"type"}
+	}
+	es, err1 := encode(sent, false)
+	eg, err2 := encode(got, false)
+	if err1 != nil {
+		return nil
+	}
+	var ms, mg map[string]any
+	_ = json.Unmarshal(es, &ms)
+	if err2 == nil {
+		_ = json.Unmarshal(eg, &mg)
+	}
+	var out []string
+	for _, f := range vault.Fields(sent.Type) {
+		vs, ok := ms[f.Name]
+		if !ok {
+			continue
+		}
+		if vg, ok := mg[f.Name]; !ok || !reflect.DeepEqual(vs, vg) {
+			out = append(out, f.Name)
+		}
+	}
+	return out
 }
 
 // fieldName is a decoder's field path safe to show: the path inside a
