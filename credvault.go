@@ -26,6 +26,7 @@ import (
 	"github.com/credvault/credvault/config"
 	"github.com/credvault/credvault/credentials"
 	"github.com/credvault/credvault/httpapi"
+	"github.com/credvault/credvault/internal/lru"
 	"github.com/credvault/credvault/migrations"
 	"github.com/credvault/credvault/org"
 	"github.com/credvault/credvault/otpcodes"
@@ -89,6 +90,8 @@ type Platform struct {
 	// background waits for it.
 	stop       context.CancelFunc
 	background sync.WaitGroup
+	// feed is the change feed's state, which the caches consult.
+	feed *lru.Feed
 }
 
 // Open wires a Platform from cfg. Close it when done.
@@ -161,16 +164,27 @@ func Open(ctx context.Context, cfg config.Config, opts Options) (*Platform, erro
 	// Open on one registry) instead of panicking.
 	reg := &registrations{Registerer: opts.Registerer}
 	src := org.NewConfigSource(st, kr)
+	// While the change feed is down (PostgreSQL: until the listener is
+	// subscribed, and whenever it loses its connection), no cache serves
+	// an entry older than a second unchecked: a revocation or a deletion
+	// by another replica reaches this one within a second even when only
+	// new connections fail.
+	feed := &lru.Feed{}
+	if st.Dialect() == migrations.Postgres {
+		feed.SetConnected(false)
+	}
 	ov := orgvault.New(src, orgvault.Options{Env: env, Policy: policy, Timeout: cfg.CustomTimeout,
-		CacheSize: cfg.CacheClients, ConnsPerHost: cfg.UpstreamConnsPerHost})
+		CacheSize: cfg.CacheClients, ConnsPerHost: cfg.UpstreamConnsPerHost, MustCheck: feed.MustCheck})
 	credOpts := []credentials.Option{credentials.WithOutboxLease(cfg.OutboxLease), credentials.WithCreateLease(cfg.CreateLease),
-		credentials.WithRowCacheSize(cfg.CacheRows)}
+		credentials.WithRowCacheSize(cfg.CacheRows), credentials.WithRevalidate(feed.MustCheck)}
 	if cfg.NoReadBack {
 		credOpts = append(credOpts, credentials.WithoutReadBack())
 	}
 	p := &Platform{st: st, Organizations: org.NewOrganizations(st, cfg.CacheKeys),
 		Configs: org.NewConfigs(src, ov), Vault: ov, OTPCodes: otpcodes.New(st, kr),
 		Credentials: credentials.New(credentials.Store(st), contract.NewMetrics(reg).Instrument(ov), log, credOpts...)}
+	p.Organizations.MustCheck = feed.MustCheck
+	p.feed = feed
 	p.Folders, p.Outbox, p.Maintenance = p.Credentials.Folders(), p.Credentials.Outbox(), p.Credentials.Maintenance()
 	p.handler = httpapi.New(httpapi.Deps{
 		Logger:      log,
@@ -286,7 +300,9 @@ func (p *Platform) startBackground(log *slog.Logger, cacheGrace time.Duration) {
 				p.Organizations.FlushKeys()
 				p.Credentials.Flush()
 			},
+			OnLost: func() { p.feed.SetConnected(false) },
 			OnReady: func() {
+				p.feed.SetConnected(true)
 				select {
 				case ready <- struct{}{}:
 				default:

@@ -2,10 +2,12 @@ package credentials
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"time"
 
 	"github.com/credvault/credvault/internal/lru"
+	"github.com/credvault/credvault/problem"
 	"github.com/credvault/credvault/store"
 )
 
@@ -16,8 +18,11 @@ import (
 // (Invalidate); entries expire after the TTL anyway. It holds at most its
 // size in rows, evicting the least recently used.
 type rowCache struct {
-	ttl   time.Duration
-	cache *lru.Cache[rowKey, store.Credential]
+	ttl time.Duration
+	// mustCheck, when set, says a hit of that age is read again first
+	// (WithRevalidate).
+	mustCheck func(age time.Duration) bool
+	cache     *lru.Cache[rowKey, store.Credential]
 
 	// loads counts, per organization with a load in flight, its changes
 	// meanwhile, so a load that raced a change is not cached. An
@@ -47,9 +52,27 @@ func newRowCache(ttl time.Duration, size int) *rowCache {
 
 func (c *rowCache) get(ctx context.Context, orgID, id string, load func(context.Context, string, string) (store.Credential, error)) (store.Credential, error) {
 	k := rowKey{orgID, id}
-	if r, ok := c.cache.Get(k); ok {
+	r, age, ok := c.cache.GetAge(k)
+	if !ok {
+		return c.load(ctx, k, load)
+	}
+	if c.mustCheck == nil || !c.mustCheck(age) {
 		return r, nil
 	}
+	fresh, err := c.load(ctx, k, load)
+	switch {
+	case err == nil:
+		return fresh, nil
+	case errors.Is(err, problem.ErrUnavailable):
+		return r, nil // the database is out: nothing can have changed it
+	}
+	c.cache.Remove(k)
+	return store.Credential{}, err
+}
+
+// load reads k's row and caches it unless a change raced the read.
+func (c *rowCache) load(ctx context.Context, k rowKey, load func(context.Context, string, string) (store.Credential, error)) (store.Credential, error) {
+	orgID, id := k.org, k.id
 	var o *orgLoads
 	var gen uint64
 	c.cache.WithLock(func() {

@@ -132,6 +132,8 @@ type Service struct {
 	createLease time.Duration
 	// noReadBack skips reading written items back (WithoutReadBack).
 	noReadBack bool
+	// rowCheck is the row cache's revalidation rule (WithRevalidate).
+	rowCheck func(age time.Duration) bool
 }
 
 // WithoutReadBack turns off reading every created or updated item back
@@ -170,6 +172,14 @@ func WithOutboxLease(d time.Duration) Option {
 	}
 }
 
+// WithRevalidate makes the row cache ask mustCheck of every hit's age:
+// true reads the row again first (the change feed is down, so a change
+// made elsewhere would not be heard); a read the database cannot answer
+// then serves the cached row.
+func WithRevalidate(mustCheck func(age time.Duration) bool) Option {
+	return func(s *Service) { s.rowCheck = mustCheck }
+}
+
 // WithRowCacheSize sets how many credential rows the Service caches
 // (DefaultRowCacheSize), evicting the least recently used beyond it.
 func WithRowCacheSize(n int) Option {
@@ -192,6 +202,7 @@ func New(s Storage, v vault.SourcedVault, log *slog.Logger, opts ...Option) *Ser
 	for _, o := range opts {
 		o(svc)
 	}
+	svc.rows.mustCheck = svc.rowCheck
 	return svc
 }
 

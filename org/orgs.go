@@ -63,7 +63,12 @@ type Organizations struct {
 	store OrgStore
 	// KeyTTL bounds how long a cached key is trusted (default 1 minute).
 	KeyTTL time.Duration
-	now    func() time.Time
+	// MustCheck, when set, is asked of every cached key's age: true looks
+	// the key up again first (the change feed is down, so a revocation
+	// elsewhere would not be heard); a lookup the database cannot answer
+	// then serves the cached key.
+	MustCheck func(age time.Duration) bool
+	now       func() time.Time
 
 	keys *lru.Cache[[sha256.Size]byte, Principal] // by key hash
 	// gen counts invalidations: a lookup that raced one is not cached.
@@ -164,9 +169,26 @@ func (o *Organizations) Authenticate(ctx context.Context, key string) (Principal
 		return Principal{}, ErrUnauthorized
 	}
 	hash := HashAPIKey(key)
-	if p, ok := o.keys.Get([sha256.Size]byte(hash)); ok {
+	p, age, ok := o.keys.GetAge([sha256.Size]byte(hash))
+	if !ok {
+		return o.lookup(ctx, hash)
+	}
+	if o.MustCheck == nil || !o.MustCheck(age) {
 		return p, nil
 	}
+	fresh, err := o.lookup(ctx, hash)
+	switch {
+	case err == nil:
+		return fresh, nil
+	case errors.Is(err, problem.ErrUnavailable):
+		return p, nil // the database is out: nothing can have changed it
+	}
+	o.keys.Remove([sha256.Size]byte(hash))
+	return Principal{}, err
+}
+
+// lookup reads the key with hash from the store and caches it if valid.
+func (o *Organizations) lookup(ctx context.Context, hash []byte) (Principal, error) {
 	gen := o.gen.Load()
 	k, err := o.store.APIKeyByHash(ctx, hash)
 	if errors.Is(err, store.ErrNotFound) {

@@ -55,6 +55,10 @@ type ListenOptions struct {
 	OnReset func()
 	// OnReady is called each time the listener is subscribed.
 	OnReady func()
+	// OnLost is called when the listener loses its connection (once per
+	// outage, before the grace starts): until OnReady, changes made by
+	// other processes are not heard.
+	OnLost func()
 	// Grace is how long caches keep serving after the connection is lost
 	// (the database may be out, and nothing can change it meanwhile);
 	// OnReset runs when an outage outlasts it, and on reconnecting.
@@ -77,6 +81,9 @@ func (u *outage) lost(err error) {
 		return
 	}
 	u.since = time.Now()
+	if u.o.OnLost != nil {
+		u.o.OnLost()
+	}
 	reset := func() {
 		u.o.Logger.Warn("the change feed is still down: dropping caches; cache misses answer 503 until the database is back",
 			slog.String("after", u.o.Grace.String()))

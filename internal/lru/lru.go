@@ -39,6 +39,7 @@ type entry[K comparable, V any] struct {
 	key        K
 	value      V
 	expires    int64        // unix nanoseconds
+	added      int64        // unix nanoseconds
 	used       atomic.Int64 // unix nanoseconds of the last promotion
 }
 
@@ -58,16 +59,22 @@ func New[K comparable, V any](size int, now func() time.Time, onEvict func(K, V)
 
 // Get returns the value under k if it is there and has not expired.
 func (c *Cache[K, V]) Get(k K) (V, bool) {
+	v, _, ok := c.GetAge(k)
+	return v, ok
+}
+
+// GetAge is Get that also says how long ago the value was added.
+func (c *Cache[K, V]) GetAge(k K) (V, time.Duration, bool) {
 	c.mu.RLock()
 	e, ok := c.entries[k]
 	c.mu.RUnlock()
 	var zero V
 	if !ok {
-		return zero, false
+		return zero, 0, false
 	}
 	now := c.now().UnixNano()
 	if now >= e.expires {
-		return zero, false
+		return zero, 0, false
 	}
 	if last := e.used.Load(); now-last > int64(promoteEvery) && e.used.CompareAndSwap(last, now) {
 		c.mu.Lock()
@@ -77,7 +84,7 @@ func (c *Cache[K, V]) Get(k K) (V, bool) {
 		}
 		c.mu.Unlock()
 	}
-	return e.value, true
+	return e.value, time.Duration(now - e.added), true
 }
 
 // Add stores v under k until ttl from now, evicting the least recently
@@ -92,7 +99,7 @@ func (c *Cache[K, V]) Add(k K, v V, ttl time.Duration) {
 // AddLocked is Add for a caller holding the lock (inside WithLock).
 func (c *Cache[K, V]) AddLocked(k K, v V, ttl time.Duration) {
 	now := c.now()
-	e := &entry[K, V]{key: k, value: v, expires: now.Add(ttl).UnixNano()}
+	e := &entry[K, V]{key: k, value: v, expires: now.Add(ttl).UnixNano(), added: now.UnixNano()}
 	e.used.Store(now.UnixNano())
 	if old, ok := c.entries[k]; ok {
 		c.remove(old)

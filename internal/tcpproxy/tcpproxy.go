@@ -47,6 +47,11 @@ func (p *Proxy) Cut() {
 	p.mu.Unlock()
 }
 
+// RefuseNew refuses new connections (accepted and closed at once) and
+// leaves the open ones working, until Restore: a database that takes no
+// new connection while a pool's keep serving.
+func (p *Proxy) RefuseNew() { p.cut.Store(true) }
+
 // Restore lets connections through again.
 func (p *Proxy) Restore() { p.cut.Store(false) }
 

@@ -63,6 +63,11 @@ type Options struct {
 	// ConnsPerHost caps the connections to one service host, all of which
 	// may stay idle (netpolicy.DefaultConnsPerHost).
 	ConnsPerHost int
+	// MustCheck, when set, is asked of every cached client's age: true
+	// loads its configuration again first (the change feed is down, so a
+	// change made elsewhere would not be heard); a load that fails then
+	// serves the cached client.
+	MustCheck func(age time.Duration) bool
 }
 
 // DefaultCacheSize is how many clients a Vault caches when
@@ -88,6 +93,7 @@ type Vault struct {
 	timeout   time.Duration
 	ttl       time.Duration
 	now       func() time.Time
+	mustCheck func(age time.Duration) bool
 
 	// cache holds, per organization, the client of its current source
 	// (config ""), and the client of each saved configuration its items
@@ -124,7 +130,7 @@ func New(source ConfigSource, opts Options) *Vault {
 	}
 	return &Vault{
 		source: source, env: env, policy: policy, transport: netpolicy.NewSizedTransport(policy, opts.ConnsPerHost),
-		timeout: opts.Timeout, ttl: opts.TTL, now: opts.Now, cache: lru.New[cacheKey, *contract.Client](opts.CacheSize, opts.Now, nil),
+		timeout: opts.Timeout, ttl: opts.TTL, now: opts.Now, mustCheck: opts.MustCheck, cache: lru.New[cacheKey, *contract.Client](opts.CacheSize, opts.Now, nil),
 	}
 }
 
@@ -200,11 +206,13 @@ func (v *Vault) ResolveSource(ctx context.Context, orgID, source string) (*contr
 // cached returns the client under key, loading it once (singleflight)
 // when absent or expired. Loads racing an invalidation are not stored.
 func (v *Vault) cached(ctx context.Context, key cacheKey, load func(context.Context) (*contract.Client, error)) (*contract.Client, error) {
-	if cl, ok := v.cache.Get(key); ok {
-		return cl, nil
+	stale, age, ok := v.cache.GetAge(key)
+	if ok && (v.mustCheck == nil || !v.mustCheck(age)) {
+		return stale, nil
 	}
+	checking := ok
 	res, err, _ := v.group.Do(key.flight(), func() (any, error) {
-		if cl, ok := v.cache.Get(key); ok {
+		if cl, age, ok := v.cache.GetAge(key); ok && (v.mustCheck == nil || !v.mustCheck(age)) {
 			// Loaded by a flight that finished after our miss.
 			return cl, nil
 		}
@@ -227,6 +235,13 @@ func (v *Vault) cached(ctx context.Context, key cacheKey, load func(context.Cont
 		return cl, nil
 	})
 	if err != nil {
+		var gone *vault.SourceUnavailableError
+		if checking && !errors.Is(err, vault.ErrNotConfigured) && !errors.As(err, &gone) {
+			return stale, nil // the database is out: nothing can have changed it
+		}
+		if checking {
+			v.cache.Remove(key)
+		}
 		return nil, err
 	}
 	return res.(*contract.Client), nil
