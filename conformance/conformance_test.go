@@ -2,6 +2,9 @@ package conformance_test
 
 import (
 	"bytes"
+	"encoding/json"
+	"fmt"
+	"sync"
 	"context"
 	"io"
 	"net/http"
@@ -167,4 +170,49 @@ func readPeek(r *http.Request) string {
 	b, _ := io.ReadAll(r.Body)
 	r.Body = io.NopCloser(bytes.NewReader(b))
 	return string(b)
+}
+
+// TestTheSeedsExampleIsConformant: a service that behaves as the seed's
+// FastAPI example (it keeps name, type, username, password, totp and
+// totp_type, nothing else) passes: metadata is optional in the seed's
+// contract (a warning), cards and secrets are warnings too.
+func TestTheSeedsExampleIsConformant(t *testing.T) {
+	t.Parallel()
+	var mu sync.Mutex
+	items := map[string]map[string]any{}
+	next := 0
+	seed := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		defer mu.Unlock()
+		id := r.URL.Path[strings.LastIndex(r.URL.Path, "/")+1:]
+		switch {
+		case r.Header.Get("Authorization") != "Bearer "+token:
+			w.WriteHeader(401)
+		case r.Method == "POST":
+			var in map[string]any
+			_ = json.NewDecoder(r.Body).Decode(&in)
+			kept := map[string]any{}
+			for _, k := range []string{"name", "type", "username", "password", "totp", "totp_type"} {
+				kept[k] = in[k]
+			}
+			next++
+			id := fmt.Sprintf("cred_%d", next)
+			items[id] = kept
+			_ = json.NewEncoder(w).Encode(map[string]string{"id": id})
+		case r.Method == "GET" && items[id] != nil:
+			_ = json.NewEncoder(w).Encode(items[id])
+		case r.Method == "DELETE" && items[id] != nil:
+			delete(items, id)
+			_, _ = w.Write([]byte(`{"status":"deleted"}`))
+		default:
+			w.WriteHeader(404)
+		}
+	}))
+	defer seed.Close()
+	rep := run(t, seed.URL+"/api/v1/credentials")
+	if st, detail := status(rep, "read back password"); st != conformance.Warn || !strings.Contains(detail, "metadata") || !rep.OK {
+		var out strings.Builder
+		rep.Print(&out)
+		t.Fatalf("read back password = %s (%s), ok=%v\n%s", st, detail, rep.OK, out.String())
+	}
 }

@@ -1,6 +1,7 @@
 package conformance
 
 import (
+	"errors"
 	"context"
 	"fmt"
 	"strings"
@@ -45,6 +46,9 @@ func Probe(ctx context.Context, client *contract.Client) Reachability {
 type Step struct {
 	Name string // "create", "read back" or "delete"
 	Err  error
+	// Fields names the fields a failed read back found missing or
+	// different.
+	Fields []string
 }
 
 // RoundTrip creates cred, reads it back and compares every field (by
@@ -58,11 +62,16 @@ func RoundTrip(ctx context.Context, client *contract.Client, cred vault.Credenti
 	}
 	steps := []Step{{Name: "create"}}
 	got, err := client.GetItem(ctx, id)
-	if err == nil {
-		if diff := wire.DiffFields(cred, got); len(diff) > 0 {
+	var diff []string
+	var ce *vault.ContractError
+	switch {
+	case err == nil:
+		if diff = wire.DiffFields(cred, got); len(diff) > 0 {
 			err = fmt.Errorf("the credential read back differs in %s", strings.Join(diff, ", "))
 		}
+	case errors.As(err, &ce):
+		diff = ce.Missing
 	}
-	steps = append(steps, Step{Name: "read back", Err: err})
+	steps = append(steps, Step{Name: "read back", Err: err, Fields: diff})
 	return id, append(steps, Step{Name: "delete", Err: client.DeleteItem(ctx, id)})
 }

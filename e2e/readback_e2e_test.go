@@ -143,3 +143,40 @@ func TestAServiceThatDropsFieldsLosesNothing(t *testing.T) {
 		t.Fatalf("card with read-back off = %d %s", r.status, scrub(string(r.body)))
 	}
 }
+
+// TestConnectionTestSaysWhatTheServiceStores: the round trip covers the
+// three types and says which the service stores whole; the plain test
+// says whether the token was accepted, asking for an unknown item.
+func TestConnectionTestSaysWhatTheServiceStores(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, testdb.Postgres)
+	_, key := h.org("Testers")
+	svc := newDroppingService(t, svcToken)
+	body := cfgBody(svc.URL+"/api/v1/credentials", svcToken)
+	r := h.do("POST", "/api/v1/credentials/custom_credential/test_connection?mode=roundtrip", key, body)
+	d := r.detail()
+	if r.status != 200 || r.json(t)["success"] != true || !strings.Contains(d, "password ✓") ||
+		!strings.Contains(d, "credit_card ✗ drops") || !strings.Contains(d, "card_number") || !strings.Contains(d, "secret ✗ drops secret_value") {
+		t.Fatalf("round trip against a service keeping passwords only = %d %s", r.status, r.body)
+	}
+	r = h.do("POST", "/api/v1/credentials/custom_credential/test_connection", key, body)
+	if r.status != 200 || !strings.Contains(r.detail(), "token was accepted") {
+		t.Fatalf("plain test = %d %s", r.status, r.body)
+	}
+	// A service whose base URL answers 404 to anyone, and whose items
+	// need the token: reachable, and the wrong token is named.
+	gate := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.TrimSuffix(r.URL.Path, "/") == "/api/v1/credentials" || r.Header.Get("Authorization") != "Bearer "+svcToken {
+			if strings.TrimSuffix(r.URL.Path, "/") != "/api/v1/credentials" {
+				w.WriteHeader(http.StatusUnauthorized)
+				return
+			}
+		}
+		w.WriteHeader(http.StatusNotFound)
+	}))
+	defer gate.Close()
+	r = h.do("POST", "/api/v1/credentials/custom_credential/test_connection", key, cfgBody(gate.URL+"/api/v1/credentials", "wrong-token-0123456789"))
+	if r.status != 400 || r.json(t)["status_code"] != float64(401) || !strings.Contains(r.detail(), "rejected the API token") {
+		t.Fatalf("plain test with a wrong token = %d %s", r.status, r.body)
+	}
+}
