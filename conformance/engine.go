@@ -1,8 +1,8 @@
 package conformance
 
 import (
-	"errors"
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 
