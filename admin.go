@@ -82,3 +82,32 @@ func (a *Admin) Sets() []sealed.Set { return sealedSets(a.st) }
 
 // Close releases the database.
 func (a *Admin) Close() error { return a.st.Close() }
+
+// ErrBackupPostgres is Backup refusing a PostgreSQL database: its backup
+// is PostgreSQL's own (pg_dump, or a base backup with WAL archiving).
+var ErrBackupPostgres = errors.New("credvault backup copies the embedded SQLite database only: back up PostgreSQL with its own tools " +
+	"(pg_dump --format=custom DATABASE_URL > credvault.dump, restored with pg_restore; see docs/OPERATIONS.md)")
+
+// Backup writes a consistent copy of the embedded database to out, while
+// the server keeps running (SQLite's VACUUM INTO: one read transaction,
+// so the copy holds every commit up to its start, the write-ahead log's
+// included, and nothing half-written). out must not exist. The copy holds
+// ciphertexts only: restoring it needs the same keyset, which is not in
+// it (back up the keyset file apart, as key material).
+func (a *Admin) Backup(ctx context.Context, out string) error {
+	if a.st.Dialect() != migrations.SQLite {
+		return ErrBackupPostgres
+	}
+	if _, err := os.Stat(out); err == nil {
+		return fmt.Errorf("backup: %s exists: choose a new file", out)
+	}
+	abs, err := filepath.Abs(out)
+	if err != nil {
+		return err
+	}
+	if _, err := a.st.SQLDB().ExecContext(ctx, "VACUUM INTO ?", abs); err != nil {
+		_ = os.Remove(abs)
+		return fmt.Errorf("backup to %s: %w", abs, err)
+	}
+	return os.Chmod(abs, 0o600)
+}

@@ -125,7 +125,7 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err.Error()} })
 	root.PersistentFlags().StringVar(&format, "format", "json", "output format: json or text")
 	root.AddCommand(serveCmd(stderr), migrateCmd(out), keysCmd(out, stderr), orgCmd(out, stderr), auditCmd(out, stderr), outboxCmd(out, stderr),
-		reconcileCmd(out, stderr), credentialsCmd(out, stderr), checkServiceCmd(stdout), versionCmd(out))
+		reconcileCmd(out, stderr), credentialsCmd(out, stderr), checkServiceCmd(stdout), backupCmd(out), versionCmd(out))
 	return root
 }
 
