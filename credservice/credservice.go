@@ -11,6 +11,7 @@
 package credservice
 
 import (
+	"encoding/json"
 	"bytes"
 	"crypto/sha256"
 	"crypto/subtle"
@@ -188,10 +189,18 @@ func (s *Server) create(c echo.Context) error {
 	if err := check.Validate(); err != nil {
 		return fail(http.StatusBadRequest, err.Error())
 	}
-	plain, err := wire.Encode(cred)
-	if err != nil {
+	if _, err := wire.Encode(cred); err != nil {
 		return fail(http.StatusBadRequest, err.Error())
 	}
+	// Stored as sent (compacted): every field the contract names and
+	// nothing else (DecodeCreate refused the rest), with the values the
+	// client chose, an empty secret_label "" included (Skyvern's client
+	// sends one, and reads it back as "", not null).
+	var compact bytes.Buffer
+	if err := json.Compact(&compact, body); err != nil {
+		return fail(http.StatusBadRequest, "the body is not a valid JSON object")
+	}
+	plain := compact.Bytes()
 	ctx := c.Request().Context()
 	key := c.Request().Header.Get(wire.IdempotencyKeyHeader)
 	if len(key) > 255 {
