@@ -32,6 +32,7 @@ import (
 	"github.com/credvault/credvault/otpcodes"
 	"github.com/credvault/credvault/store"
 	"github.com/credvault/credvault/vault/contract"
+	"github.com/credvault/credvault/vault/envvault"
 	"github.com/credvault/credvault/vault/netpolicy"
 	"github.com/credvault/credvault/vault/orgvault"
 )
@@ -92,6 +93,8 @@ type Platform struct {
 	background sync.WaitGroup
 	// feed is the change feed's state, which the caches consult.
 	feed *lru.Feed
+	// env is the operator's env-configured vault (nil when none).
+	env *envvault.Vault
 }
 
 // Open wires a Platform from cfg. Close it when done.
@@ -184,7 +187,7 @@ func Open(ctx context.Context, cfg config.Config, opts Options) (*Platform, erro
 		Configs: org.NewConfigs(src, ov), Vault: ov, OTPCodes: otpcodes.New(st, kr),
 		Credentials: credentials.New(credentials.Store(st), contract.NewMetrics(reg).Instrument(ov), log, credOpts...)}
 	p.Organizations.MustCheck = feed.MustCheck
-	p.feed = feed
+	p.feed, p.env = feed, env
 	p.Folders, p.Outbox, p.Maintenance = p.Credentials.Folders(), p.Credentials.Outbox(), p.Credentials.Maintenance()
 	p.handler = httpapi.New(httpapi.Deps{
 		Logger:      log,
@@ -320,11 +323,17 @@ func (p *Platform) startBackground(log *slog.Logger, cacheGrace time.Duration) {
 	}
 }
 
-// Close stops the change listener and releases the database.
+// Close stops the change listener and the outbox worker, closes the
+// connections to the services (nothing of the Platform keeps running
+// after it: no goroutine, no connection) and releases the database.
 func (p *Platform) Close() error {
 	if p.stop != nil {
 		p.stop()
 		p.background.Wait()
+	}
+	p.Vault.Close()
+	if p.env != nil {
+		p.env.Close()
 	}
 	return p.st.Close()
 }

@@ -121,6 +121,18 @@ func httpClientFor(t http.RoundTripper) *http.Client {
 	return hc.(*http.Client)
 }
 
+// Release closes the idle connections of transport t and forgets the
+// http.Client kept for it: its owner is done with it (Close). Clients
+// made over t still work, opening new connections.
+func Release(t http.RoundTripper) {
+	if hc, ok := httpClients.LoadAndDelete(t); ok {
+		hc.(*http.Client).CloseIdleConnections()
+	}
+	if ci, ok := t.(interface{ CloseIdleConnections() }); ok {
+		ci.CloseIdleConnections()
+	}
+}
+
 // Source is the configuration this client stands for.
 func (c *Client) Source() string { return c.source }
 

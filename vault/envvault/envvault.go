@@ -42,6 +42,16 @@ type Options struct {
 // to its URL (https, or http for loopback and allowed hosts).
 type Vault struct {
 	*contract.Client
+	// own is the transport New made (nil when the caller gave one).
+	own http.RoundTripper
+}
+
+// Close releases the connections of the transport New made for the vault
+// (contract.Release); one given in Options stays its owner's.
+func (v *Vault) Close() {
+	if v.own != nil {
+		contract.Release(v.own)
+	}
 }
 
 // New returns the env-configured vault for baseURL and token.
@@ -53,8 +63,10 @@ func New(baseURL string, token vault.Secret, o Options) (*Vault, error) {
 	if err != nil {
 		return nil, err
 	}
+	var own http.RoundTripper
 	if o.Transport == nil {
 		o.Transport = netpolicy.NewSizedTransport(policy, o.ConnsPerHost)
+		own = o.Transport
 	}
 	u, err := policy.CheckURL(o.Field, baseURL)
 	if err != nil {
@@ -64,7 +76,7 @@ func New(baseURL string, token vault.Secret, o Options) (*Vault, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Vault{c}, nil
+	return &Vault{Client: c, own: own}, nil
 }
 
 var _ vault.SourcedVault = (*Vault)(nil)

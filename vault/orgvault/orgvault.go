@@ -264,6 +264,13 @@ func (v *Vault) Flush() {
 	v.cache.Purge()
 }
 
+// Close drops the cached clients and closes the idle connections of the
+// vault's transport: nothing of it outlives its owner's Close.
+func (v *Vault) Close() {
+	v.Flush()
+	contract.Release(v.transport)
+}
+
 // Cached is how many clients are cached (at most Options.CacheSize).
 func (v *Vault) Cached() int { return v.cache.Len() }
 
