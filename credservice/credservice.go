@@ -11,10 +11,10 @@
 package credservice
 
 import (
-	"encoding/json"
 	"bytes"
 	"crypto/sha256"
 	"crypto/subtle"
+	"encoding/json"
 	"errors"
 	"github.com/credvault/credvault/sealed"
 	"io"
