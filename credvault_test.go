@@ -283,3 +283,29 @@ func TestHostDatabaseHandle(t *testing.T) {
 		t.Fatal("Options.DB with Config.DatabaseURL accepted")
 	}
 }
+
+// TestHostPoolWithAMissingSchemaSaysSo: a host pool whose search_path
+// names a schema that does not exist is refused naming it and the
+// statement that creates it.
+func TestHostPoolWithAMissingSchemaSaysSo(t *testing.T) {
+	t.Parallel()
+	cfg := testConfig(t, testdb.Postgres)
+	u := cfg.DatabaseURL
+	if i := strings.Index(u, "search_path="); i >= 0 {
+		u = u[:i] + "search_path=credvault_absent_x" + strings.TrimLeft(u[i+len("search_path="):], "abcdefghijklmnopqrstuvwxyz0123456789_")
+	} else if strings.Contains(u, "?") {
+		u += "&search_path=credvault_absent_x"
+	} else {
+		u += "?search_path=credvault_absent_x"
+	}
+	host, err := sql.Open("pgx", u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer host.Close()
+	cfg.DatabaseURL = ""
+	_, err = credvault.Open(context.Background(), cfg, credvault.Options{Migrate: true, DB: host})
+	if err == nil || !strings.Contains(err.Error(), `schema "credvault_absent_x" does not exist`) || !strings.Contains(err.Error(), `CREATE SCHEMA "credvault_absent_x"`) {
+		t.Fatalf("Open on a pool without its schema = %v", err)
+	}
+}

@@ -7,7 +7,9 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"github.com/jackc/pgx/v5"
 	"log/slog"
+	"strings"
 	"time"
 
 	"gorm.io/gorm"
@@ -77,11 +79,23 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 	if dialect == migrations.Postgres {
 		// One channel per database and schema, so deployments (and tests)
 		// sharing a database in different schemas do not hear each other.
-		var schema string
-		if err := db.WithContext(ctx).Raw("SELECT current_database() || '.' || current_schema()").Scan(&schema).Error; err != nil {
-			s.Close()
-			return nil, fmt.Errorf("store: %w", err)
+		var row struct {
+			Database   string
+			Schema     *string
+			SearchPath string
 		}
+		if err := db.WithContext(ctx).Raw("SELECT current_database() AS database, current_schema() AS schema, current_setting('search_path') AS search_path").
+			Scan(&row).Error; err != nil {
+			s.Close()
+			return nil, wrap("read the current schema", err)
+		}
+		if row.Schema == nil {
+			// No schema of the search_path exists: say which to create,
+			// rather than fail later on a NULL.
+			s.Close()
+			return nil, missingSchema(row.SearchPath)
+		}
+		schema := row.Database + "." + *row.Schema
 		sum := sha256.Sum256([]byte(schema))
 		s.channel = "credvault_changes_" + hex.EncodeToString(sum[:8])
 	}
@@ -153,4 +167,18 @@ func wrap(op string, err error) error {
 		return fmt.Errorf("store: %s: %w: %w", op, ErrUnavailable, err)
 	}
 	return fmt.Errorf("store: %s failed: %w", op, err)
+}
+
+// missingSchema is the error of a connection whose search_path names no
+// existing schema: the first one named, and the statement that creates it.
+func missingSchema(searchPath string) error {
+	for _, part := range strings.Split(searchPath, ",") {
+		name := strings.Trim(strings.TrimSpace(part), `"`)
+		if name == "" || name == "$user" {
+			continue
+		}
+		return fmt.Errorf("store: schema %q does not exist (the connection's search_path is %q): create it first with CREATE SCHEMA %s, "+
+			"or point search_path at an existing schema", name, searchPath, pgx.Identifier{name}.Sanitize())
+	}
+	return fmt.Errorf("store: the connection's search_path (%q) names no existing schema: set search_path to one (e.g. search_path=credvault after CREATE SCHEMA credvault)", searchPath)
 }
