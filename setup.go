@@ -98,7 +98,7 @@ func canaryDecrypts(kr *keyring.Keyring, stored []byte) error {
 // openStore opens the database described by cfg, or db when it is set
 // (the host's own PostgreSQL pool).
 func openStore(ctx context.Context, cfg config.Config, db *sql.DB) (*store.Store, error) {
-	return store.Open(ctx, store.Options{DatabaseURL: cfg.DatabaseURL, SQLitePath: cfg.SQLitePath(), DB: db})
+	return store.Open(ctx, store.Options{DatabaseURL: cfg.DatabaseURL, SQLitePath: cfg.SQLitePath(), DB: db, StatementTimeout: cfg.DBTimeout})
 }
 
 // newEnvVault builds the env-configured vault from cfg, or returns nil

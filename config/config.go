@@ -41,6 +41,8 @@ const (
 	EnvConnsPerHost     = "CREDVAULT_UPSTREAM_CONNS_PER_HOST"
 	EnvPprofAddr        = "CREDVAULT_PPROF_ADDR"
 	EnvReadBack         = "CREDVAULT_READ_BACK"
+	EnvDBTimeout        = "CREDVAULT_DB_TIMEOUT"
+	DefaultDBTimeout    = 5 * time.Second
 	DefaultCreateLease  = 2 * time.Minute
 	DefaultOutboxLease  = 2 * time.Minute
 	DefaultCacheGrace   = time.Minute
@@ -125,6 +127,10 @@ type Config struct {
 	// default: a service that silently drops fields then fails the write
 	// (502 naming the fields) instead of losing them.
 	NoReadBack bool
+	// DBTimeout bounds every database statement (a transaction: three
+	// times it): a database link that goes dark then answers 503 with
+	// Retry-After within it instead of holding requests (default 5s).
+	DBTimeout time.Duration
 	// fromEnv says the Config came from the environment (Parse): its
 	// errors name variables; a Config built in Go gets errors naming its
 	// fields.
@@ -138,7 +144,7 @@ type Config struct {
 func Default() Config {
 	return Config{DataDir: DefaultDataDir, Addr: DefaultAddr, CustomTimeout: DefaultTimeout, LogLevel: "info",
 		RateConfig: DefaultRateConfig, RateCredentials: DefaultRateCredentials, RateReads: DefaultRateReads,
-		CacheGrace: DefaultCacheGrace, OutboxLease: DefaultOutboxLease, CreateLease: DefaultCreateLease}
+		CacheGrace: DefaultCacheGrace, OutboxLease: DefaultOutboxLease, CreateLease: DefaultCreateLease, DBTimeout: DefaultDBTimeout}
 }
 
 // WithDefaults returns c with every zero field that has a default set to
@@ -163,6 +169,9 @@ func (c Config) WithDefaults() Config {
 	if c.CreateLease == 0 {
 		c.CreateLease = d.CreateLease
 	}
+	if c.DBTimeout == 0 {
+		c.DBTimeout = d.DBTimeout
+	}
 	if c.RateConfig == (Rate{}) {
 		c.RateConfig = d.RateConfig
 	}
@@ -184,7 +193,7 @@ var fieldOf = map[string]string{
 	EnvMetricsAddr: "MetricsAddr", EnvCORSOrigins: "CORSOrigins", EnvRateConfig: "RateConfig",
 	EnvRateCredentials: "RateCredentials", EnvRateReads: "RateReads", EnvCacheGrace: "CacheGrace", EnvOutboxLease: "OutboxLease", EnvCreateLease: "CreateLease",
 	EnvCacheKeys: "CacheKeys", EnvCacheRows: "CacheRows", EnvCacheClients: "CacheClients",
-	EnvConnsPerHost: "UpstreamConnsPerHost", EnvPprofAddr: "PprofAddr", EnvReadBack: "NoReadBack",
+	EnvConnsPerHost: "UpstreamConnsPerHost", EnvPprofAddr: "PprofAddr", EnvReadBack: "NoReadBack", EnvDBTimeout: "DBTimeout",
 }
 
 // name is how errors about c call the setting of env: the variable when c
@@ -287,7 +296,7 @@ func (c Config) LogValue() slog.Value {
 		slog.String("outbox_lease", c.OutboxLease.String()), slog.String("create_lease", c.CreateLease.String()),
 		slog.Int("cache_keys", c.CacheKeys), slog.Int("cache_rows", c.CacheRows), slog.Int("cache_clients", c.CacheClients),
 		slog.Int("upstream_conns_per_host", c.UpstreamConnsPerHost), slog.String("pprof_addr", c.PprofAddr),
-		slog.Bool("read_back", !c.NoReadBack),
+		slog.Bool("read_back", !c.NoReadBack), slog.String("db_timeout", c.DBTimeout.String()),
 	}
 	if c.EnvVaultEnabled() {
 		attrs = append(attrs, slog.String("custom_credential_api_base_url", c.CustomBaseURL), slog.Bool("custom_credential_api_token_set", c.CustomToken != ""))
@@ -334,6 +343,7 @@ func Parse(lookup func(string) (string, bool)) (Config, error) {
 		UpstreamConnsPerHost: p.integer(EnvConnsPerHost),
 		PprofAddr:            p.str(EnvPprofAddr, ""),
 		NoReadBack:           !p.onOff(EnvReadBack, true),
+		DBTimeout:            p.duration(EnvDBTimeout, DefaultDBTimeout),
 		fromEnv:              true,
 	}
 	p.errs = append(p.errs, c.Validate())
@@ -395,6 +405,9 @@ func (c Config) Validate() error {
 		if min := 2*timeout + 15*time.Second; c.CreateLease < min || c.CreateLease > time.Hour {
 			errs = append(errs, fmt.Errorf("%s: must be between %v (2 × %s + 15s) and 1h", n(EnvCreateLease), min, n(EnvCustomTimeout)))
 		}
+	}
+	if c.DBTimeout < 0 || c.DBTimeout > time.Minute {
+		errs = append(errs, fmt.Errorf("%s: must be between 0 and 1m", n(EnvDBTimeout)))
 	}
 	if c.CacheGrace < 0 || c.CacheGrace > 10*time.Minute {
 		errs = append(errs, fmt.Errorf("%s: must be between 0 and 10m", n(EnvCacheGrace)))

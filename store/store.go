@@ -46,6 +46,9 @@ type Options struct {
 	MaxOpenConns int
 	// Logger receives slow-query warnings; SQL text only, never values.
 	Logger *slog.Logger
+	// StatementTimeout bounds every statement (DefaultStatementTimeout;
+	// negative: unbounded): past it the statement fails as ErrUnavailable.
+	StatementTimeout time.Duration
 	// DB is a PostgreSQL pool the caller owns, used instead of
 	// DatabaseURL: opened with the pgx driver (github.com/jackc/pgx/v5/stdlib,
 	// which change notifications need), its schema chosen by its
@@ -55,9 +58,11 @@ type Options struct {
 
 // Store is a handle on the database. It is safe for concurrent use.
 type Store struct {
-	db      *gorm.DB
-	dialect migrations.Dialect
-	now     func() time.Time
+	// stmtTimeout bounds statements and transactions (Options).
+	stmtTimeout time.Duration
+	db          *gorm.DB
+	dialect     migrations.Dialect
+	now         func() time.Time
 	// dsn and channel serve change notifications (PostgreSQL only).
 	dsn     string
 	channel string
@@ -76,6 +81,16 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 	}
 	s := &Store{db: db, dialect: dialect, now: func() time.Time { return time.Now().UTC() }, dsn: opts.DatabaseURL,
 		origin: NewID("p"), borrowed: opts.DB != nil}
+	if opts.StatementTimeout == 0 {
+		opts.StatementTimeout = DefaultStatementTimeout
+	}
+	s.stmtTimeout = opts.StatementTimeout
+	if opts.StatementTimeout > 0 {
+		if err := boundStatements(db, opts.StatementTimeout); err != nil {
+			s.Close()
+			return nil, err
+		}
+	}
 	if dialect == migrations.Postgres {
 		// One channel per database and schema, so deployments (and tests)
 		// sharing a database in different schemas do not hear each other.
@@ -135,9 +150,21 @@ func (s *Store) Close() error {
 // Tx runs fn in one transaction: fn's Store writes commit together or not
 // at all.
 func (s *Store) Tx(ctx context.Context, fn func(tx *Store) error) error {
-	return s.db.WithContext(ctx).Transaction(func(gtx *gorm.DB) error {
-		return fn(&Store{db: gtx, dialect: s.dialect, now: s.now, dsn: s.dsn, channel: s.channel, origin: s.origin, borrowed: s.borrowed})
+	if s.stmtTimeout > 0 {
+		// The whole transaction, its BEGIN and COMMIT included, is bounded
+		// too: a link that goes dark mid-transaction fails it, rolled back.
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, 3*s.stmtTimeout)
+		defer cancel()
+	}
+	err := s.db.WithContext(ctx).Transaction(func(gtx *gorm.DB) error {
+		return fn(&Store{db: gtx, dialect: s.dialect, now: s.now, dsn: s.dsn, channel: s.channel, origin: s.origin, borrowed: s.borrowed,
+			stmtTimeout: s.stmtTimeout})
 	})
+	if err != nil && errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, ErrUnavailable) {
+		return wrap("transaction", err)
+	}
+	return err
 }
 
 // Now is the store's clock (UTC, microsecond precision, as both databases
@@ -159,10 +186,14 @@ func wrap(op string, err error) error {
 		return fmt.Errorf("%s: %w", op, ErrNotFound)
 	case errors.Is(err, gorm.ErrDuplicatedKey), errors.Is(err, gorm.ErrForeignKeyViolated):
 		return fmt.Errorf("%s: %w", op, ErrConflict)
-	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
-		return fmt.Errorf("store: %s: %w", op, err)
 	case errors.Is(err, ErrUnavailable):
 		return err
+	case errors.Is(err, context.DeadlineExceeded):
+		// A statement's own bound (boundStatements) or a caller's
+		// deadline: the database did not answer in time.
+		return fmt.Errorf("store: %s: %w: no answer in time: %w", op, ErrUnavailable, err)
+	case errors.Is(err, context.Canceled):
+		return fmt.Errorf("store: %s: %w", op, err)
 	case sqldb.Unavailable(err):
 		return fmt.Errorf("store: %s: %w: %w", op, ErrUnavailable, err)
 	}

@@ -5,7 +5,6 @@ package tcpproxy
 
 import (
 	"errors"
-	"io"
 	"net"
 	"sync"
 	"sync/atomic"
@@ -16,6 +15,7 @@ type Proxy struct {
 	ln     net.Listener
 	target string
 	cut    atomic.Bool
+	dark   atomic.Bool
 	mu     sync.Mutex
 	conns  map[net.Conn]struct{}
 	wg     sync.WaitGroup
@@ -52,8 +52,23 @@ func (p *Proxy) Cut() {
 // new connection while a pool's keep serving.
 func (p *Proxy) RefuseNew() { p.cut.Store(true) }
 
+// BlackHole makes the link go dark: no byte goes through either way and
+// nothing is closed (no reset), as a partition that drops packets; new
+// connections are accepted and left silent. Restore closes what it held
+// (the dropped bytes broke those streams) and lets connections through.
+func (p *Proxy) BlackHole() { p.dark.Store(true) }
+
 // Restore lets connections through again.
-func (p *Proxy) Restore() { p.cut.Store(false) }
+func (p *Proxy) Restore() {
+	if p.dark.Swap(false) {
+		p.mu.Lock()
+		for c := range p.conns {
+			_ = c.Close()
+		}
+		p.mu.Unlock()
+	}
+	p.cut.Store(false)
+}
 
 // Close stops the proxy and closes every connection.
 func (p *Proxy) Close() error {
@@ -75,6 +90,10 @@ func (p *Proxy) accept() {
 		}
 		if p.cut.Load() {
 			_ = c.Close()
+			continue
+		}
+		if p.dark.Load() {
+			p.track(c) // silent until Restore closes it
 			continue
 		}
 		up, err := net.Dial("tcp", p.target)
@@ -100,7 +119,18 @@ func (p *Proxy) track(cs ...net.Conn) {
 // pipe copies src to dst; when either ends, both close.
 func (p *Proxy) pipe(dst, src net.Conn) {
 	defer p.wg.Done()
-	_, _ = io.Copy(dst, src)
+	buf := make([]byte, 32<<10)
+	for {
+		n, err := src.Read(buf)
+		if n > 0 && !p.dark.Load() { // dark: the bytes are dropped
+			if _, werr := dst.Write(buf[:n]); werr != nil {
+				break
+			}
+		}
+		if err != nil {
+			break
+		}
+	}
 	_ = dst.Close()
 	_ = src.Close()
 	p.mu.Lock()
