@@ -229,3 +229,21 @@ func TestUnreachableServiceIsRetryable(t *testing.T) {
 		}
 	}
 }
+
+// TestEnvMigrateIsRefusedBeforeTheAddressRules: the operator's service
+// usually sits on a private network the organization address rules
+// refuse; a REST migrate naming it still gets the documented 403 naming
+// the command line, not a 400 about CREDVAULT_ALLOWED_HOSTS.
+func TestEnvMigrateIsRefusedBeforeTheAddressRules(t *testing.T) {
+	t.Parallel()
+	envSvc := fakeservice.New(t, envToken)
+	cfg := testConfig(t, testdb.Postgres)
+	cfg.VaultType, cfg.CustomBaseURL, cfg.CustomToken = "custom", envSvc.Base(), envToken
+	h := newHarnessWithConfig(t, cfg) // no CREDVAULT_ALLOWED_HOSTS: loopback is private to organizations
+	_, key := h.org("Env user")
+	r := h.do("POST", "/api/v1/credentials/custom_credential/migrate", key,
+		map[string]any{"sources": []any{cfgBody(envSvc.Base()+"/", envToken)["config"]}})
+	if r.status != 403 || !strings.Contains(r.detail(), "credvault credentials migrate") {
+		t.Fatalf("REST migrate from the env service = %d %s, want 403 naming the command", r.status, r.body)
+	}
+}

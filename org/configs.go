@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"github.com/credvault/credvault/sealed"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -269,9 +270,18 @@ func (c *Configs) ProveSources(ctx context.Context, orgID string, proofs []Sourc
 		url   string
 		token []byte
 	}
+	env := ""
+	if e := c.vault.Env(); e != nil {
+		env = e.BaseURL()
+	}
 	ps := make([]proof, len(proofs))
 	for i, p := range proofs {
 		field := fmt.Sprintf("sources[%d]", i)
+		if env != "" && looselySame(p.APIBaseURL, env) {
+			// Before the organization address rules, which the operator's
+			// service (often on a private network) need not meet.
+			return nil, envRefusal(field, orgID)
+		}
 		u, err := c.vault.Policy().CheckURL(field+".api_base_url", p.APIBaseURL)
 		if err != nil {
 			return nil, err
@@ -292,10 +302,6 @@ func (c *Configs) ProveSources(ctx context.Context, orgID string, proofs []Sourc
 			saved = append(saved, cfg)
 		}
 	}
-	env := ""
-	if e := c.vault.Env(); e != nil {
-		env = e.BaseURL()
-	}
 	ids := map[string]bool{}
 	for i, p := range ps {
 		field := fmt.Sprintf("sources[%d]", i)
@@ -311,14 +317,31 @@ func (c *Configs) ProveSources(ctx context.Context, orgID string, proofs []Sourc
 		switch {
 		case matched:
 		case env != "" && sameURL(c.vault.Policy(), p.url, env):
-			return nil, problem.Forbidden(field, "names the operator's env-configured service: only the operator moves what it stores, "+
-				"with `credvault credentials migrate --org %s` on the command line", orgID)
+			return nil, envRefusal(field, orgID)
 		default:
 			return nil, problem.Forbidden(field, "matches no saved configuration of this organization: "+
 				"send the URL and the full token that configuration was saved with")
 		}
 	}
 	return ids, nil
+}
+
+// envRefusal is the answer to a proof naming the operator's service.
+func envRefusal(field, orgID string) error {
+	return problem.Forbidden(field, "names the operator's env-configured service: only the operator moves what it stores, "+
+		"with `credvault credentials migrate --org %s` on the command line", orgID)
+}
+
+// looselySame compares two service URLs by scheme, host and path, case
+// and trailing slashes aside, without the address rules.
+func looselySame(a, b string) bool {
+	ua, err1 := url.Parse(strings.TrimSpace(a))
+	ub, err2 := url.Parse(strings.TrimSpace(b))
+	if err1 != nil || err2 != nil {
+		return false
+	}
+	return strings.EqualFold(ua.Scheme, ub.Scheme) && strings.EqualFold(ua.Host, ub.Host) &&
+		strings.TrimRight(ua.Path, "/") == strings.TrimRight(ub.Path, "/")
 }
 
 // sameURL compares a normalised URL with a saved one, normalising the

@@ -243,6 +243,18 @@ type KeyView struct {
 	RevokedAt  *time.Time `json:"revoked_at"`
 }
 
+// Exists reports an organization that does not exist as "organization
+// ID: not found" (ErrNotFound), for commands taking --org.
+func (o *Organizations) Exists(ctx context.Context, orgID string) error {
+	if _, err := o.store.GetOrganization(ctx, orgID); err != nil {
+		if errors.Is(err, store.ErrNotFound) {
+			return fmt.Errorf("organization %s: %w", orgID, ErrNotFound)
+		}
+		return err
+	}
+	return nil
+}
+
 // Keys lists an organization's API keys, oldest first.
 func (o *Organizations) Keys(ctx context.Context, orgID string) ([]KeyView, error) {
 	if _, err := o.store.GetOrganization(ctx, orgID); err != nil {

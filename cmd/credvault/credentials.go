@@ -28,6 +28,9 @@ func credentialsCmd(out output, stderr io.Writer) *cobra.Command {
 		Example: "  credvault credentials migrate --org org_0190... --dry-run\n  credvault credentials migrate --org org_0190...",
 		Args:    noArgs,
 		RunE: withPlatform(stderr, func(ctx context.Context, p *credvault.Platform) error {
+			if err := p.Organizations.Exists(ctx, orgID); err != nil {
+				return err
+			}
 			progress, done := progressBar(stderr, "credentials moved")
 			// The operator's command line moves from every storing
 			// configuration; over REST an API key moves only from

@@ -360,9 +360,11 @@ func TestAuditListCommand(t *testing.T) {
 	if code, _, e := runCLI("migrate"); code != 0 {
 		t.Fatalf("migrate: %d %s", code, e)
 	}
-	code, _, errOut := runCLI("audit", "list", "--org", "org_nope")
-	if code != 1 || !strings.Contains(errOut, "org_nope") {
-		t.Fatalf("audit list of an unknown organization: exit %d %s", code, errOut)
+	for _, args := range [][]string{{"audit", "list"}, {"reconcile"}, {"credentials", "migrate"}} {
+		code, _, errOut := runCLI(append(args, "--org", "org_nope")...)
+		if code != 1 || !strings.Contains(errOut, "organization org_nope: not found") {
+			t.Fatalf("%v of an unknown organization: exit %d %s", args, code, errOut)
+		}
 	}
 	code, out, _ := runCLI("org", "create", "--name", "Acme")
 	var created map[string]string

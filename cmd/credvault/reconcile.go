@@ -67,6 +67,11 @@ func reconcileCmd(out output, stderr io.Writer) *cobra.Command {
 				return usageError{"--rate must be more than 0"}
 			}
 			return withPlatform(stderr, func(ctx context.Context, p *credvault.Platform) error {
+				if o.OrganizationID != "" {
+					if err := p.Organizations.Exists(ctx, o.OrganizationID); err != nil {
+						return err
+					}
+				}
 				progress, done := progressBar(stderr, "credentials checked")
 				o.Progress = progress
 				rep, err := p.Maintenance.Reconcile(ctx, o)
