@@ -18,6 +18,7 @@ import (
 	"log/slog"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -95,7 +96,15 @@ type Platform struct {
 	feed *lru.Feed
 	// env is the operator's env-configured vault (nil when none).
 	env *envvault.Vault
+	// draining turns /readyz to 503 (Drain).
+	draining atomic.Bool
 }
+
+// Drain turns readiness (/readyz) to 503 while everything else keeps
+// serving, so a load balancer stops sending new requests before the
+// process stops: `credvault serve` calls it on SIGTERM, then waits
+// CREDVAULT_SHUTDOWN_DRAIN before it stops accepting.
+func (p *Platform) Drain() { p.draining.Store(true) }
 
 // Open wires a Platform from cfg. Close it when done.
 func Open(ctx context.Context, cfg config.Config, opts Options) (*Platform, error) {
@@ -199,6 +208,9 @@ func Open(ctx context.Context, cfg config.Config, opts Options) (*Platform, erro
 		OTP:         p.OTPCodes,
 		Audit:       p.Organizations,
 		Ready: func(ctx context.Context) error {
+			if p.draining.Load() {
+				return errors.New("shutting down: draining the requests in flight")
+			}
 			if err := st.Ping(ctx); err != nil {
 				return err
 			}

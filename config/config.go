@@ -42,6 +42,8 @@ const (
 	EnvPprofAddr        = "CREDVAULT_PPROF_ADDR"
 	EnvReadBack         = "CREDVAULT_READ_BACK"
 	EnvDBTimeout        = "CREDVAULT_DB_TIMEOUT"
+	EnvShutdownDrain    = "CREDVAULT_SHUTDOWN_DRAIN"
+	DefaultDrain        = 2 * time.Second
 	DefaultDBTimeout    = 5 * time.Second
 	DefaultCreateLease  = 2 * time.Minute
 	DefaultOutboxLease  = 2 * time.Minute
@@ -131,6 +133,10 @@ type Config struct {
 	// times it): a database link that goes dark then answers 503 with
 	// Retry-After within it instead of holding requests (default 5s).
 	DBTimeout time.Duration
+	// ShutdownDrain is how long `credvault serve` keeps serving after
+	// SIGTERM, readiness 503 and keep-alives off, before it stops
+	// accepting (default 2s; 0: at once).
+	ShutdownDrain time.Duration
 	// fromEnv says the Config came from the environment (Parse): its
 	// errors name variables; a Config built in Go gets errors naming its
 	// fields.
@@ -193,7 +199,7 @@ var fieldOf = map[string]string{
 	EnvMetricsAddr: "MetricsAddr", EnvCORSOrigins: "CORSOrigins", EnvRateConfig: "RateConfig",
 	EnvRateCredentials: "RateCredentials", EnvRateReads: "RateReads", EnvCacheGrace: "CacheGrace", EnvOutboxLease: "OutboxLease", EnvCreateLease: "CreateLease",
 	EnvCacheKeys: "CacheKeys", EnvCacheRows: "CacheRows", EnvCacheClients: "CacheClients",
-	EnvConnsPerHost: "UpstreamConnsPerHost", EnvPprofAddr: "PprofAddr", EnvReadBack: "NoReadBack", EnvDBTimeout: "DBTimeout",
+	EnvConnsPerHost: "UpstreamConnsPerHost", EnvPprofAddr: "PprofAddr", EnvReadBack: "NoReadBack", EnvDBTimeout: "DBTimeout", EnvShutdownDrain: "ShutdownDrain",
 }
 
 // name is how errors about c call the setting of env: the variable when c
@@ -297,6 +303,7 @@ func (c Config) LogValue() slog.Value {
 		slog.Int("cache_keys", c.CacheKeys), slog.Int("cache_rows", c.CacheRows), slog.Int("cache_clients", c.CacheClients),
 		slog.Int("upstream_conns_per_host", c.UpstreamConnsPerHost), slog.String("pprof_addr", c.PprofAddr),
 		slog.Bool("read_back", !c.NoReadBack), slog.String("db_timeout", c.DBTimeout.String()),
+		slog.String("shutdown_drain", c.ShutdownDrain.String()),
 	}
 	if c.EnvVaultEnabled() {
 		attrs = append(attrs, slog.String("custom_credential_api_base_url", c.CustomBaseURL), slog.Bool("custom_credential_api_token_set", c.CustomToken != ""))
@@ -344,6 +351,7 @@ func Parse(lookup func(string) (string, bool)) (Config, error) {
 		PprofAddr:            p.str(EnvPprofAddr, ""),
 		NoReadBack:           !p.onOff(EnvReadBack, true),
 		DBTimeout:            p.duration(EnvDBTimeout, DefaultDBTimeout),
+		ShutdownDrain:        p.duration(EnvShutdownDrain, DefaultDrain),
 		fromEnv:              true,
 	}
 	p.errs = append(p.errs, c.Validate())
@@ -405,6 +413,9 @@ func (c Config) Validate() error {
 		if min := 2*timeout + 15*time.Second; c.CreateLease < min || c.CreateLease > time.Hour {
 			errs = append(errs, fmt.Errorf("%s: must be between %v (2 × %s + 15s) and 1h", n(EnvCreateLease), min, n(EnvCustomTimeout)))
 		}
+	}
+	if c.ShutdownDrain < 0 || c.ShutdownDrain > time.Minute {
+		errs = append(errs, fmt.Errorf("%s: must be between 0 and 1m", n(EnvShutdownDrain)))
 	}
 	if c.DBTimeout < 0 || c.DBTimeout > time.Minute {
 		errs = append(errs, fmt.Errorf("%s: must be between 0 and 1m", n(EnvDBTimeout)))

@@ -82,7 +82,7 @@ func runServer(ctx context.Context, noMigrate bool, stderr io.Writer) error {
 		mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
 		ls = append(ls, serve.Listener{Name: "pprof", Addr: cfg.PprofAddr, Env: config.EnvPprofAddr, Handler: mux})
 	}
-	return serve.Run(ctx, log, ls...)
+	return serve.RunWith(ctx, log, serve.Options{Drain: cfg.ShutdownDrain, OnDrain: p.Drain}, ls...)
 }
 
 // lockDataDir takes the embedded database's data directory for this

@@ -27,9 +27,27 @@ type Listener struct {
 	WriteTimeout time.Duration
 }
 
+// Options tune RunWith.
+type Options struct {
+	// Drain is how long the listeners keep serving once ctx ends, with
+	// keep-alives off (every answer says Connection: close), before they
+	// stop accepting: a load balancer polling readiness (OnDrain turns it
+	// to 503) moves away, and no client is left sending on a keep-alive
+	// connection the shutdown closes. Zero shuts down at once.
+	Drain time.Duration
+	// OnDrain runs when ctx ends, before the drain.
+	OnDrain func()
+}
+
 // Run binds every listener, logs each address, serves until ctx ends or
 // one fails, then shuts all down within 20 s.
 func Run(ctx context.Context, log *slog.Logger, ls ...Listener) error {
+	return RunWith(ctx, log, Options{}, ls...)
+}
+
+// RunWith is Run with a drain before the shutdown (Options): then every
+// request accepted is answered, and none is reset.
+func RunWith(ctx context.Context, log *slog.Logger, o Options, ls ...Listener) error {
 	var lns []net.Listener
 	closeAll := func() {
 		for _, ln := range lns {
@@ -66,6 +84,24 @@ func Run(ctx context.Context, log *slog.Logger, ls ...Listener) error {
 			failed = fmt.Errorf("serve: %w", err)
 		}
 	case <-ctx.Done():
+		if o.OnDrain != nil {
+			o.OnDrain()
+		}
+		if o.Drain > 0 {
+			log.Info("draining: readiness answers 503, keep-alives off", slog.String("for", o.Drain.String()))
+			for _, s := range servers {
+				s.SetKeepAlivesEnabled(false)
+			}
+			t := time.NewTimer(o.Drain)
+			select {
+			case err := <-errc:
+				if !errors.Is(err, http.ErrServerClosed) {
+					failed = fmt.Errorf("serve: %w", err)
+				}
+			case <-t.C:
+			}
+			t.Stop()
+		}
 		log.Info("shutting down")
 	}
 	sctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
