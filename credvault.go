@@ -17,6 +17,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -98,6 +99,10 @@ type Platform struct {
 	env *envvault.Vault
 	// draining turns /readyz to 503 (Drain).
 	draining atomic.Bool
+	// repl caches replicationWarnings (under replMu) since replAt.
+	replMu sync.Mutex
+	replAt time.Time
+	repl   []string
 }
 
 // Drain turns readiness (/readyz) to 503 while everything else keeps
@@ -209,7 +214,7 @@ func Open(ctx context.Context, cfg config.Config, opts Options) (*Platform, erro
 		Audit:       p.Organizations,
 		Ready: func(ctx context.Context) error {
 			if p.draining.Load() {
-				return errors.New("shutting down: draining the requests in flight")
+				return httpapi.ErrDraining
 			}
 			if err := st.Ping(ctx); err != nil {
 				return err
@@ -224,6 +229,7 @@ func Open(ctx context.Context, cfg config.Config, opts Options) (*Platform, erro
 			}
 			return canaryDecrypts(kr, stored)
 		},
+		Warnings:       p.replicationWarnings,
 		Registerer:     reg,
 		Gatherer:       opts.Gatherer,
 		ConfigRate:     cfg.RateConfig,
@@ -242,7 +248,44 @@ func Open(ctx context.Context, cfg config.Config, opts Options) (*Platform, erro
 			"Give each Platform its own registry, or wrap it with prometheus.WrapRegistererWith and a distinguishing label", reg.err)
 	}
 	p.startBackground(log, cfg.CacheGrace)
+	if w := p.replicationWarnings(ctx); len(w) > 0 {
+		for _, m := range w {
+			log.Warn(m)
+		}
+	}
 	return p, nil
+}
+
+// replicationWarnings says when the primary has a standby attached but
+// commits wait for none (synchronous_standby_names empty): a failover
+// then loses what was acknowledged and not yet replicated (see
+// docs/RELIABILITY.md). Checked at most every 30 seconds.
+func (p *Platform) replicationWarnings(ctx context.Context) []string {
+	p.replMu.Lock()
+	defer p.replMu.Unlock()
+	if time.Since(p.replAt) < 30*time.Second {
+		return p.repl
+	}
+	standbys, syncNames, err := p.st.Replication(ctx)
+	p.replAt = time.Now()
+	p.repl = nil
+	if err == nil {
+		if w := replicationWarning(standbys, syncNames); w != "" {
+			p.repl = []string{w}
+		}
+	}
+	return p.repl
+}
+
+// replicationWarning is the warning for a primary with standbys streaming
+// from it and synchronous_standby_names as given ("" when all is well).
+func replicationWarning(standbys int, syncNames string) string {
+	if standbys == 0 || strings.TrimSpace(syncNames) != "" {
+		return ""
+	}
+	return fmt.Sprintf("asynchronous replication: %d standby attached and synchronous_standby_names is empty, "+
+		"so a failover loses commits not yet replicated (acknowledged creates, deletes); set synchronous_standby_names "+
+		"(docs/RELIABILITY.md, \"A failover must not lose commits\")", standbys)
 }
 
 // registrations registers collectors with a Registerer, recording the

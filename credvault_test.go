@@ -309,3 +309,40 @@ func TestHostPoolWithAMissingSchemaSaysSo(t *testing.T) {
 		t.Fatalf("Open on a pool without its schema = %v", err)
 	}
 }
+
+// TestAsynchronousReplicationIsWarned: a primary with a standby and no
+// synchronous_standby_names is warned about (start-up log, /readyz); a
+// synchronous one, or one without standbys, is not. The database's own
+// answer is read too (this test server has no standby: no warning).
+func TestAsynchronousReplicationIsWarned(t *testing.T) {
+	t.Parallel()
+	if w := credvault.ReplicationWarning(1, ""); !strings.Contains(w, "asynchronous replication") || !strings.Contains(w, "synchronous_standby_names") {
+		t.Fatalf("1 standby, async: %q", w)
+	}
+	for _, c := range []struct {
+		n     int
+		names string
+	}{{0, ""}, {1, "*"}, {2, "FIRST 1 (s1, s2)"}} {
+		if w := credvault.ReplicationWarning(c.n, c.names); w != "" {
+			t.Fatalf("%d standbys, %q: %q", c.n, c.names, w)
+		}
+	}
+	cfg := testConfig(t, testdb.Postgres)
+	p, err := credvault.Open(context.Background(), cfg, credvault.Options{Migrate: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	srv := httptest.NewServer(p.Handler())
+	defer srv.Close()
+	resp, err := http.Get(srv.URL + "/readyz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var body map[string]any
+	_ = json.NewDecoder(resp.Body).Decode(&body)
+	if resp.StatusCode != 200 || body["status"] != "ok" || body["warnings"] != nil {
+		t.Fatalf("/readyz on a server without standbys = %d %v", resp.StatusCode, body)
+	}
+}

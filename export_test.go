@@ -5,3 +5,6 @@ import "github.com/credvault/credvault/store"
 // TestStore is the platform's store, for the root package's own checks of
 // what the database holds (not part of the API).
 func (p *Platform) TestStore() *store.Store { return p.st }
+
+// ReplicationWarning exposes replicationWarning to the tests.
+var ReplicationWarning = replicationWarning

@@ -10,6 +10,7 @@ package httpapi
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"net/http"
 	"time"
@@ -39,6 +40,9 @@ type Deps struct {
 	Auth   Authenticator
 	// Ready reports whether the database answers (for /readyz).
 	Ready func(ctx context.Context) error
+	// Warnings, when set, lists what an operator should know while
+	// ready (asynchronous replication, say), shown by /readyz.
+	Warnings func(ctx context.Context) []string
 	// Configs serves the custom credential service configuration routes.
 	Configs ConfigService
 	// Credentials serves the credential routes.
@@ -182,12 +186,24 @@ func (s *server) readyz(c echo.Context) error {
 	ctx, cancel := context.WithTimeout(c.Request().Context(), 2*time.Second)
 	defer cancel()
 	if err := s.Ready(ctx); err != nil {
-		s.log.WarnContext(ctx, "readiness check failed", slog.String("error", err.Error()))
 		c.Response().Header().Set("Retry-After", "5")
+		if errors.Is(err, ErrDraining) {
+			return c.JSON(http.StatusServiceUnavailable, errorBody{Detail: "shutting down: draining the requests in flight"})
+		}
+		s.log.WarnContext(ctx, "readiness check failed", slog.String("error", err.Error()))
 		return c.JSON(http.StatusServiceUnavailable, errorBody{Detail: "database unreachable"})
 	}
-	return c.JSON(http.StatusOK, map[string]string{"status": "ok"})
+	body := map[string]any{"status": "ok"}
+	if s.Warnings != nil {
+		if w := s.Warnings(ctx); len(w) > 0 {
+			body["warnings"] = w
+		}
+	}
+	return c.JSON(http.StatusOK, body)
 }
+
+// ErrDraining is the readiness error of a process shutting down.
+var ErrDraining = errors.New("shutting down: draining the requests in flight")
 
 // noStore keeps answers out of caches (the settings page sets its own
 // policy over it).

@@ -213,3 +213,19 @@ func missingSchema(searchPath string) error {
 	}
 	return fmt.Errorf("store: the connection's search_path (%q) names no existing schema: set search_path to one (e.g. search_path=credvault after CREATE SCHEMA credvault)", searchPath)
 }
+
+// Replication reports, on PostgreSQL, how many standbys stream from this
+// server and its synchronous_standby_names (0 and "" on SQLite, or when
+// the role may not see pg_stat_replication).
+func (s *Store) Replication(ctx context.Context) (standbys int, syncNames string, err error) {
+	if s.dialect != migrations.Postgres {
+		return 0, "", nil
+	}
+	var row struct {
+		Standbys  int
+		SyncNames string
+	}
+	err = s.ctx(ctx).Raw("SELECT (SELECT count(*) FROM pg_stat_replication) AS standbys, current_setting('synchronous_standby_names') AS sync_names").
+		Scan(&row).Error
+	return row.Standbys, row.SyncNames, wrap("read the replication state", err)
+}
