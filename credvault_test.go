@@ -20,7 +20,10 @@ import (
 	"github.com/credvault/credvault/config"
 	"github.com/credvault/credvault/internal/keyring"
 	"github.com/credvault/credvault/internal/testdb"
+	"github.com/credvault/credvault/credentials"
 	"github.com/credvault/credvault/org"
+	"github.com/credvault/credvault/vault/netpolicy"
+	"github.com/credvault/credvault/vault/orgvault"
 )
 
 func testConfig(t testing.TB, kind testdb.Kind) config.Config { return testdb.Config(t, kind) }
@@ -344,5 +347,15 @@ func TestAsynchronousReplicationIsWarned(t *testing.T) {
 	_ = json.NewDecoder(resp.Body).Decode(&body)
 	if resp.StatusCode != 200 || body["status"] != "ok" || body["warnings"] != nil {
 		t.Fatalf("/readyz on a server without standbys = %d %v", resp.StatusCode, body)
+	}
+}
+
+// TestConfigDefaultsAreThePackagesDefaults: the defaults config shows
+// (and passes on) are those of the packages that use them.
+func TestConfigDefaultsAreThePackagesDefaults(t *testing.T) {
+	t.Parallel()
+	if config.DefaultCacheKeys != org.DefaultKeyCacheSize || config.DefaultCacheRows != credentials.DefaultRowCacheSize ||
+		config.DefaultCacheClients != orgvault.DefaultCacheSize || config.DefaultConnsPerHost != netpolicy.DefaultConnsPerHost {
+		t.Fatal("config's cache or connection defaults drifted from the packages'")
 	}
 }

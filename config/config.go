@@ -16,34 +16,40 @@ import (
 
 // Environment variable names. They are public interface (README, Configuration).
 const (
-	EnvDatabaseURL      = "DATABASE_URL"
-	EnvAddr             = "CREDVAULT_ADDR"
-	EnvKeysetFile       = "CREDVAULT_KEYSET_FILE"
-	EnvKeyset           = "CREDVAULT_KEYSET"
-	EnvVaultType        = "CREDENTIAL_VAULT_TYPE"
-	EnvCustomBaseURL    = "CUSTOM_CREDENTIAL_API_BASE_URL"
-	EnvCustomToken      = "CUSTOM_CREDENTIAL_API_TOKEN"
-	EnvAllowedHosts     = "CREDVAULT_ALLOWED_HOSTS"
-	EnvCustomTimeout    = "CUSTOM_CREDENTIAL_TIMEOUT"
-	EnvDataDir          = "CREDVAULT_DATA_DIR"
-	EnvLogLevel         = "CREDVAULT_LOG_LEVEL"
-	EnvMetricsAddr      = "CREDVAULT_METRICS_ADDR"
-	EnvCORSOrigins      = "CREDVAULT_CORS_ORIGINS"
-	EnvRateConfig       = "CREDVAULT_RATE_LIMIT_CONFIG"
-	EnvRateCredentials  = "CREDVAULT_RATE_LIMIT_CREDENTIALS"
-	EnvRateReads        = "CREDVAULT_RATE_LIMIT_READS"
-	EnvCacheGrace       = "CREDVAULT_CACHE_GRACE"
-	EnvOutboxLease      = "CREDVAULT_OUTBOX_LEASE"
-	EnvCreateLease      = "CREDVAULT_CREATE_LEASE"
-	EnvCacheKeys        = "CREDVAULT_CACHE_KEYS"
-	EnvCacheRows        = "CREDVAULT_CACHE_ROWS"
-	EnvCacheClients     = "CREDVAULT_CACHE_CLIENTS"
-	EnvConnsPerHost     = "CREDVAULT_UPSTREAM_CONNS_PER_HOST"
-	EnvPprofAddr        = "CREDVAULT_PPROF_ADDR"
-	EnvReadBack         = "CREDVAULT_READ_BACK"
-	EnvDBTimeout        = "CREDVAULT_DB_TIMEOUT"
-	EnvShutdownDrain    = "CREDVAULT_SHUTDOWN_DRAIN"
-	DefaultDrain        = 2 * time.Second
+	EnvDatabaseURL     = "DATABASE_URL"
+	EnvAddr            = "CREDVAULT_ADDR"
+	EnvKeysetFile      = "CREDVAULT_KEYSET_FILE"
+	EnvKeyset          = "CREDVAULT_KEYSET"
+	EnvVaultType       = "CREDENTIAL_VAULT_TYPE"
+	EnvCustomBaseURL   = "CUSTOM_CREDENTIAL_API_BASE_URL"
+	EnvCustomToken     = "CUSTOM_CREDENTIAL_API_TOKEN"
+	EnvAllowedHosts    = "CREDVAULT_ALLOWED_HOSTS"
+	EnvCustomTimeout   = "CUSTOM_CREDENTIAL_TIMEOUT"
+	EnvDataDir         = "CREDVAULT_DATA_DIR"
+	EnvLogLevel        = "CREDVAULT_LOG_LEVEL"
+	EnvMetricsAddr     = "CREDVAULT_METRICS_ADDR"
+	EnvCORSOrigins     = "CREDVAULT_CORS_ORIGINS"
+	EnvRateConfig      = "CREDVAULT_RATE_LIMIT_CONFIG"
+	EnvRateCredentials = "CREDVAULT_RATE_LIMIT_CREDENTIALS"
+	EnvRateReads       = "CREDVAULT_RATE_LIMIT_READS"
+	EnvCacheGrace      = "CREDVAULT_CACHE_GRACE"
+	EnvOutboxLease     = "CREDVAULT_OUTBOX_LEASE"
+	EnvCreateLease     = "CREDVAULT_CREATE_LEASE"
+	EnvCacheKeys       = "CREDVAULT_CACHE_KEYS"
+	EnvCacheRows       = "CREDVAULT_CACHE_ROWS"
+	EnvCacheClients    = "CREDVAULT_CACHE_CLIENTS"
+	EnvConnsPerHost    = "CREDVAULT_UPSTREAM_CONNS_PER_HOST"
+	EnvPprofAddr       = "CREDVAULT_PPROF_ADDR"
+	EnvReadBack        = "CREDVAULT_READ_BACK"
+	EnvDBTimeout       = "CREDVAULT_DB_TIMEOUT"
+	EnvShutdownDrain   = "CREDVAULT_SHUTDOWN_DRAIN"
+	DefaultDrain       = 2 * time.Second
+	// The caches' and the upstream pool's defaults (the packages that use
+	// them default to the same: org, credentials, orgvault, netpolicy).
+	DefaultCacheKeys    = 100_000
+	DefaultCacheRows    = 50_000
+	DefaultCacheClients = 20_000
+	DefaultConnsPerHost = 128
 	DefaultDBTimeout    = 5 * time.Second
 	DefaultCreateLease  = 2 * time.Minute
 	DefaultOutboxLease  = 2 * time.Minute
@@ -178,6 +184,18 @@ func (c Config) WithDefaults() Config {
 	if c.DBTimeout == 0 {
 		c.DBTimeout = d.DBTimeout
 	}
+	if c.CacheKeys == 0 {
+		c.CacheKeys = DefaultCacheKeys
+	}
+	if c.CacheRows == 0 {
+		c.CacheRows = DefaultCacheRows
+	}
+	if c.CacheClients == 0 {
+		c.CacheClients = DefaultCacheClients
+	}
+	if c.UpstreamConnsPerHost == 0 {
+		c.UpstreamConnsPerHost = DefaultConnsPerHost
+	}
 	if c.RateConfig == (Rate{}) {
 		c.RateConfig = d.RateConfig
 	}
@@ -277,6 +295,7 @@ func (c Config) String() string {
 // secrets (the database URL's password, the keyset, the env service's
 // token), whose presence alone is shown.
 func (c Config) LogValue() slog.Value {
+	c = c.WithDefaults() // the effective values
 	db := "embedded sqlite"
 	if !c.Embedded() {
 		db = "postgres"

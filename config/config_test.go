@@ -182,3 +182,21 @@ func TestConfigLogValueHasNoSecret(t *testing.T) {
 		}
 	}
 }
+
+// TestTheStartUpLineShowsEffectiveValues: nothing set, the logged
+// configuration shows the defaults in force, not zeros; each matches the
+// default of the package that uses it.
+func TestTheStartUpLineShowsEffectiveValues(t *testing.T) {
+	var buf strings.Builder
+	c, err := config.Parse(func(string) (string, bool) { return "", false })
+	if err != nil {
+		t.Fatal(err)
+	}
+	slog.New(slog.NewJSONHandler(&buf, nil)).Info("start", slog.Any("config", c))
+	for _, want := range []string{`"cache_keys":100000`, `"cache_rows":50000`, `"cache_clients":20000`, `"upstream_conns_per_host":128`,
+		`"db_timeout":"5s"`, `"shutdown_drain":"2s"`, `"read_back":true`} {
+		if !strings.Contains(buf.String(), want) {
+			t.Errorf("start-up line lacks %s: %s", want, buf.String())
+		}
+	}
+}
