@@ -78,3 +78,20 @@ func withField(body map[string]any, in, key string, v any) map[string]any {
 	out[in] = inner
 	return out
 }
+
+// TestAMisspelledFieldSuggestsTheRightOne: "apiToken" is refused naming
+// it and suggesting "api_token"; a name close to none gets no guess.
+func TestAMisspelledFieldSuggestsTheRightOne(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, testdb.Postgres)
+	_, key := h.org("Typos")
+	r := h.do("POST", "/api/v1/credentials/custom_credential/create", key,
+		map[string]any{"config": map[string]string{"api_base_url": "http://127.0.0.1:1/x", "apiToken": "t-0123456789abcdef"}})
+	if r.status != 400 || !strings.Contains(r.detail(), `"apiToken"`) || !strings.Contains(r.detail(), `did you mean "api_token"?`) {
+		t.Fatalf("apiToken = %d %s", r.status, r.body)
+	}
+	r = h.do("POST", "/api/v1/credentials/custom_credential/create", key, map[string]any{"zzzzzzzzzz": 1})
+	if r.status != 400 || strings.Contains(r.detail(), "did you mean") {
+		t.Fatalf("a field close to none = %d %s", r.status, r.body)
+	}
+}

@@ -56,7 +56,13 @@ func decodeJSONBody(c echo.Context, v any, allowEmpty bool) ([]byte, error) {
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
-		return nil, echo.NewHTTPError(http.StatusBadRequest, jsonProblem(err))
+		msg := jsonProblem(err)
+		if isUnknownField(err) {
+			if name, ok := problem.UnknownField(err); ok {
+				msg += didYouMean(strings.Trim(name, `"`), reflect.TypeOf(v))
+			}
+		}
+		return nil, echo.NewHTTPError(http.StatusBadRequest, msg)
 	}
 	if dec.More() {
 		return nil, echo.NewHTTPError(http.StatusBadRequest, "request body must be a single JSON object")
@@ -64,9 +70,82 @@ func decodeJSONBody(c echo.Context, v any, allowEmpty bool) ([]byte, error) {
 	// encoding/json also matches field names case-insensitively ("Name"
 	// for "name"): names are exact here.
 	if name, ok := inexactField(body, reflect.TypeOf(v)); ok {
-		return nil, echo.NewHTTPError(http.StatusBadRequest, "unknown field "+quoteField(name))
+		return nil, echo.NewHTTPError(http.StatusBadRequest, "unknown field "+quoteField(name)+didYouMean(name, reflect.TypeOf(v)))
 	}
 	return body, nil
+}
+
+// didYouMean suggests the field of t (its JSON names, nested structs
+// included) that name was probably meant to be: the same letters but for
+// case, "_" and "-" (apiToken → api_token), or at most two edits away.
+// It returns "" when there is no such field.
+func didYouMean(name string, t reflect.Type) string {
+	fold := func(s string) string { return strings.ToLower(strings.NewReplacer("_", "", "-", "").Replace(s)) }
+	best, bestDist := "", 3
+	seen := map[reflect.Type]bool{}
+	var walk func(reflect.Type)
+	walk = func(t reflect.Type) {
+		for t.Kind() == reflect.Pointer || t.Kind() == reflect.Slice || t.Kind() == reflect.Map {
+			t = t.Elem()
+		}
+		if t.Kind() != reflect.Struct || seen[t] {
+			return
+		}
+		seen[t] = true
+		for i := range t.NumField() {
+			f := t.Field(i)
+			tag, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+			if tag == "-" {
+				continue
+			}
+			if tag == "" && f.Anonymous {
+				walk(f.Type)
+				continue
+			}
+			if tag != "" && tag != name {
+				d := 3
+				if fold(tag) == fold(name) {
+					d = 0
+				} else if len(name) <= 64 {
+					d = editDistance(tag, name, 3)
+				}
+				if d < bestDist {
+					best, bestDist = tag, d
+				}
+			}
+			walk(f.Type)
+		}
+	}
+	walk(t)
+	if best == "" {
+		return ""
+	}
+	return "; did you mean " + strconv.Quote(best) + "?"
+}
+
+// editDistance is the Levenshtein distance of a and b, or limit when it
+// is at least limit.
+func editDistance(a, b string, limit int) int {
+	if d := len(a) - len(b); d >= limit || -d >= limit {
+		return limit
+	}
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return min(prev[len(b)], limit)
 }
 
 // quoteField quotes a client-chosen field name, cut to 64 characters.
