@@ -24,6 +24,7 @@ import (
 
 	"github.com/credvault/credvault"
 	"github.com/credvault/credvault/config"
+	"github.com/credvault/credvault/credentials"
 )
 
 func main() {
@@ -141,6 +142,10 @@ func fileExists(path string) bool {
 	return err == nil
 }
 
+// AuditActorCLI is the actor of the audit events the command line records
+// (credentials it migrates, say): no API key acted.
+const AuditActorCLI = "cli"
+
 // openPlatform opens the server's database for an administration command.
 // It refuses to create a new embedded database: run from another folder, a
 // command would otherwise make a second database the server never sees.
@@ -161,7 +166,8 @@ func withPlatform(stderr io.Writer, f func(context.Context, *credvault.Platform)
 			return err
 		}
 		defer p.Close()
-		return f(cmd.Context(), p)
+		// What a command changes is audited as the command line's.
+		return f(credentials.WithActor(cmd.Context(), AuditActorCLI), p)
 	}
 }
 

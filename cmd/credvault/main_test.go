@@ -347,6 +347,22 @@ func TestReconcileAndMigrateCommands(t *testing.T) {
 	if two.Items() != 2 {
 		t.Fatalf("the new service holds %d items, want 2", two.Items())
 	}
+	// The moves are audited as the command line's.
+	code, out, _ = runCLI("audit", "list", "--org", created.OrganizationID)
+	var events []map[string]any
+	_ = json.Unmarshal([]byte(out), &events)
+	migrated := 0
+	for _, e := range events {
+		if e["action"] == "credential.migrate" {
+			migrated++
+			if e["actor_key_id"] != AuditActorCLI {
+				t.Fatalf("a migration audited with actor %v, want %q", e["actor_key_id"], AuditActorCLI)
+			}
+		}
+	}
+	if code != 0 || migrated != 2 {
+		t.Fatalf("audit list after migrate: exit %d, %d migrations in %s", code, migrated, out)
+	}
 	if code, _, _ := runCLI("credentials", "migrate"); code != 2 {
 		t.Fatalf("migrate without --org: exit %d, want 2", code)
 	}
