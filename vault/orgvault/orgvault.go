@@ -20,9 +20,11 @@ import (
 )
 
 // Config is an organization's saved custom credential service
-// configuration, decrypted. A saved configuration never changes: replacing
-// it saves a new one with a new ID, and the old one is kept (not valid) so
-// the items it stored can still be read and deleted through it.
+// configuration, decrypted. Its identity is its service (the normalised
+// base URL): saving another service makes a new one with a new ID, and
+// the old one is kept (not valid) so the items it stored can still be
+// read and deleted through it; saving a new token for a service already
+// saved replaces that configuration's token under the same ID.
 type Config struct {
 	ID      string
 	BaseURL string
@@ -97,8 +99,9 @@ type Vault struct {
 
 	// cache holds, per organization, the client of its current source
 	// (config ""), and the client of each saved configuration its items
-	// name. Configurations are immutable, so the latter only expire by
-	// TTL or an invalidation of the organization. It is bounded (least
+	// name. A configuration changes only by a save of the organization
+	// (a new token), which invalidates the organization's entries; they
+	// also expire by TTL. It is bounded (least
 	// recently used out); gen counts invalidations, under the cache's
 	// lock.
 	cache *lru.Cache[cacheKey, *contract.Client]
