@@ -18,9 +18,9 @@ import (
 
 	"github.com/credvault/credvault"
 	"github.com/credvault/credvault/config"
+	"github.com/credvault/credvault/credentials"
 	"github.com/credvault/credvault/internal/keyring"
 	"github.com/credvault/credvault/internal/testdb"
-	"github.com/credvault/credvault/credentials"
 	"github.com/credvault/credvault/org"
 	"github.com/credvault/credvault/vault/netpolicy"
 	"github.com/credvault/credvault/vault/orgvault"
