@@ -1,13 +1,10 @@
 package e2e
 
 import (
-	"net/url"
 	"testing"
 	"time"
 
-	"github.com/credvault/credvault/internal/fakeservice"
-	"github.com/credvault/credvault/internal/tcpproxy"
-	"github.com/credvault/credvault/internal/testdb"
+	"github.com/credvault/credvault/config"
 )
 
 // TestADarkDatabaseLinkAnswers503InTime: the link to PostgreSQL goes dark
@@ -17,31 +14,8 @@ import (
 // link is back writes succeed again.
 func TestADarkDatabaseLinkAnswers503InTime(t *testing.T) {
 	t.Parallel()
-	cfg := testConfig(t, testdb.Postgres)
-	u, err := url.Parse(cfg.DatabaseURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	proxy, err := tcpproxy.New(u.Host)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { proxy.Close() })
-	u.Host = proxy.Addr()
-	cfg.DatabaseURL = u.String()
-	cfg.AllowedHosts = []string{"127.0.0.1"}
-	cfg.DBTimeout = time.Second
-	h := newHarnessWithConfig(t, cfg)
-	_, key := h.org("Dark")
-	svc := fakeservice.New(t, svcToken)
-	if r := h.do("POST", "/api/v1/credentials/custom_credential/create", key, cfgBody(svc.Base(), svcToken)); r.status != 200 {
-		t.Fatalf("configure: %d", r.status)
-	}
-	id := h.do("POST", "/api/v1/credentials", key, passwordBody("Bank")).json(t)["credential_id"].(string)
-	code := "/api/v1/credentials/" + id + "/totp-code"
-	if r := h.do("GET", code, key, nil); r.status != 200 {
-		t.Fatalf("warm read: %d %s", r.status, r.body)
-	}
+	px := newProxied(t, "Dark", func(c *config.Config) { c.DBTimeout = time.Second })
+	h, proxy, key, code := px.harness, px.proxy, px.key, px.code
 
 	proxy.BlackHole()
 	start := time.Now()

@@ -2,13 +2,9 @@ package e2e
 
 import (
 	"context"
-	"net/url"
 	"testing"
 	"time"
 
-	"github.com/credvault/credvault/internal/fakeservice"
-	"github.com/credvault/credvault/internal/tcpproxy"
-	"github.com/credvault/credvault/internal/testdb"
 	"github.com/credvault/credvault/store"
 )
 
@@ -21,31 +17,8 @@ import (
 // (0.3–0.7 s here, under -race).
 func TestCachedReadsSurviveADatabaseOutage(t *testing.T) {
 	t.Parallel()
-	cfg := testConfig(t, testdb.Postgres)
-	direct := cfg.DatabaseURL
-	u, err := url.Parse(direct)
-	if err != nil {
-		t.Fatal(err)
-	}
-	proxy, err := tcpproxy.New(u.Host)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { proxy.Close() })
-	u.Host = proxy.Addr()
-	cfg.DatabaseURL = u.String()
-	cfg.AllowedHosts = []string{"127.0.0.1"}
-	h := newHarnessWithConfig(t, cfg)
-	orgID, key := h.org("Outage")
-	svc := fakeservice.New(t, svcToken)
-	if r := h.do("POST", "/api/v1/credentials/custom_credential/create", key, cfgBody(svc.Base(), svcToken)); r.status != 200 {
-		t.Fatalf("configure: %d", r.status)
-	}
-	id := h.do("POST", "/api/v1/credentials", key, passwordBody("Bank")).json(t)["credential_id"].(string)
-	code := "/api/v1/credentials/" + id + "/totp-code"
-	if r := h.do("GET", code, key, nil); r.status != 200 {
-		t.Fatalf("warm read: %d %s", r.status, r.body)
-	}
+	px := newProxied(t, "Outage", nil)
+	h, proxy, orgID, key, code, direct := px.harness, px.proxy, px.orgID, px.key, px.code, px.direct
 
 	proxy.Cut()
 	cutAt := time.Now()

@@ -2,15 +2,11 @@ package e2e
 
 import (
 	"database/sql"
-	"net/url"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/credvault/credvault"
-	"github.com/credvault/credvault/internal/fakeservice"
-	"github.com/credvault/credvault/internal/tcpproxy"
-	"github.com/credvault/credvault/internal/testdb"
 )
 
 // TestRevocationReachesAReplicaWhoseListenerIsDown: the change listener's
@@ -22,35 +18,12 @@ import (
 // about a minute.
 func TestRevocationReachesAReplicaWhoseListenerIsDown(t *testing.T) {
 	t.Parallel()
-	cfg := testConfig(t, testdb.Postgres)
-	direct := cfg.DatabaseURL
-	u, err := url.Parse(direct)
-	if err != nil {
-		t.Fatal(err)
-	}
-	proxy, err := tcpproxy.New(u.Host)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { proxy.Close() })
-	u.Host = proxy.Addr()
-	cfg.DatabaseURL = u.String()
-	cfg.AllowedHosts = []string{"127.0.0.1"}
-	h := newHarnessWithConfig(t, cfg)
-	other := cfg
+	px := newProxied(t, "Unfed", nil)
+	h, proxy, orgID, key, code, direct := px.harness, px.proxy, px.orgID, px.key, px.code, px.direct
+	other := px.cfg
 	other.DatabaseURL = direct
 	p2 := openPlatform(t, other, credvault.Options{})
-
-	orgID, key := h.org("Unfed")
-	svc := fakeservice.New(t, svcToken)
-	if r := h.do("POST", "/api/v1/credentials/custom_credential/create", key, cfgBody(svc.Base(), svcToken)); r.status != 200 {
-		t.Fatalf("configure: %d", r.status)
-	}
-	id := h.do("POST", "/api/v1/credentials", key, passwordBody("Bank")).json(t)["credential_id"].(string)
-	code := "/api/v1/credentials/" + id + "/totp-code"
-	if r := h.do("GET", code, key, nil); r.status != 200 {
-		t.Fatalf("warm read: %d %s", r.status, r.body)
-	}
+	id := px.credentialID()
 
 	// The listener's connection goes, and no new connection gets through.
 	proxy.RefuseNew()

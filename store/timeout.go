@@ -21,18 +21,25 @@ const cancelKey = "credvault:cancel"
 // instead of holding every request until the link comes back. A caller's
 // earlier deadline is kept; a caller's cancellation stays its own error.
 func boundStatements(db *gorm.DB, d time.Duration) error {
-	before := func(db *gorm.DB) {
-		parent := db.Statement.Context
+	// bound gives db's statement a context ending within d, unless the
+	// caller's already does.
+	bound := func(db *gorm.DB) (parent context.Context, cancel context.CancelFunc, ok bool) {
+		parent = db.Statement.Context
 		if parent == nil {
 			parent = context.Background()
 		}
-		if dl, ok := parent.Deadline(); ok && time.Until(dl) <= d {
-			return
+		if dl, has := parent.Deadline(); has && time.Until(dl) <= d {
+			return parent, nil, false
 		}
 		ctx, cancel := context.WithTimeout(parent, d)
 		db.Statement.Context = ctx
-		db.InstanceSet(cancelKey, cancel)
-		db.InstanceSet(cancelKey+":parent", parent)
+		return parent, cancel, true
+	}
+	before := func(db *gorm.DB) {
+		if parent, cancel, ok := bound(db); ok {
+			db.InstanceSet(cancelKey, cancel)
+			db.InstanceSet(cancelKey+":parent", parent)
+		}
 	}
 	after := func(db *gorm.DB) {
 		v, ok := db.InstanceGet(cancelKey)
@@ -50,16 +57,9 @@ func boundStatements(db *gorm.DB, d time.Duration) error {
 	// A row query's rows are read after its callbacks: its deadline is
 	// left to expire (or the rows to close) instead of cancelled early.
 	beforeRows := func(db *gorm.DB) {
-		parent := db.Statement.Context
-		if parent == nil {
-			parent = context.Background()
+		if _, cancel, ok := bound(db); ok {
+			time.AfterFunc(d, cancel)
 		}
-		if dl, ok := parent.Deadline(); ok && time.Until(dl) <= d {
-			return
-		}
-		ctx, cancel := context.WithTimeout(parent, d)
-		time.AfterFunc(d, cancel)
-		db.Statement.Context = ctx
 	}
 	if err := db.Callback().Row().Before("gorm:row").Register("credvault:timeout_before", beforeRows); err != nil {
 		return err
