@@ -10,6 +10,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
+	"path/filepath"
 
 	"github.com/credvault/credvault/config"
 	"github.com/credvault/credvault/internal/keyring"
@@ -98,7 +100,28 @@ func canaryDecrypts(kr *keyring.Keyring, stored []byte) error {
 // openStore opens the database described by cfg, or db when it is set
 // (the host's own PostgreSQL pool).
 func openStore(ctx context.Context, cfg config.Config, db *sql.DB) (*store.Store, error) {
-	return store.Open(ctx, store.Options{DatabaseURL: cfg.DatabaseURL, SQLitePath: cfg.SQLitePath(), DB: db, StatementTimeout: cfg.DBTimeout})
+	existed := false
+	if db == nil && cfg.Embedded() {
+		_, err := os.Stat(cfg.SQLitePath())
+		existed = err == nil
+	}
+	st, err := store.Open(ctx, store.Options{DatabaseURL: cfg.DatabaseURL, SQLitePath: cfg.SQLitePath(), DB: db, StatementTimeout: cfg.DBTimeout})
+	if err != nil || !existed {
+		return st, err
+	}
+	// An embedded database file that exists but holds no table at all is
+	// not one credvault made (it creates its tables with the file): most
+	// likely credvault.db copied without its -wal file, which held every
+	// commit. Serving it would answer [] to everything.
+	var tables int
+	if err := st.SQLDB().QueryRowContext(ctx, "SELECT count(*) FROM sqlite_master").Scan(&tables); err == nil && tables == 0 {
+		st.Close()
+		abs, _ := filepath.Abs(cfg.SQLitePath())
+		return nil, fmt.Errorf("the embedded database %s exists but holds no table: a copy of credvault.db made without its "+
+			"credvault.db-wal holds none of the commits still in the write-ahead log. Restore a copy made with `credvault backup` "+
+			"(docs/OPERATIONS.md), or remove the file to start with an empty database", abs)
+	}
+	return st, nil
 }
 
 // newEnvVault builds the env-configured vault from cfg, or returns nil

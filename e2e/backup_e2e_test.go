@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -111,5 +112,21 @@ func copyFile(t *testing.T, from, to string) {
 	}
 	if err := os.WriteFile(to, b, 0o600); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestACopyWithoutItsWALIsRefused: credvault.db present but holding no
+// table (what copying it without credvault.db-wal gives) is refused at
+// start-up, naming the cause and the backup command, instead of serving
+// an empty database.
+func TestACopyWithoutItsWALIsRefused(t *testing.T) {
+	t.Parallel()
+	cfg := testConfig(t, testdb.SQLite)
+	if err := os.WriteFile(cfg.SQLitePath(), nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, err := credvault.Open(context.Background(), cfg, credvault.Options{Migrate: true})
+	if err == nil || !strings.Contains(err.Error(), "holds no table") || !strings.Contains(err.Error(), "credvault backup") {
+		t.Fatalf("Open on an empty credvault.db = %v", err)
 	}
 }
