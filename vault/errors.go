@@ -165,8 +165,9 @@ type NotStoredError struct {
 }
 
 func (e *NotStoredError) Error() string {
-	return fmt.Sprintf("the custom credential service did not store %s: it acknowledged the %s, but reading the item back they were missing or different; "+
-		"nothing was saved (a service that drops fields cannot hold this credential type)", strings.Join(e.Fields, ", "), e.Op)
+	return fmt.Sprintf("custom credential service violated the contract on %s: the service did not store %s (it acknowledged the %s, "+
+		"but reading the item back they were missing or different); nothing was saved: a service that drops fields cannot hold this credential type",
+		e.Op, strings.Join(e.Fields, ", "), e.Op)
 }
 
 // Is makes errors.Is(err, ErrContractViolation) true.
