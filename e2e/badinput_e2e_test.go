@@ -1,6 +1,8 @@
 package e2e
 
 import (
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 
@@ -93,5 +95,33 @@ func TestAMisspelledFieldSuggestsTheRightOne(t *testing.T) {
 	r = h.do("POST", "/api/v1/credentials/custom_credential/create", key, map[string]any{"zzzzzzzzzz": 1})
 	if r.status != 400 || strings.Contains(r.detail(), "did you mean") {
 		t.Fatalf("a field close to none = %d %s", r.status, r.body)
+	}
+}
+
+// TestTheRootLeadsToTheSettingsPage: "/" and, under a mount prefix,
+// "/prefix/" redirect (relatively) to the settings page.
+func TestTheRootLeadsToTheSettingsPage(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, testdb.SQLite)
+	mux := http.NewServeMux()
+	mux.Handle("/vault/", http.StripPrefix("/vault", h.p.Handler()))
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+	noFollow := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	for base, want := range map[string]string{h.srv.URL + "/": "/settings", srv.URL + "/vault/": "/vault/settings"} {
+		resp, err := noFollow.Get(base)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		loc, _ := resp.Location()
+		if resp.StatusCode != http.StatusFound || loc == nil || loc.Path != want {
+			t.Fatalf("GET %s = %d → %v, want 302 → %s", base, resp.StatusCode, loc, want)
+		}
+		if resp, err := http.Get(base); err != nil || resp.StatusCode != 200 {
+			t.Fatalf("following %s: %v %v", base, resp, err)
+		} else {
+			resp.Body.Close()
+		}
 	}
 }

@@ -270,6 +270,12 @@ func pageSlash(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		r := c.Request()
 		switch r.URL.Path {
+		case "/":
+			// The root (a mount prefix's "/prefix/" too) leads to the
+			// settings page, relatively, so any prefix is kept.
+			if r.Method == http.MethodGet || r.Method == http.MethodHead {
+				return c.Redirect(http.StatusFound, "settings")
+			}
 		case "/settings/", "/settings/credentials/", "/docs/":
 			if r.Method == http.MethodGet || r.Method == http.MethodHead {
 				segs := strings.Split(strings.TrimSuffix(r.URL.Path, "/"), "/")
