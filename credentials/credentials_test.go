@@ -41,6 +41,8 @@ type fakeVault struct {
 	sent []string
 	// onGet, when set, runs before every read of an item.
 	onGet func()
+	// getErr, when set, is every read's answer.
+	getErr error
 }
 
 func newFakeVault() *fakeVault {
@@ -96,6 +98,9 @@ func (f *fakeVault) Get(_ context.Context, _ string, ref vault.ItemRef) (vault.C
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if f.getErr != nil {
+		return vault.Credential{}, f.getErr
+	}
 	c, ok := f.items[ref]
 	if !ok {
 		return vault.Credential{}, vault.ErrNotFound
@@ -517,6 +522,34 @@ func TestKeptFieldsGoOnlyWhereTheirItemLives(t *testing.T) {
 	for ref, c := range v.items {
 		if ref.Source == "cfg_hostile" {
 			t.Fatalf("the configuration saved meanwhile received %+v", c.Password.Metadata)
+		}
+	}
+}
+
+// TestReconcileSaysWhichFailuresPass: a check that failed because the
+// service answered 5xx or could not be reached may pass when run again
+// (transient); one it refused (401) will not, and is not marked so.
+func TestReconcileSaysWhichFailuresPass(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	svc, _, v := setup(t)
+	if _, err := svc.Create(ctx, "org_a", secret("s", "v-1"), credentials.Patch{}); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		err       error
+		transient bool
+	}{
+		{&vault.UpstreamError{Op: "get", StatusCode: 401, Message: "rejected"}, false},
+		{&vault.UpstreamError{Op: "get", StatusCode: 503, Message: "unavailable"}, true},
+		{&vault.UpstreamError{Op: "get", Message: "refused", Retryable: true}, true},
+	} {
+		v.mu.Lock()
+		v.getErr = c.err
+		v.mu.Unlock()
+		rep, err := svc.Maintenance().Reconcile(ctx, credentials.ReconcileOptions{OrganizationID: "org_a"})
+		if err != nil || len(rep.Failed) != 1 || rep.Failed[0].Transient != c.transient {
+			t.Fatalf("%v: %+v %v, want transient %v", c.err, rep.Failed, err, c.transient)
 		}
 	}
 }

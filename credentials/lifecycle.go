@@ -65,6 +65,10 @@ type RowIssue struct {
 	// Marked says the row is marked missing (after --fix, or before).
 	Marked bool   `json:"marked,omitempty"`
 	Error  string `json:"error,omitempty"`
+	// Transient says a failed check may pass when run again (the service
+	// or the database could not be reached for now, or answered 5xx);
+	// otherwise the error says what to change.
+	Transient bool `json:"transient,omitempty"`
 }
 
 // LostCreate is a create whose outcome is unknown: the service may hold an
@@ -226,7 +230,7 @@ func (m *Maintenance) Reconcile(ctx context.Context, o ReconcileOptions) (Reconc
 			issue.Error = err.Error()
 			rep.Unreachable = append(rep.Unreachable, issue)
 		default:
-			issue.Error = err.Error()
+			issue.Error, issue.Transient = err.Error(), transient(err)
 			rep.Failed = append(rep.Failed, issue)
 		}
 		if current != "" && r.VaultSource != current {
@@ -550,4 +554,12 @@ func (s *Service) migrateOne(ctx context.Context, r store.Credential) error {
 	}
 	s.attempt(context.WithoutCancel(ctx), oldItem)
 	return nil
+}
+
+// transient reports a failure that running again may cure: a service or
+// database that could not be reached for now, or a service's 5xx answer.
+func transient(err error) bool {
+	var ue *vault.UpstreamError
+	return vault.Unreachable(err) || errors.Is(err, problem.ErrUnavailable) ||
+		(errors.As(err, &ue) && ue.StatusCode >= 500)
 }

@@ -115,7 +115,11 @@ func reconcileText(w io.Writer, rep credentials.ReconcileReport, fixed bool) {
 		fmt.Fprintf(w, "unreachable\t%s\torg %s\t%s\tupdate it with its secret (--fix does not)\n", r.CredentialID, r.OrganizationID, r.Error)
 	}
 	for _, r := range rep.Failed {
-		fmt.Fprintf(w, "failed\t%s\torg %s\t%s\trun reconcile again later\n", r.CredentialID, r.OrganizationID, r.Error)
+		act := "run reconcile again later"
+		if !r.Transient {
+			act = "running again will not help: fix what the error names (the service's token, its answers, the address rules)"
+		}
+		fmt.Fprintf(w, "failed\t%s\torg %s\t%s\t%s\n", r.CredentialID, r.OrganizationID, r.Error, act)
 	}
 	for _, c := range rep.LostCreates {
 		act := "--fix recovers it through its Idempotency-Key"
