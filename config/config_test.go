@@ -1,6 +1,8 @@
 package config_test
 
 import (
+	"encoding/json"
+	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -198,5 +200,40 @@ func TestTheStartUpLineShowsEffectiveValues(t *testing.T) {
 		if !strings.Contains(buf.String(), want) {
 			t.Errorf("start-up line lacks %s: %s", want, buf.String())
 		}
+	}
+}
+
+// TestAConfigNeverPrintsItsSecrets: every printing form of a Config (and
+// of a pointer to one) — fmt's verbs, JSON, slog — hides the service
+// token, the inline keyset and the database password.
+func TestAConfigNeverPrintsItsSecrets(t *testing.T) {
+	c := config.Default()
+	c.CustomToken = "tok-SECRET-0123456789"
+	c.Keyset = `{"primaryKeyId":1,"key":[{"keyData":{"value":"KEYSET-SECRET"}}]}`
+	c.DatabaseURL = "postgres://app:DBPASS-SECRET@127.0.0.1:5432/credvault"
+	secrets := []string{"tok-SECRET", "KEYSET-SECRET", "DBPASS-SECRET"}
+	j, err := json.Marshal(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	jp, _ := json.Marshal(&c)
+	var logged strings.Builder
+	slog.New(slog.NewJSONHandler(&logged, nil)).Info("x", slog.Any("config", c))
+	forms := map[string]string{"json": string(j), "json pointer": string(jp), "slog": logged.String()}
+	for _, verb := range []string{"%v", "%+v", "%#v", "%s", "%q", "%x", "%X", "%10v"} {
+		forms[verb] = fmt.Sprintf(verb, c)
+		forms[verb+" pointer"] = fmt.Sprintf(verb, &c)
+	}
+	for form, out := range forms {
+		for _, s := range secrets {
+			for _, enc := range []string{s, strings.ToUpper(s), fmt.Sprintf("%x", s), fmt.Sprintf("%X", s)} {
+				if strings.Contains(out, enc) {
+					t.Fatalf("%s shows a secret: %s", form, out)
+				}
+			}
+		}
+	}
+	if !strings.Contains(forms["%+v"], "CustomToken:[redacted]") || !strings.Contains(forms["%v"], "app:xxxxx@127.0.0.1") {
+		t.Fatalf("the redacted form does not say what is set: %s", forms["%+v"])
 	}
 }
