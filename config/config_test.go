@@ -210,8 +210,8 @@ func TestAConfigNeverPrintsItsSecrets(t *testing.T) {
 	c := config.Default()
 	c.CustomToken = "tok-SECRET-0123456789"
 	c.Keyset = `{"primaryKeyId":1,"key":[{"keyData":{"value":"KEYSET-SECRET"}}]}`
-	c.DatabaseURL = "postgres://app:DBPASS-SECRET@127.0.0.1:5432/credvault"
-	secrets := []string{"tok-SECRET", "KEYSET-SECRET", "DBPASS-SECRET"}
+	c.DatabaseURL = "postgres://app:DBPASS-SECRET@127.0.0.1:5432/credvault?sslmode=disable&sslpassword=SSLPASS-SECRET"
+	secrets := []string{"tok-SECRET", "KEYSET-SECRET", "DBPASS-SECRET", "SSLPASS-SECRET"}
 	j, err := json.Marshal(c)
 	if err != nil {
 		t.Fatal(err)
@@ -233,7 +233,8 @@ func TestAConfigNeverPrintsItsSecrets(t *testing.T) {
 			}
 		}
 	}
-	if !strings.Contains(forms["%+v"], "CustomToken:[redacted]") || !strings.Contains(forms["%v"], "app:xxxxx@127.0.0.1") {
-		t.Fatalf("the redacted form does not say what is set: %s", forms["%+v"])
+	if !strings.Contains(forms["%#v"], "CustomToken:[redacted]") || !strings.Contains(forms["%#v"], "app:xxxxx@127.0.0.1") ||
+		!strings.Contains(forms["json"], `"Keyset":"[redacted]"`) {
+		t.Fatalf("the redacted forms do not say what is set: %s %s", forms["%#v"], forms["json"])
 	}
 }

@@ -188,7 +188,7 @@ func (s *server) readyz(c echo.Context) error {
 	if err := s.Ready(ctx); err != nil {
 		c.Response().Header().Set("Retry-After", "5")
 		if errors.Is(err, ErrDraining) {
-			return c.JSON(http.StatusServiceUnavailable, errorBody{Detail: "shutting down: draining the requests in flight"})
+			return c.JSON(http.StatusServiceUnavailable, errorBody{Detail: ErrDraining.Error()})
 		}
 		s.log.WarnContext(ctx, "readiness check failed", slog.String("error", err.Error()))
 		return c.JSON(http.StatusServiceUnavailable, errorBody{Detail: "database unreachable"})

@@ -379,7 +379,6 @@ func (c *Configs) Save(ctx context.Context, p Principal, in ServiceConfig) (Conf
 	// older ones of the same service (saved before identity was the
 	// service) are resealed beside it.
 	var same []store.AuthToken
-	var current *orgvault.Config
 	for _, r := range rows {
 		saved, err := c.source.decrypt(r)
 		if err != nil || !sameURL(c.vault.Policy(), u.String(), saved.BaseURL) {
@@ -387,13 +386,10 @@ func (c *Configs) Save(ctx context.Context, p Principal, in ServiceConfig) (Conf
 		}
 		if len(same) == 0 && r.Valid && saved.BaseURL == cfg.APIBaseURL &&
 			subtle.ConstantTimeCompare([]byte(saved.Token.Reveal()), []byte(cfg.APIToken.Reveal())) == 1 {
-			current = &saved
+			// Unchanged: no new id, no write, nothing becomes stale.
+			return view(r, cfg.APIBaseURL, cfg.APIToken), nil
 		}
 		same = append(same, r)
-	}
-	if current != nil {
-		// Unchanged: no new id, no write, nothing becomes stale.
-		return view(rows[indexOf(rows, current.ID)], cfg.APIBaseURL, cfg.APIToken), nil
 	}
 	ct, err := c.seal(p.OrganizationID, cfg)
 	if err != nil {
@@ -433,15 +429,6 @@ func (c *Configs) seal(orgID string, cfg ServiceConfig) ([]byte, error) {
 		return nil, err
 	}
 	return c.source.keyring.Encrypt(pt, associatedData(orgID, TokenTypeCustomCredential))
-}
-
-func indexOf(rows []store.AuthToken, id string) int {
-	for i, r := range rows {
-		if r.ID == id {
-			return i
-		}
-	}
-	return -1
 }
 
 func view(row store.AuthToken, baseURL string, token vault.Secret) ConfigView {
@@ -639,6 +626,3 @@ func SealedTokens(st *store.Store) sealed.Set {
 	return st.Sealed("configurations", sealed.Column{Table: "org_auth_tokens", ID: "id", Ciphertext: "encrypted_token",
 		Extra: []string{"organization_id", "token_type"}}, func(v sealed.Value) []byte { return associatedData(v.Extra[0], v.Extra[1]) })
 }
-
-// Source is where Configs reads saved configurations from.
-func (c *Configs) Source() *ConfigSource { return c.source }

@@ -168,14 +168,18 @@ func TestAConfigurationIsItsService(t *testing.T) {
 	if v := save(a+"/", "token-three-0123456789"); v.ID != first.ID || !v.Valid {
 		t.Fatalf("back to the first service = %+v, want id %s", v, first.ID)
 	}
-	src := configs.Source()
-	got, err := src.ConfigByID(ctx, c.OrganizationID, first.ID)
-	if err != nil || got.Token.Reveal() != "token-three-0123456789" || got.BaseURL != a+"/" {
-		t.Fatalf("configuration %s now %q %v", first.ID, got.BaseURL, err)
+	// The configuration holds the third token (it alone proves it) and is
+	// the current one.
+	ids, err := configs.ProveSources(ctx, c.OrganizationID, []org.SourceProof{{APIBaseURL: a, APIToken: vault.NewSecret("token-three-0123456789")}})
+	if err != nil || !ids[first.ID] || len(ids) != 1 {
+		t.Fatalf("the third token proves %v %v, want only %s", ids, err, first.ID)
 	}
-	cur, err := src.ActiveConfig(ctx, c.OrganizationID)
-	if err != nil || cur.ID != first.ID {
-		t.Fatalf("current = %s %v", cur.ID, err)
+	if _, err := configs.ProveSources(ctx, c.OrganizationID, []org.SourceProof{{APIBaseURL: a, APIToken: vault.NewSecret("token-two-0123456789")}}); err == nil {
+		t.Fatal("the replaced token still proves the configuration")
+	}
+	cur, err := configs.Get(ctx, c.OrganizationID)
+	if err != nil || cur.ID != first.ID || !strings.Contains(cur.Token, `"api_base_url":"`+a+`/"`) {
+		t.Fatalf("current = %+v %v", cur, err)
 	}
 	events, _ := orgs.Audit(ctx, c.OrganizationID, org.AuditFilter{})
 	actions := map[string]int{}

@@ -257,10 +257,7 @@ func (o *Organizations) Exists(ctx context.Context, orgID string) error {
 
 // Keys lists an organization's API keys, oldest first.
 func (o *Organizations) Keys(ctx context.Context, orgID string) ([]KeyView, error) {
-	if _, err := o.store.GetOrganization(ctx, orgID); err != nil {
-		if errors.Is(err, store.ErrNotFound) {
-			return nil, fmt.Errorf("organization %s: %w", orgID, ErrNotFound)
-		}
+	if err := o.Exists(ctx, orgID); err != nil {
 		return nil, err
 	}
 	ks, err := o.store.ListAPIKeys(ctx, orgID)
@@ -288,10 +285,7 @@ type AuditView struct {
 // Audit lists an organization's audit events, newest first (as the REST
 // route does); an unknown organization is ErrNotFound, naming it.
 func (o *Organizations) Audit(ctx context.Context, orgID string, f AuditFilter) ([]AuditView, error) {
-	if _, err := o.store.GetOrganization(ctx, orgID); err != nil {
-		if errors.Is(err, store.ErrNotFound) {
-			return nil, fmt.Errorf("organization %s: %w", orgID, ErrNotFound)
-		}
+	if err := o.Exists(ctx, orgID); err != nil {
 		return nil, err
 	}
 	es, err := o.store.ListAuditEvents(ctx, orgID)

@@ -18,9 +18,6 @@ type Feed struct{ down atomic.Bool }
 // SetConnected records whether the feed is connected.
 func (f *Feed) SetConnected(ok bool) { f.down.Store(!ok) }
 
-// Connected reports whether the feed is connected.
-func (f *Feed) Connected() bool { return !f.down.Load() }
-
 // MustCheck reports whether an entry of that age must be checked with its
 // source before it is served: the feed is down and the entry is older
 // than UnfedMaxAge. A nil Feed never asks for a check.

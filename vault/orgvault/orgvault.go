@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/credvault/credvault/internal/lru"
+	"github.com/credvault/credvault/problem"
 	"github.com/credvault/credvault/vault"
 	"github.com/credvault/credvault/vault/contract"
 	"github.com/credvault/credvault/vault/envvault"
@@ -238,8 +239,7 @@ func (v *Vault) cached(ctx context.Context, key cacheKey, load func(context.Cont
 		return cl, nil
 	})
 	if err != nil {
-		var gone *vault.SourceUnavailableError
-		if checking && !errors.Is(err, vault.ErrNotConfigured) && !errors.As(err, &gone) {
+		if checking && errors.Is(err, problem.ErrUnavailable) {
 			return stale, nil // the database is out: nothing can have changed it
 		}
 		if checking {

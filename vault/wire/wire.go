@@ -359,35 +359,40 @@ func finish(c vault.Credential, obj map[string]json.RawMessage) (vault.Credentia
 	return c, nil
 }
 
-// Unstored lists, by wire name, the fields of sent that got (the item
-// read back) does not hold with the value sent: missing or different. The
-// name is not compared (a GET answer need not carry it); fields got has
-// and sent has not do not count. Values are never shown.
+// Unstored lists, by wire name in the schema's order, the fields of sent
+// that got (the item read back) does not hold with the value sent:
+// missing or different. The name is not compared (a GET answer need not
+// carry it); fields got has and sent has not do not count. Values are
+// never shown.
 func Unstored(sent, got vault.Credential) []string {
 	if sent.Type != got.Type {
 		return []string{"type"}
 	}
-	es, err1 := encode(sent, false)
-	eg, err2 := encode(got, false)
-	if err1 != nil {
+	ms, ok := fieldValues(sent)
+	if !ok {
 		return nil
 	}
-	var ms, mg map[string]any
-	_ = json.Unmarshal(es, &ms)
-	if err2 == nil {
-		_ = json.Unmarshal(eg, &mg)
-	}
+	mg, _ := fieldValues(got) // nothing readable: every field is missing
 	var out []string
 	for _, f := range vault.Fields(sent.Type) {
-		vs, ok := ms[f.Name]
-		if !ok {
-			continue
-		}
-		if vg, ok := mg[f.Name]; !ok || !reflect.DeepEqual(vs, vg) {
-			out = append(out, f.Name)
+		if vs, ok := ms[f.Name]; ok {
+			if vg, ok := mg[f.Name]; !ok || !reflect.DeepEqual(vs, vg) {
+				out = append(out, f.Name)
+			}
 		}
 	}
 	return out
+}
+
+// fieldValues is c's wire fields (name excluded) as JSON values, for
+// comparisons by name; false when c cannot be encoded.
+func fieldValues(c vault.Credential) (map[string]any, bool) {
+	b, err := encode(c, false)
+	if err != nil {
+		return nil, false
+	}
+	var m map[string]any
+	return m, json.Unmarshal(b, &m) == nil
 }
 
 // fieldName is a decoder's field path safe to show: the path inside a
@@ -406,14 +411,11 @@ func fieldName(path string) string {
 // DiffFields lists the wire fields whose values differ between a and b
 // (name excluded), by name only, for reports that must not show values.
 func DiffFields(a, b vault.Credential) []string {
-	ea, err1 := encode(a, false)
-	eb, err2 := encode(b, false)
-	if err1 != nil || err2 != nil {
+	ma, ok1 := fieldValues(a)
+	mb, ok2 := fieldValues(b)
+	if !ok1 || !ok2 {
 		return []string{"type"}
 	}
-	var ma, mb map[string]any
-	_ = json.Unmarshal(ea, &ma)
-	_ = json.Unmarshal(eb, &mb)
 	var out []string
 	for k, va := range ma {
 		if vb, ok := mb[k]; !ok || !reflect.DeepEqual(va, vb) {
