@@ -53,6 +53,8 @@ func TestTheSeedsExampleAsAPeer(t *testing.T) {
 	scripts, _ := filepath.Abs("../scripts")
 	cmd := exec.Command(python, "-m", "uvicorn", "seed_example:app", "--app-dir", scripts,
 		"--host", "127.0.0.1", "--port", strconv.Itoa(port), "--log-level", "warning")
+	// No __pycache__ beside the script: tests never write into the work tree.
+	cmd.Env = append(os.Environ(), "PYTHONDONTWRITEBYTECODE=1")
 	var logs syncBuffer
 	cmd.Stdout, cmd.Stderr = &logs, &logs
 	if err := cmd.Start(); err != nil {
