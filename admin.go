@@ -10,7 +10,7 @@ import (
 	"github.com/credvault/credvault/config"
 	"github.com/credvault/credvault/migrations"
 	"github.com/credvault/credvault/sealed"
-	"github.com/credvault/credvault/store"
+	"github.com/credvault/credvault/store/sqlstore"
 )
 
 // Admin is credvault's database opened for the administration commands
@@ -18,7 +18,7 @@ import (
 // keyset. (The others — organizations, audit, outbox, reconcile,
 // credentials migrate — run on a Platform from Open.)
 type Admin struct {
-	st *store.Store
+	st *sqlstore.Store
 }
 
 // AdminOptions tune OpenAdmin.

@@ -32,7 +32,7 @@ import (
 	"github.com/credvault/credvault/migrations"
 	"github.com/credvault/credvault/org"
 	"github.com/credvault/credvault/otpcodes"
-	"github.com/credvault/credvault/store"
+	"github.com/credvault/credvault/store/sqlstore"
 	"github.com/credvault/credvault/vault/contract"
 	"github.com/credvault/credvault/vault/envvault"
 	"github.com/credvault/credvault/vault/netpolicy"
@@ -86,7 +86,7 @@ type Platform struct {
 	// Maintenance reconciles rows with their items and moves credentials
 	// to an organization's current service.
 	Maintenance *credentials.Maintenance
-	st          *store.Store
+	st          *sqlstore.Store
 	handler     http.Handler
 	metrics     http.Handler
 	// stop ends the background work (change listener, outbox worker);
@@ -340,16 +340,16 @@ func (p *Platform) startBackground(log *slog.Logger, cacheGrace time.Duration) {
 	ready := make(chan struct{}, 1)
 	p.background.Go(func() { p.Outbox.Run(ctx) })
 	p.background.Go(func() {
-		p.st.Listen(ctx, store.ListenOptions{
+		p.st.Listen(ctx, sqlstore.ListenOptions{
 			Logger: log,
 			Grace:  cacheGrace,
-			OnChange: func(c store.Change) {
+			OnChange: func(c sqlstore.Change) {
 				switch c.Topic {
-				case store.TopicConfig:
+				case sqlstore.TopicConfig:
 					p.Vault.Invalidate(c.Payload)
-				case store.TopicAPIKey:
+				case sqlstore.TopicAPIKey:
 					p.Organizations.InvalidateKey(c.Payload)
-				case store.TopicCredential:
+				case sqlstore.TopicCredential:
 					p.Credentials.Invalidate(c.Payload)
 				}
 			},
@@ -395,7 +395,7 @@ func (p *Platform) Close() error {
 
 // registerOutboxMetrics registers the outbox's gauges and counter: what is
 // pending, how old the oldest entry is, and this process's attempts.
-func registerOutboxMetrics(reg prometheus.Registerer, st *store.Store, o *credentials.Outbox) {
+func registerOutboxMetrics(reg prometheus.Registerer, st *sqlstore.Store, o *credentials.Outbox) {
 	reg.MustRegister(
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "credvault_outbox_pending",
 			Help: "Vault item deletions recorded and not yet confirmed by the service."},

@@ -19,7 +19,7 @@ import (
 	"github.com/credvault/credvault/org"
 	"github.com/credvault/credvault/otpcodes"
 	"github.com/credvault/credvault/sealed"
-	"github.com/credvault/credvault/store"
+	"github.com/credvault/credvault/store/sqlstore"
 	"github.com/credvault/credvault/vault"
 	"github.com/credvault/credvault/vault/envvault"
 )
@@ -54,7 +54,7 @@ func loadKeyring(cfg config.Config, embedded bool, log *slog.Logger) (*keyring.K
 // checkSchema refuses a database whose schema is older than this binary
 // (run `credvault migrate`); a newer one (a rolling upgrade in progress) is
 // only a warning.
-func checkSchema(ctx context.Context, st *store.Store, log *slog.Logger) error {
+func checkSchema(ctx context.Context, st *sqlstore.Store, log *slog.Logger) error {
 	cur, newest, err := migrations.Version(ctx, st.SQLDB(), st.Dialect(), migrations.Credvault)
 	if err != nil {
 		return fmt.Errorf("read the schema version: %w", err)
@@ -70,13 +70,13 @@ func checkSchema(ctx context.Context, st *store.Store, log *slog.Logger) error {
 	return nil
 }
 
-var canaryAD = keyring.AssociatedData("credvault", "keyset_canary")
+var canaryAD = sealed.AssociatedData("credvault", "keyset_canary")
 
 const canaryText = "credvault keyset canary"
 
 // checkKeyset proves the keyset decrypts what this database holds: the
 // first process writes a canary, every later one must decrypt it.
-func checkKeyset(ctx context.Context, st *store.Store, kr *keyring.Keyring) error {
+func checkKeyset(ctx context.Context, st *sqlstore.Store, kr *keyring.Keyring) error {
 	ct, err := kr.Encrypt([]byte(canaryText), canaryAD)
 	if err != nil {
 		return err
@@ -99,13 +99,13 @@ func canaryDecrypts(kr *keyring.Keyring, stored []byte) error {
 
 // openStore opens the database described by cfg, or db when it is set
 // (the host's own PostgreSQL pool).
-func openStore(ctx context.Context, cfg config.Config, db *sql.DB) (*store.Store, error) {
+func openStore(ctx context.Context, cfg config.Config, db *sql.DB) (*sqlstore.Store, error) {
 	existed := false
 	if db == nil && cfg.Embedded() {
 		_, err := os.Stat(cfg.SQLitePath())
 		existed = err == nil
 	}
-	st, err := store.Open(ctx, store.Options{DatabaseURL: cfg.DatabaseURL, SQLitePath: cfg.SQLitePath(), DB: db, StatementTimeout: cfg.DBTimeout})
+	st, err := sqlstore.Open(ctx, sqlstore.Options{DatabaseURL: cfg.DatabaseURL, SQLitePath: cfg.SQLitePath(), DB: db, StatementTimeout: cfg.DBTimeout})
 	if err != nil || !existed {
 		return st, err
 	}
@@ -139,7 +139,7 @@ func newEnvVault(cfg config.Config) (*envvault.Vault, error) {
 // sealedSets lists every place credvault's database keeps ciphertexts
 // under its keyset — saved configurations, pushed TOTP codes and the
 // keyset canary — for `credvault keys list` and `keys reencrypt`.
-func sealedSets(st *store.Store) []sealed.Set {
+func sealedSets(st *sqlstore.Store) []sealed.Set {
 	return []sealed.Set{
 		org.SealedTokens(st),
 		otpcodes.Sealed(st),

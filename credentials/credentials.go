@@ -191,7 +191,7 @@ func WithRowCacheSize(n int) Option {
 }
 
 // New returns a Service storing secrets in v and metadata in s (Store
-// adapts a *store.Store). A plain CredentialVault becomes a SourcedVault
+// adapts a *sqlstore.Store). A plain CredentialVault becomes a SourcedVault
 // with vault.Sourced.
 func New(s Storage, v vault.SourcedVault, log *slog.Logger, opts ...Option) *Service {
 	if log == nil {

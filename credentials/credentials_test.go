@@ -18,6 +18,7 @@ import (
 	"github.com/credvault/credvault/internal/testdb"
 	"github.com/credvault/credvault/problem"
 	"github.com/credvault/credvault/store"
+	"github.com/credvault/credvault/store/sqlstore"
 	"github.com/credvault/credvault/store/storetest"
 	"github.com/credvault/credvault/vault"
 	"github.com/credvault/credvault/vault/contract"
@@ -129,7 +130,7 @@ func (f *fakeVault) count() int {
 
 // setup returns a service over a fresh SQLite store whose organizations
 // org_a and org_b exist.
-func setup(t *testing.T) (*credentials.Service, *store.Store, *fakeVault) {
+func setup(t *testing.T) (*credentials.Service, *sqlstore.Store, *fakeVault) {
 	t.Helper()
 	st := storetest.Open(t, testdb.SQLite)
 	storetest.Organizations(t, st, "org_a", "org_b")
@@ -141,7 +142,7 @@ func secret(name, value string) vault.Credential {
 	return vault.Credential{Name: name, Type: vault.TypeSecret, Secret: &vault.SecretValue{Value: vault.NewSecret(value), Label: "l"}}
 }
 
-func exec(t *testing.T, st *store.Store, q string) {
+func exec(t *testing.T, st *sqlstore.Store, q string) {
 	t.Helper()
 	if _, err := st.SQLDB().Exec(q); err != nil {
 		t.Fatal(err)
@@ -149,7 +150,7 @@ func exec(t *testing.T, st *store.Store, q string) {
 }
 
 // dueNow makes every recorded deletion due, as if its backoff had passed.
-func dueNow(t *testing.T, st *store.Store) {
+func dueNow(t *testing.T, st *sqlstore.Store) {
 	exec(t, st, "UPDATE vault_deletions SET next_attempt_at = '2000-01-01 00:00:00+00:00'")
 }
 

@@ -16,7 +16,6 @@ import (
 	"crypto/subtle"
 	"encoding/json"
 	"errors"
-	"github.com/credvault/credvault/sealed"
 	"io"
 	"log/slog"
 	"net/http"
@@ -24,11 +23,12 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/credvault/credvault/sealed"
+
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
 
 	"github.com/credvault/credvault/internal/httpx"
-	"github.com/credvault/credvault/internal/keyring"
 	"github.com/credvault/credvault/internal/sqldb"
 	"github.com/credvault/credvault/vault/wire"
 )
@@ -168,7 +168,7 @@ func (s *Server) status(c echo.Context) error {
 // idempotencyWindow is how long an Idempotency-Key is remembered.
 const idempotencyWindow = 24 * time.Hour
 
-func itemAD(id string) []byte { return keyring.AssociatedData("credential-service", "item", id) }
+func itemAD(id string) []byte { return sealed.AssociatedData("credential-service", "item", id) }
 
 func (s *Server) create(c echo.Context) error {
 	body, err := io.ReadAll(c.Request().Body)

@@ -21,6 +21,7 @@ import (
 	"github.com/credvault/credvault/credservice/credservicetest"
 	"github.com/credvault/credvault/internal/keyring"
 	"github.com/credvault/credvault/internal/testdb"
+	"github.com/credvault/credvault/sealed"
 	"github.com/credvault/credvault/vault"
 	"github.com/credvault/credvault/vault/contract"
 	"github.com/credvault/credvault/vault/wire"
@@ -471,7 +472,7 @@ func TestItemsReencryptUnderANewKey(t *testing.T) {
 			k1, newID, _ := keyring.AddKey(k0)
 			k2, _ := keyring.Promote(k1, newID)
 			kr2, _ := keyring.Parse(k2)
-			sets := []keyring.SealedSet{st.Sealed()}
+			sets := []sealed.Set{st.Sealed()}
 			res, err := kr2.Reencrypt(ctx, sets, nil)
 			if err != nil || res[0].Reencrypted != len(ids) {
 				t.Fatalf("reencrypt = %+v %v", res, err)

@@ -18,7 +18,7 @@ import (
 	"github.com/credvault/credvault/config"
 	"github.com/credvault/credvault/internal/fakeservice"
 	"github.com/credvault/credvault/internal/testdb"
-	"github.com/credvault/credvault/store"
+	"github.com/credvault/credvault/store/sqlstore"
 )
 
 // syncBuffer is a goroutine-safe log sink.
@@ -191,7 +191,7 @@ func testConfig(t testing.TB, kind testdb.Kind) config.Config { return testdb.Co
 // stores holds, per platform a test opened, a store of its own on the same
 // database: what the tests read and break behind the platform's back,
 // through the public store package.
-var stores sync.Map // *credvault.Platform → *store.Store
+var stores sync.Map // *credvault.Platform → *sqlstore.Store
 
 // openPlatform opens a platform on cfg, closed when t ends, with a store of
 // the test's own on the same database (testStore).
@@ -201,7 +201,7 @@ func openPlatform(t testing.TB, cfg config.Config, opts credvault.Options) *cred
 	if err != nil {
 		t.Fatal(err)
 	}
-	st, err := store.Open(context.Background(), store.Options{DatabaseURL: cfg.DatabaseURL, SQLitePath: cfg.SQLitePath(), MaxOpenConns: 4})
+	st, err := sqlstore.Open(context.Background(), sqlstore.Options{DatabaseURL: cfg.DatabaseURL, SQLitePath: cfg.SQLitePath(), MaxOpenConns: 4})
 	if err != nil {
 		p.Close()
 		t.Fatal(err)
@@ -212,7 +212,7 @@ func openPlatform(t testing.TB, cfg config.Config, opts credvault.Options) *cred
 }
 
 // testStore is the test's own store on p's database.
-func testStore(p *credvault.Platform) *store.Store {
+func testStore(p *credvault.Platform) *sqlstore.Store {
 	st, _ := stores.Load(p)
-	return st.(*store.Store)
+	return st.(*sqlstore.Store)
 }

@@ -5,7 +5,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/credvault/credvault/store"
+	"github.com/credvault/credvault/store/sqlstore"
 )
 
 // TestCachedReadsSurviveADatabaseOutage: the database is cut off (a TCP
@@ -36,7 +36,7 @@ func TestCachedReadsSurviveADatabaseOutage(t *testing.T) {
 	proxy.Restore()
 
 	// Another process revokes the key once the database is back.
-	other, err := store.Open(context.Background(), store.Options{DatabaseURL: direct})
+	other, err := sqlstore.Open(context.Background(), sqlstore.Options{DatabaseURL: direct})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/credvault/credvault/internal/testdb"
-	"github.com/credvault/credvault/store"
+	"github.com/credvault/credvault/store/sqlstore"
 )
 
 // TestScale measures list, search and paging at two organization sizes in
@@ -83,7 +83,7 @@ func TestScale(t *testing.T) {
 		newest := `SELECT * FROM (SELECT * FROM credentials WHERE organization_id = '` + org + `' AND deleted_at IS NULL
 			ORDER BY created_at DESC, id DESC LIMIT 2000) AS newest WHERE ` + like + ` ORDER BY created_at DESC, id DESC LIMIT 10`
 		keyed := `SELECT * FROM credentials WHERE organization_id = '` + org + `' AND deleted_at IS NULL AND ` + like
-		if keys := store.SearchKeys(org, fragment); keys != "" {
+		if keys := sqlstore.SearchKeys(org, fragment); keys != "" {
 			keyed += ` AND credentials_search_keys(organization_id, ` + expr + `) @> '` + keys + `'::text[]`
 		}
 		keyed += ` ORDER BY created_at DESC, id DESC LIMIT 10`

@@ -8,15 +8,15 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/credvault/credvault/sealed"
 	"net/http"
 	"net/url"
 	"strings"
 	"time"
 	"unicode/utf8"
 
+	"github.com/credvault/credvault/sealed"
+
 	"github.com/credvault/credvault/conformance"
-	"github.com/credvault/credvault/internal/keyring"
 	"github.com/credvault/credvault/problem"
 	"github.com/credvault/credvault/store"
 	"github.com/credvault/credvault/vault"
@@ -72,7 +72,7 @@ func MaskToken(token vault.Secret) string {
 }
 
 func associatedData(orgID, tokenType string) []byte {
-	return keyring.AssociatedData("credvault", "org_auth_token", orgID, tokenType)
+	return sealed.AssociatedData("credvault", "org_auth_token", orgID, tokenType)
 }
 
 // ConfigSource reads and decrypts organizations' saved configurations. It
@@ -622,7 +622,7 @@ func roundTrip(ctx context.Context, client *contract.Client, res TestResult) Tes
 
 // SealedTokens is where saved configurations' ciphertexts are stored, for
 // key rotation (`credvault keys`).
-func SealedTokens(st *store.Store) sealed.Set {
+func SealedTokens(st sealed.Database) sealed.Set {
 	return st.Sealed("configurations", sealed.Column{Table: "org_auth_tokens", ID: "id", Ciphertext: "encrypted_token",
 		Extra: []string{"organization_id", "token_type"}}, func(v sealed.Value) []byte { return associatedData(v.Extra[0], v.Extra[1]) })
 }

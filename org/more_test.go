@@ -14,7 +14,7 @@ import (
 	"github.com/credvault/credvault/internal/testdb"
 	"github.com/credvault/credvault/org"
 	"github.com/credvault/credvault/problem"
-	"github.com/credvault/credvault/store"
+	"github.com/credvault/credvault/store/sqlstore"
 	"github.com/credvault/credvault/store/storetest"
 	"github.com/credvault/credvault/vault"
 	"github.com/credvault/credvault/vault/envvault"
@@ -26,7 +26,7 @@ const svcToken = "svc-token-0123456789abcdef"
 
 // realConfigs are Configs over a real organization-configured vault that
 // allows loopback, with an env-configured service when env is set.
-func realConfigs(t *testing.T, env *fakeservice.Service) (*org.Configs, *org.Organizations, *org.ConfigSource, *store.Store) {
+func realConfigs(t *testing.T, env *fakeservice.Service) (*org.Configs, *org.Organizations, *org.ConfigSource, *sqlstore.Store) {
 	t.Helper()
 	st := storetest.Open(t, testdb.SQLite)
 	b, _ := keyring.Generate()

@@ -13,6 +13,7 @@ import (
 	"github.com/credvault/credvault/org"
 	"github.com/credvault/credvault/problem"
 	"github.com/credvault/credvault/store"
+	"github.com/credvault/credvault/store/sqlstore"
 	"github.com/credvault/credvault/store/storetest"
 	"github.com/credvault/credvault/vault"
 	"github.com/credvault/credvault/vault/contract"
@@ -223,7 +224,7 @@ func isInvalid(err error, field string) bool {
 
 // failingReplace is a ConfigStore whose write fails as an unreachable
 // database does.
-type failingReplace struct{ *store.Store }
+type failingReplace struct{ *sqlstore.Store }
 
 func (failingReplace) SaveAuthToken(context.Context, store.AuthToken, []store.AuthToken, store.AuditEvent) error {
 	return store.ErrUnavailable

@@ -13,7 +13,6 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/credvault/credvault/internal/keyring"
 	"github.com/credvault/credvault/problem"
 	"github.com/credvault/credvault/sealed"
 	"github.com/credvault/credvault/store"
@@ -72,8 +71,13 @@ type secretPart struct {
 	Content string `json:"content"`
 }
 
-// Store is what the service needs from storage (store.OTPStore).
-type Store = store.OTPStore
+// Store is what the service needs from storage (package store/sqlstore
+// provides it).
+type Store interface {
+	Now() time.Time
+	InsertOTPCode(ctx context.Context, c store.OTPCode) error
+	ListOTPCodes(ctx context.Context, orgID string, f store.OTPFilter) ([]store.OTPCode, error)
+}
 
 // Service stores and lists pushed codes.
 type Service struct {
@@ -89,7 +93,7 @@ func New(s Store, k sealed.Sealer) *Service {
 }
 
 func associatedData(orgID, id string) []byte {
-	return keyring.AssociatedData("credvault", "totp_code", orgID, id)
+	return sealed.AssociatedData("credvault", "totp_code", orgID, id)
 }
 
 var (
@@ -262,7 +266,7 @@ func (s *Service) List(ctx context.Context, orgID string, o ListOptions) ([]Code
 
 // Sealed is where pushed codes' ciphertexts are stored, for key rotation
 // (`credvault keys`).
-func Sealed(st *store.Store) sealed.Set {
+func Sealed(st sealed.Database) sealed.Set {
 	return st.Sealed("totp_codes", sealed.Column{Table: "totp_codes", ID: "id", Ciphertext: "ciphertext",
 		Extra: []string{"organization_id"}}, func(v sealed.Value) []byte { return associatedData(v.Extra[0], v.ID) })
 }

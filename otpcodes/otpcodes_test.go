@@ -11,11 +11,11 @@ import (
 	"github.com/credvault/credvault/internal/testdb"
 	"github.com/credvault/credvault/otpcodes"
 	"github.com/credvault/credvault/problem"
-	"github.com/credvault/credvault/store"
+	"github.com/credvault/credvault/store/sqlstore"
 	"github.com/credvault/credvault/store/storetest"
 )
 
-func setup(t *testing.T) (*otpcodes.Service, *store.Store) {
+func setup(t *testing.T) (*otpcodes.Service, *sqlstore.Store) {
 	t.Helper()
 	st := storetest.Open(t, testdb.SQLite)
 	storetest.Organizations(t, st, "org_a", "org_b")

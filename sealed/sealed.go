@@ -5,7 +5,10 @@
 // them under a new key. It depends on nothing of credvault's.
 package sealed
 
-import "context"
+import (
+	"context"
+	"strconv"
+)
 
 // Sealer seals data at rest: authenticated encryption bound to associated
 // data (what the ciphertext belongs to), so a ciphertext moved to another
@@ -47,4 +50,24 @@ type Value struct {
 	ID         string
 	Ciphertext []byte
 	Extra      []string
+}
+
+// Database is where sealed columns live: it describes column c as a Set
+// named name, ad giving each row's associated data. The platform's SQL
+// store is one.
+type Database interface {
+	Sealed(name string, c Column, ad func(Value) []byte) Set
+}
+
+// AssociatedData joins parts into an unambiguous associated-data string:
+// each part is length-prefixed, so ("ab","c") and ("a","bc") differ.
+func AssociatedData(parts ...string) []byte {
+	var b []byte
+	for _, p := range parts {
+		b = strconv.AppendInt(b, int64(len(p)), 10)
+		b = append(b, ':')
+		b = append(b, p...)
+		b = append(b, ';')
+	}
+	return b
 }

@@ -1,20 +1,16 @@
-// Package store is credvault's persistence: organizations and their API
-// keys, sealed service configurations, credential metadata and folders,
-// pushed one-time codes, the outbox, the record of creates in flight and
-// audit events. Its rows are plain structs an embedder may read; the
-// roles the domain packages consume (CredentialStorage, OrgStore,
-// ConfigStore, OTPStore) are declared beside them, and *Store provides
-// them all. It uses gorm over PostgreSQL (pgx; a URL or the host's own
-// pool) or an embedded pure-Go SQLite file when no DATABASE_URL is set,
-// and announces changes to every process sharing the database (NOTIFY, or
-// the SQLite change log).
+// Package store is credvault's domain model: the plain types every layer
+// reads — organizations and their API keys, sealed service
+// configurations, credential metadata and folders, pushed one-time codes,
+// the outbox, the record of creates in flight and audit events — the
+// error kinds storage answers with, and the identifiers rows carry.
 //
-// Every call takes a context. Driver errors never leave this package: a
-// missing row is ErrNotFound, a uniqueness or optimistic-concurrency clash
-// is ErrConflict, an unreachable or locked database ErrUnavailable, and
-// anything else is wrapped with the operation's name.
+// It knows no database. The services that use these types (package
+// credentials, org, otpcodes) each declare the narrow storage they need
+// beside their code; package store/sqlstore provides all of them over
+// gorm (PostgreSQL or SQLite), and only the composition root and the
+// admin commands import it.
 //
-// The store knows SQL and gorm, never HTTP, Tink or credential secrets: it
-// stores ciphertexts and metadata only. (The reference credential-service
-// keeps its own storage.)
+// Storage errors are these kinds, never a driver's: a missing row is
+// ErrNotFound, a uniqueness or optimistic-concurrency clash ErrConflict,
+// an unreachable or locked database ErrUnavailable.
 package store

@@ -24,6 +24,7 @@ import (
 	"github.com/credvault/credvault/internal/keyadmin"
 	"github.com/credvault/credvault/internal/keyring"
 	"github.com/credvault/credvault/internal/serve"
+	"github.com/credvault/credvault/sealed"
 )
 
 const usage = `credential-service — the reference custom credential service
@@ -208,4 +209,4 @@ func fileExists(path string) bool {
 // serviceDB is the service's storage as the keys commands see it.
 type serviceDB struct{ *credservice.Storage }
 
-func (d serviceDB) Sets() []keyring.SealedSet { return []keyring.SealedSet{d.Sealed()} }
+func (d serviceDB) Sets() []sealed.Set { return []sealed.Set{d.Sealed()} }

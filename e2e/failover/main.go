@@ -38,7 +38,7 @@ import (
 	"github.com/credvault/credvault/credservice"
 	"github.com/credvault/credvault/internal/loopback"
 	"github.com/credvault/credvault/internal/tcpproxy"
-	"github.com/credvault/credvault/store"
+	"github.com/credvault/credvault/store/sqlstore"
 )
 
 const (
@@ -133,7 +133,7 @@ func run() (int, error) {
 	loadEnd := time.Now()
 
 	// Converge without an operator: outbox and create recovery.
-	st, err := store.Open(ctx, store.Options{DatabaseURL: dbURL})
+	st, err := sqlstore.Open(ctx, sqlstore.Options{DatabaseURL: dbURL})
 	if err != nil {
 		return 2, err
 	}
@@ -621,7 +621,7 @@ type report struct {
 
 // check compares what was acknowledged with what the database and the
 // service hold, reading secrets as an embedding backend does.
-func (l *load) check(ctx context.Context, st *store.Store, svcDir string, cvEnv []string) (report, error) {
+func (l *load) check(ctx context.Context, st *sqlstore.Store, svcDir string, cvEnv []string) (report, error) {
 	var rep report
 	cfg, err := config.Parse(func(k string) (string, bool) {
 		for _, kv := range cvEnv {

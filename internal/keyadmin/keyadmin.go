@@ -15,6 +15,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/credvault/credvault/internal/keyring"
+	"github.com/credvault/credvault/sealed"
 )
 
 // Options wire the command to its program.
@@ -40,7 +41,7 @@ type Options struct {
 // Database is a server's database as the keys commands see it: where it
 // keeps ciphertexts under the keyset.
 type Database interface {
-	Sets() []keyring.SealedSet
+	Sets() []sealed.Set
 	Close() error
 }
 

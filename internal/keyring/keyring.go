@@ -167,16 +167,6 @@ func (k *Keyring) Decrypt(ciphertext, associatedData []byte) ([]byte, error) {
 	return pt, nil
 }
 
-// AssociatedData joins parts into an unambiguous associated-data string:
-// each part is length-prefixed, so ("ab","c") and ("a","bc") differ.
-func AssociatedData(parts ...string) []byte {
-	var buf bytes.Buffer
-	for _, p := range parts {
-		fmt.Fprintf(&buf, "%d:%s;", len(p), p)
-	}
-	return buf.Bytes()
-}
-
 // OpenToOthers reports whether the keyset file at path can be read or
 // written by users other than its owner (and its mode), for a warning at
 // start-up.

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/credvault/credvault/internal/keyring"
+	"github.com/credvault/credvault/sealed"
 )
 
 func TestEncryptBindsAssociatedData(t *testing.T) {
@@ -22,7 +23,7 @@ func TestEncryptBindsAssociatedData(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	adA := keyring.AssociatedData("org_a", "custom_credential_service")
+	adA := sealed.AssociatedData("org_a", "custom_credential_service")
 	ct, err := k.Encrypt([]byte("s3cret"), adA)
 	if err != nil {
 		t.Fatal(err)
@@ -33,10 +34,10 @@ func TestEncryptBindsAssociatedData(t *testing.T) {
 	if pt, err := k.Decrypt(ct, adA); err != nil || string(pt) != "s3cret" {
 		t.Fatalf("decrypt = %q, %v", pt, err)
 	}
-	if _, err := k.Decrypt(ct, keyring.AssociatedData("org_b", "custom_credential_service")); !errors.Is(err, keyring.ErrDecrypt) {
+	if _, err := k.Decrypt(ct, sealed.AssociatedData("org_b", "custom_credential_service")); !errors.Is(err, keyring.ErrDecrypt) {
 		t.Fatalf("decrypt with another organization's AD: %v, want ErrDecrypt", err)
 	}
-	if bytes.Equal(keyring.AssociatedData("ab", "c"), keyring.AssociatedData("a", "bc")) {
+	if bytes.Equal(sealed.AssociatedData("ab", "c"), sealed.AssociatedData("a", "bc")) {
 		t.Fatal("associated data is ambiguous")
 	}
 }
@@ -89,12 +90,12 @@ func TestKeyLifecycle(t *testing.T) {
 	for _, id := range []string{"a", "b", "c"} {
 		rows[id], _ = old.Encrypt([]byte("secret-"+id), []byte(id))
 	}
-	set := keyring.SealedSet{Name: "test",
-		Scan: func(_ context.Context, after string, limit int) ([]keyring.SealedRow, error) {
-			var out []keyring.SealedRow
+	set := sealed.Set{Name: "test",
+		Scan: func(_ context.Context, after string, limit int) ([]sealed.Row, error) {
+			var out []sealed.Row
 			for _, id := range []string{"a", "b", "c"} {
 				if id > after && len(out) < limit {
-					out = append(out, keyring.SealedRow{ID: id, Ciphertext: rows[id], AD: []byte(id)})
+					out = append(out, sealed.Row{ID: id, Ciphertext: rows[id], AD: []byte(id)})
 				}
 			}
 			return out, nil
@@ -109,18 +110,18 @@ func TestKeyLifecycle(t *testing.T) {
 			rows[id] = next
 			return true, nil
 		}}
-	counts, _ := keyring.CountByKey(ctx, []keyring.SealedSet{set})
+	counts, _ := keyring.CountByKey(ctx, []sealed.Set{set})
 	if counts[oldID] != 3 {
 		t.Fatalf("counts = %v, want 3 under the old key", counts)
 	}
-	rep, err := kr.Reencrypt(ctx, []keyring.SealedSet{set}, nil)
+	rep, err := kr.Reencrypt(ctx, []sealed.Set{set}, nil)
 	if err != nil || rep[0].Checked != 3 || rep[0].Reencrypted != 2 || rep[0].Changed != 1 {
 		t.Fatalf("reencrypt = %+v %v", rep, err)
 	}
-	if rep, _ := kr.Reencrypt(ctx, []keyring.SealedSet{set}, nil); rep[0].Reencrypted != 0 {
+	if rep, _ := kr.Reencrypt(ctx, []sealed.Set{set}, nil); rep[0].Reencrypted != 0 {
 		t.Fatalf("a second run re-encrypted %d rows", rep[0].Reencrypted)
 	}
-	counts, _ = keyring.CountByKey(ctx, []keyring.SealedSet{set})
+	counts, _ = keyring.CountByKey(ctx, []sealed.Set{set})
 	if counts[oldID] != 0 || counts[newID] != 3 {
 		t.Fatalf("counts after reencrypt = %v", counts)
 	}

@@ -6,9 +6,10 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"github.com/credvault/credvault/sealed"
 	"os"
 	"path/filepath"
+
+	"github.com/credvault/credvault/sealed"
 
 	"github.com/tink-crypto/tink-go/v2/aead"
 	"github.com/tink-crypto/tink-go/v2/insecurecleartextkeyset"
@@ -188,15 +189,9 @@ func ReplaceFile(path string, b []byte) error {
 	return nil
 }
 
-// SealedRow and SealedSet are sealed.Row and sealed.Set.
-type (
-	SealedRow = sealed.Row
-	SealedSet = sealed.Set
-)
-
 const sealedPage = 500
 
-func eachSealed(ctx context.Context, set SealedSet, f func(SealedRow) error) error {
+func eachSealed(ctx context.Context, set sealed.Set, f func(sealed.Row) error) error {
 	after := ""
 	for {
 		rows, err := set.Scan(ctx, after, sealedPage)
@@ -216,10 +211,10 @@ func eachSealed(ctx context.Context, set SealedSet, f func(SealedRow) error) err
 }
 
 // CountByKey counts the ciphertexts of sets per key id.
-func CountByKey(ctx context.Context, sets []SealedSet) (map[uint32]int, error) {
+func CountByKey(ctx context.Context, sets []sealed.Set) (map[uint32]int, error) {
 	n := map[uint32]int{}
 	for _, set := range sets {
-		if err := eachSealed(ctx, set, func(r SealedRow) error {
+		if err := eachSealed(ctx, set, func(r sealed.Row) error {
 			if id, ok := KeyIDOf(r.Ciphertext); ok {
 				n[id]++
 			}
@@ -245,11 +240,11 @@ type ReencryptCount struct {
 // key again under it. Rows are rewritten one at a time only if unchanged,
 // so it is safe while servers write, and resumable: a second run finds
 // nothing left. progress, when set, is told after every row.
-func (k *Keyring) Reencrypt(ctx context.Context, sets []SealedSet, progress func(set string, done int)) ([]ReencryptCount, error) {
+func (k *Keyring) Reencrypt(ctx context.Context, sets []sealed.Set, progress func(set string, done int)) ([]ReencryptCount, error) {
 	var out []ReencryptCount
 	for _, set := range sets {
 		c := ReencryptCount{Set: set.Name}
-		err := eachSealed(ctx, set, func(r SealedRow) error {
+		err := eachSealed(ctx, set, func(r sealed.Row) error {
 			c.Checked++
 			if progress != nil {
 				defer progress(set.Name, c.Checked)

@@ -27,6 +27,7 @@ import (
 	"gorm.io/driver/postgres"
 	"gorm.io/gorm"
 	"gorm.io/gorm/logger"
+	"gorm.io/gorm/schema"
 
 	"github.com/credvault/credvault/migrations"
 )
@@ -43,6 +44,9 @@ type Options struct {
 	// DatabaseURL; its pool settings are the caller's, and Close is the
 	// caller's too.
 	DB *sql.DB
+	// Naming maps the caller's types to tables and columns (gorm's
+	// defaults when nil), for plain types that carry no gorm tags.
+	Naming schema.Namer
 }
 
 // Open connects to the database described by opts and checks it answers.
@@ -52,6 +56,7 @@ func Open(ctx context.Context, opts Options) (*gorm.DB, migrations.Dialect, erro
 		SkipDefaultTransaction: true,
 		Logger:                 logger.Discard,
 		NowFunc:                func() time.Time { return time.Now().UTC() },
+		NamingStrategy:         opts.Naming,
 	}
 	var (
 		dialector gorm.Dialector

@@ -10,18 +10,19 @@ import (
 	"github.com/credvault/credvault/internal/testdb"
 	"github.com/credvault/credvault/migrations"
 	"github.com/credvault/credvault/store"
+	"github.com/credvault/credvault/store/sqlstore"
 )
 
 // Open returns a migrated store of kind, closed when t ends.
-func Open(t testing.TB, kind migrations.Dialect, sets ...migrations.Set) *store.Store {
+func Open(t testing.TB, kind migrations.Dialect, sets ...migrations.Set) *sqlstore.Store {
 	t.Helper()
-	opts := store.Options{MaxOpenConns: 4}
+	opts := sqlstore.Options{MaxOpenConns: 4}
 	if kind == testdb.Postgres {
 		opts.DatabaseURL = testdb.PostgresURL(t)
 	} else {
 		opts.SQLitePath = testdb.SQLitePath(t)
 	}
-	s, err := store.Open(context.Background(), opts)
+	s, err := sqlstore.Open(context.Background(), opts)
 	if err != nil {
 		t.Fatalf("storetest: open %s: %v", kind, err)
 	}
@@ -39,7 +40,7 @@ func Open(t testing.TB, kind migrations.Dialect, sets ...migrations.Set) *store.
 
 // Organizations creates organizations with the given ids (each named as
 // its id, with an API key "key_<id>" whose hash is its id).
-func Organizations(t testing.TB, st *store.Store, ids ...string) {
+func Organizations(t testing.TB, st *sqlstore.Store, ids ...string) {
 	t.Helper()
 	now := st.Now()
 	for _, id := range ids {

@@ -1,4 +1,4 @@
-package store_test
+package sqlstore_test
 
 import (
 	"context"
@@ -9,6 +9,7 @@ import (
 
 	"github.com/credvault/credvault/internal/testdb"
 	"github.com/credvault/credvault/store"
+	"github.com/credvault/credvault/store/sqlstore"
 	"github.com/credvault/credvault/store/storetest"
 )
 
@@ -41,7 +42,7 @@ func TestSearchTrigramsAreTheTextsOwn(t *testing.T) {
 			if frag == "" || !strings.Contains(text, frag) {
 				continue
 			}
-			ts := store.SearchTrigrams(frag)
+			ts := sqlstore.SearchTrigrams(frag)
 			if len(ts) == 0 {
 				continue
 			}
@@ -60,7 +61,7 @@ func TestSearchTrigramsAreTheTextsOwn(t *testing.T) {
 	if checked < 500 {
 		t.Fatalf("only %d fragments had trigrams", checked)
 	}
-	if got := fmt.Sprint(store.SearchTrigrams("label 42")); got != "[lab abe bel el    4  42]" {
+	if got := fmt.Sprint(sqlstore.SearchTrigrams("label 42")); got != "[lab abe bel el    4  42]" {
 		t.Fatalf(`trigrams of "label 42" = %s`, got)
 	}
 }

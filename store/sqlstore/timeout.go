@@ -1,4 +1,4 @@
-package store
+package sqlstore
 
 import (
 	"context"
@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/credvault/credvault/store"
 	"gorm.io/gorm"
 )
 
@@ -51,7 +52,7 @@ func boundStatements(db *gorm.DB, d time.Duration) error {
 		parent, _ := p.(context.Context)
 		db.Statement.Context = parent
 		if db.Error != nil && errors.Is(db.Error, context.DeadlineExceeded) && parent != nil && parent.Err() == nil {
-			db.Error = fmt.Errorf("%w: no answer within %s (CREDVAULT_DB_TIMEOUT): %w", ErrUnavailable, d, db.Error)
+			db.Error = fmt.Errorf("%w: no answer within %s (CREDVAULT_DB_TIMEOUT): %w", store.ErrUnavailable, d, db.Error)
 		}
 	}
 	// A row query's rows are read after its callbacks: its deadline is

@@ -1,4 +1,4 @@
-package store
+package sqlstore
 
 import (
 	"context"
@@ -6,6 +6,7 @@ import (
 	"errors"
 
 	"github.com/credvault/credvault/migrations"
+	"github.com/credvault/credvault/store"
 )
 
 // hotCredentialSQL reads one live credential row without gorm's
@@ -18,18 +19,18 @@ const hotCredentialSQL = `SELECT id, organization_id, name, credential_type, vau
 
 // GetCredentialLean is GetCredential through plain database/sql on
 // PostgreSQL (gorm elsewhere).
-func (s *Store) GetCredentialLean(ctx context.Context, orgID, id string) (Credential, error) {
+func (s *Store) GetCredentialLean(ctx context.Context, orgID, id string) (store.Credential, error) {
 	if s.dialect != migrations.Postgres {
 		return s.GetCredential(ctx, orgID, id)
 	}
-	var c Credential
+	var c store.Credential
 	err := s.SQLDB().QueryRowContext(ctx, hotCredentialSQL, id, orgID).Scan(&c.ID, &c.OrganizationID, &c.Name,
 		&c.CredentialType, &c.VaultType, &c.ItemID, &c.VaultSource, &c.Username, &c.TOTPType, &c.TOTPIdentifier,
 		&c.CardLastFour, &c.CardBrand, &c.SecretLabel, &c.FolderID, &c.TestedURL, &c.UserContext, &c.BrowserProfileID,
 		&c.AutoProfileDisabled, &c.PinSavedSessionIP, &c.SaveBrowserSessionIntent, &c.RunSequentially,
 		&c.ProxyLocation, &c.ProxySessionID, &c.ItemMissingAt, &c.Version, &c.CreatedAt, &c.ModifiedAt)
 	if errors.Is(err, sql.ErrNoRows) {
-		return Credential{}, wrap("get credential", ErrNotFound)
+		return store.Credential{}, wrap("get credential", store.ErrNotFound)
 	}
 	return c, wrap("get credential", err)
 }

@@ -1,4 +1,4 @@
-package store
+package sqlstore
 
 import (
 	"context"
@@ -7,33 +7,17 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"github.com/jackc/pgx/v5"
 	"log/slog"
 	"strings"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 
 	"gorm.io/gorm"
 
 	"github.com/credvault/credvault/internal/sqldb"
 	"github.com/credvault/credvault/migrations"
-	"github.com/credvault/credvault/problem"
-)
-
-// Typed errors returned by every Store method.
-var (
-	// ErrNotFound means the row does not exist (or belongs to another
-	// organization, or was soft-deleted).
-	ErrNotFound = problem.Kind("store: not found", problem.ErrNotFound)
-	// ErrConflict means a uniqueness rule or an optimistic-concurrency
-	// check refused the write.
-	ErrConflict = problem.Kind("store: conflicting change", problem.ErrConflict)
-	// ErrFolderNotFound means a credential was to be filed in a folder
-	// that does not exist (for its organization).
-	ErrFolderNotFound = errors.New("credential folder not found")
-	// ErrUnavailable means the database could not be reached (refused,
-	// reset, shutting down, too many connections): temporary, worth a
-	// retry.
-	ErrUnavailable = problem.Kind("the database is unreachable", problem.ErrUnavailable)
+	"github.com/credvault/credvault/store"
 )
 
 // Options configure Open.
@@ -75,12 +59,12 @@ type Store struct {
 // Open connects to the database described by opts and checks it answers.
 func Open(ctx context.Context, opts Options) (*Store, error) {
 	db, dialect, err := sqldb.Open(ctx, sqldb.Options{DatabaseURL: opts.DatabaseURL, SQLitePath: opts.SQLitePath,
-		MaxOpenConns: opts.MaxOpenConns, DB: opts.DB})
+		MaxOpenConns: opts.MaxOpenConns, DB: opts.DB, Naming: naming{}})
 	if err != nil {
 		return nil, err
 	}
 	s := &Store{db: db, dialect: dialect, now: func() time.Time { return time.Now().UTC() }, dsn: opts.DatabaseURL,
-		origin: NewID("p"), borrowed: opts.DB != nil}
+		origin: store.NewID("p"), borrowed: opts.DB != nil}
 	if opts.StatementTimeout == 0 {
 		opts.StatementTimeout = DefaultStatementTimeout
 	}
@@ -161,7 +145,7 @@ func (s *Store) Tx(ctx context.Context, fn func(tx *Store) error) error {
 		return fn(&Store{db: gtx, dialect: s.dialect, now: s.now, dsn: s.dsn, channel: s.channel, origin: s.origin, borrowed: s.borrowed,
 			stmtTimeout: s.stmtTimeout})
 	})
-	if err != nil && errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, ErrUnavailable) {
+	if err != nil && errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, store.ErrUnavailable) {
 		return wrap("transaction", err)
 	}
 	return err
@@ -171,10 +155,6 @@ func (s *Store) Tx(ctx context.Context, fn func(tx *Store) error) error {
 // keep it).
 func (s *Store) Now() time.Time { return s.now().Truncate(time.Microsecond) }
 
-// NewID returns a new unique, time-ordered identifier with prefix, such as
-// "cred_0190b3...".
-func NewID(prefix string) string { return sqldb.NewID(prefix) }
-
 func (s *Store) ctx(ctx context.Context) *gorm.DB { return s.db.WithContext(ctx) }
 
 // wrap turns driver errors into the package's typed errors.
@@ -182,20 +162,20 @@ func wrap(op string, err error) error {
 	switch {
 	case err == nil:
 		return nil
-	case errors.Is(err, gorm.ErrRecordNotFound), errors.Is(err, ErrNotFound):
-		return fmt.Errorf("%s: %w", op, ErrNotFound)
+	case errors.Is(err, gorm.ErrRecordNotFound), errors.Is(err, store.ErrNotFound):
+		return fmt.Errorf("%s: %w", op, store.ErrNotFound)
 	case errors.Is(err, gorm.ErrDuplicatedKey), errors.Is(err, gorm.ErrForeignKeyViolated):
-		return fmt.Errorf("%s: %w", op, ErrConflict)
-	case errors.Is(err, ErrUnavailable):
+		return fmt.Errorf("%s: %w", op, store.ErrConflict)
+	case errors.Is(err, store.ErrUnavailable):
 		return err
 	case errors.Is(err, context.DeadlineExceeded):
 		// A statement's own bound (boundStatements) or a caller's
 		// deadline: the database did not answer in time.
-		return fmt.Errorf("store: %s: %w: no answer in time: %w", op, ErrUnavailable, err)
+		return fmt.Errorf("store: %s: %w: no answer in time: %w", op, store.ErrUnavailable, err)
 	case errors.Is(err, context.Canceled):
 		return fmt.Errorf("store: %s: %w", op, err)
 	case sqldb.Unavailable(err):
-		return fmt.Errorf("store: %s: %w: %w", op, ErrUnavailable, err)
+		return fmt.Errorf("store: %s: %w: %w", op, store.ErrUnavailable, err)
 	}
 	return fmt.Errorf("store: %s failed: %w", op, err)
 }

@@ -1,4 +1,4 @@
-package store_test
+package sqlstore_test
 
 import (
 	"context"
@@ -11,11 +11,12 @@ import (
 	"github.com/credvault/credvault/migrations"
 	"github.com/credvault/credvault/sealed"
 	"github.com/credvault/credvault/store"
+	"github.com/credvault/credvault/store/sqlstore"
 	"github.com/credvault/credvault/store/storetest"
 )
 
 // each runs f on a fresh store of every kind.
-func each(t *testing.T, f func(t *testing.T, s *store.Store)) {
+func each(t *testing.T, f func(t *testing.T, s *sqlstore.Store)) {
 	t.Helper()
 	for _, kind := range testdb.Kinds {
 		t.Run(string(kind), func(t *testing.T) {
@@ -27,7 +28,7 @@ func each(t *testing.T, f func(t *testing.T, s *store.Store)) {
 
 func TestOrganizationsKeysAndAudit(t *testing.T) {
 	t.Parallel()
-	each(t, func(t *testing.T, s *store.Store) {
+	each(t, func(t *testing.T, s *sqlstore.Store) {
 		ctx := context.Background()
 		orgID, keyID := newOrg(t, s)
 		other, _ := newOrg(t, s)
@@ -82,7 +83,7 @@ func TestOrganizationsKeysAndAudit(t *testing.T) {
 
 func TestAuthTokensHistory(t *testing.T) {
 	t.Parallel()
-	each(t, func(t *testing.T, s *store.Store) {
+	each(t, func(t *testing.T, s *sqlstore.Store) {
 		ctx := context.Background()
 		orgID, _ := newOrg(t, s)
 		var ids []string
@@ -118,7 +119,7 @@ func TestAuthTokensHistory(t *testing.T) {
 
 func TestFolders(t *testing.T) {
 	t.Parallel()
-	each(t, func(t *testing.T, s *store.Store) {
+	each(t, func(t *testing.T, s *sqlstore.Store) {
 		ctx := context.Background()
 		orgID, _ := newOrg(t, s)
 		other, _ := newOrg(t, s)
@@ -169,7 +170,7 @@ func TestFolders(t *testing.T) {
 
 func TestCreateLogAndScans(t *testing.T) {
 	t.Parallel()
-	each(t, func(t *testing.T, s *store.Store) {
+	each(t, func(t *testing.T, s *sqlstore.Store) {
 		ctx := context.Background()
 		orgID, _ := newOrg(t, s)
 		future := s.Now().Add(time.Hour)
@@ -270,7 +271,7 @@ func TestCreateLogAndScans(t *testing.T) {
 
 func TestOutboxAndTombstones(t *testing.T) {
 	t.Parallel()
-	each(t, func(t *testing.T, s *store.Store) {
+	each(t, func(t *testing.T, s *sqlstore.Store) {
 		ctx := context.Background()
 		orgID, _ := newOrg(t, s)
 		if n, oldest, err := s.DeletionStats(ctx); err != nil || n != 0 || !oldest.IsZero() {
@@ -334,7 +335,7 @@ func TestOutboxAndTombstones(t *testing.T) {
 
 func TestOTPCodesCanaryAndSealed(t *testing.T) {
 	t.Parallel()
-	each(t, func(t *testing.T, s *store.Store) {
+	each(t, func(t *testing.T, s *sqlstore.Store) {
 		ctx := context.Background()
 		orgID, _ := newOrg(t, s)
 		if _, err := s.ReadKeysetCanary(ctx); !errors.Is(err, store.ErrNotFound) {
@@ -388,7 +389,7 @@ func TestChangesReachAnotherStore(t *testing.T) {
 	for _, kind := range testdb.Kinds {
 		t.Run(string(kind), func(t *testing.T) {
 			t.Parallel()
-			opts := store.Options{}
+			opts := sqlstore.Options{}
 			if kind == testdb.Postgres {
 				opts.DatabaseURL = testdb.PostgresURL(t)
 			} else {
@@ -396,7 +397,7 @@ func TestChangesReachAnotherStore(t *testing.T) {
 			}
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
-			a, err := store.Open(ctx, opts)
+			a, err := sqlstore.Open(ctx, opts)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -404,14 +405,14 @@ func TestChangesReachAnotherStore(t *testing.T) {
 			if _, err := a.Migrate(ctx, storeMigrations()); err != nil {
 				t.Fatal(err)
 			}
-			b, err := store.Open(ctx, opts)
+			b, err := sqlstore.Open(ctx, opts)
 			if err != nil {
 				t.Fatal(err)
 			}
 			defer b.Close()
-			got := make(chan store.Change, 4)
+			got := make(chan sqlstore.Change, 4)
 			ready := make(chan struct{}, 4)
-			go b.Listen(ctx, store.ListenOptions{OnChange: func(c store.Change) { got <- c }, OnReady: func() { ready <- struct{}{} }})
+			go b.Listen(ctx, sqlstore.ListenOptions{OnChange: func(c sqlstore.Change) { got <- c }, OnReady: func() { ready <- struct{}{} }})
 			select {
 			case <-ready:
 			case <-time.After(10 * time.Second):
@@ -420,15 +421,15 @@ func TestChangesReachAnotherStore(t *testing.T) {
 			if kind == testdb.Postgres && b.Channel() == "" {
 				t.Fatal("no channel on PostgreSQL")
 			}
-			if err := b.Publish(ctx, store.TopicAPIKey, "own"); err != nil {
+			if err := b.Publish(ctx, sqlstore.TopicAPIKey, "own"); err != nil {
 				t.Fatal(err)
 			}
-			if err := a.Publish(ctx, store.TopicAPIKey, "key_1"); err != nil {
+			if err := a.Publish(ctx, sqlstore.TopicAPIKey, "key_1"); err != nil {
 				t.Fatal(err)
 			}
 			select {
 			case c := <-got:
-				if c.Topic != store.TopicAPIKey || c.Payload != "key_1" {
+				if c.Topic != sqlstore.TopicAPIKey || c.Payload != "key_1" {
 					t.Fatalf("change %+v, want the other store's key_1 (not its own)", c)
 				}
 			case <-time.After(5 * time.Second):

@@ -1,4 +1,4 @@
-package store
+package sqlstore
 
 import (
 	"context"
@@ -9,34 +9,14 @@ import (
 	"gorm.io/gorm/clause"
 
 	"github.com/credvault/credvault/migrations"
+	"github.com/credvault/credvault/store"
 )
-
-// VaultDeletion is a vault item that must be deleted, through the
-// configuration that stored it, until the service confirms.
-type VaultDeletion struct {
-	ID             string
-	OrganizationID string
-	ItemID         string
-	VaultSource    string
-	Reason         string
-	// CreateKey is the Idempotency-Key that stored the item, when known:
-	// it is retired with the item and never sent again (not a column of
-	// this table; see Tombstone).
-	CreateKey     string `gorm:"-"`
-	Attempts      int
-	NextAttemptAt time.Time
-	LastError     string
-	CreatedAt     time.Time
-}
-
-// TableName implements gorm's tabler.
-func (VaultDeletion) TableName() string { return "vault_deletions" }
 
 // EnqueueDeletion records d (inside Tx: with the row change it goes with)
 // and its item's tombstone.
-func (s *Store) EnqueueDeletion(ctx context.Context, d VaultDeletion) error {
+func (s *Store) EnqueueDeletion(ctx context.Context, d store.VaultDeletion) error {
 	if d.ID == "" {
-		d.ID = NewID("del")
+		d.ID = store.NewID("del")
 	}
 	now := s.Now()
 	if d.CreatedAt.IsZero() {
@@ -45,7 +25,7 @@ func (s *Store) EnqueueDeletion(ctx context.Context, d VaultDeletion) error {
 	if d.NextAttemptAt.IsZero() {
 		d.NextAttemptAt = now
 	}
-	if err := s.ctx(ctx).Create(&d).Error; err != nil {
+	if err := s.ctx(ctx).Omit("CreateKey").Create(&d).Error; err != nil {
 		return wrap("enqueue vault deletion", err)
 	}
 	ts := Tombstone{OrganizationID: d.OrganizationID, VaultSource: d.VaultSource, ItemID: d.ItemID, CreateKey: d.CreateKey, CreatedAt: now}
@@ -70,11 +50,6 @@ type Tombstone struct {
 
 // TableName implements gorm's tabler.
 func (Tombstone) TableName() string { return "vault_tombstones" }
-
-// TombstoneRetention is how long a deleted item and its key are
-// remembered: far beyond any service's idempotency window (the reference
-// service's is 24 hours).
-const TombstoneRetention = 30 * 24 * time.Hour
 
 // ItemDeleted reports whether credvault recorded the deletion of the item
 // itemID stored through source.
@@ -123,17 +98,17 @@ func (s *Store) PruneTombstones(ctx context.Context, before time.Time) (int64, e
 // ClaimDeletions takes up to limit due deletions and hides them from other
 // workers for lease: on PostgreSQL with FOR UPDATE SKIP LOCKED, so
 // replicas never take the same one at once.
-func (s *Store) ClaimDeletions(ctx context.Context, limit int, lease time.Duration) ([]VaultDeletion, error) {
+func (s *Store) ClaimDeletions(ctx context.Context, limit int, lease time.Duration) ([]store.VaultDeletion, error) {
 	// A cheap look first: most ticks find nothing due, and need no
 	// transaction (nor, on SQLite, the write lock).
 	var due int64
-	if err := s.ctx(ctx).Model(&VaultDeletion{}).Where("next_attempt_at <= ?", s.Now()).Limit(1).Count(&due).Error; err != nil {
+	if err := s.ctx(ctx).Model(&store.VaultDeletion{}).Where("next_attempt_at <= ?", s.Now()).Limit(1).Count(&due).Error; err != nil {
 		return nil, wrap("look for due vault deletions", err)
 	}
 	if due == 0 {
 		return nil, nil
 	}
-	var ds []VaultDeletion
+	var ds []store.VaultDeletion
 	err := s.Tx(ctx, func(tx *Store) error {
 		now := tx.Now()
 		q := tx.ctx(ctx).Where("next_attempt_at <= ?", now).Order("next_attempt_at, id").Limit(limit)
@@ -150,7 +125,7 @@ func (s *Store) ClaimDeletions(ctx context.Context, limit int, lease time.Durati
 		for i, d := range ds {
 			ids[i] = d.ID
 		}
-		return wrap("claim vault deletions", tx.ctx(ctx).Model(&VaultDeletion{}).Where("id IN ?", ids).
+		return wrap("claim vault deletions", tx.ctx(ctx).Model(&store.VaultDeletion{}).Where("id IN ?", ids).
 			Update("next_attempt_at", now.Add(lease)).Error)
 	})
 	return ds, err
@@ -158,18 +133,18 @@ func (s *Store) ClaimDeletions(ctx context.Context, limit int, lease time.Durati
 
 // FinishDeletion forgets a deletion the service confirmed.
 func (s *Store) FinishDeletion(ctx context.Context, id string) error {
-	return wrap("finish vault deletion", s.ctx(ctx).Where("id = ?", id).Delete(&VaultDeletion{}).Error)
+	return wrap("finish vault deletion", s.ctx(ctx).Where("id = ?", id).Delete(&store.VaultDeletion{}).Error)
 }
 
 // RetryDeletion schedules another attempt.
 func (s *Store) RetryDeletion(ctx context.Context, id string, attempts int, next time.Time, lastError string) error {
-	return wrap("retry vault deletion", s.ctx(ctx).Model(&VaultDeletion{}).Where("id = ?", id).
+	return wrap("retry vault deletion", s.ctx(ctx).Model(&store.VaultDeletion{}).Where("id = ?", id).
 		Updates(map[string]any{"attempts": attempts, "next_attempt_at": next, "last_error": lastError}).Error)
 }
 
 // ListDeletions lists pending deletions, oldest first.
-func (s *Store) ListDeletions(ctx context.Context, limit int) ([]VaultDeletion, error) {
-	ds := []VaultDeletion{}
+func (s *Store) ListDeletions(ctx context.Context, limit int) ([]store.VaultDeletion, error) {
+	ds := []store.VaultDeletion{}
 	err := s.ctx(ctx).Order("created_at, id").Limit(limit).Find(&ds).Error
 	return ds, wrap("list vault deletions", err)
 }
@@ -177,12 +152,12 @@ func (s *Store) ListDeletions(ctx context.Context, limit int) ([]VaultDeletion, 
 // DeletionStats is how many deletions are pending and when the oldest was
 // recorded (zero when none).
 func (s *Store) DeletionStats(ctx context.Context) (pending int64, oldest time.Time, err error) {
-	if err := s.ctx(ctx).Model(&VaultDeletion{}).Count(&pending).Error; err != nil || pending == 0 {
+	if err := s.ctx(ctx).Model(&store.VaultDeletion{}).Count(&pending).Error; err != nil || pending == 0 {
 		return pending, oldest, wrap("count vault deletions", err)
 	}
 	// The oldest row read as a row, not MIN(): SQLite returns an
 	// aggregate over a datetime as text, which does not scan as a time.
-	var first VaultDeletion
+	var first store.VaultDeletion
 	err = s.ctx(ctx).Select("created_at").Order("created_at").Limit(1).Take(&first).Error
 	return pending, first.CreatedAt, wrap("find the oldest vault deletion", err)
 }

@@ -1,4 +1,4 @@
-package store_test
+package sqlstore_test
 
 import (
 	"context"
@@ -10,10 +10,11 @@ import (
 	"github.com/credvault/credvault/internal/testdb"
 	"github.com/credvault/credvault/problem"
 	"github.com/credvault/credvault/store"
+	"github.com/credvault/credvault/store/sqlstore"
 	"github.com/credvault/credvault/store/storetest"
 )
 
-func newOrg(t *testing.T, s *store.Store) (orgID, keyID string) {
+func newOrg(t *testing.T, s *sqlstore.Store) (orgID, keyID string) {
 	t.Helper()
 	now := s.Now()
 	orgID, keyID = store.NewID("org"), store.NewID("key")
@@ -24,7 +25,7 @@ func newOrg(t *testing.T, s *store.Store) (orgID, keyID string) {
 	return orgID, keyID
 }
 
-func newCredential(t *testing.T, s *store.Store, orgID, name string) store.Credential {
+func newCredential(t *testing.T, s *sqlstore.Store, orgID, name string) store.Credential {
 	t.Helper()
 	now := s.Now()
 	c := store.Credential{ID: store.NewID("cred"), OrganizationID: orgID, Name: name, CredentialType: "secret", VaultType: "custom",

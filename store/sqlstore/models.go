@@ -1,106 +1,17 @@
-package store
+package sqlstore
 
 import (
 	"context"
 	"strings"
-	"time"
 
 	"gorm.io/gorm"
 
 	"github.com/credvault/credvault/migrations"
+	"github.com/credvault/credvault/store"
 )
 
-// Organization is a customer of the platform.
-type Organization struct {
-	ID         string
-	Name       string
-	CreatedAt  time.Time
-	ModifiedAt time.Time
-}
-
-// APIKey is an organization API key. Only the SHA-256 hash of the key is
-// stored.
-type APIKey struct {
-	ID             string
-	OrganizationID string
-	KeyHash        []byte
-	CreatedAt      time.Time
-	RevokedAt      *time.Time
-	// LastUsedAt is when the key was last looked up (requests in between
-	// are served from the key cache).
-	LastUsedAt *time.Time
-}
-
-// TableName implements gorm's tabler.
-func (APIKey) TableName() string { return "org_api_keys" }
-
-// AuthToken is an organization's saved service configuration. The whole
-// configuration (URL and token) is one ciphertext.
-type AuthToken struct {
-	ID             string
-	OrganizationID string
-	TokenType      string
-	EncryptedToken []byte
-	Valid          bool
-	CreatedAt      time.Time
-	ModifiedAt     time.Time
-}
-
-// TableName implements gorm's tabler.
-func (AuthToken) TableName() string { return "org_auth_tokens" }
-
-// Credential is a credential's metadata row; its secret is in a vault under
-// ItemID.
-type Credential struct {
-	ID             string
-	OrganizationID string
-	Name           string
-	CredentialType string
-	VaultType      string
-	ItemID         string
-	// VaultSource is the configuration that stored the item: an
-	// AuthToken id, or "env".
-	VaultSource    string
-	Username       string
-	TOTPType       string `gorm:"column:totp_type"`
-	TOTPIdentifier string `gorm:"column:totp_identifier"`
-	CardLastFour   string
-	CardBrand      string
-	SecretLabel    string
-	// Skyvern's non-secret settings (nil: NULL).
-	FolderID                 *string `gorm:"column:folder_id"`
-	TestedURL                *string `gorm:"column:tested_url"`
-	UserContext              *string `gorm:"column:user_context"`
-	BrowserProfileID         *string `gorm:"column:browser_profile_id"`
-	AutoProfileDisabled      *bool   `gorm:"column:auto_profile_disabled"`
-	PinSavedSessionIP        bool    `gorm:"column:pin_saved_session_ip"`
-	SaveBrowserSessionIntent *bool   `gorm:"column:save_browser_session_intent"`
-	RunSequentially          bool    `gorm:"column:run_sequentially"`
-	// ProxyLocation is JSON: a string or a geo-target object.
-	ProxyLocation  *string `gorm:"column:proxy_location"`
-	ProxySessionID *string `gorm:"column:proxy_session_id"`
-	// ItemMissingAt is when reconcile found the item gone from the
-	// service that stored it (nil: not known to be missing).
-	ItemMissingAt *time.Time `gorm:"column:item_missing_at"`
-	// Version increases on every change, for optimistic concurrency.
-	Version    int64
-	CreatedAt  time.Time
-	ModifiedAt time.Time
-	DeletedAt  *time.Time
-}
-
-// AuditEvent records who changed what. It never holds a secret.
-type AuditEvent struct {
-	ID             string
-	OrganizationID string
-	ActorKeyID     string
-	Action         string
-	TargetID       string
-	CreatedAt      time.Time
-}
-
 // CreateOrganization inserts org together with its first API key.
-func (s *Store) CreateOrganization(ctx context.Context, org Organization, key APIKey) error {
+func (s *Store) CreateOrganization(ctx context.Context, org store.Organization, key store.APIKey) error {
 	return s.Tx(ctx, func(tx *Store) error {
 		if err := tx.ctx(ctx).Create(&org).Error; err != nil {
 			return wrap("create organization", err)
@@ -110,39 +21,39 @@ func (s *Store) CreateOrganization(ctx context.Context, org Organization, key AP
 }
 
 // GetOrganization returns the organization with id.
-func (s *Store) GetOrganization(ctx context.Context, id string) (Organization, error) {
-	var o Organization
+func (s *Store) GetOrganization(ctx context.Context, id string) (store.Organization, error) {
+	var o store.Organization
 	err := s.ctx(ctx).Where("id = ?", id).Take(&o).Error
 	return o, wrap("get organization", err)
 }
 
 // ListOrganizations lists every organization, oldest first.
-func (s *Store) ListOrganizations(ctx context.Context) ([]Organization, error) {
-	orgs := []Organization{}
+func (s *Store) ListOrganizations(ctx context.Context) ([]store.Organization, error) {
+	orgs := []store.Organization{}
 	err := s.ctx(ctx).Order("created_at, id").Find(&orgs).Error
 	return orgs, wrap("list organizations", err)
 }
 
 // TouchAPIKey records that the key was used now.
 func (s *Store) TouchAPIKey(ctx context.Context, keyID string) error {
-	return wrap("touch api key", s.ctx(ctx).Model(&APIKey{}).Where("id = ?", keyID).Update("last_used_at", s.Now()).Error)
+	return wrap("touch api key", s.ctx(ctx).Model(&store.APIKey{}).Where("id = ?", keyID).Update("last_used_at", s.Now()).Error)
 }
 
 // CreateAPIKey adds a key to an existing organization.
-func (s *Store) CreateAPIKey(ctx context.Context, key APIKey) error {
+func (s *Store) CreateAPIKey(ctx context.Context, key store.APIKey) error {
 	return wrap("create api key", s.ctx(ctx).Create(&key).Error)
 }
 
 // APIKeyByHash finds the key with hash, revoked or not.
-func (s *Store) APIKeyByHash(ctx context.Context, hash []byte) (APIKey, error) {
-	var k APIKey
+func (s *Store) APIKeyByHash(ctx context.Context, hash []byte) (store.APIKey, error) {
+	var k store.APIKey
 	err := s.ctx(ctx).Where("key_hash = ?", hash).Take(&k).Error
 	return k, wrap("find api key", err)
 }
 
 // ListAPIKeys lists an organization's keys, oldest first.
-func (s *Store) ListAPIKeys(ctx context.Context, orgID string) ([]APIKey, error) {
-	var ks []APIKey
+func (s *Store) ListAPIKeys(ctx context.Context, orgID string) ([]store.APIKey, error) {
+	var ks []store.APIKey
 	err := s.ctx(ctx).Where("organization_id = ?", orgID).Order("created_at, id").Find(&ks).Error
 	return ks, wrap("list api keys", err)
 }
@@ -150,7 +61,7 @@ func (s *Store) ListAPIKeys(ctx context.Context, orgID string) ([]APIKey, error)
 // RevokeAPIKey marks a key revoked. Revoking twice is not an error.
 func (s *Store) RevokeAPIKey(ctx context.Context, orgID, keyID string) error {
 	return s.Tx(ctx, func(tx *Store) error {
-		res := tx.ctx(ctx).Model(&APIKey{}).Where("id = ? AND organization_id = ?", keyID, orgID).
+		res := tx.ctx(ctx).Model(&store.APIKey{}).Where("id = ? AND organization_id = ?", keyID, orgID).
 			Update("revoked_at", gorm.Expr("COALESCE(revoked_at, ?)", tx.Now()))
 		if res.Error != nil {
 			return wrap("revoke api key", res.Error)
@@ -164,24 +75,24 @@ func (s *Store) RevokeAPIKey(ctx context.Context, orgID, keyID string) error {
 
 // ValidAuthToken returns the organization's valid configuration of
 // tokenType.
-func (s *Store) ValidAuthToken(ctx context.Context, orgID, tokenType string) (AuthToken, error) {
-	var t AuthToken
+func (s *Store) ValidAuthToken(ctx context.Context, orgID, tokenType string) (store.AuthToken, error) {
+	var t store.AuthToken
 	err := s.ctx(ctx).Where("organization_id = ? AND token_type = ? AND valid", orgID, tokenType).Take(&t).Error
 	return t, wrap("get auth token", err)
 }
 
 // AuthTokenByID returns the organization's configuration id, valid or
 // not.
-func (s *Store) AuthTokenByID(ctx context.Context, orgID, id string) (AuthToken, error) {
-	var t AuthToken
+func (s *Store) AuthTokenByID(ctx context.Context, orgID, id string) (store.AuthToken, error) {
+	var t store.AuthToken
 	err := s.ctx(ctx).Where("id = ? AND organization_id = ?", id, orgID).Take(&t).Error
 	return t, wrap("get auth token", err)
 }
 
 // AuthTokens returns the organization's configurations of tokenType,
 // valid or not, newest first (at most 1,000).
-func (s *Store) AuthTokens(ctx context.Context, orgID, tokenType string) ([]AuthToken, error) {
-	ts := []AuthToken{}
+func (s *Store) AuthTokens(ctx context.Context, orgID, tokenType string) ([]store.AuthToken, error) {
+	ts := []store.AuthToken{}
 	err := s.ctx(ctx).Where("organization_id = ? AND token_type = ?", orgID, tokenType).
 		Order("created_at DESC, id DESC").Limit(1000).Find(&ts).Error
 	return ts, wrap("list auth tokens", err)
@@ -191,7 +102,7 @@ func (s *Store) AuthTokens(ctx context.Context, orgID, tokenType string) ([]Auth
 // and type not valid and inserts t, in one transaction. The database's
 // partial unique index guarantees a concurrent replace cannot leave two
 // valid rows: the loser gets ErrConflict.
-func (s *Store) ReplaceAuthToken(ctx context.Context, t AuthToken, audit AuditEvent) error {
+func (s *Store) ReplaceAuthToken(ctx context.Context, t store.AuthToken, audit store.AuditEvent) error {
 	return s.SaveAuthToken(ctx, t, nil, audit)
 }
 
@@ -203,15 +114,15 @@ func (s *Store) ReplaceAuthToken(ctx context.Context, t AuthToken, audit AuditEv
 // service) get their new ciphertexts too, so every item the service
 // stored is reached with its current token. Unknown reseal ids are
 // ErrNotFound; nothing is written then.
-func (s *Store) SaveAuthToken(ctx context.Context, t AuthToken, reseal []AuthToken, audit AuditEvent) error {
+func (s *Store) SaveAuthToken(ctx context.Context, t store.AuthToken, reseal []store.AuthToken, audit store.AuditEvent) error {
 	return s.Tx(ctx, func(tx *Store) error {
-		res := tx.ctx(ctx).Model(&AuthToken{}).
+		res := tx.ctx(ctx).Model(&store.AuthToken{}).
 			Where("organization_id = ? AND token_type = ? AND valid AND id <> ?", t.OrganizationID, t.TokenType, t.ID).
 			Updates(map[string]any{"valid": false, "modified_at": tx.Now()})
 		if res.Error != nil {
 			return wrap("invalidate auth token", res.Error)
 		}
-		res = tx.ctx(ctx).Model(&AuthToken{}).Where("id = ? AND organization_id = ? AND token_type = ?", t.ID, t.OrganizationID, t.TokenType).
+		res = tx.ctx(ctx).Model(&store.AuthToken{}).Where("id = ? AND organization_id = ? AND token_type = ?", t.ID, t.OrganizationID, t.TokenType).
 			Updates(map[string]any{"encrypted_token": t.EncryptedToken, "valid": true, "modified_at": t.ModifiedAt})
 		if res.Error != nil {
 			return wrap("update auth token", res.Error)
@@ -222,13 +133,13 @@ func (s *Store) SaveAuthToken(ctx context.Context, t AuthToken, reseal []AuthTok
 			}
 		}
 		for _, r := range reseal {
-			res := tx.ctx(ctx).Model(&AuthToken{}).Where("id = ? AND organization_id = ? AND token_type = ?", r.ID, r.OrganizationID, r.TokenType).
+			res := tx.ctx(ctx).Model(&store.AuthToken{}).Where("id = ? AND organization_id = ? AND token_type = ?", r.ID, r.OrganizationID, r.TokenType).
 				Updates(map[string]any{"encrypted_token": r.EncryptedToken, "modified_at": r.ModifiedAt})
 			if res.Error != nil {
 				return wrap("reseal auth token", res.Error)
 			}
 			if res.RowsAffected == 0 {
-				return wrap("reseal auth token", ErrNotFound)
+				return wrap("reseal auth token", store.ErrNotFound)
 			}
 		}
 		if err := tx.Publish(ctx, TopicConfig, t.OrganizationID); err != nil {
@@ -241,7 +152,7 @@ func (s *Store) SaveAuthToken(ctx context.Context, t AuthToken, reseal []AuthTok
 // InvalidateAuthTokens marks the organization's configuration of tokenType
 // not valid and records audit when something changed. It reports how many
 // rows changed.
-func (s *Store) InvalidateAuthTokens(ctx context.Context, orgID, tokenType string, audit AuditEvent) (int64, error) {
+func (s *Store) InvalidateAuthTokens(ctx context.Context, orgID, tokenType string, audit store.AuditEvent) (int64, error) {
 	var n int64
 	err := s.Tx(ctx, func(tx *Store) error {
 		var err error
@@ -257,16 +168,16 @@ func (s *Store) InvalidateAuthTokens(ctx context.Context, orgID, tokenType strin
 }
 
 func (s *Store) invalidate(ctx context.Context, orgID, tokenType string) (int64, error) {
-	res := s.ctx(ctx).Model(&AuthToken{}).
+	res := s.ctx(ctx).Model(&store.AuthToken{}).
 		Where("organization_id = ? AND token_type = ? AND valid", orgID, tokenType).
 		Updates(map[string]any{"valid": false, "modified_at": s.Now()})
 	return res.RowsAffected, wrap("invalidate auth token", res.Error)
 }
 
 // InsertAuditEvent records e.
-func (s *Store) InsertAuditEvent(ctx context.Context, e AuditEvent) error {
+func (s *Store) InsertAuditEvent(ctx context.Context, e store.AuditEvent) error {
 	if e.ID == "" {
-		e.ID = NewID("evt")
+		e.ID = store.NewID("evt")
 	}
 	if e.CreatedAt.IsZero() {
 		e.CreatedAt = s.Now()
@@ -275,51 +186,29 @@ func (s *Store) InsertAuditEvent(ctx context.Context, e AuditEvent) error {
 }
 
 // ListAuditEvents lists an organization's events, oldest first.
-func (s *Store) ListAuditEvents(ctx context.Context, orgID string) ([]AuditEvent, error) {
-	var es []AuditEvent
+func (s *Store) ListAuditEvents(ctx context.Context, orgID string) ([]store.AuditEvent, error) {
+	var es []store.AuditEvent
 	err := s.ctx(ctx).Where("organization_id = ?", orgID).Order("created_at DESC, id DESC").Find(&es).Error
 	return es, wrap("list audit events", err)
 }
 
 // ListAuditEventsPage lists an organization's events, newest first.
-func (s *Store) ListAuditEventsPage(ctx context.Context, orgID string, offset, limit int) ([]AuditEvent, error) {
-	es := []AuditEvent{}
+func (s *Store) ListAuditEventsPage(ctx context.Context, orgID string, offset, limit int) ([]store.AuditEvent, error) {
+	es := []store.AuditEvent{}
 	err := s.ctx(ctx).Where("organization_id = ?", orgID).Order("created_at DESC, id DESC").Offset(offset).Limit(limit).Find(&es).Error
 	return es, wrap("list audit events", err)
 }
 
 // CreateCredential inserts a credential row.
-func (s *Store) CreateCredential(ctx context.Context, c Credential) error {
+func (s *Store) CreateCredential(ctx context.Context, c store.Credential) error {
 	return wrap("create credential", s.ctx(ctx).Create(&c).Error)
 }
 
 // GetCredential returns a live (not deleted) credential of orgID.
-func (s *Store) GetCredential(ctx context.Context, orgID, id string) (Credential, error) {
-	var c Credential
+func (s *Store) GetCredential(ctx context.Context, orgID, id string) (store.Credential, error) {
+	var c store.Credential
 	err := s.ctx(ctx).Where("id = ? AND organization_id = ? AND deleted_at IS NULL", id, orgID).Take(&c).Error
 	return c, wrap("get credential", err)
-}
-
-// CredentialFilter narrows ListCredentials.
-type CredentialFilter struct {
-	// Type, when set, keeps only credentials of that type.
-	Type string
-	// FolderID, when set, keeps only credentials in that folder.
-	FolderID string
-	// Search is a literal, case-insensitive substring matched against
-	// name, username, secret label, card brand and last four.
-	Search string
-	// After, when set, continues after that (created_at, id) position
-	// (keyset paging: nothing skipped is read); Offset is then ignored.
-	After  *Position
-	Offset int
-	Limit  int
-}
-
-// Position is a place in the newest-first order of credentials.
-type Position struct {
-	CreatedAt time.Time
-	ID        string
 }
 
 // searchExpr is the one lower-cased expression the search matches; on
@@ -327,13 +216,13 @@ type Position struct {
 const searchExpr = `lower(name || chr(31) || username || chr(31) || secret_label || chr(31) || card_brand || chr(31) || card_last_four)`
 
 // ListCredentials returns an organization's live credentials, newest first.
-func (s *Store) ListCredentials(ctx context.Context, orgID string, f CredentialFilter) ([]Credential, error) {
+func (s *Store) ListCredentials(ctx context.Context, orgID string, f store.CredentialFilter) ([]store.Credential, error) {
 	if f.Limit <= 0 {
 		f.Limit = 10
 	}
 	// filtered is the organization's rows under f's filters, newest first.
 	filtered := func(db *Store) *gorm.DB {
-		q := db.ctx(ctx).Model(&Credential{}).Where("organization_id = ? AND deleted_at IS NULL", orgID)
+		q := db.ctx(ctx).Model(&store.Credential{}).Where("organization_id = ? AND deleted_at IS NULL", orgID)
 		if f.Type != "" {
 			q = q.Where("credential_type = ?", f.Type)
 		}
@@ -348,11 +237,11 @@ func (s *Store) ListCredentials(ctx context.Context, orgID string, f CredentialF
 		return q.Order("created_at DESC, id DESC")
 	}
 	pat := "%" + escapeLike(strings.ToLower(f.Search)) + "%"
-	page := func(q *gorm.DB) ([]Credential, error) {
+	page := func(q *gorm.DB) ([]store.Credential, error) {
 		if f.After == nil && f.Offset > 0 {
 			q = q.Offset(f.Offset)
 		}
-		cs := []Credential{}
+		cs := []store.Credential{}
 		err := q.Limit(f.Limit).Find(&cs).Error
 		return cs, wrap("list credentials", err)
 	}
@@ -363,7 +252,7 @@ func (s *Store) ListCredentials(ctx context.Context, orgID string, f CredentialF
 		return page(filtered(s).Where(`(LOWER(name) LIKE ? ESCAPE '\' OR LOWER(username) LIKE ? ESCAPE '\' OR LOWER(secret_label) LIKE ? ESCAPE '\' OR LOWER(card_brand) LIKE ? ESCAPE '\' OR card_last_four LIKE ? ESCAPE '\')`,
 			pat, pat, pat, pat, pat))
 	}
-	var out []Credential
+	var out []store.Credential
 	err := s.Tx(ctx, func(tx *Store) error {
 		// A search pattern must be planned with its value (a generic plan
 		// of a cached prepared statement cannot use the key index).
@@ -405,8 +294,8 @@ func escapeLike(s string) string {
 // UpdateCredential writes c if the row still has expectedVersion, and
 // bumps the version. A concurrent change is ErrConflict; a deleted or
 // absent row is ErrNotFound.
-func (s *Store) UpdateCredential(ctx context.Context, c Credential, expectedVersion int64) (Credential, error) {
-	var out Credential
+func (s *Store) UpdateCredential(ctx context.Context, c store.Credential, expectedVersion int64) (store.Credential, error) {
+	var out store.Credential
 	err := s.Tx(ctx, func(tx *Store) error {
 		var err error
 		out, err = tx.updateCredential(ctx, c, expectedVersion)
@@ -418,18 +307,18 @@ func (s *Store) UpdateCredential(ctx context.Context, c Credential, expectedVers
 	return out, err
 }
 
-func (s *Store) updateCredential(ctx context.Context, c Credential, expectedVersion int64) (Credential, error) {
+func (s *Store) updateCredential(ctx context.Context, c store.Credential, expectedVersion int64) (store.Credential, error) {
 	c.Version = expectedVersion + 1
 	c.ModifiedAt = s.Now()
-	res := s.ctx(ctx).Model(&Credential{}).
+	res := s.ctx(ctx).Model(&store.Credential{}).
 		Where("id = ? AND organization_id = ? AND version = ? AND deleted_at IS NULL", c.ID, c.OrganizationID, expectedVersion).
 		Select(credentialColumns).
 		Updates(&c)
 	if res.Error != nil {
-		return Credential{}, wrap("update credential", res.Error)
+		return store.Credential{}, wrap("update credential", res.Error)
 	}
 	if res.RowsAffected == 0 {
-		return Credential{}, s.missingOrConflict(ctx, c.OrganizationID, c.ID, "update credential")
+		return store.Credential{}, s.missingOrConflict(ctx, c.OrganizationID, c.ID, "update credential")
 	}
 	return c, nil
 }
@@ -446,7 +335,7 @@ var credentialColumns = []string{"name", "credential_type", "vault_type", "item_
 func (s *Store) SoftDeleteCredential(ctx context.Context, orgID, id string, expectedVersion int64) error {
 	return s.Tx(ctx, func(tx *Store) error {
 		now := tx.Now()
-		res := tx.ctx(ctx).Model(&Credential{}).
+		res := tx.ctx(ctx).Model(&store.Credential{}).
 			Where("id = ? AND organization_id = ? AND version = ? AND deleted_at IS NULL", id, orgID, expectedVersion).
 			Updates(map[string]any{"deleted_at": now, "modified_at": now, "version": expectedVersion + 1})
 		if res.Error != nil {

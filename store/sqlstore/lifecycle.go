@@ -1,4 +1,4 @@
-package store
+package sqlstore
 
 import (
 	"context"
@@ -8,64 +8,22 @@ import (
 	"gorm.io/gorm/clause"
 
 	"github.com/credvault/credvault/migrations"
-	"github.com/credvault/credvault/problem"
+	"github.com/credvault/credvault/store"
 )
-
-// CreateAttempt is a create sent to a vault whose credential row is not
-// written yet. Its ID is the Idempotency-Key the create carried.
-type CreateAttempt struct {
-	ID             string
-	OrganizationID string
-	CredentialID   string
-	// VaultSource is the configuration the create was sent through.
-	VaultSource string
-	// Operation is what asked for the item: create, update or migrate.
-	Operation string
-	// State is CreateInFlight until the answer is known; CreateLost when
-	// it never came; CreateUnrecoverable when the service does not honour
-	// Idempotency-Key, so the item cannot be found.
-	State     string
-	LastError string
-	CreatedAt time.Time
-	// Owner is the process waiting for the answer; LeaseUntil is when
-	// another may take the record over (nil: at once).
-	Owner      string
-	LeaseUntil *time.Time `gorm:"column:lease_until"`
-}
-
-// TableName implements gorm's tabler.
-func (CreateAttempt) TableName() string { return "vault_creates" }
-
-// Create attempt states.
-const (
-	CreateInFlight      = "in_flight"
-	CreateLost          = "lost"
-	CreateUnrecoverable = "unrecoverable"
-)
-
-// ErrCreateTakenOver is a create record that is no longer the caller's: a
-// retry of the same create, or the recovery of a lease that ran out, owns
-// its outcome now.
-var ErrCreateTakenOver = problem.Kind("store: the create was taken over by a retry or a recovery", problem.ErrConflict)
 
 // RecordCreate records a create about to be sent, owned by a.Owner until
 // a.LeaseUntil. A key recorded before (a retry of the same create) is
 // taken over: the retry owns its outcome.
-func (s *Store) RecordCreate(ctx context.Context, a CreateAttempt) error {
+func (s *Store) RecordCreate(ctx context.Context, a store.CreateAttempt) error {
 	if a.CreatedAt.IsZero() {
 		a.CreatedAt = s.Now()
 	}
 	if a.State == "" {
-		a.State = CreateInFlight
+		a.State = store.CreateInFlight
 	}
 	return wrap("record vault create", s.ctx(ctx).Clauses(clause.OnConflict{Columns: []clause.Column{{Name: "id"}},
 		DoUpdates: clause.AssignmentColumns([]string{"owner", "lease_until", "state"})}).Create(&a).Error)
 }
-
-// ErrCreateBusy is a create refused because another create for the same
-// credential is in flight, or the credential changed since the caller read
-// it: the caller lost a race (a 409: read again and retry).
-var ErrCreateBusy = problem.Kind("store: the credential is being changed by another request, or changed since it was read; read it again and retry", problem.ErrConflict)
 
 // ReserveCreate records a create about to be sent for an existing
 // credential (an update or a migration) whose row is at rowVersion. Unlike
@@ -76,34 +34,34 @@ var ErrCreateBusy = problem.Kind("store: the credential is being changed by anot
 // bodies. The record is written before the version is checked, in one
 // transaction: a change committing meanwhile is either seen by the check
 // or still holds its own record, which the write conflicts with.
-func (s *Store) ReserveCreate(ctx context.Context, a CreateAttempt, rowVersion int64) error {
+func (s *Store) ReserveCreate(ctx context.Context, a store.CreateAttempt, rowVersion int64) error {
 	if a.CreatedAt.IsZero() {
 		a.CreatedAt = s.Now()
 	}
-	a.State = CreateInFlight
+	a.State = store.CreateInFlight
 	return s.Tx(ctx, func(tx *Store) error {
 		res := tx.ctx(ctx).Clauses(clause.OnConflict{Columns: []clause.Column{{Name: "id"}},
 			DoUpdates: clause.AssignmentColumns([]string{"owner", "lease_until", "state"}),
 			Where: clause.Where{Exprs: []clause.Expression{clause.Expr{
 				SQL:  "vault_creates.state <> ? OR vault_creates.lease_until IS NULL OR vault_creates.lease_until < ?",
-				Vars: []any{CreateInFlight, tx.Now()}}}},
+				Vars: []any{store.CreateInFlight, tx.Now()}}}},
 		}).Create(&a)
 		if res.Error != nil {
 			return wrap("record vault create", res.Error)
 		}
 		if res.RowsAffected == 0 {
-			return ErrCreateBusy
+			return store.ErrCreateBusy
 		}
 		var version int64
-		err := tx.ctx(ctx).Model(&Credential{}).Where("id = ? AND organization_id = ? AND deleted_at IS NULL", a.CredentialID, a.OrganizationID).
+		err := tx.ctx(ctx).Model(&store.Credential{}).Where("id = ? AND organization_id = ? AND deleted_at IS NULL", a.CredentialID, a.OrganizationID).
 			Pluck("version", &version).Error
 		switch {
 		case err != nil:
 			return wrap("check credential version", err)
 		case version == 0:
-			return wrap("check credential version", ErrNotFound)
+			return wrap("check credential version", store.ErrNotFound)
 		case version != rowVersion:
-			return ErrCreateBusy
+			return store.ErrCreateBusy
 		}
 		return nil
 	})
@@ -113,12 +71,12 @@ func (s *Store) ReserveCreate(ctx context.Context, a CreateAttempt, rowVersion i
 // owns it (inside Tx: with the row write that records its item); else
 // ErrCreateTakenOver.
 func (s *Store) SettleCreate(ctx context.Context, id, owner string) error {
-	res := s.ctx(ctx).Where("id = ? AND owner = ?", id, owner).Delete(&CreateAttempt{})
+	res := s.ctx(ctx).Where("id = ? AND owner = ?", id, owner).Delete(&store.CreateAttempt{})
 	if res.Error != nil {
 		return wrap("settle vault create", res.Error)
 	}
 	if res.RowsAffected == 0 {
-		return ErrCreateTakenOver
+		return store.ErrCreateTakenOver
 	}
 	return nil
 }
@@ -126,18 +84,18 @@ func (s *Store) SettleCreate(ctx context.Context, id, owner string) error {
 // ClaimCreates takes up to limit creates whose lease ran out (and that can
 // still be recovered) for owner until now+lease: on PostgreSQL with FOR
 // UPDATE SKIP LOCKED, so live processes never take the same one at once.
-func (s *Store) ClaimCreates(ctx context.Context, owner string, limit int, lease time.Duration) ([]CreateAttempt, error) {
+func (s *Store) ClaimCreates(ctx context.Context, owner string, limit int, lease time.Duration) ([]store.CreateAttempt, error) {
 	expired := func(q *gorm.DB, now time.Time) *gorm.DB {
-		return q.Where("(lease_until IS NULL OR lease_until < ?) AND state <> ?", now, CreateUnrecoverable)
+		return q.Where("(lease_until IS NULL OR lease_until < ?) AND state <> ?", now, store.CreateUnrecoverable)
 	}
 	var due int64
-	if err := expired(s.ctx(ctx).Model(&CreateAttempt{}), s.Now()).Limit(1).Count(&due).Error; err != nil {
+	if err := expired(s.ctx(ctx).Model(&store.CreateAttempt{}), s.Now()).Limit(1).Count(&due).Error; err != nil {
 		return nil, wrap("look for expired vault creates", err)
 	}
 	if due == 0 {
 		return nil, nil
 	}
-	var as []CreateAttempt
+	var as []store.CreateAttempt
 	err := s.Tx(ctx, func(tx *Store) error {
 		now := tx.Now()
 		q := expired(tx.ctx(ctx), now).Order("created_at, id").Limit(limit)
@@ -156,7 +114,7 @@ func (s *Store) ClaimCreates(ctx context.Context, owner string, limit int, lease
 			ids[i] = as[i].ID
 			as[i].Owner, as[i].LeaseUntil = owner, &until
 		}
-		return wrap("claim vault creates", tx.ctx(ctx).Model(&CreateAttempt{}).Where("id IN ?", ids).
+		return wrap("claim vault creates", tx.ctx(ctx).Model(&store.CreateAttempt{}).Where("id IN ?", ids).
 			Updates(map[string]any{"owner": owner, "lease_until": until}).Error)
 	})
 	return as, err
@@ -166,25 +124,25 @@ func (s *Store) ClaimCreates(ctx context.Context, owner string, limit int, lease
 // (the service does not honour Idempotency-Key): no worker takes it again;
 // reconcile lists it.
 func (s *Store) MarkCreateUnrecoverable(ctx context.Context, id, note string) error {
-	return wrap("mark vault create unrecoverable", s.ctx(ctx).Model(&CreateAttempt{}).Where("id = ?", id).
-		Updates(map[string]any{"state": CreateUnrecoverable, "last_error": note}).Error)
+	return wrap("mark vault create unrecoverable", s.ctx(ctx).Model(&store.CreateAttempt{}).Where("id = ?", id).
+		Updates(map[string]any{"state": store.CreateUnrecoverable, "last_error": note}).Error)
 }
 
 // MarkCreateLost records that a create's answer never came: the service
 // may hold an item that no row points to.
 func (s *Store) MarkCreateLost(ctx context.Context, id, lastError string) error {
-	return wrap("mark vault create lost", s.ctx(ctx).Model(&CreateAttempt{}).Where("id = ?", id).
-		Updates(map[string]any{"state": CreateLost, "last_error": lastError}).Error)
+	return wrap("mark vault create lost", s.ctx(ctx).Model(&store.CreateAttempt{}).Where("id = ?", id).
+		Updates(map[string]any{"state": store.CreateLost, "last_error": lastError}).Error)
 }
 
 // ListCreates lists unsettled creates recorded before before, oldest
 // first; orgID "" lists every organization's.
-func (s *Store) ListCreates(ctx context.Context, orgID string, before time.Time, limit int) ([]CreateAttempt, error) {
+func (s *Store) ListCreates(ctx context.Context, orgID string, before time.Time, limit int) ([]store.CreateAttempt, error) {
 	q := s.ctx(ctx).Where("created_at < ?", before)
 	if orgID != "" {
 		q = q.Where("organization_id = ?", orgID)
 	}
-	as := []CreateAttempt{}
+	as := []store.CreateAttempt{}
 	err := q.Order("created_at, id").Limit(limit).Find(&as).Error
 	return as, wrap("list vault creates", err)
 }
@@ -192,12 +150,12 @@ func (s *Store) ListCreates(ctx context.Context, orgID string, before time.Time,
 // ScanCredentials returns up to limit live credentials with an id after
 // after, in id order: a walk over every row (orgID "" for every
 // organization) that stays cheap however deep it goes.
-func (s *Store) ScanCredentials(ctx context.Context, orgID, after string, limit int) ([]Credential, error) {
+func (s *Store) ScanCredentials(ctx context.Context, orgID, after string, limit int) ([]store.Credential, error) {
 	q := s.ctx(ctx).Where("deleted_at IS NULL AND id > ?", after)
 	if orgID != "" {
 		q = q.Where("organization_id = ?", orgID)
 	}
-	cs := []Credential{}
+	cs := []store.Credential{}
 	err := q.Order("id").Limit(limit).Find(&cs).Error
 	return cs, wrap("scan credentials", err)
 }
@@ -206,7 +164,7 @@ func (s *Store) ScanCredentials(ctx context.Context, orgID, after string, limit 
 // item is gone from its service, if the row still points to itemID: a row
 // re-pointed meanwhile is left alone. It reports whether the row changed.
 func (s *Store) SetItemMissing(ctx context.Context, orgID, id, itemID string, at *time.Time) (bool, error) {
-	res := s.ctx(ctx).Model(&Credential{}).
+	res := s.ctx(ctx).Model(&store.Credential{}).
 		Where("id = ? AND organization_id = ? AND item_id = ? AND deleted_at IS NULL", id, orgID, itemID).
 		Update("item_missing_at", at)
 	if res.Error != nil {
@@ -221,7 +179,7 @@ func (s *Store) SetItemMissing(ctx context.Context, orgID, id, itemID string, at
 // CountCredentials counts live credentials (orgID "" for every
 // organization).
 func (s *Store) CountCredentials(ctx context.Context, orgID string) (int64, error) {
-	q := s.ctx(ctx).Model(&Credential{}).Where("deleted_at IS NULL")
+	q := s.ctx(ctx).Model(&store.Credential{}).Where("deleted_at IS NULL")
 	if orgID != "" {
 		q = q.Where("organization_id = ?", orgID)
 	}
@@ -233,7 +191,7 @@ func (s *Store) CountCredentials(ctx context.Context, orgID string) (int64, erro
 // stored through source.
 func (s *Store) ItemReferenced(ctx context.Context, orgID, source, itemID string) (bool, error) {
 	var n int64
-	err := s.ctx(ctx).Model(&Credential{}).Where("organization_id = ? AND vault_source = ? AND item_id = ? AND deleted_at IS NULL",
+	err := s.ctx(ctx).Model(&store.Credential{}).Where("organization_id = ? AND vault_source = ? AND item_id = ? AND deleted_at IS NULL",
 		orgID, source, itemID).Limit(1).Count(&n).Error
 	return n > 0, wrap("find item reference", err)
 }

@@ -1,4 +1,4 @@
-package store
+package sqlstore
 
 // SearchTrigrams exposes searchTrigrams to the external tests.
 var SearchTrigrams = searchTrigrams
