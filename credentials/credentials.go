@@ -31,16 +31,6 @@ import (
 	"github.com/credvault/credvault/vault/wire"
 )
 
-// Errors of credentials and folders, beside the vault's (vault.ErrNotFound
-// and the others) and validation failures (*problem.InvalidError).
-var (
-	// ErrNotFound: errors.Is(err, ErrNotFound) reports a credential or
-	// folder that does not exist (or is another organization's).
-	ErrNotFound = problem.ErrNotFound
-	// ErrConflict reports a credential changed concurrently: retry.
-	ErrConflict = problem.ErrConflict
-)
-
 // VaultTypeCustom is the only vault type credvault serves.
 const VaultTypeCustom = "custom"
 
@@ -362,7 +352,7 @@ func (s *Service) readBack(ctx context.Context, orgID string, ref vault.ItemRef,
 	got, err := s.vault.Get(ctx, orgID, ref)
 	var ce *vault.ContractError
 	switch {
-	case errors.Is(err, vault.ErrNotFound):
+	case errors.Is(err, vault.ErrItemGone):
 		return &vault.NotStoredError{Op: op, Fields: []string{"the item (GET answered 404 right after the " + op + ")"}}
 	case errors.As(err, &ce) && len(ce.Missing) > 0:
 		return &vault.NotStoredError{Op: op, Fields: ce.Missing}
@@ -386,13 +376,15 @@ func (e *ItemMissingError) Error() string {
 		"update the credential with its secret to store it again, or delete it", e.Since.UTC().Format(time.RFC3339))
 }
 
-// Is makes errors.Is(err, vault.ErrNotFound) true.
-func (e *ItemMissingError) Is(target error) bool { return target == vault.ErrNotFound }
+// Is makes errors.Is(err, vault.ErrItemGone) true.
+func (e *ItemMissingError) Is(target error) bool {
+	return target == vault.ErrItemGone || errors.Is(vault.ErrItemGone, target)
+}
 
 // getItem reads a row's item through the configuration that stored it.
 func (s *Service) getItem(ctx context.Context, orgID string, r store.Credential) (vault.Credential, error) {
 	c, err := s.vault.Get(ctx, orgID, refOf(r))
-	if r.ItemMissingAt != nil && errors.Is(err, vault.ErrNotFound) {
+	if r.ItemMissingAt != nil && errors.Is(err, vault.ErrItemGone) {
 		return c, &ItemMissingError{Since: *r.ItemMissingAt}
 	}
 	return c, err
@@ -694,7 +686,7 @@ func (k Keep) names() []string {
 // the current configuration stored it) and applying settings (Keep{} and
 // Patch{} for neither): a new item is created through the current
 // configuration, the row is re-pointed if nobody changed it meanwhile
-// (else ErrConflict and the new item is deleted), then the old item's
+// (else problem.ErrConflict and the new item is deleted), then the old item's
 // deletion goes through the outbox.
 func (s *Service) Update(ctx context.Context, orgID, id string, c vault.Credential, keep Keep, settings Patch) (View, error) {
 	if err := checkID(id); err != nil {

@@ -104,7 +104,7 @@ func (f *fakeVault) Get(_ context.Context, _ string, ref vault.ItemRef) (vault.C
 	}
 	c, ok := f.items[ref]
 	if !ok {
-		return vault.Credential{}, vault.ErrNotFound
+		return vault.Credential{}, vault.ErrItemGone
 	}
 	return c, nil
 }
@@ -116,7 +116,7 @@ func (f *fakeVault) Delete(_ context.Context, _ string, ref vault.ItemRef) error
 		return f.failDelete
 	}
 	if _, ok := f.items[ref]; !ok {
-		return vault.ErrNotFound
+		return vault.ErrItemGone
 	}
 	delete(f.items, ref)
 	return nil
@@ -181,8 +181,8 @@ func TestConcurrentUpdateIsAConflictAndKeepsTheOldItem(t *testing.T) {
 		t.Fatal(err)
 	}
 	v.afterStore = func(string) error { exec(t, st, "UPDATE credentials SET version = version + 1"); return nil }
-	if _, err := svc.Update(ctx, "org_a", view.CredentialID, secret("s", "new"), credentials.Keep{}, credentials.Patch{}); !errors.Is(err, credentials.ErrConflict) {
-		t.Fatalf("update racing another writer = %v, want ErrConflict", err)
+	if _, err := svc.Update(ctx, "org_a", view.CredentialID, secret("s", "new"), credentials.Keep{}, credentials.Patch{}); !errors.Is(err, problem.ErrConflict) {
+		t.Fatalf("update racing another writer = %v, want problem.ErrConflict", err)
 	}
 	v.afterStore = nil
 	got, err := svc.GetWithSecret(ctx, "org_a", view.CredentialID)
@@ -200,8 +200,8 @@ func TestDeleteIsRecordedThenRetried(t *testing.T) {
 	if err := svc.Delete(ctx, "org_a", view.CredentialID); err != nil {
 		t.Fatalf("delete with a refusing service = %v, want success once recorded", err)
 	}
-	if _, err := svc.Get(ctx, "org_a", view.CredentialID); !errors.Is(err, credentials.ErrNotFound) {
-		t.Fatalf("Get after delete = %v, want ErrNotFound", err)
+	if _, err := svc.Get(ctx, "org_a", view.CredentialID); !errors.Is(err, problem.ErrNotFound) {
+		t.Fatalf("Get after delete = %v, want problem.ErrNotFound", err)
 	}
 	ds, _ := svc.Outbox().Pending(ctx, 10)
 	if len(ds) != 1 || ds[0].Attempts != 1 || ds[0].LastError == "" || v.count() != 1 {
@@ -279,10 +279,10 @@ func TestIdsAndOrganizationsAreChecked(t *testing.T) {
 			t.Fatalf("Get(%q) = %v, want a validation error", id, err)
 		}
 	}
-	if _, err := svc.GetWithSecret(ctx, "org_b", view.CredentialID); !errors.Is(err, credentials.ErrNotFound) {
-		t.Fatalf("another organization's credential = %v, want ErrNotFound", err)
+	if _, err := svc.GetWithSecret(ctx, "org_b", view.CredentialID); !errors.Is(err, problem.ErrNotFound) {
+		t.Fatalf("another organization's credential = %v, want problem.ErrNotFound", err)
 	}
-	if err := svc.Delete(ctx, "org_b", view.CredentialID); !errors.Is(err, credentials.ErrNotFound) {
+	if err := svc.Delete(ctx, "org_b", view.CredentialID); !errors.Is(err, problem.ErrNotFound) {
 		t.Fatalf("deleting another organization's credential = %v", err)
 	}
 }

@@ -204,7 +204,7 @@ func (m *Maintenance) Reconcile(ctx context.Context, o ReconcileOptions) (Reconc
 		marked, cleared := false, false
 		if o.Fix {
 			switch {
-			case errors.Is(err, vault.ErrNotFound) && r.ItemMissingAt == nil:
+			case errors.Is(err, vault.ErrItemGone) && r.ItemMissingAt == nil:
 				now := s.store.Now()
 				marked, err = s.setMissing(ctx, r, &now)
 				issue.Marked = marked
@@ -224,7 +224,7 @@ func (m *Maintenance) Reconcile(ctx context.Context, o ReconcileOptions) (Reconc
 		switch {
 		case err == nil:
 			rep.OK++
-		case errors.Is(err, vault.ErrNotFound):
+		case errors.Is(err, vault.ErrItemGone):
 			rep.Dangling = append(rep.Dangling, issue)
 		case errors.Is(err, vault.ErrSourceUnavailable):
 			issue.Error = err.Error()
@@ -359,7 +359,7 @@ func (s *Service) setMissing(ctx context.Context, r store.Credential, at *time.T
 		return changed, nil
 	}
 	// Marked: the read's not-found stands.
-	return changed, vault.ErrNotFound
+	return changed, vault.ErrItemGone
 }
 
 // MigrateOptions tune Migrate.

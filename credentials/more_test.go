@@ -131,7 +131,7 @@ func TestPatchAndSettings(t *testing.T) {
 			t.Errorf("patch for %q: %v", want, err)
 		}
 	}
-	if _, err := svc.Patch(ctx, "org_b", v.CredentialID, credentials.Patch{Name: field("x")}); !errors.Is(err, credentials.ErrNotFound) {
+	if _, err := svc.Patch(ctx, "org_b", v.CredentialID, credentials.Patch{Name: field("x")}); !errors.Is(err, problem.ErrNotFound) {
 		t.Fatalf("another organization's patch: %v", err)
 	}
 	if view, _ := svc.Get(ctx, "org_a", v.CredentialID); view.Name != "renamed" {
@@ -202,7 +202,7 @@ func TestTOTPCodeAndMissingItems(t *testing.T) {
 	}
 	_, err = svc.GetWithSecret(ctx, "org_a", pw.CredentialID)
 	var missing *credentials.ItemMissingError
-	if !errors.As(err, &missing) || !errors.Is(err, vault.ErrNotFound) || !strings.Contains(err.Error(), "reconcile") {
+	if !errors.As(err, &missing) || !errors.Is(err, vault.ErrItemGone) || !strings.Contains(err.Error(), "reconcile") {
 		t.Fatalf("read of a missing item: %v", err)
 	}
 	if view, _ := svc.Get(ctx, "org_a", pw.CredentialID); view.ItemMissingAt == nil {
@@ -289,10 +289,10 @@ func TestFoldersLifecycle(t *testing.T) {
 	if err := folders.Delete(ctx, "org_a", f.FolderID); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := folders.Get(ctx, "org_a", f.FolderID); !errors.Is(err, credentials.ErrNotFound) {
+	if _, err := folders.Get(ctx, "org_a", f.FolderID); !errors.Is(err, problem.ErrNotFound) {
 		t.Fatalf("a deleted folder: %v", err)
 	}
-	if _, err := folders.Get(ctx, "org_b", "cfld_x"); !errors.Is(err, credentials.ErrNotFound) {
+	if _, err := folders.Get(ctx, "org_b", "cfld_x"); !errors.Is(err, problem.ErrNotFound) {
 		t.Fatalf("an unknown folder: %v", err)
 	}
 	long := strings.Repeat("d", 5000)

@@ -110,7 +110,7 @@ func (s *Service) cleanup(ctx context.Context, orgID string, ref vault.ItemRef, 
 		}
 		cctx, cancel := context.WithTimeout(bctx, 30*time.Second)
 		defer cancel()
-		if err := s.vault.Delete(cctx, orgID, ref); err != nil && !errors.Is(err, vault.ErrNotFound) {
+		if err := s.vault.Delete(cctx, orgID, ref); err != nil && !errors.Is(err, vault.ErrItemGone) {
 			s.log.ErrorContext(ctx, "could not record nor delete a vault item; `credvault reconcile` lists its create",
 				slog.String("organization_id", orgID), slog.String("item_id", ref.ID), slog.String("stored_by", ref.Source),
 				slog.String("idempotency_key", createKey), slog.String("reason", why), slog.String("error", err.Error()))
@@ -138,7 +138,7 @@ func (s *Service) attempt(ctx context.Context, d store.VaultDeletion) {
 	cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	err := s.vault.Delete(cctx, d.OrganizationID, vault.ItemRef{ID: d.ItemID, Source: d.VaultSource})
-	if err == nil || errors.Is(err, vault.ErrNotFound) {
+	if err == nil || errors.Is(err, vault.ErrItemGone) {
 		if d.Attempts > 0 {
 			// A deletion that failed before has gone through: say so.
 			s.log.InfoContext(ctx, "a delayed vault item deletion succeeded",

@@ -9,7 +9,6 @@ import (
 
 	"github.com/labstack/echo/v4"
 
-	"github.com/credvault/credvault/credentials"
 	"github.com/credvault/credvault/internal/httpx"
 	"github.com/credvault/credvault/org"
 	"github.com/credvault/credvault/problem"
@@ -22,57 +21,69 @@ type errorBody struct {
 }
 
 // statusOf maps an error to its HTTP status and the text a client may see.
-// A 5xx caused by something internal never shows the internal text.
+// The status is its kind's (problem.KindOf: the outermost error with a
+// kind decides, not the order of any switch); the text is what the error
+// says for clients (problem.DetailOf), or its kind's own. A 5xx caused by
+// something internal never shows the internal text.
 func statusOf(err error) (int, string) {
 	var he *echo.HTTPError
-	var inv *problem.InvalidError
-	var missing *credentials.ItemMissingError
-	var forbidden *problem.ForbiddenError
-	var state *problem.StateError
-	switch {
-	case errors.As(err, &he) && he.Code == http.StatusRequestEntityTooLarge:
-		return he.Code, "the request body is larger than 1 MiB"
-	case errors.As(err, &he):
-		msg, ok := he.Message.(string)
-		if !ok || msg == "" {
-			msg = http.StatusText(he.Code)
-		}
-		if he.Code >= 500 && he.Code != http.StatusNotImplemented {
-			msg = http.StatusText(he.Code)
-		}
-		return he.Code, msg
-	case errors.As(err, &inv):
-		return http.StatusBadRequest, inv.Error()
-	case errors.As(err, &forbidden):
-		return http.StatusForbidden, forbidden.Error()
-	case errors.As(err, &state):
-		return http.StatusConflict, state.Error()
-	case errors.Is(err, org.ErrUnauthorized):
-		return http.StatusUnauthorized, org.ErrUnauthorized.Error()
-	case errors.Is(err, vault.ErrNotConfigured):
-		return http.StatusBadRequest, vault.ErrNotConfigured.Error()
-	case errors.Is(err, vault.ErrSourceUnavailable):
-		return http.StatusConflict, err.Error()
-	case vault.Unreachable(err):
-		// Not an answer of the service: nothing it said, and worth a
-		// retry (the handler adds Retry-After).
-		return http.StatusServiceUnavailable, "The custom credential service is unreachable (" + err.Error() + "); retry in a few seconds"
-	case errors.Is(err, vault.ErrUpstream), errors.Is(err, vault.ErrContractViolation):
-		return http.StatusBadGateway, err.Error()
-	case errors.As(err, &missing):
-		return http.StatusBadGateway, missing.Error()
-	case errors.Is(err, vault.ErrNotFound):
-		return http.StatusBadGateway, "Custom credential service returned 404: the stored item no longer exists"
-	case errors.Is(err, problem.ErrUnavailable):
-		return http.StatusServiceUnavailable, "the database is unreachable; retry in a few seconds"
-	case errors.Is(err, problem.ErrNotFound):
-		return http.StatusNotFound, "not found"
-	case errors.Is(err, problem.ErrConflict):
-		return http.StatusConflict, "the resource was changed concurrently; retry"
-	case errors.Is(err, context.Canceled):
-		return 499, "client closed request"
+	if errors.As(err, &he) {
+		return echoStatus(he)
 	}
-	return http.StatusInternalServerError, "internal server error"
+	kind := problem.KindOf(err)
+	if kind == nil {
+		if errors.Is(err, context.Canceled) {
+			return 499, "client closed request"
+		}
+		return http.StatusInternalServerError, "internal server error"
+	}
+	a := answers[kind]
+	if d := problem.DetailOf(err); d != "" && a.status < 500 {
+		return a.status, d
+	}
+	return a.status, a.text(err)
+}
+
+// answer is how a kind of failure is answered.
+type answer struct {
+	status int
+	// text is the client's text when the error has no Detail of its own.
+	text func(err error) string
+}
+
+// fixed answers with the same text whatever the error.
+func fixed(text string) func(error) string { return func(error) string { return text } }
+
+// answers holds an answer for every kind of problem.Kinds (a test checks).
+var answers = map[error]answer{
+	problem.ErrInvalid:      {http.StatusBadRequest, fixed("invalid request")},
+	problem.ErrUnauthorized: {http.StatusUnauthorized, fixed(org.ErrUnauthorized.Error())},
+	problem.ErrForbidden:    {http.StatusForbidden, fixed("forbidden")},
+	problem.ErrNotFound:     {http.StatusNotFound, fixed("not found")},
+	problem.ErrConflict:     {http.StatusConflict, fixed("the resource was changed concurrently; retry")},
+	// The customer's service failed: credvault's own description of what
+	// it answered (never its text, which may echo a secret).
+	problem.ErrBadGateway: {http.StatusBadGateway, error.Error},
+	// Not an answer of the service: nothing it said, and worth a retry
+	// (the handler adds Retry-After).
+	problem.ErrUnreachable: {http.StatusServiceUnavailable, func(err error) string {
+		return "The custom credential service is unreachable (" + err.Error() + "); retry in a few seconds"
+	}},
+	problem.ErrUnavailable: {http.StatusServiceUnavailable, fixed("the database is unreachable; retry in a few seconds")},
+}
+
+func echoStatus(he *echo.HTTPError) (int, string) {
+	if he.Code == http.StatusRequestEntityTooLarge {
+		return he.Code, "the request body is larger than 1 MiB"
+	}
+	msg, ok := he.Message.(string)
+	if !ok || msg == "" {
+		msg = http.StatusText(he.Code)
+	}
+	if he.Code >= 500 && he.Code != http.StatusNotImplemented {
+		msg = http.StatusText(he.Code)
+	}
+	return he.Code, msg
 }
 
 // Context keys the access log reads.

@@ -23,6 +23,7 @@ import (
 	"github.com/credvault/credvault/config"
 	"github.com/credvault/credvault/internal/httpx"
 	"github.com/credvault/credvault/org"
+	"github.com/credvault/credvault/problem"
 )
 
 // MaxBodyBytes is the largest accepted request body.
@@ -203,7 +204,7 @@ func (s *server) readyz(c echo.Context) error {
 }
 
 // ErrDraining is the readiness error of a process shutting down.
-var ErrDraining = errors.New("shutting down: draining the requests in flight")
+var ErrDraining = problem.Public("shutting down: draining the requests in flight", problem.ErrUnavailable)
 
 // noStore keeps answers out of caches (the settings page sets its own
 // policy over it).

@@ -438,11 +438,11 @@ func view(row store.AuthToken, baseURL string, token vault.Secret) ConfigView {
 }
 
 // Get returns the organization's saved configuration, masked, or
-// ErrNotConfigured.
+// ErrNoConfiguration.
 func (c *Configs) Get(ctx context.Context, orgID string) (ConfigView, error) {
 	cfg, row, err := c.source.load(ctx, orgID)
 	if errors.Is(err, vault.ErrNotConfigured) {
-		return ConfigView{}, ErrNotConfigured
+		return ConfigView{}, ErrNoConfiguration
 	}
 	if err != nil {
 		return ConfigView{}, err
@@ -551,7 +551,7 @@ func tokenCheck(ctx context.Context, client *contract.Client, res TestResult) Te
 	_, err := client.GetItem(ctx, "credvault-token-check-"+base64.RawURLEncoding.EncodeToString(b[:]))
 	var ue *vault.UpstreamError
 	switch {
-	case errors.Is(err, vault.ErrNotFound):
+	case errors.Is(err, vault.ErrItemGone):
 		res.Detail += "; the API token was accepted (an unknown item answered 404)"
 	case errors.As(err, &ue) && (ue.StatusCode == 401 || ue.StatusCode == 403):
 		return TestResult{StatusCode: ue.StatusCode,

@@ -104,7 +104,7 @@ func TestStatusAndConnectionTests(t *testing.T) {
 	if err := configs.Clear(ctx, p); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := configs.Get(ctx, c.OrganizationID); !errors.Is(err, org.ErrNotConfigured) {
+	if _, err := configs.Get(ctx, c.OrganizationID); !errors.Is(err, org.ErrNoConfiguration) {
 		t.Fatalf("after clear: %v", err)
 	}
 	if _, err := src.ConfigByID(ctx, c.OrganizationID, saved.ID); err != nil {
@@ -178,7 +178,7 @@ func TestOrganizationsKeysAndAudit(t *testing.T) {
 	if err != nil || !strings.HasPrefix(key, "cvk_") {
 		t.Fatalf("add key: %v", err)
 	}
-	if _, _, err := orgs.AddKey(ctx, "org_nope"); !errors.Is(err, org.ErrNotFound) {
+	if _, _, err := orgs.AddKey(ctx, "org_nope"); !errors.Is(err, problem.ErrNotFound) {
 		t.Fatalf("a key for an unknown organization: %v", err)
 	}
 	if p, err := orgs.Authenticate(ctx, key); err != nil || p.KeyID != keyID {
@@ -188,7 +188,7 @@ func TestOrganizationsKeysAndAudit(t *testing.T) {
 	if err != nil || len(keys) != 2 {
 		t.Fatalf("keys: %d %v", len(keys), err)
 	}
-	if _, err := orgs.Keys(ctx, "org_nope"); !errors.Is(err, org.ErrNotFound) {
+	if _, err := orgs.Keys(ctx, "org_nope"); !errors.Is(err, problem.ErrNotFound) {
 		t.Fatalf("keys of an unknown organization: %v", err)
 	}
 	if err := orgs.RevokeKey(ctx, c.OrganizationID, keyID); err != nil {
@@ -224,7 +224,7 @@ func TestOrganizationsKeysAndAudit(t *testing.T) {
 	if none, _ := orgs.Audit(ctx, c.OrganizationID, org.AuditFilter{Since: time.Now().Add(time.Hour)}); len(none) != 0 {
 		t.Fatalf("audit since the future: %d", len(none))
 	}
-	if _, err := orgs.Audit(ctx, "org_nope", org.AuditFilter{}); !errors.Is(err, org.ErrNotFound) || !strings.Contains(err.Error(), "org_nope") {
+	if _, err := orgs.Audit(ctx, "org_nope", org.AuditFilter{}); !errors.Is(err, problem.ErrNotFound) || !strings.Contains(err.Error(), "org_nope") {
 		t.Fatalf("audit of an unknown organization: %v", err)
 	}
 	set := org.SealedTokens(st)

@@ -77,8 +77,8 @@ func TestSavedTokenRule(t *testing.T) {
 	const saved = "saved-token-0123456789"
 	base := "http://127.0.0.1:8081/api/v1/credentials"
 
-	if _, err := configs.Get(ctx, c.OrganizationID); !errors.Is(err, org.ErrNotConfigured) || !errors.Is(err, org.ErrNotFound) {
-		t.Fatalf("Get before any save = %v, want ErrNotConfigured (a kind of ErrNotFound)", err)
+	if _, err := configs.Get(ctx, c.OrganizationID); !errors.Is(err, org.ErrNoConfiguration) || !errors.Is(err, problem.ErrNotFound) {
+		t.Fatalf("Get before any save = %v, want ErrNoConfiguration (a kind of problem.ErrNotFound)", err)
 	}
 	if _, err := configs.Save(ctx, admin, org.ServiceConfig{APIBaseURL: base}); !isInvalid(err, "config.api_token") {
 		t.Fatalf("first save without a token = %v", err)
@@ -117,7 +117,7 @@ func TestSavedTokenRule(t *testing.T) {
 	if err := configs.Clear(ctx, admin); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := configs.Get(ctx, c.OrganizationID); !errors.Is(err, org.ErrNotConfigured) {
+	if _, err := configs.Get(ctx, c.OrganizationID); !errors.Is(err, org.ErrNoConfiguration) {
 		t.Fatalf("Get after clear = %v", err)
 	}
 	// The save, the re-save with the URL typed without its slash (an
@@ -212,8 +212,8 @@ func TestAuthenticateAndRevoke(t *testing.T) {
 	if _, err := orgs.Authenticate(ctx, c.APIKey); !errors.Is(err, org.ErrUnauthorized) {
 		t.Fatalf("a revoked key authenticates: %v", err)
 	}
-	if err := orgs.RevokeKey(ctx, "org_other", c.APIKeyID); !errors.Is(err, org.ErrNotFound) {
-		t.Fatalf("revoking through another organization = %v, want ErrNotFound", err)
+	if err := orgs.RevokeKey(ctx, "org_other", c.APIKeyID); !errors.Is(err, problem.ErrNotFound) {
+		t.Fatalf("revoking through another organization = %v, want problem.ErrNotFound", err)
 	}
 }
 
@@ -248,7 +248,7 @@ func TestSaveWhenTheDatabaseFails(t *testing.T) {
 	if !errors.Is(err, problem.ErrUnavailable) || v.invalidated.Load() != 1 {
 		t.Fatalf("save over a failing database = %v (invalidations %d)", err, v.invalidated.Load())
 	}
-	if _, err := configs.Get(ctx, c.OrganizationID); !errors.Is(err, org.ErrNotConfigured) {
+	if _, err := configs.Get(ctx, c.OrganizationID); !errors.Is(err, org.ErrNoConfiguration) {
 		t.Fatalf("Get after the failed save = %v", err)
 	}
 }

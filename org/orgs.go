@@ -18,21 +18,19 @@ import (
 	"github.com/credvault/credvault/store"
 )
 
-// Errors of organizations and their configurations.
+// Errors of organizations and their configurations (besides the shared
+// kinds of package problem: a missing organization, key or configuration
+// is problem.ErrNotFound).
 var (
 	// ErrUnauthorized means an API key is missing, unknown or revoked.
-	ErrUnauthorized = errors.New("invalid or missing organization API key")
-	// ErrNotFound reports an organization, API key or configuration that
-	// does not exist (errors.Is(err, ErrNotFound) holds for every
-	// not-found this package returns).
-	ErrNotFound = problem.ErrNotFound
-	// ErrNotConfigured means the organization has no saved custom
-	// credential service configuration (it is a kind of ErrNotFound).
-	ErrNotConfigured = problem.Kind("no custom credential service configuration is saved for this organization", problem.ErrNotFound)
+	ErrUnauthorized = problem.Public("invalid or missing organization API key", problem.ErrUnauthorized)
+	// ErrNoConfiguration means the organization has no saved custom
+	// credential service configuration (a kind of problem.ErrNotFound).
+	ErrNoConfiguration = problem.Kind("no custom credential service configuration is saved for this organization", problem.ErrNotFound)
 )
 
 // ErrInvalidName means an organization name is empty or too long.
-var ErrInvalidName = errors.New("organization name must be 1 to 200 characters")
+var ErrInvalidName = problem.Public("organization name must be 1 to 200 characters", problem.ErrInvalid)
 
 // apiKeyPrefix marks credvault API keys so secret scanners can find them.
 const apiKeyPrefix = "cvk_"
@@ -158,7 +156,7 @@ func (o *Organizations) RevokeKey(ctx context.Context, orgID, keyID string) erro
 	err := o.store.RevokeAPIKey(ctx, orgID, keyID)
 	o.InvalidateKey(keyID)
 	if errors.Is(err, store.ErrNotFound) {
-		return fmt.Errorf("organization %s has no API key %s: %w", orgID, keyID, ErrNotFound)
+		return fmt.Errorf("organization %s has no API key %s: %w", orgID, keyID, problem.ErrNotFound)
 	}
 	return err
 }
@@ -244,11 +242,11 @@ type KeyView struct {
 }
 
 // Exists reports an organization that does not exist as "organization
-// ID: not found" (ErrNotFound), for commands taking --org.
+// ID: not found" (problem.ErrNotFound), for commands taking --org.
 func (o *Organizations) Exists(ctx context.Context, orgID string) error {
 	if _, err := o.store.GetOrganization(ctx, orgID); err != nil {
 		if errors.Is(err, store.ErrNotFound) {
-			return fmt.Errorf("organization %s: %w", orgID, ErrNotFound)
+			return fmt.Errorf("organization %s: %w", orgID, problem.ErrNotFound)
 		}
 		return err
 	}
@@ -283,7 +281,7 @@ type AuditView struct {
 }
 
 // Audit lists an organization's audit events, newest first (as the REST
-// route does); an unknown organization is ErrNotFound, naming it.
+// route does); an unknown organization is problem.ErrNotFound, naming it.
 func (o *Organizations) Audit(ctx context.Context, orgID string, f AuditFilter) ([]AuditView, error) {
 	if err := o.Exists(ctx, orgID); err != nil {
 		return nil, err

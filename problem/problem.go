@@ -1,9 +1,13 @@
-// Package problem names the kinds of failure every layer of credvault
-// shares, so that the HTTP layer maps them to statuses without knowing
-// which layer failed: a validation error naming its field, something not
-// found, a concurrent change, and the database being out of reach. Each
-// layer's own errors (store's, credentials', org's) are kinds of these:
-// errors.Is(err, problem.ErrNotFound) holds for all of them.
+// Package problem is credvault's one error vocabulary: the kinds of
+// failure every layer shares, so that the HTTP layer maps them to
+// statuses without knowing which layer failed. Each layer's own errors
+// (store's, credentials', org's, vault's) are of exactly one of these
+// kinds — errors.Is(err, problem.ErrNotFound) holds for every not-found —
+// and KindOf names it: the outermost error of a chain that has a kind
+// decides, whatever the order anyone checks them in.
+//
+// An error's text reaches a client only when it says so (Detail): a
+// validation failure naming its field does, a database error never.
 package problem
 
 import (
@@ -26,7 +30,69 @@ var (
 	// ErrUnavailable is a dependency of credvault's own (its database)
 	// that could not be reached: temporary, worth a retry.
 	ErrUnavailable = errors.New("the database is unreachable")
+	// ErrUnauthorized is a request without a valid credential (API key).
+	ErrUnauthorized = errors.New("unauthorized")
+	// ErrBadGateway is a customer's credential service that answered
+	// something it should not have: an error status, a contract
+	// violation, an item gone.
+	ErrBadGateway = errors.New("the custom credential service failed")
+	// ErrUnreachable is a customer's credential service that could not be
+	// reached for now, or did not answer in time: worth a retry.
+	ErrUnreachable = errors.New("the custom credential service is unreachable")
 )
+
+// Kinds are the shared kinds, each error of credvault's of exactly one
+// (ErrForbidden included).
+var Kinds = []error{ErrInvalid, ErrUnauthorized, ErrForbidden, ErrNotFound, ErrConflict, ErrBadGateway, ErrUnreachable, ErrUnavailable}
+
+// KindOf returns the kind of err: that of the outermost error in its chain
+// (wrapped errors and joined ones, depth first) that is of one of Kinds,
+// or nil. An error of a kind is one that is the kind or whose Is method
+// says so; its wrapped causes are not consulted for it, so a wrapper's
+// kind is never overridden by its cause's.
+func KindOf(err error) error {
+	for err != nil {
+		for _, k := range Kinds {
+			if err == k {
+				return k
+			}
+			if is, ok := err.(interface{ Is(error) bool }); ok && is.Is(k) {
+				return k
+			}
+		}
+		switch u := err.(type) {
+		case interface{ Unwrap() error }:
+			err = u.Unwrap()
+		case interface{ Unwrap() []error }:
+			for _, e := range u.Unwrap() {
+				if k := KindOf(e); k != nil {
+					return k
+				}
+			}
+			return nil
+		default:
+			return nil
+		}
+	}
+	return nil
+}
+
+// Detailed is an error whose text is meant for the client (it never
+// holds a secret or a value the client sent).
+type Detailed interface {
+	error
+	Detail() string
+}
+
+// DetailOf returns the text of the outermost Detailed error of err's
+// chain, or "".
+func DetailOf(err error) string {
+	var d Detailed
+	if errors.As(err, &d) {
+		return d.Detail()
+	}
+	return ""
+}
 
 // InvalidError is a validation failure of one field. Its message never
 // holds the field's value.
@@ -49,6 +115,9 @@ func (e *InvalidError) Error() string {
 // Is makes errors.Is(err, ErrInvalid) true.
 func (e *InvalidError) Is(target error) bool { return target == ErrInvalid }
 
+// Detail is the client's answer: the field and the rule, never the value.
+func (e *InvalidError) Detail() string { return e.Error() }
+
 // Invalid returns an *InvalidError.
 func Invalid(field, format string, args ...any) error {
 	return &InvalidError{Field: field, Reason: fmt.Sprintf(format, args...)}
@@ -66,8 +135,12 @@ const (
 )
 
 // Kind returns a new sentinel error with msg that is also of kind of:
-// errors.Is(k, of) holds, and errors.Is(err, k) singles it out.
+// errors.Is(k, of) holds, and errors.Is(err, k) singles it out. Its text
+// is not shown to clients (they see their kind's fixed text).
 func Kind(msg string, of error) error { return &kind{msg: msg, of: of} }
+
+// Public is Kind for an error whose text is the client's answer.
+func Public(msg string, of error) error { return &public{kind{msg: msg, of: of}} }
 
 type kind struct {
 	msg string
@@ -75,7 +148,11 @@ type kind struct {
 }
 
 func (k *kind) Error() string        { return k.msg }
-func (k *kind) Is(target error) bool { return target == k.of }
+func (k *kind) Is(target error) bool { return target == k.of || errors.Is(k.of, target) }
+
+type public struct{ kind }
+
+func (p *public) Detail() string { return p.msg }
 
 // UnknownField recognises encoding/json's error for a field that a
 // DisallowUnknownFields decoder does not know, and returns its name
@@ -114,6 +191,9 @@ func (e *ForbiddenError) Error() string {
 // Is makes errors.Is(err, ErrForbidden) true.
 func (e *ForbiddenError) Is(target error) bool { return target == ErrForbidden }
 
+// Detail is the client's answer.
+func (e *ForbiddenError) Detail() string { return e.Error() }
+
 // Forbidden returns a *ForbiddenError.
 func Forbidden(field, format string, args ...any) error {
 	return &ForbiddenError{Field: field, Reason: fmt.Sprintf(format, args...)}
@@ -128,3 +208,6 @@ func (e *StateError) Error() string { return e.Reason }
 
 // Is makes errors.Is(err, ErrConflict) true.
 func (e *StateError) Is(target error) bool { return target == ErrConflict }
+
+// Detail is the client's answer: how to make the request succeed.
+func (e *StateError) Detail() string { return e.Reason }

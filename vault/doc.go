@@ -18,7 +18,7 @@
 //
 // Secret values are of type Secret, whose every printing, JSON and slog form
 // is "[REDACTED]"; only the wire encoder reveals them. Errors are typed
-// (ErrNotConfigured, ErrNotFound, ErrContractViolation, ErrUpstream,
+// (ErrNotConfigured, ErrItemGone, ErrContractViolation, ErrUpstream,
 // ErrTimeout, ErrSourceUnavailable, and validation failures as
 // *problem.InvalidError) and never contain a secret: a service's own words
 // pass through a Redactor first.

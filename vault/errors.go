@@ -6,27 +6,30 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/credvault/credvault/problem"
 )
 
-// Sentinel errors. Check them with errors.Is.
+// Sentinel errors, each of one of package problem's kinds. Check them
+// with errors.Is.
 var (
 	// ErrNotConfigured means the organization has no vault: no saved
 	// configuration and no env-configured service.
-	ErrNotConfigured = errors.New("no credential vault is configured for this organization: save a custom credential service configuration or set CREDENTIAL_VAULT_TYPE=custom")
-	// ErrNotFound means the service has no item with that id.
-	ErrNotFound = errors.New("credential not found in the credential service")
+	ErrNotConfigured = problem.Public("no credential vault is configured for this organization: save a custom credential service configuration or set CREDENTIAL_VAULT_TYPE=custom", problem.ErrInvalid)
+	// ErrItemGone means the service has no item with that id.
+	ErrItemGone = problem.Kind("Custom credential service returned 404: the stored item no longer exists", problem.ErrBadGateway)
 	// ErrContractViolation means the service answered something the
 	// contract does not allow. The wrapping ContractError says what.
-	ErrContractViolation = errors.New("custom credential service violated the contract")
+	ErrContractViolation = problem.Kind("custom credential service violated the contract", problem.ErrBadGateway)
 	// ErrUpstream means the service answered with an error status or
 	// could not be reached. The wrapping UpstreamError says which.
-	ErrUpstream = errors.New("custom credential service failed")
+	ErrUpstream = problem.Kind("custom credential service failed", problem.ErrBadGateway)
 	// ErrTimeout means the service did not answer in time.
-	ErrTimeout = errors.New("custom credential service timed out")
+	ErrTimeout = problem.Kind("custom credential service timed out", problem.ErrUnreachable)
 	// ErrSourceUnavailable means an item was stored through a
 	// configuration that can no longer be used. The wrapping
 	// SourceUnavailableError says which and why.
-	ErrSourceUnavailable = errors.New("the configuration that stored this item can no longer be used")
+	ErrSourceUnavailable = problem.Kind("the configuration that stored this item can no longer be used", problem.ErrConflict)
 )
 
 // SourceUnavailableError refuses to read or delete an item whose storing
@@ -47,8 +50,14 @@ func (e *SourceUnavailableError) Error() string {
 		e.Source, e.Reason)
 }
 
-// Is makes errors.Is(err, ErrSourceUnavailable) true.
-func (e *SourceUnavailableError) Is(target error) bool { return target == ErrSourceUnavailable }
+// Is makes errors.Is(err, ErrSourceUnavailable) true (a problem.ErrConflict).
+func (e *SourceUnavailableError) Is(target error) bool { return kindIs(ErrSourceUnavailable, target) }
+
+// Detail is the client's answer: what happened and how to move on.
+func (e *SourceUnavailableError) Detail() string { return e.Error() }
+
+// kindIs reports whether target is sentinel or its kind.
+func kindIs(sentinel, target error) bool { return target == sentinel || errors.Is(sentinel, target) }
 
 // ContractError says how a service broke the contract.
 type ContractError struct {
@@ -63,8 +72,9 @@ func (e *ContractError) Error() string {
 	return fmt.Sprintf("custom credential service violated the contract on %s: %s", e.Op, e.Problem)
 }
 
-// Is makes errors.Is(err, ErrContractViolation) true.
-func (e *ContractError) Is(target error) bool { return target == ErrContractViolation }
+// Is makes errors.Is(err, ErrContractViolation) true (a
+// problem.ErrBadGateway).
+func (e *ContractError) Is(target error) bool { return kindIs(ErrContractViolation, target) }
 
 // UpstreamError is a failed exchange with a service: an error status
 // (StatusCode > 0) or a transport failure (StatusCode == 0). Message is
@@ -100,8 +110,7 @@ type ServiceAnswer struct {
 // as opposed to one that answered (an error status, garbage) or a setting
 // that will not work (a refused address, an untrusted certificate).
 func Unreachable(err error) bool {
-	var ue *UpstreamError
-	return errors.Is(err, ErrTimeout) || (errors.As(err, &ue) && ue.StatusCode == 0 && ue.Retryable)
+	return errors.Is(err, problem.ErrUnreachable)
 }
 
 // Undelivered reports a transport failure that happened before the
@@ -139,8 +148,20 @@ func (e *UpstreamError) Error() string {
 	return fmt.Sprintf("Custom credential service returned HTTP %d on %s: %s", e.StatusCode, e.Op, e.Message)
 }
 
-// Is makes errors.Is(err, ErrUpstream) true.
-func (e *UpstreamError) Is(target error) bool { return target == ErrUpstream }
+// Is makes errors.Is(err, ErrUpstream) true. Its kind is
+// problem.ErrUnreachable when the service could not be reached for now
+// (Unreachable), problem.ErrBadGateway otherwise.
+func (e *UpstreamError) Is(target error) bool {
+	switch target {
+	case ErrUpstream:
+		return true
+	case problem.ErrUnreachable:
+		return e.StatusCode == 0 && e.Retryable
+	case problem.ErrBadGateway:
+		return !(e.StatusCode == 0 && e.Retryable)
+	}
+	return false
+}
 
 // TimeoutError means the service did not answer within the timeout.
 type TimeoutError struct {
@@ -152,8 +173,8 @@ func (e *TimeoutError) Error() string {
 	return fmt.Sprintf("Custom credential service did not answer %s within %s", e.Op, e.After)
 }
 
-// Is makes errors.Is(err, ErrTimeout) true.
-func (e *TimeoutError) Is(target error) bool { return target == ErrTimeout }
+// Is makes errors.Is(err, ErrTimeout) true (a problem.ErrUnreachable).
+func (e *TimeoutError) Is(target error) bool { return kindIs(ErrTimeout, target) }
 
 // NotStoredError is a write the service acknowledged but did not keep
 // whole: reading the item back, the fields named (wire names, never
@@ -170,5 +191,6 @@ func (e *NotStoredError) Error() string {
 		e.Op, strings.Join(e.Fields, ", "), e.Op)
 }
 
-// Is makes errors.Is(err, ErrContractViolation) true.
-func (e *NotStoredError) Is(target error) bool { return target == ErrContractViolation }
+// Is makes errors.Is(err, ErrContractViolation) true (a
+// problem.ErrBadGateway).
+func (e *NotStoredError) Is(target error) bool { return kindIs(ErrContractViolation, target) }

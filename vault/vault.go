@@ -25,7 +25,7 @@ type CredentialVault interface {
 	// configuration that stored it (ref.Source), never another.
 	Get(ctx context.Context, orgID string, ref ItemRef) (Credential, error)
 	// Delete removes the item through the configuration that stored it;
-	// ErrNotFound if it is already gone.
+	// ErrItemGone if it is already gone.
 	Delete(ctx context.Context, orgID string, ref ItemRef) error
 }
 

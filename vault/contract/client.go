@@ -265,7 +265,7 @@ func (c *Client) GetItem(ctx context.Context, id string) (vault.Credential, erro
 	}
 	switch {
 	case r.status == http.StatusNotFound:
-		return vault.Credential{}, vault.ErrNotFound
+		return vault.Credential{}, vault.ErrItemGone
 	case !r.ok():
 		return vault.Credential{}, c.statusError("get", r, nil)
 	}
@@ -285,7 +285,7 @@ func (c *Client) DeleteItem(ctx context.Context, id string) error {
 	}
 	switch {
 	case r.status == http.StatusNotFound:
-		return vault.ErrNotFound
+		return vault.ErrItemGone
 	case !r.ok():
 		return c.statusError("delete", r, nil)
 	}

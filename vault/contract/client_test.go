@@ -59,10 +59,10 @@ func TestClientHonoursContract(t *testing.T) {
 				if err := c.Delete(context.Background(), "org_x", ref); err != nil {
 					t.Fatal(err)
 				}
-				if _, err := c.Get(context.Background(), "org_x", ref); !errors.Is(err, vault.ErrNotFound) {
+				if _, err := c.Get(context.Background(), "org_x", ref); !errors.Is(err, vault.ErrItemGone) {
 					t.Fatalf("get after delete: %v, want ErrNotFound", err)
 				}
-				if err := c.Delete(context.Background(), "org_x", ref); !errors.Is(err, vault.ErrNotFound) {
+				if err := c.Delete(context.Background(), "org_x", ref); !errors.Is(err, vault.ErrItemGone) {
 					t.Fatalf("delete after delete: %v, want ErrNotFound", err)
 				}
 			})
@@ -180,7 +180,7 @@ func TestClientContractBreaches(t *testing.T) {
 			w.Write([]byte(`"}`))
 		}, wantErr: vault.ErrContractViolation, wantText: "larger than 1 MiB"},
 		{name: "404 on get", op: get, handler: func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(404) },
-			wantErr: vault.ErrNotFound},
+			wantErr: vault.ErrItemGone},
 		{name: "redirect to another origin", op: get, handler: func(w http.ResponseWriter, r *http.Request) {
 			http.Redirect(w, r, other.URL+"/steal", http.StatusFound)
 		}, wantErr: vault.ErrUpstream, wantText: "another origin"},

@@ -45,7 +45,7 @@ func outcome(err error) string {
 		return "ok"
 	case errors.Is(err, vault.ErrNotConfigured):
 		return "not_configured"
-	case errors.Is(err, vault.ErrNotFound):
+	case errors.Is(err, vault.ErrItemGone):
 		return "not_found"
 	case errors.Is(err, vault.ErrTimeout):
 		return "timeout"

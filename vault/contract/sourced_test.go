@@ -105,7 +105,7 @@ func TestInstrumentCountsEveryOperation(t *testing.T) {
 	if err := v.Delete(ctx, "org", ref); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := v.Get(ctx, "org", ref); !errors.Is(err, vault.ErrNotFound) {
+	if _, err := v.Get(ctx, "org", ref); !errors.Is(err, vault.ErrItemGone) {
 		t.Fatal(err)
 	}
 	if cur, _ := v.CurrentSource(ctx, "org"); cur != "cfg_1" {

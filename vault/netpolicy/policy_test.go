@@ -45,7 +45,7 @@ func TestDialerRefusesNameResolvingToLoopback(t *testing.T) {
 			t.Fatal(err)
 		}
 		c, _ := contract.New(base, vault.NewSecret(vaulttest.Token), contract.Options{Transport: netpolicy.NewTransport(p)})
-		if _, err := c.Get(context.Background(), "o", vault.ItemRef{ID: "x"}); !errors.Is(err, vault.ErrNotFound) {
+		if _, err := c.Get(context.Background(), "o", vault.ItemRef{ID: "x"}); !errors.Is(err, vault.ErrItemGone) {
 			t.Fatalf("allowed %q: %v, want the service's 404", allow, err)
 		}
 	}
