@@ -134,7 +134,7 @@ func Run(ctx context.Context, baseURL string, token vault.Secret, opts Options) 
 	}
 
 	// An unknown id is 404.
-	if _, err := client.GetItem(ctx, "credvault-check-missing-"+random(6)); errors.Is(err, vault.ErrNotFound) {
+	if _, err := client.GetItem(ctx, "credvault-check-missing-"+random(6)); errors.Is(err, vault.ErrItemGone) {
 		add("unknown id → 404", Pass, "")
 	} else {
 		add("unknown id → 404", Fail, "GET of an unknown id: %s", describe(err))
@@ -185,7 +185,7 @@ func describe(err error) string {
 	if err == nil {
 		return "it succeeded"
 	}
-	if errors.Is(err, vault.ErrNotFound) {
+	if errors.Is(err, vault.ErrItemGone) {
 		return "HTTP 404"
 	}
 	return err.Error()
@@ -226,7 +226,7 @@ func checkType(ctx context.Context, client *contract.Client, sample vault.Creden
 			return
 		}
 	}
-	if _, err := client.GetItem(ctx, id); errors.Is(err, vault.ErrNotFound) {
+	if _, err := client.GetItem(ctx, id); errors.Is(err, vault.ErrItemGone) {
 		add("read after delete "+t+" → 404", Pass, "")
 	} else {
 		add("read after delete "+t+" → 404", Fail, "GET after DELETE: %s", describe(err))

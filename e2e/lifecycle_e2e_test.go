@@ -137,7 +137,7 @@ func TestReconcileMarksDanglingRows(t *testing.T) {
 		t.Fatalf("totp-code of a marked credential = %d %s", r.status, r.body)
 	}
 	var missing *credentials.ItemMissingError
-	if _, err := h.p.Credentials.GetWithSecret(t.Context(), orgID, gone); !errors.As(err, &missing) || !errors.Is(err, vault.ErrNotFound) {
+	if _, err := h.p.Credentials.GetWithSecret(t.Context(), orgID, gone); !errors.As(err, &missing) || !errors.Is(err, vault.ErrItemGone) {
 		t.Fatalf("GetWithSecret of a marked credential = %v", err)
 	}
 	if r := h.do("POST", "/api/v1/credentials/"+gone+"/update", key, passwordBody("Bank")); r.status != 200 || r.json(t)["item_missing_at"] != nil {
