@@ -249,8 +249,8 @@ func TestRouteInputErrors(t *testing.T) {
 		&vault.SourceUnavailableError{Source: "cfg", Reason: "x"}: 409,
 		vault.ErrNotConfigured:                                    400,
 		&problem.StateError{Reason: "carry every field"}:          409,
-		problem.ErrNotFound:                                   404,
-		problem.ErrConflict:                                   409,
+		problem.ErrNotFound:                                       404,
+		problem.ErrConflict:                                       409,
 		errors.New("boom"):                                        500,
 	} {
 		st.mu.Lock()
