@@ -152,11 +152,11 @@ func TestFailFastOnWrongKeysetOrSchema(t *testing.T) {
 
 	other := cfg
 	ks, _ := keyring.Generate()
-	other.Keyset = string(ks)
+	other.Keyset = config.Secret(ks)
 	if _, err := credvault.Open(ctx, other, credvault.Options{}); err == nil || !strings.Contains(err.Error(), "CREDVAULT_KEYSET") {
 		t.Fatalf("another keyset: %v, want a refusal naming the keyset", err)
 	}
-	added, id, err := keyring.AddKey([]byte(cfg.Keyset))
+	added, id, err := keyring.AddKey([]byte(cfg.Keyset.Reveal()))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -165,7 +165,7 @@ func TestFailFastOnWrongKeysetOrSchema(t *testing.T) {
 		t.Fatal(err)
 	}
 	cfgRotated := cfg
-	cfgRotated.Keyset = string(rotated)
+	cfgRotated.Keyset = config.Secret(rotated)
 	p, err = credvault.Open(ctx, cfgRotated, credvault.Options{})
 	if err != nil {
 		t.Fatalf("a rotated keyset holding the old key: %v", err)
@@ -224,7 +224,7 @@ func TestOpenWithACancelledContext(t *testing.T) {
 func TestHostDatabaseHandle(t *testing.T) {
 	t.Parallel()
 	cfg := testConfig(t, testdb.Postgres)
-	url := cfg.DatabaseURL
+	url := cfg.DatabaseURL.Reveal()
 	host, err := sql.Open("pgx", url)
 	if err != nil {
 		t.Fatal(err)
@@ -256,7 +256,7 @@ func TestHostDatabaseHandle(t *testing.T) {
 	}
 	// Another replica, on its own URL, revokes the key.
 	other := cfg
-	other.DatabaseURL = url
+	other.DatabaseURL = config.SecretURL(url)
 	replica, err := credvault.Open(context.Background(), other, credvault.Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -293,7 +293,7 @@ func TestHostDatabaseHandle(t *testing.T) {
 func TestHostPoolWithAMissingSchemaSaysSo(t *testing.T) {
 	t.Parallel()
 	cfg := testConfig(t, testdb.Postgres)
-	u := cfg.DatabaseURL
+	u := cfg.DatabaseURL.Reveal()
 	if i := strings.Index(u, "search_path="); i >= 0 {
 		u = u[:i] + "search_path=credvault_absent_x" + strings.TrimLeft(u[i+len("search_path="):], "abcdefghijklmnopqrstuvwxyz0123456789_")
 	} else if strings.Contains(u, "?") {

@@ -28,7 +28,7 @@ import (
 // embedded default generates one once (with a warning); PostgreSQL without
 // a keyset (a DATABASE_URL or the host's pool, embedded false) is refused.
 func loadKeyring(cfg config.Config, embedded bool, log *slog.Logger) (*keyring.Keyring, error) {
-	src := keyring.Source{File: cfg.KeysetFile, Inline: cfg.Keyset}
+	src := keyring.Source{File: cfg.KeysetFile, Inline: cfg.Keyset.Reveal()}
 	if embedded {
 		src.GenerateAt = cfg.GeneratedKeysetPath()
 	}
@@ -105,7 +105,7 @@ func openStore(ctx context.Context, cfg config.Config, db *sql.DB) (*sqlstore.St
 		_, err := os.Stat(cfg.SQLitePath())
 		existed = err == nil
 	}
-	st, err := sqlstore.Open(ctx, sqlstore.Options{DatabaseURL: cfg.DatabaseURL, SQLitePath: cfg.SQLitePath(), DB: db, StatementTimeout: cfg.DBTimeout})
+	st, err := sqlstore.Open(ctx, sqlstore.Options{DatabaseURL: cfg.DatabaseURL.Reveal(), SQLitePath: cfg.SQLitePath(), DB: db, StatementTimeout: cfg.DBTimeout})
 	if err != nil || !existed {
 		return st, err
 	}
@@ -130,7 +130,7 @@ func newEnvVault(cfg config.Config) (*envvault.Vault, error) {
 	if !cfg.EnvVaultEnabled() {
 		return nil, nil
 	}
-	return envvault.New(cfg.CustomBaseURL, vault.NewSecret(cfg.CustomToken), envvault.Options{
+	return envvault.New(cfg.CustomBaseURL, vault.NewSecret(cfg.CustomToken.Reveal()), envvault.Options{
 		AllowedHosts: cfg.AllowedHosts, Timeout: cfg.CustomTimeout, Field: config.EnvCustomBaseURL,
 		ConnsPerHost: cfg.UpstreamConnsPerHost,
 	})

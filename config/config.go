@@ -66,7 +66,7 @@ const (
 type Config struct {
 	// DatabaseURL is a postgres:// URL; empty selects the embedded SQLite
 	// database under DataDir.
-	DatabaseURL string
+	DatabaseURL SecretURL
 	// DataDir holds the embedded database and generated keyset.
 	DataDir string
 	// Addr is the HTTP listen address.
@@ -75,14 +75,14 @@ type Config struct {
 	KeysetFile string
 	// Keyset is an inline Tink AEAD keyset in JSON. It is key material:
 	// never log it.
-	Keyset string
+	Keyset Secret
 	// VaultType is CREDENTIAL_VAULT_TYPE; "custom" enables the
 	// env-configured vault.
 	VaultType string
 	// CustomBaseURL and CustomToken configure the env-configured vault.
 	// CustomToken is a secret: never log it.
 	CustomBaseURL string
-	CustomToken   string
+	CustomToken   Secret
 	// AllowedHosts are host names and CIDR prefixes exempt from the
 	// address rules for custom credential services.
 	AllowedHosts []string
@@ -299,7 +299,7 @@ func (c Config) LogValue() slog.Value {
 	db := "embedded sqlite"
 	if !c.Embedded() {
 		db = "postgres"
-		if u, err := url.Parse(c.DatabaseURL); err == nil {
+		if u, err := url.Parse(c.DatabaseURL.Reveal()); err == nil {
 			db = "postgres://" + u.Host + u.Path
 		}
 	}
@@ -344,14 +344,14 @@ func FromEnv() (Config, error) { return Parse(os.LookupEnv) }
 func Parse(lookup func(string) (string, bool)) (Config, error) {
 	p := parser{lookup: lookup}
 	c := Config{
-		DatabaseURL:          p.secret(EnvDatabaseURL),
+		DatabaseURL:          SecretURL(p.secret(EnvDatabaseURL)),
 		DataDir:              p.str(EnvDataDir, DefaultDataDir),
 		Addr:                 p.str(EnvAddr, DefaultAddr),
 		KeysetFile:           p.str(EnvKeysetFile, ""),
-		Keyset:               p.str(EnvKeyset, ""),
+		Keyset:               Secret(p.str(EnvKeyset, "")),
 		VaultType:            strings.ToLower(p.str(EnvVaultType, "")),
 		CustomBaseURL:        p.str(EnvCustomBaseURL, ""),
-		CustomToken:          p.secret(EnvCustomToken),
+		CustomToken:          Secret(p.secret(EnvCustomToken)),
 		AllowedHosts:         p.list(EnvAllowedHosts),
 		CustomTimeout:        p.duration(EnvCustomTimeout, DefaultTimeout),
 		LogLevel:             strings.ToLower(p.str(EnvLogLevel, "info")),
@@ -384,7 +384,7 @@ func Parse(lookup func(string) (string, bool)) (Config, error) {
 func (c Config) Validate() error {
 	n := c.name
 	var errs []error
-	if err := CheckDatabaseURL(n(EnvDatabaseURL), c.DatabaseURL); err != nil {
+	if err := CheckDatabaseURL(n(EnvDatabaseURL), c.DatabaseURL.Reveal()); err != nil {
 		errs = append(errs, err)
 	}
 	if c.KeysetFile != "" && c.Keyset != "" {

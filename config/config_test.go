@@ -220,9 +220,24 @@ func TestAConfigNeverPrintsItsSecrets(t *testing.T) {
 	var logged strings.Builder
 	slog.New(slog.NewJSONHandler(&logged, nil)).Info("x", slog.Any("config", c))
 	forms := map[string]string{"json": string(j), "json pointer": string(jp), "slog": logged.String()}
-	for _, verb := range []string{"%v", "%+v", "%#v", "%s", "%q", "%x", "%X", "%10v"} {
+	for _, verb := range []string{"%v", "%+v", "%#v", "%s", "%q", "%x", "%X", "%10v", "%T %v"} {
 		forms[verb] = fmt.Sprintf(verb, c)
 		forms[verb+" pointer"] = fmt.Sprintf(verb, &c)
+		// Each secret field alone, as a value and in a slice or a map.
+		for name, field := range map[string]any{"token": c.CustomToken, "keyset": c.Keyset, "database": c.DatabaseURL} {
+			forms[verb+" "+name] = fmt.Sprintf(verb, field)
+			forms[verb+" "+name+" in a slice"] = fmt.Sprintf(verb, []any{field})
+			forms[verb+" "+name+" in a map"] = fmt.Sprintf(verb, map[string]any{"k": field})
+		}
+	}
+	for name, field := range map[string]any{"token": c.CustomToken, "keyset": c.Keyset, "database": c.DatabaseURL} {
+		b, _ := json.Marshal(map[string]any{"k": field})
+		forms["json "+name] = string(b)
+		var l strings.Builder
+		slog.New(slog.NewTextHandler(&l, nil)).Info("x", "field", field)
+		forms["slog text "+name] = l.String()
+		forms["Sprint "+name] = fmt.Sprint(field)
+		forms["Sprintln "+name] = fmt.Sprintln(field)
 	}
 	for form, out := range forms {
 		for _, s := range secrets {
@@ -236,5 +251,12 @@ func TestAConfigNeverPrintsItsSecrets(t *testing.T) {
 	if !strings.Contains(forms["%#v"], "CustomToken:[redacted]") || !strings.Contains(forms["%#v"], "app:xxxxx@127.0.0.1") ||
 		!strings.Contains(forms["json"], `"Keyset":"[redacted]"`) {
 		t.Fatalf("the redacted forms do not say what is set: %s %s", forms["%#v"], forms["json"])
+	}
+	if c.CustomToken.Reveal() != "tok-SECRET-0123456789" || !strings.Contains(c.DatabaseURL.Reveal(), "DBPASS-SECRET") {
+		t.Fatal("Reveal does not return the value")
+	}
+	var unset config.Secret
+	if fmt.Sprint(unset) != "" || fmt.Sprintf("%q", config.Config{}.Keyset) != "" {
+		t.Fatal("an unset secret prints as set")
 	}
 }

@@ -3,27 +3,65 @@ package config
 import (
 	"encoding/json"
 	"fmt"
+	"io"
+	"log/slog"
 	"net/url"
 	"strings"
 )
 
-// redactedMark replaces a secret in every printed form of a Config.
+// redactedMark replaces a secret in every printed form.
 const redactedMark = "[redacted]"
 
-// redacted returns c with its secrets replaced: the service token, the
-// inline keyset and the database URL's password (in its user info or its
-// query). What is left says whether each is set, never what it is.
-func (c Config) redacted() Config {
-	if c.CustomToken != "" {
-		c.CustomToken = redactedMark
+// Secret is a configuration value that is key material or a credential
+// (the service token, the inline keyset). Every printed form of it — every
+// fmt verb, JSON, slog — is "[redacted]" when it is set and empty when it
+// is not, so a Config, or the field alone, can be logged or dumped
+// without showing it. Reveal returns the value, for the one place that
+// uses it.
+type Secret string
+
+// Reveal returns the secret itself.
+func (s Secret) Reveal() string { return string(s) }
+
+// Format prints the redacted form for every verb.
+func (s Secret) Format(f fmt.State, _ rune) { _, _ = io.WriteString(f, s.redacted()) }
+
+// MarshalJSON encodes the redacted form.
+func (s Secret) MarshalJSON() ([]byte, error) { return json.Marshal(s.redacted()) }
+
+// LogValue is slog's form: the redacted one.
+func (s Secret) LogValue() slog.Value { return slog.StringValue(s.redacted()) }
+
+func (s Secret) redacted() string {
+	if s == "" {
+		return ""
 	}
-	if c.Keyset != "" {
-		c.Keyset = redactedMark
+	return redactedMark
+}
+
+// SecretURL is a database URL that may hold a password (in its user info
+// or its query). Every printed form of it shows the URL with the password
+// replaced by "xxxxx" (and a value that does not parse as a URL, which
+// may hold anything, as "[redacted]").
+type SecretURL string
+
+// Reveal returns the URL itself, password included.
+func (u SecretURL) Reveal() string { return string(u) }
+
+// Format prints the redacted form for every verb.
+func (u SecretURL) Format(f fmt.State, _ rune) { _, _ = io.WriteString(f, u.redacted()) }
+
+// MarshalJSON encodes the redacted form.
+func (u SecretURL) MarshalJSON() ([]byte, error) { return json.Marshal(u.redacted()) }
+
+// LogValue is slog's form: the redacted one.
+func (u SecretURL) LogValue() slog.Value { return slog.StringValue(u.redacted()) }
+
+func (u SecretURL) redacted() string {
+	if u == "" {
+		return ""
 	}
-	if c.DatabaseURL != "" {
-		c.DatabaseURL = redactURL(c.DatabaseURL)
-	}
-	return c
+	return redactURL(string(u))
 }
 
 // redactURL hides a database URL's password; a value that is not a URL
@@ -42,14 +80,3 @@ func redactURL(raw string) string {
 	u.RawQuery = q.Encode()
 	return u.Redacted()
 }
-
-// configFields is Config without its methods, so printing it does not
-// call them again.
-type configFields Config
-
-// GoString is %#v's form of c, its secrets redacted (String, which %v,
-// %+v, %s, %q and %x use, shows none).
-func (c Config) GoString() string { return fmt.Sprintf("config.Config%+v", configFields(c.redacted())) }
-
-// MarshalJSON encodes c with its secrets redacted.
-func (c Config) MarshalJSON() ([]byte, error) { return json.Marshal(configFields(c.redacted())) }

@@ -31,9 +31,9 @@ func benchPlatform(b *testing.B, tweak ...func(*config.Config)) (p *credvault.Pl
 		f(&cfg)
 	}
 	cfg.DataDir = b.TempDir()
-	cfg.DatabaseURL = testdb.PostgresURL(b)
+	cfg.DatabaseURL = config.SecretURL(testdb.PostgresURL(b))
 	ks, _ := keyring.Generate()
-	cfg.Keyset = string(ks)
+	cfg.Keyset = config.Secret(ks)
 	cfg.AllowedHosts = []string{"127.0.0.1"}
 	// The benchmarks measure the read path, not its budget.
 	cfg.RateReads = config.Rate{PerSecond: 1e9, Burst: 1 << 30}

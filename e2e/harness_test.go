@@ -181,7 +181,7 @@ func envHarness(t *testing.T, kind testdb.Kind) (*harness, *fakeservice.Service)
 	t.Helper()
 	envSvc := fakeservice.New(t, envToken)
 	cfg := loopbackConfig(t, kind)
-	cfg.VaultType, cfg.CustomBaseURL, cfg.CustomToken = "custom", envSvc.Base(), envToken
+	cfg.VaultType, cfg.CustomBaseURL, cfg.CustomToken = "custom", envSvc.Base(), config.Secret(envToken)
 	return newHarnessWithConfig(t, cfg), envSvc
 }
 
@@ -201,7 +201,7 @@ func openPlatform(t testing.TB, cfg config.Config, opts credvault.Options) *cred
 	if err != nil {
 		t.Fatal(err)
 	}
-	st, err := sqlstore.Open(context.Background(), sqlstore.Options{DatabaseURL: cfg.DatabaseURL, SQLitePath: cfg.SQLitePath(), MaxOpenConns: 4})
+	st, err := sqlstore.Open(context.Background(), sqlstore.Options{DatabaseURL: cfg.DatabaseURL.Reveal(), SQLitePath: cfg.SQLitePath(), MaxOpenConns: 4})
 	if err != nil {
 		p.Close()
 		t.Fatal(err)

@@ -30,7 +30,7 @@ type instances struct {
 func (in *instances) restart(i int, keyset []byte) {
 	in.t.Helper()
 	c := in.cfg
-	c.Keyset = string(keyset)
+	c.Keyset = config.Secret(keyset)
 	next := newHarnessWithConfig(in.t, c)
 	in.mu.Lock()
 	old := in.hs[i]
@@ -73,7 +73,7 @@ func TestKeyRotationWithoutDowntime(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	cfg := loopbackConfig(t, testdb.Postgres)
-	k0 := []byte(cfg.Keyset)
+	k0 := []byte(cfg.Keyset.Reveal())
 	in := &instances{t: t, cfg: cfg}
 	in.restart(0, k0)
 	in.restart(1, k0)

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/credvault/credvault/config"
 	"github.com/credvault/credvault/internal/fakeservice"
 	"github.com/credvault/credvault/internal/testdb"
 )
@@ -87,13 +88,13 @@ func (p *tcpProxy) restore() {
 func TestDatabaseOutageIs503(t *testing.T) {
 	t.Parallel()
 	cfg := loopbackConfig(t, testdb.Postgres)
-	u, err := url.Parse(cfg.DatabaseURL)
+	u, err := url.Parse(cfg.DatabaseURL.Reveal())
 	if err != nil {
 		t.Fatal(err)
 	}
 	proxy := newTCPProxy(t, u.Host)
 	u.Host = proxy.addr
-	cfg.DatabaseURL = u.String()
+	cfg.DatabaseURL = config.SecretURL(u.String())
 	h := newHarnessWithConfig(t, cfg)
 	svc := fakeservice.New(t, svcToken)
 	_, key := h.org("Acme")

@@ -30,7 +30,7 @@ type proxied struct {
 func newProxied(t *testing.T, name string, tweak func(*config.Config)) *proxied {
 	t.Helper()
 	cfg := testConfig(t, testdb.Postgres)
-	direct := cfg.DatabaseURL
+	direct := cfg.DatabaseURL.Reveal()
 	u, err := url.Parse(direct)
 	if err != nil {
 		t.Fatal(err)
@@ -41,7 +41,7 @@ func newProxied(t *testing.T, name string, tweak func(*config.Config)) *proxied 
 	}
 	t.Cleanup(func() { proxy.Close() })
 	u.Host = proxy.Addr()
-	cfg.DatabaseURL = u.String()
+	cfg.DatabaseURL = config.SecretURL(u.String())
 	cfg.AllowedHosts = []string{"127.0.0.1"}
 	if tweak != nil {
 		tweak(&cfg)

@@ -238,7 +238,7 @@ func TestEnvMigrateIsRefusedBeforeTheAddressRules(t *testing.T) {
 	t.Parallel()
 	envSvc := fakeservice.New(t, envToken)
 	cfg := testConfig(t, testdb.Postgres)
-	cfg.VaultType, cfg.CustomBaseURL, cfg.CustomToken = "custom", envSvc.Base(), envToken
+	cfg.VaultType, cfg.CustomBaseURL, cfg.CustomToken = "custom", envSvc.Base(), config.Secret(envToken)
 	h := newHarnessWithConfig(t, cfg) // no CREDVAULT_ALLOWED_HOSTS: loopback is private to organizations
 	_, key := h.org("Env user")
 	r := h.do("POST", "/api/v1/credentials/custom_credential/migrate", key,

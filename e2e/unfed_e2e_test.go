@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/credvault/credvault"
+	"github.com/credvault/credvault/config"
 )
 
 // TestRevocationReachesAReplicaWhoseListenerIsDown: the change listener's
@@ -21,7 +22,7 @@ func TestRevocationReachesAReplicaWhoseListenerIsDown(t *testing.T) {
 	px := newProxied(t, "Unfed", nil)
 	h, proxy, orgID, key, code, direct := px.harness, px.proxy, px.orgID, px.key, px.code, px.direct
 	other := px.cfg
-	other.DatabaseURL = direct
+	other.DatabaseURL = config.SecretURL(direct)
 	p2 := openPlatform(t, other, credvault.Options{})
 	id := px.credentialID()
 

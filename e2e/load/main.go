@@ -563,7 +563,7 @@ func (e *env) organizations(ctx context.Context, n int, ports []string) ([]orgFi
 		return nil, fmt.Errorf("%d service ports for %d organizations", len(ports), n)
 	}
 	cfg := config.Default()
-	cfg.DatabaseURL = e.dbURL
+	cfg.DatabaseURL = config.SecretURL(e.dbURL)
 	cfg.KeysetFile = e.keyset()
 	cfg.AllowedHosts = []string{"127.0.0.1"}
 	cfg.DataDir = filepath.Join(e.dir, "setup")

@@ -184,7 +184,7 @@ func (e *env) timedStart(dbURL, addr string) (time.Duration, *exec.Cmd, error) {
 // insert.
 func (e *env) fill(ctx context.Context, dbURL, base string, n int) (keys, credIDs []string, err error) {
 	cfg := config.Default()
-	cfg.DatabaseURL = dbURL
+	cfg.DatabaseURL = config.SecretURL(dbURL)
 	cfg.KeysetFile = e.keyset()
 	cfg.AllowedHosts = []string{"127.0.0.1"}
 	cfg.DataDir = e.dir + "/setup"

@@ -150,12 +150,12 @@ func Config(t testing.TB, kind Kind) config.Config {
 	cfg.RateConfig = config.Rate{PerSecond: 1e6, Burst: 1e6}
 	cfg.RateCredentials = config.Rate{PerSecond: 1e6, Burst: 1e6}
 	if kind == Postgres {
-		cfg.DatabaseURL = PostgresURL(t)
+		cfg.DatabaseURL = config.SecretURL(PostgresURL(t))
 		b, err := keyring.Generate()
 		if err != nil {
 			t.Fatal(err)
 		}
-		cfg.Keyset = string(b)
+		cfg.Keyset = config.Secret(b)
 	}
 	return cfg
 }
