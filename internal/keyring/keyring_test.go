@@ -253,3 +253,52 @@ func TestReplaceFileWritesThroughASymlink(t *testing.T) {
 		t.Fatalf("a dangling link: %v, want a refusal naming it", err)
 	}
 }
+
+// A row that does not decrypt (moved, corrupt, under a key no longer in
+// the keyset) is counted and named, and every row after it is still
+// re-encrypted.
+func TestReencryptGoesOnPastABadRow(t *testing.T) {
+	ctx := context.Background()
+	oldSet, _ := keyring.Generate()
+	old, _ := keyring.Parse(oldSet)
+	added, newID, _ := keyring.AddKey(oldSet)
+	promoted, _ := keyring.Promote(added, newID)
+	kr, _ := keyring.Parse(promoted)
+	ids := []string{"a", "b", "c", "d"}
+	rows := map[string][]byte{}
+	for _, id := range ids {
+		rows[id], _ = old.Encrypt([]byte("secret-"+id), []byte(id))
+	}
+	rows["b"], _ = old.Encrypt([]byte("secret-b"), []byte("another row's")) // moved: its AD does not match
+	rows["c"] = append([]byte(nil), rows["c"][:len(rows["c"])-1]...)        // cut short
+	set := sealed.Set{Name: "test",
+		Scan: func(_ context.Context, after string, limit int) ([]sealed.Row, error) {
+			var out []sealed.Row
+			for _, id := range ids {
+				if id > after && len(out) < limit {
+					out = append(out, sealed.Row{ID: id, Ciphertext: rows[id], AD: []byte(id)})
+				}
+			}
+			return out, nil
+		},
+		Replace: func(_ context.Context, id string, prev, next []byte) (bool, error) {
+			rows[id] = next
+			return true, nil
+		}}
+	rep, err := kr.Reencrypt(ctx, []sealed.Set{set}, nil)
+	if !errors.Is(err, keyring.ErrNotReencrypted) {
+		t.Fatalf("err = %v, want ErrNotReencrypted", err)
+	}
+	if len(rep) != 1 || rep[0].Checked != 4 || rep[0].Reencrypted != 2 || rep[0].Failed != 2 ||
+		strings.Join(rep[0].FailedIDs, ",") != "b,c" {
+		t.Fatalf("report = %+v", rep)
+	}
+	for _, id := range []string{"a", "d"} {
+		if pt, err := kr.Decrypt(rows[id], []byte(id)); err != nil || string(pt) != "secret-"+id {
+			t.Fatalf("row %s after the bad ones: %q %v", id, pt, err)
+		}
+		if kid, _ := keyring.KeyIDOf(rows[id]); kid != newID {
+			t.Fatalf("row %s is under key %d, want %d", id, kid, newID)
+		}
+	}
+}

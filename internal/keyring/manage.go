@@ -234,12 +234,28 @@ type ReencryptCount struct {
 	// Changed counts rows rewritten by someone else meanwhile (already
 	// under the primary: they are new writes).
 	Changed int `json:"changed"`
+	// Failed counts rows that do not decrypt with this keyset and their
+	// associated data (a key disabled too early, a row moved, a corrupt
+	// value): they are left as they are, and FailedIDs names the first
+	// maxFailedIDs of them.
+	Failed    int      `json:"failed"`
+	FailedIDs []string `json:"failed_ids,omitempty"`
 }
+
+// maxFailedIDs bounds the ids a ReencryptCount names.
+const maxFailedIDs = 100
+
+// ErrNotReencrypted is Reencrypt's answer when some rows could not be
+// re-encrypted: every other row was, and the counts say which failed.
+var ErrNotReencrypted = errors.New("keyring: some rows do not decrypt with this keyset and were left as they are")
 
 // Reencrypt seals every ciphertext of sets that is not under the primary
 // key again under it. Rows are rewritten one at a time only if unchanged,
 // so it is safe while servers write, and resumable: a second run finds
-// nothing left. progress, when set, is told after every row.
+// nothing left. A row that does not decrypt is counted (Failed) and
+// skipped, and the run goes on: the error is then ErrNotReencrypted, with
+// every count. A failure to read or write the database stops the run.
+// progress, when set, is told after every row.
 func (k *Keyring) Reencrypt(ctx context.Context, sets []sealed.Set, progress func(set string, done int)) ([]ReencryptCount, error) {
 	var out []ReencryptCount
 	for _, set := range sets {
@@ -254,7 +270,11 @@ func (k *Keyring) Reencrypt(ctx context.Context, sets []sealed.Set, progress fun
 			}
 			pt, err := k.Decrypt(r.Ciphertext, r.AD)
 			if err != nil {
-				return fmt.Errorf("%s %s: %w", set.Name, r.ID, err)
+				c.Failed++
+				if len(c.FailedIDs) < maxFailedIDs {
+					c.FailedIDs = append(c.FailedIDs, r.ID)
+				}
+				return nil
 			}
 			next, err := k.Encrypt(pt, r.AD)
 			if err != nil {
@@ -275,6 +295,13 @@ func (k *Keyring) Reencrypt(ctx context.Context, sets []sealed.Set, progress fun
 		if err != nil {
 			return out, fmt.Errorf("re-encrypt %s: %w", set.Name, err)
 		}
+	}
+	failed := 0
+	for _, c := range out {
+		failed += c.Failed
+	}
+	if failed > 0 {
+		return out, fmt.Errorf("%w: %d rows (see failed_ids)", ErrNotReencrypted, failed)
 	}
 	return out, nil
 }
