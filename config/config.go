@@ -3,7 +3,6 @@ package config
 import (
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
 	"net/url"
@@ -12,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/credvault/credvault/internal/envconf"
 )
 
 // Environment variable names. They are public interface (README, Configuration).
@@ -58,8 +59,6 @@ const (
 	DefaultDataDir      = "credvault-data"
 	DefaultTimeout      = 10 * time.Second
 	VaultTypeCustom     = "custom"
-	fileSuffix          = "_FILE"
-	maxSecretFileLength = 64 << 10
 )
 
 // Config is credvault's whole start-up configuration.
@@ -342,20 +341,20 @@ func FromEnv() (Config, error) { return Parse(os.LookupEnv) }
 // Parse builds a Config from lookup (os.LookupEnv in production, a map in
 // tests) and validates it as a whole.
 func Parse(lookup func(string) (string, bool)) (Config, error) {
-	p := parser{lookup: lookup}
+	p := parser{envconf.New(lookup)}
 	c := Config{
-		DatabaseURL:          SecretURL(p.secret(EnvDatabaseURL)),
-		DataDir:              p.str(EnvDataDir, DefaultDataDir),
-		Addr:                 p.str(EnvAddr, DefaultAddr),
-		KeysetFile:           p.str(EnvKeysetFile, ""),
-		Keyset:               Secret(p.str(EnvKeyset, "")),
-		VaultType:            strings.ToLower(p.str(EnvVaultType, "")),
-		CustomBaseURL:        p.str(EnvCustomBaseURL, ""),
-		CustomToken:          Secret(p.secret(EnvCustomToken)),
+		DatabaseURL:          SecretURL(p.Secret(EnvDatabaseURL)),
+		DataDir:              p.String(EnvDataDir, DefaultDataDir),
+		Addr:                 p.String(EnvAddr, DefaultAddr),
+		KeysetFile:           p.String(EnvKeysetFile, ""),
+		Keyset:               Secret(p.String(EnvKeyset, "")),
+		VaultType:            strings.ToLower(p.String(EnvVaultType, "")),
+		CustomBaseURL:        p.String(EnvCustomBaseURL, ""),
+		CustomToken:          Secret(p.Secret(EnvCustomToken)),
 		AllowedHosts:         p.list(EnvAllowedHosts),
 		CustomTimeout:        p.duration(EnvCustomTimeout, DefaultTimeout),
-		LogLevel:             strings.ToLower(p.str(EnvLogLevel, "info")),
-		MetricsAddr:          p.str(EnvMetricsAddr, ""),
+		LogLevel:             strings.ToLower(p.String(EnvLogLevel, "info")),
+		MetricsAddr:          p.String(EnvMetricsAddr, ""),
 		CORSOrigins:          p.origins(EnvCORSOrigins),
 		RateConfig:           p.rate(EnvRateConfig, DefaultRateConfig),
 		RateCredentials:      p.rate(EnvRateCredentials, DefaultRateCredentials),
@@ -367,14 +366,14 @@ func Parse(lookup func(string) (string, bool)) (Config, error) {
 		CacheRows:            p.integer(EnvCacheRows),
 		CacheClients:         p.integer(EnvCacheClients),
 		UpstreamConnsPerHost: p.integer(EnvConnsPerHost),
-		PprofAddr:            p.str(EnvPprofAddr, ""),
+		PprofAddr:            p.String(EnvPprofAddr, ""),
 		NoReadBack:           !p.onOff(EnvReadBack, true),
 		DBTimeout:            p.duration(EnvDBTimeout, DefaultDBTimeout),
 		ShutdownDrain:        p.duration(EnvShutdownDrain, DefaultDrain),
 		fromEnv:              true,
 	}
-	p.errs = append(p.errs, c.Validate())
-	return c, errors.Join(p.errs...)
+	p.Fail(c.Validate())
+	return c, p.Err()
 }
 
 // Validate checks the relations between fields, reporting every problem
@@ -384,7 +383,7 @@ func Parse(lookup func(string) (string, bool)) (Config, error) {
 func (c Config) Validate() error {
 	n := c.name
 	var errs []error
-	if err := CheckDatabaseURL(n(EnvDatabaseURL), c.DatabaseURL.Reveal()); err != nil {
+	if err := envconf.CheckDatabaseURL(n(EnvDatabaseURL), c.DatabaseURL.Reveal()); err != nil {
 		errs = append(errs, err)
 	}
 	if c.KeysetFile != "" && c.Keyset != "" {
@@ -493,75 +492,9 @@ func checkLoopbackAddr(addr string) error {
 	return nil
 }
 
-// CheckDatabaseURL accepts "" (the embedded database) or a postgres://
-// URL; the error names the variable, never the value.
-func CheckDatabaseURL(name, v string) error {
-	if v == "" {
-		return nil
-	}
-	u, err := url.Parse(v)
-	if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
-		return fmt.Errorf("%s: must be a postgres:// URL", name)
-	}
-	return nil
-}
-
-// Env reads environment variables as credvault does — values trimmed,
-// defaults for unset or blank ones, a secret from NAME or from the file
-// NAME_FILE names — collecting every error: the one parser of the
-// credvault server and the reference credential-service.
-type Env struct{ p parser }
-
-// NewEnv reads through lookup (os.LookupEnv in production).
-func NewEnv(lookup func(string) (string, bool)) *Env { return &Env{p: parser{lookup: lookup}} }
-
-// String is name's value, or def.
-func (e *Env) String(name, def string) string { return e.p.str(name, def) }
-
-// Secret is name's value, or the content of the file name_FILE names
-// (both set is an error).
-func (e *Env) Secret(name string) string { return e.p.secret(name) }
-
-// Fail records an error about a variable.
-func (e *Env) Fail(err error) { e.p.errs = append(e.p.errs, err) }
-
-// Err is every error recorded, joined (nil when none).
-func (e *Env) Err() error { return errors.Join(e.p.errs...) }
-
-type parser struct {
-	lookup func(string) (string, bool)
-	errs   []error
-}
-
-func (p *parser) str(name, def string) string {
-	if v, ok := p.lookup(name); ok && strings.TrimSpace(v) != "" {
-		return strings.TrimSpace(v)
-	}
-	return def
-}
-
-// secret reads NAME or, when unset, the file named by NAME_FILE.
-func (p *parser) secret(name string) string {
-	v := p.str(name, "")
-	file := p.str(name+fileSuffix, "")
-	switch {
-	case v != "" && file != "":
-		p.errs = append(p.errs, fmt.Errorf("%s and %s are both set: choose one", name, name+fileSuffix))
-		return v
-	case file == "":
-		return v
-	}
-	b, err := readSmallFile(file)
-	if err != nil {
-		p.errs = append(p.errs, fmt.Errorf("%s: %w", name+fileSuffix, err))
-		return ""
-	}
-	return strings.TrimSpace(string(b))
-}
-
 func (p *parser) list(name string) []string {
 	var out []string
-	for _, part := range strings.Split(p.str(name, ""), ",") {
+	for _, part := range strings.Split(p.String(name, ""), ",") {
 		if part = strings.ToLower(strings.TrimSpace(part)); part != "" {
 			out = append(out, part)
 		}
@@ -570,13 +503,13 @@ func (p *parser) list(name string) []string {
 }
 
 func (p *parser) rate(name string, def Rate) Rate {
-	v := p.str(name, "")
+	v := p.String(name, "")
 	if v == "" {
 		return def
 	}
 	r, err := ParseRate(v)
 	if err != nil {
-		p.errs = append(p.errs, fmt.Errorf("%s: %w", name, err))
+		p.Fail(fmt.Errorf("%s: %w", name, err))
 		return def
 	}
 	return r
@@ -585,7 +518,7 @@ func (p *parser) rate(name string, def Rate) Rate {
 // origins reads exact browser origins: "*" or scheme://host[:port].
 func (p *parser) origins(name string) []string {
 	var out []string
-	for _, part := range strings.Split(p.str(name, ""), ",") {
+	for _, part := range strings.Split(p.String(name, ""), ",") {
 		o := strings.TrimSpace(part)
 		if o == "" {
 			continue
@@ -597,7 +530,7 @@ func (p *parser) origins(name string) []string {
 		u, err := url.Parse(o)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || (u.Path != "" && u.Path != "/") ||
 			u.RawQuery != "" || u.Fragment != "" || u.User != nil || strings.Contains(u.Host, "*") {
-			p.errs = append(p.errs, fmt.Errorf("%s: %q is not an origin such as https://app.example.com", name, o))
+			p.Fail(fmt.Errorf("%s: %q is not an origin such as https://app.example.com", name, o))
 			continue
 		}
 		out = append(out, strings.ToLower(u.Scheme+"://"+u.Host))
@@ -607,50 +540,34 @@ func (p *parser) origins(name string) []string {
 
 // integer reads a whole number (0 when unset).
 func (p *parser) integer(name string) int {
-	v := p.str(name, "")
+	v := p.String(name, "")
 	if v == "" {
 		return 0
 	}
 	n, err := strconv.Atoi(strings.ReplaceAll(v, "_", ""))
 	if err != nil || n < 1 {
-		p.errs = append(p.errs, fmt.Errorf("%s: %q is not a positive whole number", name, v))
+		p.Fail(fmt.Errorf("%s: %q is not a positive whole number", name, v))
 		return 0
 	}
 	return n
 }
 
 func (p *parser) duration(name string, def time.Duration) time.Duration {
-	v := p.str(name, "")
+	v := p.String(name, "")
 	if v == "" {
 		return def
 	}
 	d, err := time.ParseDuration(v)
 	if err != nil {
-		p.errs = append(p.errs, fmt.Errorf("%s: %q is not a duration such as 10s", name, v))
+		p.Fail(fmt.Errorf("%s: %q is not a duration such as 10s", name, v))
 		return def
 	}
 	return d
 }
 
-func readSmallFile(path string) ([]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, fmt.Errorf("cannot open %s: %w", path, errors.Unwrap(err))
-	}
-	defer f.Close()
-	b, err := io.ReadAll(io.LimitReader(f, maxSecretFileLength+1))
-	if err != nil {
-		return nil, fmt.Errorf("cannot read %s", path)
-	}
-	if len(b) > maxSecretFileLength {
-		return nil, fmt.Errorf("%s is larger than 64 KiB", path)
-	}
-	return b, nil
-}
-
 // onOff reads an on/off switch (on, off, true, false, 1, 0).
 func (p *parser) onOff(name string, def bool) bool {
-	v, ok := p.lookup(name)
+	v, ok := p.Lookup(name)
 	if !ok || strings.TrimSpace(v) == "" {
 		return def
 	}
@@ -660,6 +577,9 @@ func (p *parser) onOff(name string, def bool) bool {
 	case "off", "false", "0", "no":
 		return false
 	}
-	p.errs = append(p.errs, fmt.Errorf("%s: must be on or off", name))
+	p.Fail(fmt.Errorf("%s: must be on or off", name))
 	return def
 }
+
+// parser reads the variables of Config, collecting every error.
+type parser struct{ *envconf.Env }

@@ -3,14 +3,15 @@ package credservice
 import (
 	"errors"
 	"fmt"
-	"github.com/credvault/credvault/sealed"
 	"os"
 	"path/filepath"
 	"strings"
 	"unicode"
 	"unicode/utf8"
 
-	"github.com/credvault/credvault/config"
+	"github.com/credvault/credvault/sealed"
+
+	"github.com/credvault/credvault/internal/envconf"
 	"github.com/credvault/credvault/internal/keyring"
 )
 
@@ -40,7 +41,7 @@ type Config struct {
 
 // ConfigFromEnv reads and validates the environment through lookup.
 func ConfigFromEnv(lookup func(string) (string, bool)) (Config, error) {
-	env := config.NewEnv(lookup)
+	env := envconf.New(lookup)
 	c := Config{
 		Addr: env.String(EnvAddr, "127.0.0.1:8081"), TokensFile: env.String(EnvTokensFile, ""),
 		DatabaseURL: env.Secret(EnvDatabaseURL), KeysetFile: env.String(EnvKeysetFile, ""),
@@ -64,7 +65,7 @@ func ConfigFromEnv(lookup func(string) (string, bool)) (Config, error) {
 			env.Fail(fmt.Errorf("%s: %w", EnvTokens, err))
 		}
 	}
-	if err := config.CheckDatabaseURL(EnvDatabaseURL, c.DatabaseURL); err != nil {
+	if err := envconf.CheckDatabaseURL(EnvDatabaseURL, c.DatabaseURL); err != nil {
 		env.Fail(err)
 	}
 	return c, env.Err()
