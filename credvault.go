@@ -199,7 +199,7 @@ func Open(ctx context.Context, cfg config.Config, opts Options) (*Platform, erro
 	}
 	p := &Platform{st: st, Organizations: org.NewOrganizations(st, cfg.CacheKeys),
 		Configs: org.NewConfigs(src, ov), Vault: ov, OTPCodes: otpcodes.New(st, kr),
-		Credentials: credentials.New(credentials.Store(st), contract.NewMetrics(reg).Instrument(ov), log, credOpts...)}
+		Credentials: credentials.New(credentials.Store(st), contract.NewMetrics(reg, connectionsOpened(ov, env)).Instrument(ov), log, credOpts...)}
 	p.Organizations.MustCheck = feed.MustCheck
 	p.feed, p.env = feed, env
 	p.Folders, p.Outbox, p.Maintenance = p.Credentials.Folders(), p.Credentials.Outbox(), p.Credentials.Maintenance()
@@ -413,4 +413,15 @@ func registerOutboxMetrics(reg prometheus.Registerer, st *sqlstore.Store, o *cre
 			Help: "Attempts at recorded vault item deletions by this process."},
 			func() float64 { return float64(o.Attempts()) }),
 	)
+}
+
+// connectionsOpened sums what the vaults' transports opened.
+func connectionsOpened(ov *orgvault.Vault, env *envvault.Vault) func() uint64 {
+	return func() uint64 {
+		n := ov.ConnectionsOpened()
+		if env != nil {
+			n += env.ConnectionsOpened()
+		}
+		return n
+	}
 }

@@ -472,7 +472,7 @@ func TestPlainVaultWrappedForMetrics(t *testing.T) {
 	_, st, fake := setup(t)
 	ctx := t.Context()
 	reg := prometheus.NewRegistry()
-	svc := credentials.New(credentials.Store(st), contract.NewMetrics(reg).Instrument(vault.Sourced(plainVault{fake}, "single")), nil)
+	svc := credentials.New(credentials.Store(st), contract.NewMetrics(reg, func() uint64 { return 0 }).Instrument(vault.Sourced(plainVault{fake}, "single")), nil)
 	view, err := svc.Create(ctx, "org_a", secret("s", "v1"), credentials.Patch{})
 	if err != nil {
 		t.Fatalf("create through an instrumented plain vault: %v", err)

@@ -19,7 +19,6 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -45,6 +44,9 @@ type Options struct {
 	// Transport is the shared keep-alive transport (netpolicy.NewTransport). Nil
 	// uses a transport without private-address blocking.
 	Transport http.RoundTripper
+	// HTTP, when set, is the http.Client (NewHTTPClient over Transport)
+	// the owner shares among its Clients; nil makes one for this Client.
+	HTTP *http.Client
 	// Timeout bounds each attempt (CUSTOM_CREDENTIAL_TIMEOUT).
 	Timeout time.Duration
 	// MaxAttempts for GET and DELETE (default 3). POST is never retried:
@@ -104,33 +106,19 @@ func New(base *url.URL, token vault.Secret, opts Options) (*Client, error) {
 	b.RawPath = strings.TrimRight(b.RawPath, "/")
 	c := &Client{base: &b, token: token, timeout: opts.Timeout, maxAttempts: opts.MaxAttempts,
 		backoff: opts.Backoff, source: opts.Source}
-	c.http = httpClientFor(opts.Transport)
+	c.http = opts.HTTP
+	if c.http == nil {
+		c.http = NewHTTPClient(opts.Transport)
+	}
 	return c, nil
 }
 
-// httpClients holds one http.Client per transport: a process may hold a
-// Client for each of thousands of configurations, and they differ only
-// in base URL and token.
-var httpClients sync.Map // http.RoundTripper → *http.Client
-
-func httpClientFor(t http.RoundTripper) *http.Client {
-	if hc, ok := httpClients.Load(t); ok {
-		return hc.(*http.Client)
-	}
-	hc, _ := httpClients.LoadOrStore(t, &http.Client{Transport: t, CheckRedirect: checkRedirect})
-	return hc.(*http.Client)
-}
-
-// Release closes the idle connections of transport t and forgets the
-// http.Client kept for it: its owner is done with it (Close). Clients
-// made over t still work, opening new connections.
-func Release(t http.RoundTripper) {
-	if hc, ok := httpClients.LoadAndDelete(t); ok {
-		hc.(*http.Client).CloseIdleConnections()
-	}
-	if ci, ok := t.(interface{ CloseIdleConnections() }); ok {
-		ci.CloseIdleConnections()
-	}
+// NewHTTPClient returns the http.Client that Clients over t share (pass
+// it as Options.HTTP): a process may hold a Client for each of thousands
+// of configurations, differing only in base URL and token. Redirects are
+// refused (a service must answer, not send the token elsewhere).
+func NewHTTPClient(t http.RoundTripper) *http.Client {
+	return &http.Client{Transport: t, CheckRedirect: checkRedirect}
 }
 
 // Source is the configuration this client stands for.

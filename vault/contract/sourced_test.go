@@ -91,7 +91,7 @@ func TestInstrumentCountsEveryOperation(t *testing.T) {
 	t.Parallel()
 	svc := fakeservice.New(t, vaulttest.Token)
 	reg := prometheus.NewRegistry()
-	v := contract.NewMetrics(reg).Instrument(vaulttest.Client(t, svc.Base(), contract.Options{Source: "cfg_1"}))
+	v := contract.NewMetrics(reg, func() uint64 { return 0 }).Instrument(vaulttest.Client(t, svc.Base(), contract.Options{Source: "cfg_1"}))
 	ctx := context.Background()
 	ref, err := v.Create(ctx, "org", vaulttest.Secret())
 	if err != nil {

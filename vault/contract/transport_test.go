@@ -29,12 +29,13 @@ func TestTransportKeepsConnectionsForManyHosts(t *testing.T) {
 	})
 	policy, _ := netpolicy.NewAddressPolicy([]string{"127.0.0.1"}, true)
 	tr := netpolicy.NewTransport(policy)
+	hc := contract.NewHTTPClient(tr)
 	t.Cleanup(tr.CloseIdleConnections)
 	clients := make([]*contract.Client, hosts)
 	for i := range clients {
 		srv := httptest.NewServer(handler)
 		t.Cleanup(srv.Close)
-		clients[i] = vaulttest.Client(t, srv.URL+"/api", contract.Options{Transport: tr})
+		clients[i] = vaulttest.Client(t, srv.URL+"/api", contract.Options{Transport: tr, HTTP: hc})
 	}
 	round := func() {
 		var wg sync.WaitGroup
@@ -53,11 +54,11 @@ func TestTransportKeepsConnectionsForManyHosts(t *testing.T) {
 		wg.Wait()
 	}
 	round() // warm-up: one connection per host
-	before := netpolicy.ConnectionsOpened()
+	before := tr.ConnectionsOpened()
 	for range 3 {
 		round()
 	}
-	perThousand := float64(netpolicy.ConnectionsOpened()-before) / 3
+	perThousand := float64(tr.ConnectionsOpened()-before) / 3
 	t.Logf("new connections per 1,000 requests over %d hosts: %.1f", hosts, perThousand)
 	if perThousand > 50 {
 		t.Fatalf("%.1f new connections per 1,000 requests, want at most 50", perThousand)
@@ -104,5 +105,38 @@ func TestTransportCapsRequestsInFlightPerHost(t *testing.T) {
 	wg.Wait()
 	if p := peak.Load(); p != netpolicy.DefaultConnsPerHost || failed.Load() != 0 {
 		t.Fatalf("peak in flight %d, want %d; %d failed", p, netpolicy.DefaultConnsPerHost, failed.Load())
+	}
+}
+
+// Each transport counts its own connections: two owners (the org vault
+// and the env vault, two platforms in one process) never add up in one
+// process-wide counter, and a transport's owner releasing it leaves
+// nothing behind.
+func TestEachTransportCountsItsOwnConnections(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = w.Write([]byte(`{"type":"secret","secret_value":"v"}`))
+	}))
+	t.Cleanup(srv.Close)
+	policy, _ := netpolicy.NewAddressPolicy([]string{"127.0.0.1"}, true)
+	a, b := netpolicy.NewTransport(policy), netpolicy.NewTransport(policy)
+	ca := vaulttest.Client(t, srv.URL+"/api", contract.Options{Transport: a, HTTP: contract.NewHTTPClient(a)})
+	cb := vaulttest.Client(t, srv.URL+"/api", contract.Options{Transport: b})
+	for range 3 {
+		if _, err := ca.GetItem(context.Background(), "x"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if a.ConnectionsOpened() != 1 || b.ConnectionsOpened() != 0 {
+		t.Fatalf("opened: a %d, b %d; want 1 and 0", a.ConnectionsOpened(), b.ConnectionsOpened())
+	}
+	if _, err := cb.GetItem(context.Background(), "x"); err != nil {
+		t.Fatal(err)
+	}
+	a.CloseIdleConnections()
+	if _, err := ca.GetItem(context.Background(), "x"); err != nil {
+		t.Fatal(err)
+	}
+	if a.ConnectionsOpened() != 2 || b.ConnectionsOpened() != 1 {
+		t.Fatalf("opened: a %d, b %d; want 2 and 1", a.ConnectionsOpened(), b.ConnectionsOpened())
 	}
 }

@@ -43,15 +43,24 @@ type Options struct {
 type Vault struct {
 	*contract.Client
 	// own is the transport New made (nil when the caller gave one).
-	own http.RoundTripper
+	own *netpolicy.Transport
 }
 
-// Close releases the connections of the transport New made for the vault
-// (contract.Release); one given in Options stays its owner's.
+// Close closes the idle connections of the transport New made for the
+// vault; one given in Options stays its owner's.
 func (v *Vault) Close() {
 	if v.own != nil {
-		contract.Release(v.own)
+		v.own.CloseIdleConnections()
 	}
+}
+
+// ConnectionsOpened is how many connections the transport New made has
+// opened (0 when the caller gave one: its owner counts them).
+func (v *Vault) ConnectionsOpened() uint64 {
+	if v.own == nil {
+		return 0
+	}
+	return v.own.ConnectionsOpened()
 }
 
 // New returns the env-configured vault for baseURL and token.
@@ -63,10 +72,10 @@ func New(baseURL string, token vault.Secret, o Options) (*Vault, error) {
 	if err != nil {
 		return nil, err
 	}
-	var own http.RoundTripper
+	var own *netpolicy.Transport
 	if o.Transport == nil {
-		o.Transport = netpolicy.NewSizedTransport(policy, o.ConnsPerHost)
-		own = o.Transport
+		own = netpolicy.NewSizedTransport(policy, o.ConnsPerHost)
+		o.Transport = own
 	}
 	u, err := policy.CheckURL(o.Field, baseURL)
 	if err != nil {

@@ -478,13 +478,16 @@ func (p AddressPolicy) CheckDial(host string, ap netip.AddrPort) error {
 	return nil
 }
 
-// connectionsOpened counts the TCP connections every transport built by
-// NewTransport has opened (credvault_upstream_connections_opened_total).
-var connectionsOpened atomic.Uint64
+// Transport is one owner's keep-alive transport to credential services:
+// an http.Transport that counts the connections it opens
+// (credvault_upstream_connections_opened_total sums its owners').
+type Transport struct {
+	*http.Transport
+	opened atomic.Uint64
+}
 
-// ConnectionsOpened is how many connections to credential services have
-// been opened by this process.
-func ConnectionsOpened() uint64 { return connectionsOpened.Load() }
+// ConnectionsOpened is how many connections t has opened.
+func (t *Transport) ConnectionsOpened() uint64 { return t.opened.Load() }
 
 // DefaultConnsPerHost caps the connections — so the requests in flight —
 // to one service host (CREDVAULT_UPSTREAM_CONNS_PER_HOST): one
@@ -508,22 +511,23 @@ const (
 // NewTransport returns the keep-alive transport shared by every Client of
 // one policy, with DefaultConnsPerHost. It ignores proxy environment
 // variables, so the address rules apply to the service itself.
-func NewTransport(p AddressPolicy) *http.Transport { return NewSizedTransport(p, 0) }
+func NewTransport(p AddressPolicy) *Transport { return NewSizedTransport(p, 0) }
 
 // NewSizedTransport is NewTransport with at most connsPerHost connections
 // per service host, all of which may stay idle (0: DefaultConnsPerHost).
-func NewSizedTransport(p AddressPolicy, connsPerHost int) *http.Transport {
+func NewSizedTransport(p AddressPolicy, connsPerHost int) *Transport {
 	if connsPerHost <= 0 {
 		connsPerHost = DefaultConnsPerHost
 	}
 	d := &net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}
 	dial := p.DialContext(d)
-	return &http.Transport{
+	t := &Transport{}
+	t.Transport = &http.Transport{
 		Proxy: nil,
 		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
 			c, err := dial(ctx, network, addr)
 			if err == nil {
-				connectionsOpened.Add(1)
+				t.opened.Add(1)
 			}
 			return c, err
 		},
@@ -536,4 +540,5 @@ func NewSizedTransport(p AddressPolicy, connsPerHost int) *http.Transport {
 		ExpectContinueTimeout: time.Second,
 		ResponseHeaderTimeout: 0, // bounded by the per-request context
 	}
+	return t
 }

@@ -92,7 +92,9 @@ type Vault struct {
 	source    ConfigSource
 	env       *contract.Client
 	policy    netpolicy.AddressPolicy
-	transport *http.Transport
+	transport *netpolicy.Transport
+	// http is the http.Client every client of the vault shares.
+	http      *http.Client
 	timeout   time.Duration
 	ttl       time.Duration
 	now       func() time.Time
@@ -132,8 +134,9 @@ func New(source ConfigSource, opts Options) *Vault {
 	if opts.CacheSize <= 0 {
 		opts.CacheSize = DefaultCacheSize
 	}
+	transport := netpolicy.NewSizedTransport(policy, opts.ConnsPerHost)
 	return &Vault{
-		source: source, env: env, policy: policy, transport: netpolicy.NewSizedTransport(policy, opts.ConnsPerHost),
+		source: source, env: env, policy: policy, transport: transport, http: contract.NewHTTPClient(transport),
 		timeout: opts.Timeout, ttl: opts.TTL, now: opts.Now, mustCheck: opts.MustCheck, cache: lru.New[cacheKey, *contract.Client](opts.CacheSize, opts.Now, nil),
 	}
 }
@@ -151,7 +154,7 @@ func (v *Vault) ClientFor(cfg Config) (*contract.Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	return contract.New(u, cfg.Token, contract.Options{Transport: v.transport, Timeout: v.timeout, Source: cfg.ID})
+	return contract.New(u, cfg.Token, contract.Options{Transport: v.transport, HTTP: v.http, Timeout: v.timeout, Source: cfg.ID})
 }
 
 // Env returns the env-configured vault, or nil.
@@ -271,8 +274,12 @@ func (v *Vault) Flush() {
 // vault's transport: nothing of it outlives its owner's Close.
 func (v *Vault) Close() {
 	v.Flush()
-	contract.Release(v.transport)
+	v.transport.CloseIdleConnections()
 }
+
+// ConnectionsOpened is how many connections the vault's transport has
+// opened to organizations' services.
+func (v *Vault) ConnectionsOpened() uint64 { return v.transport.ConnectionsOpened() }
 
 // Cached is how many clients are cached (at most Options.CacheSize).
 func (v *Vault) Cached() int { return v.cache.Len() }
