@@ -77,11 +77,12 @@ var statusTable = map[string]struct {
 
 	"*credentials.ItemMissingError": {&credentials.ItemMissingError{}, 502},
 
-	"httpapi.ErrDraining": {ErrDraining, 503},
-	"keyring.ErrDecrypt":  {keyring.ErrDecrypt, 500},
-	"keyring.ErrNoKeyset": {keyring.ErrNoKeyset, 500},
-	"context.Canceled":    {context.Canceled, 499},
-	"*echo.HTTPError":     {echo.NewHTTPError(http.StatusMethodNotAllowed), 405},
+	"httpapi.ErrDraining":       {ErrDraining, 503},
+	"keyring.ErrDecrypt":        {keyring.ErrDecrypt, 500},
+	"keyring.ErrNoKeyset":       {keyring.ErrNoKeyset, 500},
+	"keyring.ErrNotReencrypted": {keyring.ErrNotReencrypted, 500},
+	"context.Canceled":          {context.Canceled, 499},
+	"*echo.HTTPError":           {echo.NewHTTPError(http.StatusMethodNotAllowed), 405},
 }
 
 // The status depends on the error alone: bare, wrapped once or twice, or
