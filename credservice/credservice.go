@@ -29,7 +29,7 @@ import (
 	"github.com/labstack/echo/v4/middleware"
 
 	"github.com/credvault/credvault/internal/httpx"
-	"github.com/credvault/credvault/internal/sqldb"
+	"github.com/credvault/credvault/internal/ids"
 	"github.com/credvault/credvault/vault/wire"
 )
 
@@ -223,7 +223,7 @@ func (s *Server) create(c echo.Context) error {
 			return err
 		}
 	}
-	id := sqldb.NewID("cred")
+	id := ids.New("cred")
 	ct, err := s.keyring.Encrypt(plain, itemAD(id))
 	if err != nil {
 		return err

@@ -6,10 +6,8 @@ package sqldb
 
 import (
 	"context"
-	"crypto/rand"
 	"database/sql"
 	"database/sql/driver"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -22,7 +20,6 @@ import (
 	"time"
 
 	"github.com/glebarez/sqlite"
-	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5/pgconn"
 	"gorm.io/driver/postgres"
 	"gorm.io/gorm"
@@ -171,15 +168,3 @@ func Unavailable(err error) bool {
 // sqliteUnavailable are the embedded database's result codes for a file
 // that is locked by another connection or cannot be read for now.
 var sqliteUnavailable = []string{"SQLITE_BUSY", "SQLITE_LOCKED", "SQLITE_IOERR", "SQLITE_CANTOPEN", "database is locked"}
-
-// NewID returns a new unique, time-ordered identifier with prefix, such as
-// "cred_0190b3...".
-func NewID(prefix string) string {
-	id, err := uuid.NewV7()
-	if err != nil {
-		var b [16]byte
-		_, _ = rand.Read(b[:])
-		return prefix + "_" + hex.EncodeToString(b[:])
-	}
-	return prefix + "_" + hex.EncodeToString(id[:])
-}
