@@ -28,6 +28,7 @@ import (
 	"github.com/credvault/credvault/config"
 	"github.com/credvault/credvault/credentials"
 	"github.com/credvault/credvault/httpapi"
+	"github.com/credvault/credvault/internal/keyring"
 	"github.com/credvault/credvault/internal/lru"
 	"github.com/credvault/credvault/migrations"
 	"github.com/credvault/credvault/org"
@@ -113,26 +114,11 @@ func (p *Platform) Drain() { p.draining.Store(true) }
 
 // Open wires a Platform from cfg. Close it when done.
 func Open(ctx context.Context, cfg config.Config, opts Options) (*Platform, error) {
-	if err := cfg.Validate(); err != nil {
+	cfg, log, err := prepare(cfg, &opts)
+	if err != nil {
 		return nil, err
 	}
-	cfg = cfg.WithDefaults()
-	if opts.DB != nil && cfg.DatabaseURL != "" {
-		return nil, errors.New("credvault.Options.DB and Config.DatabaseURL are both set: choose one")
-	}
-	if opts.NoCreate && opts.DB == nil {
-		if err := databaseExists(cfg); err != nil {
-			return nil, err
-		}
-	}
-	log := opts.Logger
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-	}
 	// Everything that can fail without touching the database, first.
-	if (opts.Registerer == nil) != (opts.Gatherer == nil) {
-		return nil, errors.New("credvault.Options: Registerer and Gatherer go together (the Gatherer serves what the Registerer receives); set both or neither")
-	}
 	policy, err := netpolicy.NewAddressPolicy(cfg.AllowedHosts, true)
 	if err != nil {
 		return nil, err
@@ -145,6 +131,64 @@ func Open(ctx context.Context, cfg config.Config, opts Options) (*Platform, erro
 	if err != nil {
 		return nil, err
 	}
+	st, err := openChecked(ctx, cfg, opts, kr, log)
+	if err != nil {
+		return nil, err
+	}
+	// Every metric goes through reg, which records a collision (a second
+	// Open on one registry) instead of panicking.
+	reg := &registrations{Registerer: opts.Registerer}
+	p := compose(cfg, st, kr, env, policy, reg, log)
+	p.handler = p.newHandler(cfg, kr, reg, opts.Gatherer, log)
+	p.metrics = httpapi.MetricsHandler(opts.Gatherer)
+	registerOutboxMetrics(reg, st, p.Outbox)
+	if reg.err != nil {
+		reg.undo()
+		st.Close()
+		return nil, fmt.Errorf("credvault: Options.Registerer refused credvault's metrics (%w): it holds them already, from another Open? "+
+			"Give each Platform its own registry, or wrap it with prometheus.WrapRegistererWith and a distinguishing label", reg.err)
+	}
+	p.startBackground(log, cfg.CacheGrace)
+	for _, m := range p.replicationWarnings(ctx) {
+		log.Warn(m)
+	}
+	return p, nil
+}
+
+// prepare validates cfg and opts, fills their defaults (a private metrics
+// registry with the Go and process collectors when none is given) and
+// returns the effective configuration and logger.
+func prepare(cfg config.Config, opts *Options) (config.Config, *slog.Logger, error) {
+	if err := cfg.Validate(); err != nil {
+		return cfg, nil, err
+	}
+	cfg = cfg.WithDefaults()
+	if opts.DB != nil && cfg.DatabaseURL != "" {
+		return cfg, nil, errors.New("credvault.Options.DB and Config.DatabaseURL are both set: choose one")
+	}
+	if opts.NoCreate && opts.DB == nil {
+		if err := databaseExists(cfg); err != nil {
+			return cfg, nil, err
+		}
+	}
+	if (opts.Registerer == nil) != (opts.Gatherer == nil) {
+		return cfg, nil, errors.New("credvault.Options: Registerer and Gatherer go together (the Gatherer serves what the Registerer receives); set both or neither")
+	}
+	if opts.Registerer == nil {
+		reg := prometheus.NewRegistry()
+		reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+		opts.Registerer, opts.Gatherer = reg, reg
+	}
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return cfg, log, nil
+}
+
+// openChecked opens the store, migrates it when asked, and fails fast on
+// the wrong schema or keyset rather than answer 500 to every request.
+func openChecked(ctx context.Context, cfg config.Config, opts Options, kr *keyring.Keyring, log *slog.Logger) (*sqlstore.Store, error) {
 	st, err := openStore(ctx, cfg, opts.DB)
 	if err != nil {
 		return nil, err
@@ -159,8 +203,6 @@ func Open(ctx context.Context, cfg config.Config, opts Options) (*Platform, erro
 			log.Info("applied database migrations", slog.Int("count", n))
 		}
 	}
-	// Fail fast on the wrong schema or keyset, rather than answer 500 to
-	// every request.
 	if err := checkSchema(ctx, st, log); err != nil {
 		st.Close()
 		return nil, err
@@ -169,27 +211,21 @@ func Open(ctx context.Context, cfg config.Config, opts Options) (*Platform, erro
 		st.Close()
 		return nil, err
 	}
-	switch {
-	case opts.Registerer == nil && opts.Gatherer == nil:
-		// A private registry serves /metrics with the Go runtime and
-		// process collectors beside credvault's own.
-		reg := prometheus.NewRegistry()
-		reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-		opts.Registerer, opts.Gatherer = reg, reg
-	}
-	// Every metric goes through reg, which records a collision (a second
-	// Open on one registry) instead of panicking.
-	reg := &registrations{Registerer: opts.Registerer}
-	src := org.NewConfigSource(st, kr)
-	// While the change feed is down (PostgreSQL: until the listener is
-	// subscribed, and whenever it loses its connection), no cache serves
-	// an entry older than a second unchecked: a revocation or a deletion
-	// by another replica reaches this one within a second even when only
-	// new connections fail.
+	return st, nil
+}
+
+// compose builds the services over st. While the change feed is down
+// (PostgreSQL: until the listener is subscribed, and whenever it loses
+// its connection), no cache serves an entry older than a second
+// unchecked: a revocation or a deletion by another replica reaches this
+// one within a second even when only new connections fail.
+func compose(cfg config.Config, st *sqlstore.Store, kr *keyring.Keyring, env *envvault.Vault, policy netpolicy.AddressPolicy,
+	reg prometheus.Registerer, log *slog.Logger) *Platform {
 	feed := &lru.Feed{}
 	if st.Dialect() == migrations.Postgres {
 		feed.SetConnected(false)
 	}
+	src := org.NewConfigSource(st, kr)
 	ov := orgvault.New(src, orgvault.Options{Env: env, Policy: policy, Timeout: cfg.CustomTimeout,
 		CacheSize: cfg.CacheClients, ConnsPerHost: cfg.UpstreamConnsPerHost, MustCheck: feed.MustCheck})
 	credOpts := []credentials.Option{credentials.WithOutboxLease(cfg.OutboxLease), credentials.WithCreateLease(cfg.CreateLease),
@@ -197,41 +233,29 @@ func Open(ctx context.Context, cfg config.Config, opts Options) (*Platform, erro
 	if cfg.NoReadBack {
 		credOpts = append(credOpts, credentials.WithoutReadBack())
 	}
-	p := &Platform{st: st, Organizations: org.NewOrganizations(st, cfg.CacheKeys),
+	p := &Platform{st: st, feed: feed, env: env, Organizations: org.NewOrganizations(st, cfg.CacheKeys),
 		Configs: org.NewConfigs(src, ov), Vault: ov, OTPCodes: otpcodes.New(st, kr),
 		Credentials: credentials.New(credentials.Store(st), contract.NewMetrics(reg, connectionsOpened(ov, env)).Instrument(ov), log, credOpts...)}
 	p.Organizations.MustCheck = feed.MustCheck
-	p.feed, p.env = feed, env
 	p.Folders, p.Outbox, p.Maintenance = p.Credentials.Folders(), p.Credentials.Outbox(), p.Credentials.Maintenance()
-	p.handler = httpapi.New(httpapi.Deps{
-		Logger:      log,
-		Auth:        p.Organizations,
-		Configs:     p.Configs,
-		Credentials: p.Credentials,
-		Migrator:    p.Maintenance,
-		Folders:     p.Folders,
-		OTP:         p.OTPCodes,
-		Audit:       p.Organizations,
-		Ready: func(ctx context.Context) error {
-			if p.draining.Load() {
-				return httpapi.ErrDraining
-			}
-			if err := st.Ping(ctx); err != nil {
-				return err
-			}
-			if err := checkSchema(ctx, st, nil); err != nil {
-				return err
-			}
-			// Read only: a probe must not write.
-			stored, err := st.ReadKeysetCanary(ctx)
-			if err != nil {
-				return err
-			}
-			return canaryDecrypts(kr, stored)
-		},
+	return p
+}
+
+// newHandler is the HTTP API over p's services.
+func (p *Platform) newHandler(cfg config.Config, kr *keyring.Keyring, reg prometheus.Registerer, g prometheus.Gatherer, log *slog.Logger) http.Handler {
+	return httpapi.New(httpapi.Deps{
+		Logger:         log,
+		Auth:           p.Organizations,
+		Configs:        p.Configs,
+		Credentials:    p.Credentials,
+		Migrator:       p.Maintenance,
+		Folders:        p.Folders,
+		OTP:            p.OTPCodes,
+		Audit:          p.Organizations,
+		Ready:          func(ctx context.Context) error { return p.ready(ctx, kr) },
 		Warnings:       p.replicationWarnings,
 		Registerer:     reg,
-		Gatherer:       opts.Gatherer,
+		Gatherer:       g,
 		ConfigRate:     cfg.RateConfig,
 		CredentialRate: cfg.RateCredentials,
 		ReadRate:       cfg.RateReads,
@@ -239,21 +263,26 @@ func Open(ctx context.Context, cfg config.Config, opts Options) (*Platform, erro
 		// With CREDVAULT_METRICS_ADDR, /metrics is served only there.
 		NoMetricsRoute: cfg.MetricsAddr != "",
 	})
-	p.metrics = httpapi.MetricsHandler(opts.Gatherer)
-	registerOutboxMetrics(reg, st, p.Outbox)
-	if reg.err != nil {
-		reg.undo()
-		st.Close()
-		return nil, fmt.Errorf("credvault: Options.Registerer refused credvault's metrics (%w): it holds them already, from another Open? "+
-			"Give each Platform its own registry, or wrap it with prometheus.WrapRegistererWith and a distinguishing label", reg.err)
+}
+
+// ready is /readyz: not draining, the database answers, its schema is
+// current and the keyset decrypts the canary (read only: a probe must not
+// write).
+func (p *Platform) ready(ctx context.Context, kr *keyring.Keyring) error {
+	if p.draining.Load() {
+		return httpapi.ErrDraining
 	}
-	p.startBackground(log, cfg.CacheGrace)
-	if w := p.replicationWarnings(ctx); len(w) > 0 {
-		for _, m := range w {
-			log.Warn(m)
-		}
+	if err := p.st.Ping(ctx); err != nil {
+		return err
 	}
-	return p, nil
+	if err := checkSchema(ctx, p.st, nil); err != nil {
+		return err
+	}
+	stored, err := p.st.ReadKeysetCanary(ctx)
+	if err != nil {
+		return err
+	}
+	return canaryDecrypts(kr, stored)
 }
 
 // replicationWarnings says when the primary has a standby attached but
