@@ -381,6 +381,15 @@ func Parse(lookup func(string) (string, bool)) (Config, error) {
 // Config fields for one built in Go; zero fields that have a default
 // (WithDefaults) are accepted.
 func (c Config) Validate() error {
+	var errs []error
+	for _, check := range []func() []error{c.checkStorage, c.checkEnvVault, c.checkDurations, c.checkListeners, c.checkSizes, c.checkLogLevel} {
+		errs = append(errs, check()...)
+	}
+	return errors.Join(errs...)
+}
+
+// checkStorage checks the database URL and the keyset source.
+func (c Config) checkStorage() []error {
 	n := c.name
 	var errs []error
 	if err := envconf.CheckDatabaseURL(n(EnvDatabaseURL), c.DatabaseURL.Reveal()); err != nil {
@@ -389,34 +398,48 @@ func (c Config) Validate() error {
 	if c.KeysetFile != "" && c.Keyset != "" {
 		errs = append(errs, fmt.Errorf("%s and %s are both set: choose one", n(EnvKeysetFile), n(EnvKeyset)))
 	}
+	return errs
+}
+
+// checkEnvVault checks the env-configured service: its type, and its URL
+// and token, which go together.
+func (c Config) checkEnvVault() []error {
+	n := c.name
 	switch c.VaultType {
 	case "", "none":
 	case VaultTypeCustom:
+		var errs []error
 		if c.CustomBaseURL == "" {
 			errs = append(errs, fmt.Errorf("%s=custom needs %s", n(EnvVaultType), n(EnvCustomBaseURL)))
 		}
 		if c.CustomToken == "" {
 			errs = append(errs, fmt.Errorf("%s=custom needs %s", n(EnvVaultType), n(EnvCustomToken)))
 		}
+		return errs
 	default:
-		errs = append(errs, fmt.Errorf("%s: unknown vault type %q (supported: custom)", n(EnvVaultType), c.VaultType))
+		return []error{fmt.Errorf("%s: unknown vault type %q (supported: custom)", n(EnvVaultType), c.VaultType)}
 	}
-	if c.VaultType != VaultTypeCustom {
-		switch {
-		case c.CustomBaseURL != "" && c.CustomToken != "" && c.VaultType == "":
-			// Both set and no type: surely meant as the env service, which
-			// is off without the type.
-			errs = append(errs, fmt.Errorf("%s is missing: %s and %s are set, but the env-configured service is used only with %s=custom",
-				n(EnvVaultType), n(EnvCustomBaseURL), n(EnvCustomToken), n(EnvVaultType)))
-		case (c.CustomBaseURL == "") != (c.CustomToken == ""):
-			// One of the pair without the other is a mistake whatever the type.
-			missing := n(EnvCustomToken)
-			if c.CustomBaseURL == "" {
-				missing = n(EnvCustomBaseURL)
-			}
-			errs = append(errs, fmt.Errorf("%s is missing: %s and %s go together", missing, n(EnvCustomBaseURL), n(EnvCustomToken)))
+	switch {
+	case c.CustomBaseURL != "" && c.CustomToken != "" && c.VaultType == "":
+		// Both set and no type: surely meant as the env service, which is
+		// off without the type.
+		return []error{fmt.Errorf("%s is missing: %s and %s are set, but the env-configured service is used only with %s=custom",
+			n(EnvVaultType), n(EnvCustomBaseURL), n(EnvCustomToken), n(EnvVaultType))}
+	case (c.CustomBaseURL == "") != (c.CustomToken == ""):
+		// One of the pair without the other is a mistake whatever the type.
+		missing := n(EnvCustomToken)
+		if c.CustomBaseURL == "" {
+			missing = n(EnvCustomBaseURL)
 		}
+		return []error{fmt.Errorf("%s is missing: %s and %s go together", missing, n(EnvCustomBaseURL), n(EnvCustomToken))}
 	}
+	return nil
+}
+
+// checkDurations checks every duration against its range.
+func (c Config) checkDurations() []error {
+	n := c.name
+	var errs []error
 	if c.CustomTimeout < 0 || c.CustomTimeout > 5*time.Minute || (c.fromEnv && c.CustomTimeout == 0) {
 		errs = append(errs, fmt.Errorf("%s: must be between 1ms and 5m", n(EnvCustomTimeout)))
 	}
@@ -432,29 +455,34 @@ func (c Config) Validate() error {
 			errs = append(errs, fmt.Errorf("%s: must be between %v (2 × %s + 15s) and 1h", n(EnvCreateLease), min, n(EnvCustomTimeout)))
 		}
 	}
-	if c.ShutdownDrain < 0 || c.ShutdownDrain > time.Minute {
-		errs = append(errs, fmt.Errorf("%s: must be between 0 and 1m", n(EnvShutdownDrain)))
+	for _, d := range []struct {
+		env  string
+		v    time.Duration
+		max  time.Duration
+		text string
+	}{
+		{EnvShutdownDrain, c.ShutdownDrain, time.Minute, "1m"},
+		{EnvDBTimeout, c.DBTimeout, time.Minute, "1m"},
+		{EnvCacheGrace, c.CacheGrace, 10 * time.Minute, "10m"},
+	} {
+		if d.v < 0 || d.v > d.max {
+			errs = append(errs, fmt.Errorf("%s: must be between 0 and %s", n(d.env), d.text))
+		}
 	}
-	if c.DBTimeout < 0 || c.DBTimeout > time.Minute {
-		errs = append(errs, fmt.Errorf("%s: must be between 0 and 1m", n(EnvDBTimeout)))
-	}
-	if c.CacheGrace < 0 || c.CacheGrace > 10*time.Minute {
-		errs = append(errs, fmt.Errorf("%s: must be between 0 and 10m", n(EnvCacheGrace)))
-	}
+	return errs
+}
+
+// checkListeners checks the metrics and pprof addresses: well formed,
+// pprof on loopback only, and each its own.
+func (c Config) checkListeners() []error {
+	n := c.name
+	var errs []error
 	if c.MetricsAddr != "" {
 		if _, _, err := net.SplitHostPort(c.MetricsAddr); err != nil {
 			errs = append(errs, fmt.Errorf("%s: must be host:port, such as 127.0.0.1:9100", n(EnvMetricsAddr)))
 		} else if c.MetricsAddr == c.Addr {
 			errs = append(errs, fmt.Errorf("%s: must differ from %s", n(EnvMetricsAddr), n(EnvAddr)))
 		}
-	}
-	for env, v := range map[string]int{EnvCacheKeys: c.CacheKeys, EnvCacheRows: c.CacheRows, EnvCacheClients: c.CacheClients} {
-		if v < 0 || v > 10_000_000 {
-			errs = append(errs, fmt.Errorf("%s: must be between 1 and 10000000 entries", n(env)))
-		}
-	}
-	if c.UpstreamConnsPerHost < 0 || c.UpstreamConnsPerHost > 4096 {
-		errs = append(errs, fmt.Errorf("%s: must be between 1 and 4096", n(EnvConnsPerHost)))
 	}
 	if c.PprofAddr != "" {
 		if err := checkLoopbackAddr(c.PprofAddr); err != nil {
@@ -463,16 +491,36 @@ func (c Config) Validate() error {
 			errs = append(errs, fmt.Errorf("%s: must differ from %s and %s", n(EnvPprofAddr), n(EnvAddr), n(EnvMetricsAddr)))
 		}
 	}
+	return errs
+}
+
+// checkSizes checks the caches' and the upstream pool's sizes.
+func (c Config) checkSizes() []error {
+	n := c.name
+	var errs []error
+	for _, env := range []string{EnvCacheKeys, EnvCacheRows, EnvCacheClients} {
+		v := map[string]int{EnvCacheKeys: c.CacheKeys, EnvCacheRows: c.CacheRows, EnvCacheClients: c.CacheClients}[env]
+		if v < 0 || v > 10_000_000 {
+			errs = append(errs, fmt.Errorf("%s: must be between 1 and 10000000 entries", n(env)))
+		}
+	}
+	if c.UpstreamConnsPerHost < 0 || c.UpstreamConnsPerHost > 4096 {
+		errs = append(errs, fmt.Errorf("%s: must be between 1 and 4096", n(EnvConnsPerHost)))
+	}
+	return errs
+}
+
+// checkLogLevel checks the log level ("" only from Go: the default).
+func (c Config) checkLogLevel() []error {
 	switch c.LogLevel {
 	case "debug", "info", "warn", "error":
+		return nil
 	case "":
-		if c.fromEnv {
-			errs = append(errs, fmt.Errorf("%s: must be debug, info, warn or error", n(EnvLogLevel)))
+		if !c.fromEnv {
+			return nil
 		}
-	default:
-		errs = append(errs, fmt.Errorf("%s: must be debug, info, warn or error", n(EnvLogLevel)))
 	}
-	return errors.Join(errs...)
+	return []error{fmt.Errorf("%s: must be debug, info, warn or error", c.name(EnvLogLevel))}
 }
 
 // checkLoopbackAddr accepts host:port whose host is a loopback IP literal
