@@ -20,8 +20,6 @@ import (
 	"log/slog"
 	"strconv"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"time"
 	"unicode"
 
@@ -106,18 +104,12 @@ type Service struct {
 	log   *slog.Logger
 	now   func() time.Time
 	rows  *rowCache
-	// deleteAttempts counts attempts at outbox deletions, for the metric.
-	deleteAttempts atomic.Uint64
 	// owner names this Service in the creates it records: it settles only
 	// its own, and takes over others' once their lease ends.
 	owner string
-	// outboxFailures counts the worker's failed ticks in a row (logged
-	// once, then once a minute).
-	outboxMu       sync.Mutex
-	outboxFailures int
-	outboxWarned   time.Time
-	// outboxLease hides a claimed deletion from other workers.
-	outboxLease time.Duration
+	// outbox deletes the items that must go (its own state: the lease,
+	// the attempts, the run of failed ticks).
+	outbox *Outbox
 	// createLease is how long a recorded create is this process's.
 	createLease time.Duration
 	// noReadBack skips reading written items back (WithoutReadBack).
@@ -157,7 +149,7 @@ type Option func(*Service)
 func WithOutboxLease(d time.Duration) Option {
 	return func(s *Service) {
 		if d > 0 {
-			s.outboxLease = d
+			s.outbox.lease = d
 		}
 	}
 }
@@ -188,11 +180,12 @@ func New(s Storage, v vault.SourcedVault, log *slog.Logger, opts ...Option) *Ser
 		log = slog.New(slog.DiscardHandler)
 	}
 	svc := &Service{store: s, vault: v, log: log, now: time.Now, rows: newRowCache(time.Minute, 0), owner: store.NewID("proc"),
-		outboxLease: DefaultOutboxLease, createLease: DefaultCreateLease}
+		createLease: DefaultCreateLease, outbox: newOutbox(s, v, log)}
 	for _, o := range opts {
 		o(svc)
 	}
 	svc.rows.mustCheck = svc.rowCheck
+	svc.outbox.recover = svc.Maintenance().RecoverCreates
 	return svc
 }
 
@@ -248,7 +241,13 @@ func actorOf(ctx context.Context) string {
 // action, credential id, time — never a name or value) in the same
 // transaction.
 func (s *Service) audited(ctx context.Context, orgID, action, credID string, fn func(tx Storage) error) error {
-	return s.store.Tx(ctx, func(tx Storage) error {
+	return audited(ctx, s.store, orgID, action, credID, fn)
+}
+
+// audited runs fn in a transaction of st that also records the audit
+// event of action on credID.
+func audited(ctx context.Context, st Storage, orgID, action, credID string, fn func(tx Storage) error) error {
+	return st.Tx(ctx, func(tx Storage) error {
 		if err := fn(tx); err != nil {
 			return err
 		}
@@ -749,7 +748,7 @@ func (s *Service) Update(ctx context.Context, orgID, id string, c vault.Credenti
 	// The old item's deletion is recorded with the row change, so it is
 	// retried until done even if this process stops right after the
 	// commit; it goes through the configuration that stored the old item.
-	oldItem := s.deletion(orgID, refOf(old), "replaced by an update")
+	oldItem := s.outbox.deletion(orgID, refOf(old), "replaced by an update")
 	var updated store.Credential
 	err = s.audited(ctx, orgID, ActionUpdate, id, func(tx Storage) error {
 		var err error
@@ -766,7 +765,7 @@ func (s *Service) Update(ctx context.Context, orgID, id string, c vault.Credenti
 		s.cleanup(ctx, orgID, ref, key, "credential row update failed")
 		return View{}, err
 	}
-	s.attempt(context.WithoutCancel(ctx), oldItem)
+	s.outbox.attempt(context.WithoutCancel(ctx), oldItem)
 	return viewOf(updated), nil
 }
 
@@ -819,7 +818,7 @@ func (s *Service) Delete(ctx context.Context, orgID, id string) error {
 	if err != nil {
 		return err
 	}
-	item := s.deletion(orgID, refOf(r), "credential deleted")
+	item := s.outbox.deletion(orgID, refOf(r), "credential deleted")
 	err = s.audited(ctx, orgID, ActionDelete, id, func(tx Storage) error {
 		if err := tx.SoftDeleteCredential(ctx, orgID, id, r.Version); err != nil {
 			return err
@@ -830,7 +829,7 @@ func (s *Service) Delete(ctx context.Context, orgID, id string) error {
 	if err != nil {
 		return err
 	}
-	s.attempt(context.WithoutCancel(ctx), item)
+	s.outbox.attempt(context.WithoutCancel(ctx), item)
 	return nil
 }
 

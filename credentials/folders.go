@@ -67,23 +67,27 @@ func checkFolderID(id string) error {
 
 // Folders manages an organization's credential folders (Skyvern's
 // credential_folders). It shares its Service's storage.
-type Folders struct{ s *Service }
+type Folders struct {
+	store Storage
+	// rows is the Service's row cache: a folder change drops the rows it
+	// changes.
+	rows *rowCache
+}
 
 // Folders returns the Service's folders.
-func (s *Service) Folders() *Folders { return &Folders{s} }
+func (s *Service) Folders() *Folders { return &Folders{store: s.store, rows: s.rows} }
 
 // Create creates a folder.
 func (fo *Folders) Create(ctx context.Context, orgID, title string, description *string) (FolderView, error) {
-	s := fo.s
 	if err := checkTitle(&title); err != nil {
 		return FolderView{}, err
 	}
 	if err := checkDescription(description); err != nil {
 		return FolderView{}, err
 	}
-	now := s.store.Now()
+	now := fo.store.Now()
 	f := store.Folder{ID: store.NewID("cfld"), OrganizationID: orgID, Title: title, Description: description, CreatedAt: now, ModifiedAt: now}
-	if err := s.store.CreateFolder(ctx, f); err != nil {
+	if err := fo.store.CreateFolder(ctx, f); err != nil {
 		return FolderView{}, err
 	}
 	return folderView(f), nil
@@ -91,11 +95,10 @@ func (fo *Folders) Create(ctx context.Context, orgID, title string, description 
 
 // Get returns a folder with its credential count.
 func (fo *Folders) Get(ctx context.Context, orgID, id string) (FolderView, error) {
-	s := fo.s
 	if err := checkFolderID(id); err != nil {
 		return FolderView{}, err
 	}
-	f, err := s.store.GetFolder(ctx, orgID, id)
+	f, err := fo.store.GetFolder(ctx, orgID, id)
 	if err != nil {
 		return FolderView{}, err
 	}
@@ -104,7 +107,6 @@ func (fo *Folders) Get(ctx context.Context, orgID, id string) (FolderView, error
 
 // List returns a page of folders, most recently modified first.
 func (fo *Folders) List(ctx context.Context, orgID string, page, pageSize int, search string) ([]FolderView, error) {
-	s := fo.s
 	if page == 0 {
 		page = 1
 	}
@@ -122,7 +124,7 @@ func (fo *Folders) List(ctx context.Context, orgID string, page, pageSize int, s
 	if err := vault.CheckText("search", search); err != nil {
 		return nil, err
 	}
-	fs, err := s.store.ListFolders(ctx, orgID, search, (page-1)*pageSize, pageSize)
+	fs, err := fo.store.ListFolders(ctx, orgID, search, (page-1)*pageSize, pageSize)
 	if err != nil {
 		return nil, err
 	}
@@ -136,7 +138,6 @@ func (fo *Folders) List(ctx context.Context, orgID string, page, pageSize int, s
 // Update changes a folder's title and/or description (nil: keep);
 // at least one must be given.
 func (fo *Folders) Update(ctx context.Context, orgID, id string, title, description *string) (FolderView, error) {
-	s := fo.s
 	if err := checkFolderID(id); err != nil {
 		return FolderView{}, err
 	}
@@ -149,7 +150,7 @@ func (fo *Folders) Update(ctx context.Context, orgID, id string, title, descript
 	if err := checkDescription(description); err != nil {
 		return FolderView{}, err
 	}
-	f, err := s.store.GetFolder(ctx, orgID, id)
+	f, err := fo.store.GetFolder(ctx, orgID, id)
 	if err != nil {
 		return FolderView{}, err
 	}
@@ -159,7 +160,7 @@ func (fo *Folders) Update(ctx context.Context, orgID, id string, title, descript
 	if description != nil {
 		f.Description = description
 	}
-	f, err = s.store.UpdateFolder(ctx, f)
+	f, err = fo.store.UpdateFolder(ctx, f)
 	if err != nil {
 		return FolderView{}, err
 	}
@@ -168,12 +169,11 @@ func (fo *Folders) Update(ctx context.Context, orgID, id string, title, descript
 
 // Delete deletes a folder; its credentials are unfiled, not deleted.
 func (fo *Folders) Delete(ctx context.Context, orgID, id string) error {
-	s := fo.s
 	if err := checkFolderID(id); err != nil {
 		return err
 	}
-	err := s.store.SoftDeleteFolder(ctx, orgID, id)
-	s.rows.drop(orgID, "*")
+	err := fo.store.SoftDeleteFolder(ctx, orgID, id)
+	fo.rows.drop(orgID, "*")
 	return err
 }
 
@@ -181,7 +181,6 @@ func (fo *Folders) Delete(ctx context.Context, orgID, id string) error {
 // it (folderID nil). A folder that does not exist is an error naming
 // folder_id.
 func (fo *Folders) Assign(ctx context.Context, orgID, credentialID string, folderID *string) (View, error) {
-	s := fo.s
 	if err := checkID(credentialID); err != nil {
 		return View{}, err
 	}
@@ -191,12 +190,12 @@ func (fo *Folders) Assign(ctx context.Context, orgID, credentialID string, folde
 		}
 	}
 	var r store.Credential
-	err := s.audited(ctx, orgID, ActionMove, credentialID, func(tx Storage) error {
+	err := audited(ctx, fo.store, orgID, ActionMove, credentialID, func(tx Storage) error {
 		var err error
 		r, err = tx.SetCredentialFolder(ctx, orgID, credentialID, folderID)
 		return err
 	})
-	s.rows.drop(orgID, credentialID)
+	fo.rows.drop(orgID, credentialID)
 	if errors.Is(err, store.ErrFolderNotFound) {
 		return View{}, problem.Invalid("folder_id", "no credential folder with this id in this organization")
 	}

@@ -321,7 +321,7 @@ func (s *Service) recoverCreate(ctx context.Context, a store.CreateAttempt) (boo
 	if err != nil {
 		return false, err.Error()
 	}
-	d := s.deletion(a.OrganizationID, ref, "recovered from a lost create")
+	d := s.outbox.deletion(a.OrganizationID, ref, "recovered from a lost create")
 	d.CreateKey = a.ID
 	const ignored = "the service does not honour Idempotency-Key, so the item this create may have stored cannot be found by credvault; " +
 		"look for it in the service (created at the time shown)"
@@ -340,7 +340,7 @@ func (s *Service) recoverCreate(ctx context.Context, a store.CreateAttempt) (boo
 		return false, err.Error()
 	}
 	if !referenced {
-		s.attempt(context.WithoutCancel(ctx), d)
+		s.outbox.attempt(context.WithoutCancel(ctx), d)
 	}
 	if !honoured {
 		return false, ignored
@@ -537,7 +537,7 @@ func (s *Service) migrateOne(ctx context.Context, r store.Credential) error {
 	}
 	row := r
 	row.ItemID, row.VaultSource, row.ItemMissingAt = ref.ID, ref.Source, nil
-	oldItem := s.deletion(r.OrganizationID, refOf(r), "moved to the current configuration")
+	oldItem := s.outbox.deletion(r.OrganizationID, refOf(r), "moved to the current configuration")
 	err = s.audited(ctx, r.OrganizationID, ActionMigrate, r.ID, func(tx Storage) error {
 		if _, err := tx.UpdateCredential(ctx, row, r.Version); err != nil {
 			return err
@@ -552,7 +552,7 @@ func (s *Service) migrateOne(ctx context.Context, r store.Credential) error {
 		s.cleanup(ctx, r.OrganizationID, ref, key, "credential row re-point failed")
 		return err
 	}
-	s.attempt(context.WithoutCancel(ctx), oldItem)
+	s.outbox.attempt(context.WithoutCancel(ctx), oldItem)
 	return nil
 }
 

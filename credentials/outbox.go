@@ -6,6 +6,8 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/credvault/credvault/store"
@@ -25,43 +27,60 @@ const (
 // Outbox is the record of vault items that must be deleted (a
 // compensation, a replaced or migrated item, a user's delete): its worker
 // deletes each through the configuration that stored it until the service
-// confirms. It shares its Service's storage and vault.
-type Outbox struct{ s *Service }
+// confirms. It shares its Service's storage and vault; its state is its
+// own.
+type Outbox struct {
+	store Storage
+	vault vault.SourcedVault
+	log   *slog.Logger
+	// lease hides a claimed deletion from other workers (WithOutboxLease).
+	lease time.Duration
+	// recover, when set, runs after every tick: the creates a stopped
+	// process left, once their lease ends (Maintenance.RecoverCreates).
+	recover func(ctx context.Context) int
+	// attempts counts attempts at deletions, for the metric.
+	attempts atomic.Uint64
+	// failures counts the worker's failed ticks in a row, logged once,
+	// then once a minute (warned).
+	mu       sync.Mutex
+	failures int
+	warned   time.Time
+}
+
+func newOutbox(st Storage, v vault.SourcedVault, log *slog.Logger) *Outbox {
+	return &Outbox{store: st, vault: v, log: log, lease: DefaultOutboxLease}
+}
 
 // Outbox returns the Service's outbox.
-// Its state (the failed-tick count) lives in the Service, so every Outbox
-// of a Service shares it.
-func (s *Service) Outbox() *Outbox { return &Outbox{s} }
+func (s *Service) Outbox() *Outbox { return s.outbox }
 
 // claimFailed logs a worker tick that could not reach the database: once
 // when it starts, then at most once a minute with how many ticks failed.
 func (o *Outbox) claimFailed(ctx context.Context, err error) {
-	s := o.s
-	s.outboxMu.Lock()
-	defer s.outboxMu.Unlock()
-	s.outboxFailures++
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.failures++
 	now := time.Now()
-	if s.outboxFailures == 1 || now.Sub(s.outboxWarned) >= time.Minute {
-		s.log.WarnContext(ctx, "outbox: could not claim deletions; retrying every second", slog.String("error", err.Error()),
-			slog.Int("failed_ticks", s.outboxFailures))
-		s.outboxWarned = now
+	if o.failures == 1 || now.Sub(o.warned) >= time.Minute {
+		o.log.WarnContext(ctx, "outbox: could not claim deletions; retrying every second", slog.String("error", err.Error()),
+			slog.Int("failed_ticks", o.failures))
+		o.warned = now
 	}
 }
 
 // claimed ends a run of failed ticks, saying so.
 func (o *Outbox) claimed(ctx context.Context) {
-	s := o.s
-	s.outboxMu.Lock()
-	defer s.outboxMu.Unlock()
-	if s.outboxFailures > 0 {
-		s.log.InfoContext(ctx, "outbox: claiming deletions again", slog.Int("failed_ticks", s.outboxFailures))
-		s.outboxFailures = 0
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.failures > 0 {
+		o.log.InfoContext(ctx, "outbox: claiming deletions again", slog.Int("failed_ticks", o.failures))
+		o.failures = 0
 	}
 }
 
-// Attempts is how many attempts at recorded deletions this Service has
+// Attempts is how many attempts at recorded deletions this outbox has
 // made.
-func (o *Outbox) Attempts() uint64 { return o.s.deleteAttempts.Load() }
+func (o *Outbox) Attempts() uint64 { return o.attempts.Load() }
 
 // backoff is the delay before attempt n+1: exponential from 1 s, capped,
 // with jitter so replicas do not retry in step.
@@ -82,7 +101,7 @@ func (s *Service) cleanup(ctx context.Context, orgID string, ref vault.ItemRef, 
 	// A new credential's key (its id) is never sent again; an update's or
 	// migration's is, by a retry, until it is retired.
 	resent := createKey != "" && strings.Contains(createKey, "/")
-	d := s.deletion(orgID, ref, why)
+	d := s.outbox.deletion(orgID, ref, why)
 	d.CreateKey = createKey
 	bctx := context.WithoutCancel(ctx)
 	if err := s.store.Tx(bctx, func(tx Storage) error {
@@ -120,44 +139,44 @@ func (s *Service) cleanup(ctx context.Context, orgID string, ref vault.ItemRef, 
 		}
 		return
 	}
-	s.attempt(bctx, d)
+	s.outbox.attempt(bctx, d)
 }
 
 // deletion is a new outbox entry that this process attempts at once: it
 // is leased to it, so another replica's worker does not delete the same
 // item at the same time.
-func (s *Service) deletion(orgID string, ref vault.ItemRef, why string) store.VaultDeletion {
+func (o *Outbox) deletion(orgID string, ref vault.ItemRef, why string) store.VaultDeletion {
 	return store.VaultDeletion{ID: store.NewID("del"), OrganizationID: orgID, ItemID: ref.ID, VaultSource: ref.Source,
-		Reason: why, NextAttemptAt: s.store.Now().Add(s.outboxLease)}
+		Reason: why, NextAttemptAt: o.store.Now().Add(o.lease)}
 }
 
 // attempt tries one recorded deletion and settles it: done on 2xx or 404,
 // rescheduled with backoff otherwise.
-func (s *Service) attempt(ctx context.Context, d store.VaultDeletion) {
-	s.deleteAttempts.Add(1)
+func (o *Outbox) attempt(ctx context.Context, d store.VaultDeletion) {
+	o.attempts.Add(1)
 	cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	err := s.vault.Delete(cctx, d.OrganizationID, vault.ItemRef{ID: d.ItemID, Source: d.VaultSource})
+	err := o.vault.Delete(cctx, d.OrganizationID, vault.ItemRef{ID: d.ItemID, Source: d.VaultSource})
 	if err == nil || errors.Is(err, vault.ErrItemGone) {
 		if d.Attempts > 0 {
 			// A deletion that failed before has gone through: say so.
-			s.log.InfoContext(ctx, "a delayed vault item deletion succeeded",
+			o.log.InfoContext(ctx, "a delayed vault item deletion succeeded",
 				slog.String("organization_id", d.OrganizationID), slog.String("item_id", d.ItemID), slog.String("stored_by", d.VaultSource),
-				slog.Int("attempts", d.Attempts+1), slog.String("delayed", s.store.Now().Sub(d.CreatedAt).Round(time.Second).String()))
+				slog.Int("attempts", d.Attempts+1), slog.String("delayed", o.store.Now().Sub(d.CreatedAt).Round(time.Second).String()))
 		}
-		if ferr := s.store.FinishDeletion(ctx, d.ID); ferr != nil {
-			s.log.WarnContext(ctx, "vault item deleted, but its outbox entry stays until the next attempt confirms it",
+		if ferr := o.store.FinishDeletion(ctx, d.ID); ferr != nil {
+			o.log.WarnContext(ctx, "vault item deleted, but its outbox entry stays until the next attempt confirms it",
 				slog.String("deletion_id", d.ID), slog.String("error", ferr.Error()))
 		}
 		return
 	}
 	d.Attempts++
-	next := s.store.Now().Add(backoff(d.Attempts))
-	if rerr := s.store.RetryDeletion(ctx, d.ID, d.Attempts, next, err.Error()); rerr != nil {
-		s.log.WarnContext(ctx, "could not reschedule a vault deletion; the lease expiry retries it",
+	next := o.store.Now().Add(backoff(d.Attempts))
+	if rerr := o.store.RetryDeletion(ctx, d.ID, d.Attempts, next, err.Error()); rerr != nil {
+		o.log.WarnContext(ctx, "could not reschedule a vault deletion; the lease expiry retries it",
 			slog.String("deletion_id", d.ID), slog.String("error", rerr.Error()))
 	}
-	s.log.WarnContext(ctx, "vault item deletion failed; it will be retried",
+	o.log.WarnContext(ctx, "vault item deletion failed; it will be retried",
 		slog.String("organization_id", d.OrganizationID), slog.String("item_id", d.ItemID), slog.String("stored_by", d.VaultSource),
 		slog.Int("attempts", d.Attempts), slog.Time("next_attempt_at", next), slog.String("error", err.Error()))
 }
@@ -166,16 +185,17 @@ func (s *Service) attempt(ctx context.Context, d store.VaultDeletion) {
 // what is due (on PostgreSQL several replicas share the work without
 // taking the same entry) and settles it.
 func (o *Outbox) Run(ctx context.Context) {
-	s := o.s
 	t := time.NewTicker(outboxInterval)
 	defer t.Stop()
 	var pruned time.Time
 	for {
 		o.RunOnce(ctx)
 		// Creates left by a process that stopped, once their lease ends.
-		s.Maintenance().RecoverCreates(ctx)
-		if now := s.store.Now(); now.Sub(pruned) > time.Hour {
-			if _, err := s.store.PruneTombstones(ctx, now.Add(-store.TombstoneRetention)); err == nil {
+		if o.recover != nil {
+			o.recover(ctx)
+		}
+		if now := o.store.Now(); now.Sub(pruned) > time.Hour {
+			if _, err := o.store.PruneTombstones(ctx, now.Add(-store.TombstoneRetention)); err == nil {
 				pruned = now
 			}
 		}
@@ -190,10 +210,9 @@ func (o *Outbox) Run(ctx context.Context) {
 // RunOnce settles the deletions due now and reports how many it
 // tried.
 func (o *Outbox) RunOnce(ctx context.Context) int {
-	s := o.s
 	n := 0
 	for ctx.Err() == nil {
-		ds, err := s.store.ClaimDeletions(ctx, outboxBatch, s.outboxLease)
+		ds, err := o.store.ClaimDeletions(ctx, outboxBatch, o.lease)
 		if err != nil {
 			if ctx.Err() == nil {
 				o.claimFailed(ctx, err)
@@ -202,7 +221,7 @@ func (o *Outbox) RunOnce(ctx context.Context) int {
 		}
 		o.claimed(ctx)
 		for _, d := range ds {
-			s.attempt(ctx, d)
+			o.attempt(ctx, d)
 		}
 		n += len(ds)
 		if len(ds) < outboxBatch {
@@ -229,8 +248,7 @@ type Deletion struct {
 // Pending lists up to limit recorded deletions the service has
 // not confirmed yet, oldest first.
 func (o *Outbox) Pending(ctx context.Context, limit int) ([]Deletion, error) {
-	s := o.s
-	ds, err := s.store.ListDeletions(ctx, limit)
+	ds, err := o.store.ListDeletions(ctx, limit)
 	out := make([]Deletion, len(ds))
 	for i, d := range ds {
 		out[i] = Deletion{d.ID, d.OrganizationID, d.ItemID, d.VaultSource, d.Reason, d.Attempts, d.NextAttemptAt.UTC(), d.LastError, d.CreatedAt.UTC()}
