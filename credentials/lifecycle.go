@@ -198,46 +198,11 @@ func (m *Maintenance) Reconcile(ctx context.Context, o ReconcileOptions) (Reconc
 	cur := &currentSources{v: s.vault, m: map[string]string{}}
 	var mu sync.Mutex
 	err = s.walk(ctx, o.OrganizationID, o.Concurrency, rate.NewLimiter(rate.Limit(o.Rate), 1), func(ctx context.Context, r store.Credential) {
-		issue := RowIssue{OrganizationID: r.OrganizationID, CredentialID: r.ID, ItemID: r.ItemID, StoredBy: r.VaultSource, Marked: r.ItemMissingAt != nil}
 		current := cur.get(ctx, r.OrganizationID)
-		_, err := s.vault.Get(ctx, r.OrganizationID, refOf(r))
-		marked, cleared := false, false
-		if o.Fix {
-			switch {
-			case errors.Is(err, vault.ErrItemGone) && r.ItemMissingAt == nil:
-				now := s.store.Now()
-				marked, err = s.setMissing(ctx, r, &now)
-				issue.Marked = marked
-			case err == nil && r.ItemMissingAt != nil:
-				cleared, err = s.setMissing(ctx, r, nil)
-			}
-		}
+		c := m.checkRow(ctx, r, o.Fix)
 		mu.Lock()
 		defer mu.Unlock()
-		rep.Checked++
-		if marked {
-			rep.Marked++
-		}
-		if cleared {
-			rep.Cleared++
-		}
-		switch {
-		case err == nil:
-			rep.OK++
-		case errors.Is(err, vault.ErrItemGone):
-			rep.Dangling = append(rep.Dangling, issue)
-		case errors.Is(err, vault.ErrSourceUnavailable):
-			issue.Error = err.Error()
-			rep.Unreachable = append(rep.Unreachable, issue)
-		default:
-			issue.Error, issue.Transient = err.Error(), transient(err)
-			rep.Failed = append(rep.Failed, issue)
-		}
-		if current != "" && r.VaultSource != current {
-			stale := issue
-			stale.Current, stale.Error = current, ""
-			rep.Stale = append(rep.Stale, stale)
-		}
+		rep.add(c, current)
 		if o.Progress != nil {
 			o.Progress(rep.Checked, int(total))
 		}
@@ -245,10 +210,75 @@ func (m *Maintenance) Reconcile(ctx context.Context, o ReconcileOptions) (Reconc
 	if err != nil {
 		return rep, err
 	}
+	return rep, m.reconcileCreates(ctx, &rep, o)
+}
+
+// rowCheck is what reconcile found of one row: the item read through the
+// configuration that stored it (err), and, with fix, whether the row was
+// marked missing or cleared.
+type rowCheck struct {
+	row             store.Credential
+	err             error
+	marked, cleared bool
+}
+
+// checkRow reads r's item and, with fix, marks the row missing or clears
+// the mark to match.
+func (m *Maintenance) checkRow(ctx context.Context, r store.Credential, fix bool) rowCheck {
+	s := m.s
+	c := rowCheck{row: r}
+	_, c.err = s.vault.Get(ctx, r.OrganizationID, refOf(r))
+	switch {
+	case !fix:
+	case errors.Is(c.err, vault.ErrItemGone) && r.ItemMissingAt == nil:
+		now := s.store.Now()
+		c.marked, c.err = s.setMissing(ctx, r, &now)
+	case c.err == nil && r.ItemMissingAt != nil:
+		c.cleared, c.err = s.setMissing(ctx, r, nil)
+	}
+	return c
+}
+
+// add counts c in rep; current is the organization's current
+// configuration ("" when none).
+func (rep *ReconcileReport) add(c rowCheck, current string) {
+	r := c.row
+	issue := RowIssue{OrganizationID: r.OrganizationID, CredentialID: r.ID, ItemID: r.ItemID, StoredBy: r.VaultSource,
+		Marked: r.ItemMissingAt != nil || c.marked}
+	rep.Checked++
+	if c.marked {
+		rep.Marked++
+	}
+	if c.cleared {
+		rep.Cleared++
+	}
+	switch err := c.err; {
+	case err == nil:
+		rep.OK++
+	case errors.Is(err, vault.ErrItemGone):
+		rep.Dangling = append(rep.Dangling, issue)
+	case errors.Is(err, vault.ErrSourceUnavailable):
+		issue.Error = err.Error()
+		rep.Unreachable = append(rep.Unreachable, issue)
+	default:
+		issue.Error, issue.Transient = err.Error(), transient(err)
+		rep.Failed = append(rep.Failed, issue)
+	}
+	if current != "" && r.VaultSource != current {
+		stale := issue
+		stale.Current, stale.Error = current, ""
+		rep.Stale = append(rep.Stale, stale)
+	}
+}
+
+// reconcileCreates reports the creates whose answer never came: young
+// ones as in flight, older ones as lost, recovered with o.Fix.
+func (m *Maintenance) reconcileCreates(ctx context.Context, rep *ReconcileReport, o ReconcileOptions) error {
+	s := m.s
 	now := s.store.Now()
 	creates, err := s.store.ListCreates(ctx, o.OrganizationID, now.Add(time.Second), 10_000)
 	if err != nil {
-		return rep, err
+		return err
 	}
 	for _, a := range creates {
 		lc := LostCreate{IdempotencyKey: a.ID, OrganizationID: a.OrganizationID, CredentialID: a.CredentialID,
@@ -272,7 +302,7 @@ func (m *Maintenance) Reconcile(ctx context.Context, o ReconcileOptions) (Reconc
 		}
 		rep.LostCreates = append(rep.LostCreates, lc)
 	}
-	return rep, nil
+	return nil
 }
 
 // RecoverCreates takes over the creates whose lease ran out — their
@@ -430,54 +460,77 @@ func (m *Maintenance) Migrate(ctx context.Context, orgID string, o MigrateOption
 		return rep, err
 	}
 	rep.Current = current
+	mv := migration{m: m, orgID: orgID, current: current, opts: o,
+		// A dry run naming no source counts everything stored elsewhere:
+		// what there is to move, once its sources are proven.
+		all: o.AllSources || (o.DryRun && len(o.From) == 0)}
 	// First pass: count what is to move (the walk holds one page at a
 	// time, however many credentials the organization has).
-	// A dry run naming no source counts everything stored elsewhere: what
-	// there is to move, once its sources are proven.
-	all := o.AllSources || (o.DryRun && len(o.From) == 0)
-	movable := func(r store.Credential) bool { return all || o.From[r.VaultSource] }
-	scan := func(each func(store.Credential) bool) error {
-		after := ""
-		for {
-			rows, err := s.store.ScanCredentials(ctx, orgID, after, scanPage)
-			if err != nil {
-				return err
-			}
-			for _, r := range rows {
-				if r.VaultSource != current && !each(r) {
-					return nil
-				}
-			}
-			if len(rows) < scanPage {
-				return nil
-			}
-			after = rows[len(rows)-1].ID
-		}
-	}
-	if err := scan(func(r store.Credential) bool {
-		rep.BySource[r.VaultSource]++
-		if movable(r) {
-			rep.ToMove++
-		} else {
-			rep.Skipped[r.VaultSource]++
-		}
-		return true
-	}); err != nil {
+	if err := mv.scan(ctx, func(r store.Credential) bool { mv.count(&rep, r); return true }); err != nil {
 		return rep, err
 	}
 	rep.Remaining = rep.ToMove
 	if o.DryRun || rep.ToMove == 0 {
 		return rep, nil
 	}
-	total := rep.ToMove
-	if o.Limit > 0 && o.Limit < total {
-		total = o.Limit
+	return rep, mv.move(ctx, &rep)
+}
+
+// migration is one run of Migrate over an organization's credentials.
+type migration struct {
+	m       *Maintenance
+	orgID   string
+	current string
+	opts    MigrateOptions
+	all     bool
+}
+
+// movable says whether r is to move in this run.
+func (mv *migration) movable(r store.Credential) bool { return mv.all || mv.opts.From[r.VaultSource] }
+
+// scan calls each for every credential stored elsewhere than the current
+// configuration, a page at a time, until each returns false.
+func (mv *migration) scan(ctx context.Context, each func(store.Credential) bool) error {
+	after := ""
+	for {
+		rows, err := mv.m.s.store.ScanCredentials(ctx, mv.orgID, after, scanPage)
+		if err != nil {
+			return err
+		}
+		for _, r := range rows {
+			if r.VaultSource != mv.current && !each(r) {
+				return nil
+			}
+		}
+		if len(rows) < scanPage {
+			return nil
+		}
+		after = rows[len(rows)-1].ID
 	}
-	// Second pass: move them, page by page, up to the limit.
+}
+
+// count adds r to the first pass's figures.
+func (mv *migration) count(rep *MigrateReport, r store.Credential) {
+	rep.BySource[r.VaultSource]++
+	if mv.movable(r) {
+		rep.ToMove++
+	} else {
+		rep.Skipped[r.VaultSource]++
+	}
+}
+
+// move is the second pass: the movable credentials, page by page, up to
+// the limit. A database outage or the end of ctx stops it; any other
+// failure is reported and the run goes on.
+func (mv *migration) move(ctx context.Context, rep *MigrateReport) error {
+	total := rep.ToMove
+	if mv.opts.Limit > 0 && mv.opts.Limit < total {
+		total = mv.opts.Limit
+	}
 	done := 0
 	var stop error
-	err = scan(func(r store.Credential) bool {
-		if !movable(r) {
+	err := mv.scan(ctx, func(r store.Credential) bool {
+		if !mv.movable(r) {
 			return true
 		}
 		if done == total {
@@ -486,31 +539,27 @@ func (m *Maintenance) Migrate(ctx context.Context, orgID string, o MigrateOption
 		if stop = ctx.Err(); stop != nil {
 			return false
 		}
-		if err := s.migrateOne(ctx, r); err != nil {
-			if errors.Is(err, store.ErrUnavailable) {
-				stop = err
-				return false
-			}
+		if err := mv.m.s.migrateOne(ctx, r); errors.Is(err, store.ErrUnavailable) {
+			stop = err
+			return false
+		} else if err != nil {
 			rep.Failed = append(rep.Failed, MigrateFailure{CredentialID: r.ID, StoredBy: r.VaultSource, Error: err.Error()})
-			s.log.WarnContext(ctx, "could not migrate a credential; it stays where it is", slog.String("organization_id", orgID),
+			mv.m.s.log.WarnContext(ctx, "could not migrate a credential; it stays where it is", slog.String("organization_id", mv.orgID),
 				slog.String("credential_id", r.ID), slog.String("stored_by", r.VaultSource), slog.String("error", err.Error()))
 		} else {
 			rep.Migrated++
 			rep.Remaining--
 		}
 		done++
-		if o.Progress != nil {
-			o.Progress(done, total)
+		if mv.opts.Progress != nil {
+			mv.opts.Progress(done, total)
 		}
 		return true
 	})
 	if stop != nil {
-		return rep, stop
+		return stop
 	}
-	if err != nil {
-		return rep, err
-	}
-	return rep, nil
+	return err
 }
 
 // migrateOne moves one row's item to the current service.
