@@ -543,42 +543,9 @@ func (s *Service) List(ctx context.Context, orgID string, o ListOptions) (Page, 
 }
 
 func (s *Service) list(ctx context.Context, orgID string, o ListOptions) ([]View, string, error) {
-	if o.Page == 0 {
-		o.Page = 1
-	}
-	if o.PageSize == 0 {
-		o.PageSize = DefaultPageSize
-	}
-	switch {
-	case o.Page < 1:
-		return nil, "", problem.Invalid("page", "must be 1 or more")
-	case o.Page > 1_000_000:
-		return nil, "", problem.Invalid("page", "is too large")
-	case o.PageSize < 1 || o.PageSize > MaxPageSize:
-		return nil, "", problem.Invalid("page_size", "must be between 1 and %d", MaxPageSize)
-	case o.Type != "" && !o.Type.Valid():
-		return nil, "", vault.InvalidType("credential_type")
-	case len(o.Search) > 256:
-		return nil, "", problem.Invalid("search", "must be at most 256 characters")
-	}
-	if err := vault.CheckText("search", o.Search); err != nil {
+	after, err := o.check()
+	if err != nil {
 		return nil, "", err
-	}
-	if err := vault.CheckText("folder_id", o.FolderID); err != nil || len(o.FolderID) > 128 {
-		return nil, "", problem.Invalid("folder_id", "is not a valid folder id")
-	}
-	if err := vault.CheckText("vault_type", o.VaultType); err != nil {
-		return nil, "", err
-	}
-	var after *store.Position
-	if o.Cursor != "" {
-		var err error
-		if after, err = decodeCursor(o.Cursor); err != nil {
-			return nil, "", err
-		}
-	} else if (o.Page-1)*o.PageSize > MaxOffset {
-		return nil, "", problem.Invalid("page", "is too deep: (page-1) × page_size may skip at most %d credentials; "+
-			"continue with the cursor this listing returns in X-Next-Cursor (?cursor=...), which skips nothing", MaxOffset)
 	}
 	if o.VaultType != "" && o.VaultType != VaultTypeCustom {
 		return []View{}, "", nil
@@ -598,6 +565,46 @@ func (s *Service) list(ctx context.Context, orgID string, o ListOptions) ([]View
 		next = encodeCursor(store.Position{CreatedAt: last.CreatedAt, ID: last.ID})
 	}
 	return out, next, nil
+}
+
+// check fills o's defaults and checks every parameter, naming the wrong
+// one; it returns the cursor's position (nil without a cursor).
+func (o *ListOptions) check() (*store.Position, error) {
+	if o.Page == 0 {
+		o.Page = 1
+	}
+	if o.PageSize == 0 {
+		o.PageSize = DefaultPageSize
+	}
+	switch {
+	case o.Page < 1:
+		return nil, problem.Invalid("page", "must be 1 or more")
+	case o.Page > 1_000_000:
+		return nil, problem.Invalid("page", "is too large")
+	case o.PageSize < 1 || o.PageSize > MaxPageSize:
+		return nil, problem.Invalid("page_size", "must be between 1 and %d", MaxPageSize)
+	case o.Type != "" && !o.Type.Valid():
+		return nil, vault.InvalidType("credential_type")
+	case len(o.Search) > 256:
+		return nil, problem.Invalid("search", "must be at most 256 characters")
+	}
+	if err := vault.CheckText("search", o.Search); err != nil {
+		return nil, err
+	}
+	if err := vault.CheckText("folder_id", o.FolderID); err != nil || len(o.FolderID) > 128 {
+		return nil, problem.Invalid("folder_id", "is not a valid folder id")
+	}
+	if err := vault.CheckText("vault_type", o.VaultType); err != nil {
+		return nil, err
+	}
+	if o.Cursor != "" {
+		return decodeCursor(o.Cursor)
+	}
+	if (o.Page-1)*o.PageSize > MaxOffset {
+		return nil, problem.Invalid("page", "is too deep: (page-1) × page_size may skip at most %d credentials; "+
+			"continue with the cursor this listing returns in X-Next-Cursor (?cursor=...), which skips nothing", MaxOffset)
+	}
+	return nil, nil
 }
 
 // Keep names the optional parts of a credential that an update left out

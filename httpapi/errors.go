@@ -175,42 +175,23 @@ func (s *server) handleError(err error, c echo.Context) {
 	}
 	code, msg := statusOf(err)
 	if errors.Is(err, echo.ErrNotFound) && s.echo != nil {
-		// The router's "no route": a path served for other methods is a
-		// 405 naming them, not a 404.
-		if allow := s.allowedMethods(c.Request()); len(allow) > 0 {
-			c.Response().Header().Set("Allow", strings.Join(allow, ", "))
-			code = http.StatusMethodNotAllowed
-			msg = "method " + httpx.MethodLabel(c.Request().Method) + " is not allowed here; allowed: " + strings.Join(allow, ", ")
-		}
+		code, msg = s.notRouted(c, code, msg)
 	}
+	h := c.Response().Header()
 	if code == http.StatusMethodNotAllowed {
 		// HEAD is served wherever GET is.
-		h := c.Response().Header()
 		if allow := h.Get("Allow"); strings.Contains(allow, http.MethodGet) && !strings.Contains(allow, http.MethodHead) {
 			h.Set("Allow", allow+", "+http.MethodHead)
 		}
 	}
-	// The access log writes the one line of this request: for a 5xx with
-	// the internal details (errors never carry secrets), for a 4xx with the
-	// rule that refused it (never the value).
-	if code >= 500 {
-		c.Set(logErrorKey, err.Error())
-		var ue *vault.UpstreamError
-		if errors.As(err, &ue) && ue.Answer != nil {
-			c.Set(logUpstreamKey, ue.Answer)
+	logOutcome(c, err, code)
+	if h.Get("Retry-After") == "" {
+		switch code {
+		case http.StatusTooManyRequests:
+			h.Set("Retry-After", "1")
+		case http.StatusServiceUnavailable:
+			h.Set("Retry-After", "5") // ours and temporary
 		}
-		if rejectedToken(err) {
-			c.Set(logLevelKey, slog.LevelWarn)
-			c.Set(logReasonKey, "the organization's custom credential service rejected its API token: check its configuration")
-		}
-	} else if code >= 400 {
-		c.Set(logReasonKey, reasonOf(err, code))
-	}
-	if code == http.StatusTooManyRequests && c.Response().Header().Get("Retry-After") == "" {
-		c.Response().Header().Set("Retry-After", "1")
-	}
-	if code == http.StatusServiceUnavailable && c.Response().Header().Get("Retry-After") == "" {
-		c.Response().Header().Set("Retry-After", "5") // ours and temporary
 	}
 	if head, _ := c.Get(headKey).(bool); head || c.Request().Method == http.MethodHead {
 		_ = c.NoContent(code)
@@ -224,6 +205,38 @@ func (s *server) handleError(err error, c echo.Context) {
 		return
 	}
 	_ = c.JSON(code, errorBody{Detail: msg})
+}
+
+// notRouted answers the router's "no route": a path served for other
+// methods is a 405 naming them, not a 404.
+func (s *server) notRouted(c echo.Context, code int, msg string) (int, string) {
+	allow := s.allowedMethods(c.Request())
+	if len(allow) == 0 {
+		return code, msg
+	}
+	c.Response().Header().Set("Allow", strings.Join(allow, ", "))
+	return http.StatusMethodNotAllowed, "method " + httpx.MethodLabel(c.Request().Method) + " is not allowed here; allowed: " + strings.Join(allow, ", ")
+}
+
+// logOutcome tells the access log, which writes the one line of this
+// request, what to say of the error: for a 5xx the internal details
+// (errors never carry secrets), for a 4xx the rule that refused it (never
+// the value).
+func logOutcome(c echo.Context, err error, code int) {
+	switch {
+	case code >= 500:
+		c.Set(logErrorKey, err.Error())
+		var ue *vault.UpstreamError
+		if errors.As(err, &ue) && ue.Answer != nil {
+			c.Set(logUpstreamKey, ue.Answer)
+		}
+		if rejectedToken(err) {
+			c.Set(logLevelKey, slog.LevelWarn)
+			c.Set(logReasonKey, "the organization's custom credential service rejected its API token: check its configuration")
+		}
+	case code >= 400:
+		c.Set(logReasonKey, reasonOf(err, code))
+	}
 }
 
 // codedDetail is Skyvern's structured error detail.
