@@ -252,6 +252,8 @@ func (p *Platform) newHandler(cfg config.Config, kr *keyring.Keyring, reg promet
 		Folders:        p.Folders,
 		OTP:            p.OTPCodes,
 		Audit:          p.Organizations,
+		Keys:           p.Organizations,
+		Denials:        p.Organizations,
 		Ready:          func(ctx context.Context) error { return p.ready(ctx, kr) },
 		Warnings:       p.replicationWarnings,
 		Registerer:     reg,

@@ -88,7 +88,8 @@ func TestOrganizationKeys(t *testing.T) {
 			if err != nil || pr.OrganizationID != created.OrganizationID {
 				t.Fatalf("authenticate: %+v %v", pr, err)
 			}
-			second, secondID, err := p.Organizations.AddKey(ctx, created.OrganizationID)
+			added, err := p.Organizations.AddKey(ctx, created.OrganizationID, org.KeyOptions{})
+			second, secondID := added.APIKey, added.APIKeyID
 			if err != nil {
 				t.Fatal(err)
 			}

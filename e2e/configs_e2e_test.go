@@ -15,6 +15,7 @@ import (
 	"github.com/credvault/credvault/internal/fakeservice"
 	"github.com/credvault/credvault/internal/keyring"
 	"github.com/credvault/credvault/internal/testdb"
+	"github.com/credvault/credvault/org"
 )
 
 const svcToken = "svc-token-7c1f3a9e55d2b8"
@@ -189,7 +190,7 @@ func TestAuthIsRequired(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, testdb.Postgres)
 	orgID, key := h.org("A")
-	if _, _, err := h.p.Organizations.AddKey(context.Background(), orgID); err != nil {
+	if _, err := h.p.Organizations.AddKey(context.Background(), orgID, org.KeyOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	keys, _ := testStore(h.p).ListAPIKeys(context.Background(), orgID)

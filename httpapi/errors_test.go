@@ -55,6 +55,7 @@ var statusTable = map[string]struct {
 	"org.ErrUnauthorized":    {org.ErrUnauthorized, 401},
 	"org.ErrNoConfiguration": {org.ErrNoConfiguration, 404},
 	"org.ErrInvalidName":     {org.ErrInvalidName, 400},
+	"org.ErrKeyExpired":      {org.ErrKeyExpired, 401},
 
 	"vault.ErrNotConfigured":        {vault.ErrNotConfigured, 400},
 	"vault.ErrItemGone":             {vault.ErrItemGone, 502},

@@ -16,14 +16,20 @@ import (
 	"github.com/credvault/credvault/vault"
 )
 
-// fakeAuth accepts one key.
+// fakeAuth accepts an admin key (cvk_good) and one key of each role
+// (cvk_admin, cvk_member, cvk_agent).
 type fakeAuth struct{}
 
 func (fakeAuth) Authenticate(_ context.Context, key string) (org.Principal, error) {
-	if key != "cvk_good" {
-		return org.Principal{}, org.ErrUnauthorized
+	if key == "cvk_good" {
+		return org.Principal{OrganizationID: "org_1", KeyID: "key_1", Role: org.RoleAdmin}, nil
 	}
-	return org.Principal{OrganizationID: "org_1", KeyID: "key_1"}, nil
+	for _, r := range org.Roles {
+		if key == "cvk_"+r.String() {
+			return org.Principal{OrganizationID: "org_1", KeyID: "key_" + r.String(), Role: r}, nil
+		}
+	}
+	return org.Principal{}, org.ErrUnauthorized
 }
 
 // panicky is a credential service whose reads panic with a secret in the

@@ -23,9 +23,10 @@ import (
 // it: the handlers' own work (decoding, statuses, shapes) is what is
 // tested.
 type stubs struct {
-	mu    sync.Mutex
-	calls []string
-	fail  error
+	mu     sync.Mutex
+	calls  []string
+	denied []string
+	fail   error
 }
 
 func (s *stubs) call(name string) error {
@@ -133,11 +134,27 @@ func (s auditStub) AuditPage(context.Context, string, int, int) ([]org.AuditView
 	return []org.AuditView{}, s.call("audit")
 }
 
+type keyStub struct{ *stubs }
+
+func (s keyStub) AddKey(_ context.Context, _ string, o org.KeyOptions) (org.CreatedKey, error) {
+	return org.CreatedKey{APIKeyID: "key_new", APIKey: "cvk_new", Role: o.Role}, s.call("addkey")
+}
+func (s keyStub) Keys(context.Context, string) ([]org.KeyView, error) {
+	return []org.KeyView{{APIKeyID: "key_admin", Role: org.RoleAdmin}, {APIKeyID: "key_good", Role: org.RoleAdmin},
+		{APIKeyID: "key_member", Role: org.RoleMember}, {APIKeyID: "key_agent", Role: org.RoleAgent}, {APIKeyID: "key_1", Role: org.RoleAdmin}}, s.call("keys")
+}
+func (s keyStub) RevokeKey(context.Context, string, string) error { return s.call("revoke") }
+func (s keyStub) RecordDenial(_ context.Context, _ org.Principal, route string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.denied = append(s.denied, route)
+}
+
 func newStubServer(t *testing.T, ready func(context.Context) error) (*httptest.Server, *stubs) {
 	t.Helper()
 	st := &stubs{}
 	h := httpapi.New(httpapi.Deps{Auth: fakeAuth{}, Configs: st, Credentials: credStub{st}, Migrator: credStub{st},
-		Folders: folderStub{st}, OTP: otpStub{st}, Audit: auditStub{st}, Ready: ready})
+		Folders: folderStub{st}, OTP: otpStub{st}, Audit: auditStub{st}, Keys: keyStub{st}, Denials: keyStub{st}, Ready: ready})
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
 	return srv, st

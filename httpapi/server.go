@@ -57,6 +57,10 @@ type Deps struct {
 	OTP OTPService
 	// Audit serves the organization's audit trail (/audit-events).
 	Audit AuditService
+	// Keys serves the API key routes (/keys); nil leaves them out.
+	Keys KeyService
+	// Denials, when set, audits every request refused by its key's role.
+	Denials DenialRecorder
 	// Registerer receives the HTTP metrics; Gatherer serves /metrics.
 	// Both default to a new private registry.
 	Registerer prometheus.Registerer
@@ -149,8 +153,8 @@ func New(d Deps) http.Handler {
 	}
 	s.settingsRoutes(e)
 
-	for _, prefix := range []string{"/api/v1", "/v1"} {
-		g := e.Group(prefix, s.authenticate)
+	for _, prefix := range apiPrefixes {
+		g := e.Group(prefix, s.authenticate, s.authorize)
 		s.configRoutes(g)
 		s.credentialRoutes(g)
 		s.folderRoutes(g)
@@ -158,6 +162,9 @@ func New(d Deps) http.Handler {
 		s.skyvernRoutes(g)
 		if s.Audit != nil {
 			g.GET("/audit-events", s.auditEvents)
+		}
+		if s.Keys != nil {
+			s.keyRoutes(g)
 		}
 	}
 	return e

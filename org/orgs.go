@@ -39,6 +39,39 @@ const apiKeyPrefix = "cvk_"
 type Principal struct {
 	OrganizationID string
 	KeyID          string
+	// Role is what the key may do.
+	Role Role
+	// expires is when the key stops working, in Unix nanoseconds (0:
+	// never).
+	expires int64
+}
+
+// ErrKeyExpired is a key past its expiry: a 401 saying so.
+var ErrKeyExpired = problem.Public("this API key has expired: use another, or create one (credvault org add-key, or POST /api/v1/keys with an admin key)",
+	problem.ErrUnauthorized)
+
+// MaxKeyLifetime bounds a key's expiry (ten years).
+const MaxKeyLifetime = 10 * 365 * 24 * time.Hour
+
+// KeyOptions describe a new API key.
+type KeyOptions struct {
+	// Role is what the key may do (RoleAdmin when zero).
+	Role Role
+	// Name says what the key is for (at most 200 characters).
+	Name string
+	// Expires is how long the key works (0: until revoked; at most
+	// MaxKeyLifetime).
+	Expires time.Duration
+}
+
+// CreatedKey is a new API key. Key is shown once: only its hash is kept.
+type CreatedKey struct {
+	APIKeyID  string     `json:"api_key_id"`
+	APIKey    string     `json:"api_key"`
+	Role      Role       `json:"role"`
+	Name      string     `json:"name"`
+	CreatedAt time.Time  `json:"created_at"`
+	ExpiresAt *time.Time `json:"expires_at"`
 }
 
 // CreatedOrganization is the answer to creating an organization. APIKey is shown
@@ -127,7 +160,7 @@ func (o *Organizations) Create(ctx context.Context, name string) (CreatedOrganiz
 	}
 	now := o.store.Now()
 	org := store.Organization{ID: store.NewID("org"), Name: name, CreatedAt: now, ModifiedAt: now}
-	k := store.APIKey{ID: store.NewID("key"), OrganizationID: org.ID, KeyHash: HashAPIKey(key), CreatedAt: now}
+	k := store.APIKey{ID: store.NewID("key"), OrganizationID: org.ID, KeyHash: HashAPIKey(key), CreatedAt: now, Role: RoleAdmin.String()}
 	if err := o.store.CreateOrganization(ctx, org, k); err != nil {
 		return CreatedOrganization{}, err
 	}
@@ -135,20 +168,46 @@ func (o *Organizations) Create(ctx context.Context, name string) (CreatedOrganiz
 }
 
 // AddKey creates another API key for an existing organization (to rotate
-// keys without downtime) and returns it with its id.
-func (o *Organizations) AddKey(ctx context.Context, orgID string) (key, keyID string, err error) {
-	if _, err := o.store.GetOrganization(ctx, orgID); err != nil {
-		return "", "", err
+// keys without downtime, or to give a run a key that can only read).
+func (o *Organizations) AddKey(ctx context.Context, orgID string, opts KeyOptions) (CreatedKey, error) {
+	if opts.Role == 0 {
+		opts.Role = RoleAdmin
 	}
-	key, err = newAPIKey()
+	opts.Name = strings.TrimSpace(opts.Name)
+	switch {
+	case opts.Role.String() == "none":
+		return CreatedKey{}, problem.Invalid("role", "must be admin, member or agent")
+	case utf8.RuneCountInString(opts.Name) > 200:
+		return CreatedKey{}, problem.Invalid("name", "must be at most 200 characters")
+	case opts.Expires < 0 || opts.Expires > MaxKeyLifetime:
+		return CreatedKey{}, problem.Invalid("expires", "must be between 1s and 87600h (ten years), or unset for a key that works until revoked")
+	}
+	if err := o.Exists(ctx, orgID); err != nil {
+		return CreatedKey{}, err
+	}
+	key, err := newAPIKey()
 	if err != nil {
-		return "", "", err
+		return CreatedKey{}, err
 	}
-	k := store.APIKey{ID: store.NewID("key"), OrganizationID: orgID, KeyHash: HashAPIKey(key), CreatedAt: o.store.Now()}
+	now := o.store.Now()
+	k := store.APIKey{ID: store.NewID("key"), OrganizationID: orgID, KeyHash: HashAPIKey(key), CreatedAt: now,
+		Role: opts.Role.String(), Name: opts.Name}
+	if opts.Expires > 0 {
+		at := now.Add(opts.Expires)
+		k.ExpiresAt = &at
+	}
 	if err := o.store.CreateAPIKey(ctx, k); err != nil {
-		return "", "", err
+		return CreatedKey{}, err
 	}
-	return key, k.ID, nil
+	return CreatedKey{APIKeyID: k.ID, APIKey: key, Role: opts.Role, Name: k.Name, CreatedAt: now.UTC(), ExpiresAt: utc(k.ExpiresAt)}, nil
+}
+
+func utc(t *time.Time) *time.Time {
+	if t == nil {
+		return nil
+	}
+	u := t.UTC()
+	return &u
 }
 
 // RevokeKey revokes an API key of orgID; requests with it then get 401.
@@ -170,6 +229,9 @@ func (o *Organizations) Authenticate(ctx context.Context, key string) (Principal
 	p, age, ok := o.keys.GetAge([sha256.Size]byte(hash))
 	if !ok {
 		return o.lookup(ctx, hash)
+	}
+	if p.expires != 0 && o.now().UnixNano() >= p.expires {
+		return Principal{}, ErrKeyExpired
 	}
 	if o.MustCheck == nil || !o.MustCheck(age) {
 		return p, nil
@@ -198,7 +260,20 @@ func (o *Organizations) lookup(ctx context.Context, hash []byte) (Principal, err
 	if subtle.ConstantTimeCompare(k.KeyHash, hash) != 1 || k.RevokedAt != nil {
 		return Principal{}, ErrUnauthorized
 	}
-	p := Principal{OrganizationID: k.OrganizationID, KeyID: k.ID}
+	role, err := ParseRole(k.Role)
+	if err != nil {
+		return Principal{}, ErrUnauthorized // a role this binary does not know grants nothing
+	}
+	p := Principal{OrganizationID: k.OrganizationID, KeyID: k.ID, Role: role}
+	ttl := o.KeyTTL
+	if k.ExpiresAt != nil {
+		left := k.ExpiresAt.Sub(o.now())
+		if left <= 0 {
+			return Principal{}, ErrKeyExpired
+		}
+		p.expires = k.ExpiresAt.UnixNano()
+		ttl = min(ttl, left)
+	}
 	// A lookup happens about once a minute per key and process (the
 	// cache), so recording the use here costs little.
 	_ = o.store.TouchAPIKey(ctx, k.ID)
@@ -206,8 +281,8 @@ func (o *Organizations) lookup(ctx context.Context, hash []byte) (Principal, err
 		if o.gen.Load() == gen { // nothing was revoked while we read
 			// The two ids share one allocation.
 			both := p.OrganizationID + p.KeyID
-			cached := Principal{OrganizationID: both[:len(p.OrganizationID)], KeyID: both[len(p.OrganizationID):]}
-			o.keys.AddLocked([sha256.Size]byte(hash), cached, o.KeyTTL)
+			cached := Principal{OrganizationID: both[:len(p.OrganizationID)], KeyID: both[len(p.OrganizationID):], Role: p.Role, expires: p.expires}
+			o.keys.AddLocked([sha256.Size]byte(hash), cached, ttl)
 		}
 	})
 	return p, nil
@@ -236,9 +311,17 @@ func (o *Organizations) List(ctx context.Context) ([]OrganizationView, error) {
 // KeyView is an API key as the CLI lists it: never the key or its hash.
 type KeyView struct {
 	APIKeyID   string     `json:"api_key_id"`
+	Role       Role       `json:"role"`
+	Name       string     `json:"name"`
 	CreatedAt  time.Time  `json:"created_at"`
 	LastUsedAt *time.Time `json:"last_used_at"`
+	ExpiresAt  *time.Time `json:"expires_at"`
 	RevokedAt  *time.Time `json:"revoked_at"`
+}
+
+// Active reports whether the key still works at now.
+func (k KeyView) Active(now time.Time) bool {
+	return k.RevokedAt == nil && (k.ExpiresAt == nil || now.Before(*k.ExpiresAt))
 }
 
 // Exists reports an organization that does not exist as "organization
@@ -264,7 +347,9 @@ func (o *Organizations) Keys(ctx context.Context, orgID string) ([]KeyView, erro
 	}
 	out := make([]KeyView, len(ks))
 	for i, k := range ks {
-		out[i] = KeyView{APIKeyID: k.ID, CreatedAt: k.CreatedAt.UTC(), LastUsedAt: k.LastUsedAt, RevokedAt: k.RevokedAt}
+		role, _ := ParseRole(k.Role)
+		out[i] = KeyView{APIKeyID: k.ID, Role: role, Name: k.Name, CreatedAt: k.CreatedAt.UTC(), LastUsedAt: utc(k.LastUsedAt),
+			ExpiresAt: utc(k.ExpiresAt), RevokedAt: utc(k.RevokedAt)}
 	}
 	return out, nil
 }

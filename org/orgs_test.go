@@ -22,11 +22,12 @@ func TestOrganizationsKeysAndAudit(t *testing.T) {
 	ctx := context.Background()
 	configs, orgs, _, st := realConfigs(t, nil)
 	c, _ := orgs.Create(ctx, "Acme")
-	key, keyID, err := orgs.AddKey(ctx, c.OrganizationID)
+	added, err := orgs.AddKey(ctx, c.OrganizationID, org.KeyOptions{})
+	key, keyID := added.APIKey, added.APIKeyID
 	if err != nil || !strings.HasPrefix(key, "cvk_") {
 		t.Fatalf("add key: %v", err)
 	}
-	if _, _, err := orgs.AddKey(ctx, "org_nope"); !errors.Is(err, problem.ErrNotFound) {
+	if _, err := orgs.AddKey(ctx, "org_nope", org.KeyOptions{}); !errors.Is(err, problem.ErrNotFound) {
 		t.Fatalf("a key for an unknown organization: %v", err)
 	}
 	if p, err := orgs.Authenticate(ctx, key); err != nil || p.KeyID != keyID {

@@ -24,6 +24,7 @@ type OrgStore interface {
 	TouchAPIKey(ctx context.Context, keyID string) error
 	ListAuditEvents(ctx context.Context, orgID string) ([]store.AuditEvent, error)
 	ListAuditEventsPage(ctx context.Context, orgID string, offset, limit int) ([]store.AuditEvent, error)
+	InsertAuditEvent(ctx context.Context, e store.AuditEvent) error
 }
 
 // ConfigStore is what saved configurations need: the rows,

@@ -21,6 +21,12 @@ type APIKey struct {
 	// LastUsedAt is when the key was last looked up (requests in between
 	// are served from the key cache).
 	LastUsedAt *time.Time
+	// Role is what the key may do: "admin", "member" or "agent".
+	Role string
+	// Name says what the key is for ("" when not given).
+	Name string
+	// ExpiresAt is when the key stops working (nil: never).
+	ExpiresAt *time.Time
 }
 
 // AuthToken is an organization's saved service configuration. The whole

@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/credvault/credvault"
+	"github.com/credvault/credvault/org"
 )
 
 func orgCmd(out output, stderr io.Writer) *cobra.Command {
@@ -57,7 +58,7 @@ func orgCmd(out output, stderr io.Writer) *cobra.Command {
 
 	keys := &cobra.Command{
 		Use:     "keys",
-		Short:   "List an organization's API keys (ids, created, last used, revoked; never the keys)",
+		Short:   "List an organization's API keys (ids, roles, names, created, last used, expiry, revoked; never the keys)",
 		Example: "  credvault org keys --org org_0190...",
 		Args:    noArgs,
 		RunE: withPlatform(func(ctx context.Context, p *credvault.Platform) error {
@@ -66,9 +67,10 @@ func orgCmd(out output, stderr io.Writer) *cobra.Command {
 				return err
 			}
 			return out.print(ks, func(w io.Writer) {
-				fmt.Fprintln(w, "KEY ID\tCREATED\tLAST USED\tREVOKED")
+				fmt.Fprintln(w, "KEY ID\tROLE\tNAME\tCREATED\tLAST USED\tEXPIRES\tREVOKED")
 				for _, k := range ks {
-					fmt.Fprintf(w, "%s\t%s\t%s\t%s\n", k.APIKeyID, k.CreatedAt.Format(time.RFC3339), when(k.LastUsedAt), when(k.RevokedAt))
+					fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", k.APIKeyID, k.Role, k.Name, k.CreatedAt.Format(time.RFC3339), when(k.LastUsedAt),
+						when(k.ExpiresAt), when(k.RevokedAt))
 				}
 			})
 		}),
@@ -76,21 +78,39 @@ func orgCmd(out output, stderr io.Writer) *cobra.Command {
 	keys.Flags().StringVar(&orgID, "org", "", "organization id")
 	_ = keys.MarkFlagRequired("org")
 
+	var role, keyName string
+	var expires time.Duration
 	addKey := &cobra.Command{
-		Use:     "add-key",
-		Short:   "Add another API key to an organization (for rotation); prints it once",
-		Example: "  credvault org add-key --org org_0190...",
+		Use:   "add-key",
+		Short: "Add an API key to an organization (for rotation, or a run's read-only key); prints it once",
+		Long: "Add an API key to an organization. --role says what it may do: admin (everything: the service configuration, " +
+			"migrations, keys, the audit trail), member (credentials, folders and pushed codes: read and write) or agent " +
+			"(read what an automation run needs: credentials, TOTP codes, pushed codes). --expires makes it stop working after that long.",
+		Example: "  credvault org add-key --org org_0190...\n  credvault org add-key --org org_0190... --role agent --name nightly-run --expires 720h",
 		Args:    noArgs,
 		RunE: withPlatform(func(ctx context.Context, p *credvault.Platform) error {
-			key, id, err := p.Organizations.AddKey(ctx, orgID)
+			r, err := org.ParseRole(role)
+			if err != nil {
+				return usageError{fmt.Sprintf("--role must be admin, member or agent, got %q", role)}
+			}
+			if expires < 0 {
+				return usageError{"--expires must be a positive duration such as 720h"}
+			}
+			k, err := p.Organizations.AddKey(ctx, orgID, org.KeyOptions{Role: r, Name: keyName, Expires: expires})
 			if err != nil {
 				return err
 			}
-			res := map[string]string{"organization_id": orgID, "api_key_id": id, "api_key": key}
-			return out.print(res, func(w io.Writer) { fmt.Fprintf(w, "api key id\t%s\napi key\t%s\t(shown once)\n", id, key) })
+			res := map[string]any{"organization_id": orgID, "api_key_id": k.APIKeyID, "api_key": k.APIKey, "role": k.Role,
+				"name": k.Name, "expires_at": k.ExpiresAt}
+			return out.print(res, func(w io.Writer) {
+				fmt.Fprintf(w, "api key id\t%s\napi key\t%s\t(shown once)\nrole\t%s\nexpires\t%s\n", k.APIKeyID, k.APIKey, k.Role, when(k.ExpiresAt))
+			})
 		}),
 	}
 	addKey.Flags().StringVar(&orgID, "org", "", "organization id")
+	addKey.Flags().StringVar(&role, "role", "admin", "what the key may do: admin, member or agent")
+	addKey.Flags().StringVar(&keyName, "name", "", "what the key is for (shown by `org keys`)")
+	addKey.Flags().DurationVar(&expires, "expires", 0, "stop working after this long, such as 720h (default: until revoked)")
 	_ = addKey.MarkFlagRequired("org")
 
 	revoke := &cobra.Command{

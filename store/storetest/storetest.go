@@ -45,7 +45,7 @@ func Organizations(t testing.TB, st *sqlstore.Store, ids ...string) {
 	now := st.Now()
 	for _, id := range ids {
 		if err := st.CreateOrganization(context.Background(), store.Organization{ID: id, Name: id, CreatedAt: now, ModifiedAt: now},
-			store.APIKey{ID: "key_" + id, OrganizationID: id, KeyHash: []byte(id), CreatedAt: now}); err != nil {
+			store.APIKey{ID: "key_" + id, OrganizationID: id, KeyHash: []byte(id), CreatedAt: now, Role: "admin"}); err != nil {
 			t.Fatalf("storetest: create organization %s: %v", id, err)
 		}
 	}
