@@ -392,6 +392,19 @@ func TestAuditListCommand(t *testing.T) {
 			t.Fatal(e)
 		}
 	}
+	code, out, _ = runCLI("org", "add-key", "--org", created["organization_id"], "--role", "agent", "--name", "nightly", "--expires", "720h")
+	var agent map[string]any
+	if code != 0 || json.Unmarshal([]byte(out), &agent) != nil || agent["role"] != "agent" || agent["name"] != "nightly" || agent["expires_at"] == nil ||
+		!strings.HasPrefix(agent["api_key"].(string), "cvk_") {
+		t.Fatalf("add-key --role agent: exit %d %s", code, out)
+	}
+	if code, _, e := runCLI("org", "add-key", "--org", created["organization_id"], "--role", "owner"); code != 2 || !strings.Contains(e, "--role must be admin, member or agent") {
+		t.Fatalf("add-key --role owner: exit %d %s", code, e)
+	}
+	code, out, _ = runCLI("org", "keys", "--org", created["organization_id"])
+	if code != 0 || strings.Count(out, `"role":"admin"`) != 3 || strings.Count(out, `"role":"agent"`) != 1 || strings.Contains(out, agent["api_key"].(string)) {
+		t.Fatalf("org keys: exit %d %s", code, out)
+	}
 	code, out, _ = runCLI("audit", "list", "--org", created["organization_id"], "--limit", "1")
 	var events []map[string]any
 	if code != 0 || json.Unmarshal([]byte(out), &events) != nil || len(events) > 1 {
