@@ -16,6 +16,7 @@ import (
 
 	"github.com/credvault/credvault/internal/fakeservice"
 	"github.com/credvault/credvault/internal/testdb"
+	"github.com/credvault/credvault/org"
 	"github.com/credvault/credvault/vault"
 )
 
@@ -92,7 +93,7 @@ func TestSettingsPageInChromium(t *testing.T) {
 	exe := chromiumPath(t)
 	h := newHarness(t, testdb.Postgres)
 	svc := fakeservice.New(t, svcToken)
-	_, key := h.org("Acme")
+	orgID, key := h.org("Acme")
 
 	// Security headers.
 	resp, err := http.Get(h.srv.URL + "/settings")
@@ -127,6 +128,7 @@ func TestSettingsPageInChromium(t *testing.T) {
 	do(chromedp.SendKeys(chromedp.ID("api-key"), key), chromedp.Click(chromedp.ID("key-use")))
 	waitFor(t, ctx, "Not configured", text("status-badge")+` === 'Not configured'`)
 	waitFor(t, ctx, "which key is in use", text("key-hint")+fmt.Sprintf(`.includes(%q)`, key[:4]+"…"+key[len(key)-4:]))
+	waitFor(t, ctx, "the admin role", text("key-role")+` === 'Role: admin. This key can change the configuration.'`)
 
 	// A URL error names the field by its label, not its API path.
 	do(chromedp.SendKeys(chromedp.ID("base-url"), "http://credentials.example.com/api"),
@@ -195,6 +197,25 @@ func TestSettingsPageInChromium(t *testing.T) {
 	// Forget the key.
 	do(chromedp.Click(chromedp.ID("key-forget")))
 	waitFor(t, ctx, "the key to be forgotten", `sessionStorage.getItem('credvault.apiKey') === null && document.getElementById('config-fields').disabled`)
+
+	// A member key: the page says its role and keeps the form disabled;
+	// an agent key is not asked for the configuration at all.
+	for _, r := range []org.Role{org.RoleMember, org.RoleAgent} {
+		k, err := h.p.Organizations.AddKey(context.Background(), orgID, org.KeyOptions{Role: r})
+		if err != nil {
+			t.Fatal(err)
+		}
+		do(chromedp.SendKeys(chromedp.ID("api-key"), k.APIKey), chromedp.Click(chromedp.ID("key-use")))
+		waitFor(t, ctx, "the "+r.String()+" role", text("key-role")+fmt.Sprintf(`.startsWith('Role: %s. This key cannot change the configuration')`, r)+
+			` && document.getElementById('config-fields').disabled`)
+		if r == org.RoleAgent {
+			waitFor(t, ctx, "the agent's status", text("status-text")+`.startsWith("This key's role (agent)")`)
+		} else {
+			waitFor(t, ctx, "the member's status", text("status-badge")+` === 'Not configured'`)
+		}
+		do(chromedp.Click(chromedp.ID("key-forget")))
+		waitFor(t, ctx, "the key to be forgotten", `sessionStorage.getItem('credvault.apiKey') === null && document.getElementById('key-role').hidden`)
+	}
 
 	h.assertNoSecret(svcToken)
 }

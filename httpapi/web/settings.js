@@ -4,6 +4,7 @@
 (function () {
   const { storage, apiKey, call, keyLabel, url } = window.credvault;
   const API = url("api/v1/credentials/custom_credential");
+  const KEYS = url("api/v1/keys");
   const $ = (id) => document.getElementById(id);
   let busy = false;
 
@@ -48,9 +49,15 @@
     }
   }
 
+  // role is the key's role once known ("" before): only an admin key may
+  // change the configuration.
+  let role = "";
+
   function keyState(haveKey) {
+    if (!haveKey) role = "";
     $("key-forget").hidden = !haveKey;
-    $("config-fields").disabled = !haveKey;
+    $("config-fields").disabled = !haveKey || (role !== "" && role !== "admin");
+    $("key-role").hidden = !haveKey || role === "";
     $("key-hint").textContent = haveKey
       ? "Key " + keyLabel(apiKey()) + " in use for this tab. Forget it when you are done."
       : "Kept in this browser tab only (session storage) and sent as x-api-key.";
@@ -65,6 +72,28 @@
   }
 
   let envSource = false;
+
+  // loadRole asks which role the key has and says what it may do here.
+  async function loadRole() {
+    const { status, data } = await call("GET", KEYS + "/current");
+    if (status !== 200) return status;
+    role = data.role;
+    $("key-role").textContent = role === "admin"
+      ? "Role: admin. This key can change the configuration."
+      : "Role: " + role + ". This key cannot change the configuration: use an admin key for that.";
+    keyState(true);
+    return status;
+  }
+
+  async function loadKey() {
+    const st = await loadRole();
+    if (st === 401) return loadStatus(); // says the key was rejected
+    if (role === "agent") {
+      renderStatus("unknown", "This key's role (agent) reads credentials for automation runs; it cannot read or change the configuration.");
+      return true;
+    }
+    return loadStatus();
+  }
 
   async function loadStatus() {
     envSource = false;
@@ -116,7 +145,7 @@
       storage.set(k);
       $("api-key").value = "";
       keyState(true);
-      await loadStatus();
+      await loadKey();
     });
   });
 
@@ -184,5 +213,5 @@
     });
   });
 
-  if (apiKey()) { keyState(true); run(null, "", loadStatus); } else { keyState(false); }
+  if (apiKey()) { keyState(true); run(null, "", loadKey); } else { keyState(false); }
 })();
