@@ -67,6 +67,11 @@ func decodeJSONBody(c echo.Context, v any, allowEmpty bool) ([]byte, error) {
 	if dec.More() {
 		return nil, echo.NewHTTPError(http.StatusBadRequest, "request body must be a single JSON object")
 	}
+	// encoding/json keeps the last of two equal keys: which one a proxy,
+	// a log or a WAF in front of credvault read is anyone's guess.
+	if path, ok := duplicateKey(body); ok {
+		return nil, problem.Invalid(path, "appears twice in the request body: send each field once")
+	}
 	// encoding/json also matches field names case-insensitively ("Name"
 	// for "name"): names are exact here.
 	if name, ok := inexactField(body, reflect.TypeOf(v)); ok {
@@ -343,4 +348,84 @@ func secret(s string) vault.Secret { return vault.NewSecret(s) }
 func isUnknownField(err error) bool {
 	_, ok := problem.UnknownField(err)
 	return ok
+}
+
+// duplicateKey finds the first key that appears twice in one object of
+// body (valid JSON) and names it by its path ("config.api_token",
+// "sources[1].api_base_url"; each name cut to 64 characters).
+func duplicateKey(body []byte) (string, bool) {
+	type frame struct {
+		object bool
+		keys   map[string]bool
+		index  int    // the next element's index, in an array
+		key    string // the last key read, in an object
+		path   string
+		want   bool // an object expects a key next
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber()
+	var stack []*frame
+	child := func() string {
+		if len(stack) == 0 {
+			return ""
+		}
+		f := stack[len(stack)-1]
+		if f.object {
+			if f.path == "" {
+				return f.key
+			}
+			return f.path + "." + f.key
+		}
+		return fmt.Sprintf("%s[%d]", f.path, f.index)
+	}
+	// value marks the end of a value in the enclosing frame.
+	value := func() {
+		if len(stack) == 0 {
+			return
+		}
+		f := stack[len(stack)-1]
+		if f.object {
+			f.want = true
+		} else {
+			f.index++
+		}
+	}
+	for {
+		tok, err := dec.Token()
+		if err != nil {
+			return "", false // io.EOF, or not JSON (decoded before: cannot happen)
+		}
+		top := (*frame)(nil)
+		if len(stack) > 0 {
+			top = stack[len(stack)-1]
+		}
+		switch t := tok.(type) {
+		case json.Delim:
+			switch t {
+			case '{', '[':
+				stack = append(stack, &frame{object: t == '{', keys: map[string]bool{}, path: child(), want: t == '{'})
+			case '}', ']':
+				stack = stack[:len(stack)-1]
+				value()
+			}
+		case string:
+			if top != nil && top.object && top.want {
+				name := t
+				if r := []rune(name); len(r) > 64 {
+					name = string(r[:64]) + "…"
+				} else if name == "" {
+					name = `""`
+				}
+				top.key, top.want = name, false
+				if top.keys[t] {
+					return child(), true
+				}
+				top.keys[t] = true
+				continue
+			}
+			value()
+		default:
+			value()
+		}
+	}
 }

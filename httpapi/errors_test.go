@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"go/ast"
@@ -228,4 +229,42 @@ func appendMissing(missing []string, name string) []string {
 		}
 	}
 	return append(missing, name)
+}
+
+func TestDuplicateKeysAreNamed(t *testing.T) {
+	for _, c := range []struct {
+		body, want string
+	}{
+		{`{"name":"a","name":"b"}`, "name"},
+		{`{"config":{"api_base_url":"x","api_token":"a","api_token":"b"}}`, "config.api_token"},
+		{`{"sources":[{"api_base_url":"x"},{"api_token":"t","api_token":"u"}]}`, "sources[1].api_token"},
+		{`{"a":[1,{"b":2}],"c":{"d":[{"e":1,"e":2}]}}`, "c.d[0].e"},
+		{`{"credential":{"metadata":{"k":"1","k":"2"}}}`, "credential.metadata.k"},
+	} {
+		if got, ok := duplicateKey([]byte(c.body)); !ok || got != c.want {
+			t.Errorf("%s: %q %v, want %q", c.body, got, ok, c.want)
+		}
+	}
+	for _, body := range []string{`{"name":"a","credential":{"name":"b"}}`, `[{"a":1},{"a":2}]`, `{"a":{"x":1},"b":{"x":1}}`, `"x"`, `{}`} {
+		if got, ok := duplicateKey([]byte(body)); ok {
+			t.Errorf("%s: found %q, want none", body, got)
+		}
+	}
+}
+
+// FuzzDuplicateKey: any JSON document is walked without a panic, and a
+// key it names is one the document holds twice.
+func FuzzDuplicateKey(f *testing.F) {
+	for _, s := range []string{`{"a":1,"a":2}`, `{"a":[{"b":1,"b":2}]}`, `[[{}],{"x":{"y":[1,2,{"z":0}]}}]`, `{"\u0061":1,"a":2}`, `{}`, `1`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		if !json.Valid(body) {
+			return
+		}
+		path, ok := duplicateKey(body)
+		if ok && path == "" {
+			t.Fatalf("a duplicate without a name in %q", body)
+		}
+	})
 }
