@@ -93,7 +93,14 @@ type UpstreamError struct {
 	Retryable bool
 	// Unsent marks a failure before the request could reach the service.
 	Unsent bool
+	// Unresolved marks a host name that did not resolve: unreachable for
+	// now (a 503), retried only when the resolver says it is temporary.
+	Unresolved bool
 }
+
+// unreachable reports a transport failure that may pass: a connection
+// that failed for now, or a name that did not resolve.
+func (e *UpstreamError) unreachable() bool { return e.StatusCode == 0 && (e.Retryable || e.Unresolved) }
 
 // ServiceAnswer is what credvault logs of a service's error answer: its
 // content type (cut to 64 characters), its length, and at most a
@@ -156,9 +163,9 @@ func (e *UpstreamError) Is(target error) bool {
 	case ErrUpstream:
 		return true
 	case problem.ErrUnreachable:
-		return e.StatusCode == 0 && e.Retryable
+		return e.unreachable()
 	case problem.ErrBadGateway:
-		return !(e.StatusCode == 0 && e.Retryable)
+		return !e.unreachable()
 	}
 	return false
 }

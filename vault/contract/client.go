@@ -425,7 +425,7 @@ func (c *Client) transportError(op string, err error, actx context.Context) erro
 		up.Message = "the service redirected to another origin; refused so the token is not sent elsewhere"
 	case errors.As(err, &dnsErr):
 		up.Message = fmt.Sprintf("cannot resolve host %s", host)
-		up.Retryable, up.Unsent = dnsErr.IsTemporary, true
+		up.Retryable, up.Unsent, up.Unresolved = dnsErr.IsTemporary, true, true
 	case errors.Is(err, syscall.ECONNREFUSED):
 		up.Message = fmt.Sprintf("connection to %s refused", c.base.Host)
 		up.Retryable, up.Unsent = true, true

@@ -359,6 +359,10 @@ func (p AddressPolicy) CheckURL(field, raw string) (*url.URL, error) {
 	}
 	u.Scheme = strings.ToLower(u.Scheme)
 	host := u.Hostname()
+	if endsInNumber(host) {
+		return nil, problem.Invalid(field, "has a host that looks like a number but is not an IP address in dotted form "+
+			"(such as 127.1, 2130706433 or 0x7f.0.0.1, which resolvers read differently): write the address as four decimal numbers, such as 127.0.0.1, or use a host name")
+	}
 	port := urlPort(u)
 	if port == 0 {
 		return nil, problem.Invalid(field, "has an invalid port")
@@ -541,4 +545,24 @@ func NewSizedTransport(p AddressPolicy, connsPerHost int) *Transport {
 		ResponseHeaderTimeout: 0, // bounded by the per-request context
 	}
 	return t
+}
+
+// endsInNumber reports a host that is not an IP literal but whose last
+// label is a number (decimal, or 0x hexadecimal): the forms the WHATWG URL
+// parser and inet_aton read as an IPv4 address (127.1, 2130706433,
+// 0x7f.1, 0177.0.0.1) and DNS does not. Such a name is never sent to a
+// resolver.
+func endsInNumber(host string) bool {
+	if _, err := netip.ParseAddr(strings.Trim(host, "[]")); err == nil {
+		return false
+	}
+	h := strings.TrimSuffix(host, ".")
+	last := h[strings.LastIndexByte(h, '.')+1:]
+	if last == "" {
+		return false
+	}
+	if rest, ok := strings.CutPrefix(strings.ToLower(last), "0x"); ok {
+		return strings.Trim(rest, "0123456789abcdef") == ""
+	}
+	return strings.Trim(last, "0123456789") == ""
 }

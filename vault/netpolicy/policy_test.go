@@ -281,3 +281,24 @@ func TestRefusalsNameHostAndPort(t *testing.T) {
 		t.Errorf("dial refusal: %q", e.Error())
 	}
 }
+
+// Hosts that look like numbers but are not dotted IP literals are refused
+// at save, for every scheme and whatever the allowlist, before any
+// resolver is asked; dotted literals and names are not.
+func TestNumericLookingHostsAreRefused(t *testing.T) {
+	open, _ := netpolicy.NewAddressPolicy([]string{"127.1", "2130706433"}, false)
+	for _, raw := range []string{"https://127.1/api", "https://2130706433/api", "https://0x7f.1/api", "https://0177.0.0.1/api",
+		"http://127.1:8081/api", "https://1.2.3.4.5/api", "https://example.123/api", "https://0x/api", "https://example.0X1F./api"} {
+		_, err := open.CheckURL("api_base_url", raw)
+		var inv *problem.InvalidError
+		if !errors.As(err, &inv) || inv.Field != "api_base_url" || !strings.Contains(inv.Reason, "looks like a number") {
+			t.Errorf("%s: %v, want refused as numeric-looking", raw, err)
+		}
+	}
+	for _, raw := range []string{"https://203.0.113.7/api", "https://[2001:db8::1]/api", "https://creds.example.com/api", "https://x1.example/api",
+		"https://example.com./api", "https://0xdeadbeef.example/api"} {
+		if _, err := open.CheckURL("api_base_url", raw); err != nil {
+			t.Errorf("%s: %v, want accepted", raw, err)
+		}
+	}
+}
