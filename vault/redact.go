@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
+	"html"
 	"net/url"
 	"regexp"
 	"slices"
@@ -11,6 +12,8 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"golang.org/x/text/unicode/norm"
 )
 
 // MaxExcerpt bounds how much of a service's own message reaches a client
@@ -104,11 +107,54 @@ func jsonInner(s string, escapeHTML bool) string {
 	return out[1 : len(out)-1]
 }
 
-// Redact returns msg with every secret replaced by [REDACTED].
+// Redact returns msg with every secret replaced by [REDACTED]. A secret
+// disguised so that it reads the same to a person — split by zero-width
+// characters, written in full-width or other compatibility forms, or as
+// HTML character references — is found too: when the text, normalised
+// (references unescaped, NFKC, format characters removed), holds a
+// secret, the normalised text is returned, redacted.
 func (r *Redactor) Redact(msg string) string {
 	if r == nil {
 		return msg
 	}
+	out := r.redact(msg)
+	if n := normalized(out); n != out {
+		if rn := r.redact(n); rn != n {
+			return rn
+		}
+	}
+	return out
+}
+
+// normalized is s as a reader sees it: HTML character references
+// unescaped, compatibility forms folded (NFKC: full-width letters become
+// ASCII), and invisible format characters (zero-width spaces and joiners,
+// soft hyphens, bidirectional marks) removed.
+func normalized(s string) string {
+	if isPlainASCII(s) {
+		return s
+	}
+	s = norm.NFKC.String(html.UnescapeString(s))
+	return strings.Map(func(c rune) rune {
+		if unicode.Is(unicode.Cf, c) {
+			return -1
+		}
+		return c
+	}, s)
+}
+
+// isPlainASCII reports text with nothing to normalise: ASCII without an
+// HTML character reference.
+func isPlainASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf || s[i] == '&' {
+			return false
+		}
+	}
+	return true
+}
+
+func (r *Redactor) redact(msg string) string {
 	for _, f := range r.bytes {
 		msg = replaceFoldASCII(msg, f)
 	}
@@ -227,12 +273,12 @@ func ServiceDetail(msg string, secrets ...string) string {
 	if out == "" || longOpaqueRun.MatchString(strings.Join(strings.Fields(msg), "")) || longOpaqueRun.MatchString(out) {
 		return ""
 	}
-	norm := strings.ToLower(strings.Join(strings.Fields(msg), ""))
+	seen := strings.ToLower(strings.Join(strings.Fields(normalized(msg)), ""))
 	for _, s := range secrets {
 		for _, f := range encodedForms(s) {
 			f = strings.ToLower(f)
 			for i := 0; i+minSharedRun <= len(f); i++ {
-				if strings.Contains(norm, f[i:i+minSharedRun]) {
+				if strings.Contains(seen, f[i:i+minSharedRun]) {
 					return ""
 				}
 			}

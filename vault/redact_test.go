@@ -3,9 +3,11 @@ package vault
 import (
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"net/url"
 	"strings"
 	"testing"
+
 )
 
 // forms are the encodings of s a hostile service might echo.
@@ -74,5 +76,82 @@ func TestExcerptBoundsAfterRedaction(t *testing.T) {
 	}
 	if strings.ContainsAny(out, "\x00\n") {
 		t.Fatal("control characters survive")
+	}
+}
+
+// A secret disguised so a person reads it the same is redacted: split by
+// zero-width characters, in full-width letters, as HTML character
+// references, and all three at once.
+func TestRedactorSeesThroughDisguises(t *testing.T) {
+	const secret = "s3cret-Token-42"
+	r := NewRedactor(secret)
+	fullWidth := strings.Map(func(c rune) rune {
+		if c > ' ' && c < 0x7f {
+			return c - 0x21 + 0xFF01
+		}
+		return c
+	}, secret)
+	var entities, decimal strings.Builder
+	for _, c := range secret {
+		fmt.Fprintf(&entities, "&#x%x;", c)
+		fmt.Fprintf(&decimal, "&#%d;", c)
+	}
+	zeroWidth := strings.Join(strings.Split(secret, ""), "\u200b")
+	for name, disguised := range map[string]string{
+		"zero-width space":  zeroWidth,
+		"zero-width joiner": strings.Join(strings.Split(secret, ""), "\u200d"),
+		"soft hyphen":       strings.Join(strings.Split(secret, ""), "\u00ad"),
+		"full-width":        fullWidth,
+		"hex entities":      entities.String(),
+		"decimal entities":  decimal.String(),
+		"named entity":      strings.Replace(secret, "-", "&#45;", 1),
+		"all three":         mixed(secret),
+	} {
+		msg := "upstream said: invalid token " + disguised + " for user"
+		got := r.Redact(msg)
+		if strings.Contains(got, secret) || strings.Contains(got, disguised) || !strings.Contains(got, "[REDACTED]") {
+			t.Errorf("%s: %q", name, got)
+		}
+		if !strings.Contains(got, "upstream said") {
+			t.Errorf("%s: the message around the secret is lost: %q", name, got)
+		}
+	}
+	// Text without a disguised secret keeps its own form.
+	for _, msg := range []string{"caf\u00e9 &amp; cr\u00e8me: ok", "ｆｕｌｌ width, no secret", "plain"} {
+		if got := r.Redact(msg); got != msg {
+			t.Errorf("%q became %q", msg, got)
+		}
+	}
+}
+
+// mixed disguises s three ways at once: full-width letters, a word joiner
+// between each, and its last character as a character reference.
+func mixed(s string) string {
+	var b strings.Builder
+	for i, c := range s {
+		switch {
+		case i == len(s)-1:
+			fmt.Fprintf(&b, "&#x%x;", c)
+		case c > ' ' && c < 0x7f:
+			b.WriteRune(c - 0x21 + 0xFF01)
+			b.WriteString("\u2060")
+		default:
+			b.WriteRune(c)
+		}
+	}
+	return b.String()
+}
+
+// A service's words that hold part of a secret in a disguise never reach
+// the log.
+func TestServiceDetailSeesThroughDisguises(t *testing.T) {
+	const secret = "s3cret-Token-42-abcdef"
+	for _, msg := range []string{"bad token " + mixed(secret[:12]), "bad token " + strings.Join(strings.Split(secret[:12], ""), "\u200b")} {
+		if got := ServiceDetail(msg, secret); got != "" {
+			t.Errorf("%q reached the log as %q", msg, got)
+		}
+	}
+	if got := ServiceDetail("the token was rejected", secret); got != "the token was rejected" {
+		t.Errorf("an innocent message: %q", got)
 	}
 }
