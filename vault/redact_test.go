@@ -7,7 +7,6 @@ import (
 	"net/url"
 	"strings"
 	"testing"
-
 )
 
 // forms are the encodings of s a hostile service might echo.
