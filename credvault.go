@@ -98,6 +98,8 @@ type Platform struct {
 	feed *lru.Feed
 	// env is the operator's env-configured vault (nil when none).
 	env *envvault.Vault
+	// auditRetention is how long audit events are kept.
+	auditRetention time.Duration
 	// draining turns /readyz to 503 (Drain).
 	draining atomic.Bool
 	// repl caches replicationWarnings (under replMu) since replAt.
@@ -237,6 +239,7 @@ func compose(cfg config.Config, st *sqlstore.Store, kr *keyring.Keyring, env *en
 		Configs: org.NewConfigs(src, ov), Vault: ov, OTPCodes: otpcodes.New(st, kr),
 		Credentials: credentials.New(credentials.Store(st), contract.NewMetrics(reg, connectionsOpened(ov, env)).Instrument(ov), log, credOpts...)}
 	p.Organizations.MustCheck = feed.MustCheck
+	p.auditRetention = cfg.AuditRetention
 	p.Folders, p.Outbox, p.Maintenance = p.Credentials.Folders(), p.Credentials.Outbox(), p.Credentials.Maintenance()
 	return p
 }
@@ -370,6 +373,7 @@ func (p *Platform) startBackground(log *slog.Logger, cacheGrace time.Duration) {
 	p.stop = cancel
 	ready := make(chan struct{}, 1)
 	p.background.Go(func() { p.Outbox.Run(ctx) })
+	p.background.Go(func() { p.pruneAudit(ctx, log) })
 	p.background.Go(func() {
 		p.st.Listen(ctx, sqlstore.ListenOptions{
 			Logger: log,
@@ -455,4 +459,47 @@ func connectionsOpened(ov *orgvault.Vault, env *envvault.Vault) func() uint64 {
 		}
 		return n
 	}
+}
+
+// auditPruneBatch is how many audit events one pruning statement deletes.
+const auditPruneBatch = 1000
+
+// pruneAudit keeps the audit trail within its retention: at start and then
+// hourly, it deletes the events older than the retention in batches
+// (another replica doing the same deletes nothing twice).
+func (p *Platform) pruneAudit(ctx context.Context, log *slog.Logger) {
+	t := time.NewTicker(time.Hour)
+	defer t.Stop()
+	for {
+		p.PruneAudit(ctx, log)
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// PruneAudit deletes the audit events older than CREDVAULT_AUDIT_RETENTION
+// now, in batches, and reports how many it deleted.
+func (p *Platform) PruneAudit(ctx context.Context, log *slog.Logger) int64 {
+	before := p.st.Now().Add(-p.auditRetention)
+	var total int64
+	for ctx.Err() == nil {
+		n, err := p.st.PruneAuditEvents(ctx, before, auditPruneBatch)
+		total += n
+		if err != nil {
+			if ctx.Err() == nil {
+				log.Warn("could not prune the audit trail; retrying in an hour", slog.String("error", err.Error()))
+			}
+			break
+		}
+		if n < auditPruneBatch {
+			break
+		}
+	}
+	if total > 0 {
+		log.Info("pruned the audit trail", slog.Int64("events", total), slog.Time("before", before))
+	}
+	return total
 }

@@ -44,6 +44,7 @@ const (
 	EnvReadBack        = "CREDVAULT_READ_BACK"
 	EnvDBTimeout       = "CREDVAULT_DB_TIMEOUT"
 	EnvShutdownDrain   = "CREDVAULT_SHUTDOWN_DRAIN"
+	EnvAuditRetention  = "CREDVAULT_AUDIT_RETENTION"
 	DefaultDrain       = 2 * time.Second
 	// The caches' and the upstream pool's defaults (the packages that use
 	// them default to the same: org, credentials, orgvault, netpolicy).
@@ -52,13 +53,16 @@ const (
 	DefaultCacheClients = 20_000
 	DefaultConnsPerHost = 128
 	DefaultDBTimeout    = 5 * time.Second
-	DefaultCreateLease  = 2 * time.Minute
-	DefaultOutboxLease  = 2 * time.Minute
-	DefaultCacheGrace   = time.Minute
-	DefaultAddr         = "127.0.0.1:8000"
-	DefaultDataDir      = "credvault-data"
-	DefaultTimeout      = 10 * time.Second
-	VaultTypeCustom     = "custom"
+	// DefaultAuditRetention is how long audit events are kept (400 days:
+	// a year and a quarter, for a yearly review).
+	DefaultAuditRetention = 400 * 24 * time.Hour
+	DefaultCreateLease    = 2 * time.Minute
+	DefaultOutboxLease    = 2 * time.Minute
+	DefaultCacheGrace     = time.Minute
+	DefaultAddr           = "127.0.0.1:8000"
+	DefaultDataDir        = "credvault-data"
+	DefaultTimeout        = 10 * time.Second
+	VaultTypeCustom       = "custom"
 )
 
 // Config is credvault's whole start-up configuration.
@@ -142,6 +146,9 @@ type Config struct {
 	// SIGTERM, readiness 503 and keep-alives off, before it stops
 	// accepting (default 2s; 0: at once).
 	ShutdownDrain time.Duration
+	// AuditRetention is how long audit events are kept; the worker prunes
+	// older ones hourly (default 400 days, at least a day).
+	AuditRetention time.Duration
 	// fromEnv says the Config came from the environment (Parse): its
 	// errors name variables; a Config built in Go gets errors naming its
 	// fields.
@@ -155,7 +162,8 @@ type Config struct {
 func Default() Config {
 	return Config{DataDir: DefaultDataDir, Addr: DefaultAddr, CustomTimeout: DefaultTimeout, LogLevel: "info",
 		RateConfig: DefaultRateConfig, RateCredentials: DefaultRateCredentials, RateReads: DefaultRateReads,
-		CacheGrace: DefaultCacheGrace, OutboxLease: DefaultOutboxLease, CreateLease: DefaultCreateLease, DBTimeout: DefaultDBTimeout}
+		CacheGrace: DefaultCacheGrace, OutboxLease: DefaultOutboxLease, CreateLease: DefaultCreateLease, DBTimeout: DefaultDBTimeout,
+		AuditRetention: DefaultAuditRetention}
 }
 
 // WithDefaults returns c with every zero field that has a default set to
@@ -182,6 +190,9 @@ func (c Config) WithDefaults() Config {
 	}
 	if c.DBTimeout == 0 {
 		c.DBTimeout = d.DBTimeout
+	}
+	if c.AuditRetention == 0 {
+		c.AuditRetention = d.AuditRetention
 	}
 	if c.CacheKeys == 0 {
 		c.CacheKeys = DefaultCacheKeys
@@ -217,6 +228,7 @@ var fieldOf = map[string]string{
 	EnvRateCredentials: "RateCredentials", EnvRateReads: "RateReads", EnvCacheGrace: "CacheGrace", EnvOutboxLease: "OutboxLease", EnvCreateLease: "CreateLease",
 	EnvCacheKeys: "CacheKeys", EnvCacheRows: "CacheRows", EnvCacheClients: "CacheClients",
 	EnvConnsPerHost: "UpstreamConnsPerHost", EnvPprofAddr: "PprofAddr", EnvReadBack: "NoReadBack", EnvDBTimeout: "DBTimeout", EnvShutdownDrain: "ShutdownDrain",
+	EnvAuditRetention: "AuditRetention",
 }
 
 // name is how errors about c call the setting of env: the variable when c
@@ -321,7 +333,7 @@ func (c Config) LogValue() slog.Value {
 		slog.Int("cache_keys", c.CacheKeys), slog.Int("cache_rows", c.CacheRows), slog.Int("cache_clients", c.CacheClients),
 		slog.Int("upstream_conns_per_host", c.UpstreamConnsPerHost), slog.String("pprof_addr", c.PprofAddr),
 		slog.Bool("read_back", !c.NoReadBack), slog.String("db_timeout", c.DBTimeout.String()),
-		slog.String("shutdown_drain", c.ShutdownDrain.String()),
+		slog.String("shutdown_drain", c.ShutdownDrain.String()), slog.String("audit_retention", Days(c.AuditRetention)),
 	}
 	if c.EnvVaultEnabled() {
 		attrs = append(attrs, slog.String("custom_credential_api_base_url", c.CustomBaseURL), slog.Bool("custom_credential_api_token_set", c.CustomToken != ""))
@@ -369,6 +381,7 @@ func Parse(lookup func(string) (string, bool)) (Config, error) {
 		PprofAddr:            p.String(EnvPprofAddr, ""),
 		NoReadBack:           !p.onOff(EnvReadBack, true),
 		DBTimeout:            p.duration(EnvDBTimeout, DefaultDBTimeout),
+		AuditRetention:       p.days(EnvAuditRetention, DefaultAuditRetention),
 		ShutdownDrain:        p.duration(EnvShutdownDrain, DefaultDrain),
 		fromEnv:              true,
 	}
@@ -468,6 +481,9 @@ func (c Config) checkDurations() []error {
 		if d.v < 0 || d.v > d.max {
 			errs = append(errs, fmt.Errorf("%s: must be between 0 and %s", n(d.env), d.text))
 		}
+	}
+	if c.AuditRetention != 0 && (c.AuditRetention < 24*time.Hour || c.AuditRetention > 100*365*24*time.Hour) {
+		errs = append(errs, fmt.Errorf("%s: must be between 1d and 36500d", n(EnvAuditRetention)))
 	}
 	return errs
 }
@@ -598,6 +614,31 @@ func (p *parser) integer(name string) int {
 		return 0
 	}
 	return n
+}
+
+// days reads a duration that may also be written in days ("400d").
+func (p *parser) days(name string, def time.Duration) time.Duration {
+	v := p.String(name, "")
+	if v == "" {
+		return def
+	}
+	if n, ok := strings.CutSuffix(v, "d"); ok {
+		if d, err := strconv.Atoi(n); err == nil && d > 0 && d < 100_000 {
+			return time.Duration(d) * 24 * time.Hour
+		}
+	} else if d, err := time.ParseDuration(v); err == nil {
+		return d
+	}
+	p.Fail(fmt.Errorf("%s: %q is not a duration such as 400d or 720h", name, v))
+	return def
+}
+
+// Days writes d in whole days when it is one ("400d"), else as Go does.
+func Days(d time.Duration) string {
+	if d > 0 && d%(24*time.Hour) == 0 {
+		return strconv.Itoa(int(d/(24*time.Hour))) + "d"
+	}
+	return d.String()
 }
 
 func (p *parser) duration(name string, def time.Duration) time.Duration {

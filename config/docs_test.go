@@ -38,6 +38,7 @@ func docDefaults() map[string]string {
 		config.EnvCacheClients:    strconv.Itoa(config.DefaultCacheClients),
 		config.EnvConnsPerHost:    strconv.Itoa(config.DefaultConnsPerHost),
 		config.EnvReadBack:        "on",
+		config.EnvAuditRetention:  config.Days(d.AuditRetention),
 	}
 }
 

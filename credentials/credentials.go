@@ -223,19 +223,11 @@ const (
 	ActionSettings = "credential.settings"
 	ActionDelete   = "credential.delete"
 	ActionMove     = "credential.move"
+	// ActionReadSecret is a credential's secret revealed (GetWithSecret).
+	ActionReadSecret = "credential.read_secret"
+	// ActionTOTPCode is a TOTP code derived from a credential's secret.
+	ActionTOTPCode = "credential.totp_code"
 )
-
-type actorKey struct{}
-
-// WithActor marks ctx with the API key id acting, for the audit trail.
-func WithActor(ctx context.Context, keyID string) context.Context {
-	return context.WithValue(ctx, actorKey{}, keyID)
-}
-
-func actorOf(ctx context.Context) string {
-	a, _ := ctx.Value(actorKey{}).(string)
-	return a
-}
 
 // audited runs fn and records an audit event (organization, acting key,
 // action, credential id, time — never a name or value) in the same
@@ -251,7 +243,7 @@ func audited(ctx context.Context, st Storage, orgID, action, credID string, fn f
 		if err := fn(tx); err != nil {
 			return err
 		}
-		return tx.InsertAuditEvent(ctx, store.AuditEvent{OrganizationID: orgID, ActorKeyID: actorOf(ctx), Action: action, TargetID: credID})
+		return tx.InsertAuditEvent(ctx, store.Event(ctx, orgID, action, credID))
 	})
 }
 
@@ -479,7 +471,17 @@ func (s *Service) GetWithSecret(ctx context.Context, orgID, id string) (WithSecr
 	if c.Password != nil {
 		c.Password.TOTPIdentifier = r.TOTPIdentifier
 	}
+	if err := s.recordRead(ctx, orgID, ActionReadSecret, id); err != nil {
+		return WithSecret{}, err
+	}
 	return WithSecret{View: viewOf(r), Credential: c}, nil
+}
+
+// recordRead audits a read that reveals or derives from a secret. The
+// secret is returned only once its read is recorded: a failure to record
+// it fails the read (a 503 while the database is out).
+func (s *Service) recordRead(ctx context.Context, orgID, action, credID string) error {
+	return s.store.InsertAuditEvent(ctx, store.Event(ctx, orgID, action, credID))
 }
 
 // ListOptions select a page of credentials.
@@ -873,6 +875,9 @@ func (s *Service) TOTPCode(ctx context.Context, orgID, id string) (Code, error) 
 			return Code{}, problem.Invalid("totp", "the stored authenticator secret is not usable (%s); update the credential with a valid one", inv.Reason)
 		}
 		return Code{}, &vault.ContractError{Op: "get", Problem: "the service returned a totp seed that is not valid"}
+	}
+	if err := s.recordRead(ctx, orgID, ActionTOTPCode, id); err != nil {
+		return Code{}, err
 	}
 	return Code{Code: code, SecondsRemaining: rem}, nil
 }

@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"github.com/credvault/credvault/credentials"
+	"github.com/credvault/credvault/store"
 )
 
 // TestCacheInvalidationAndActor: a row served from the hot cache is
@@ -12,7 +13,7 @@ import (
 func TestCacheInvalidationAndActor(t *testing.T) {
 	t.Parallel()
 	svc, st, _ := setup(t)
-	ctx := credentials.WithActor(t.Context(), "key_org_a")
+	ctx := store.WithActor(t.Context(), store.Actor{KeyID: "key_org_a", Role: "admin", RequestID: "req-1"})
 	v, err := svc.Create(ctx, "org_a", secret("cached", "v"), credentials.Patch{})
 	if err != nil {
 		t.Fatal(err)

@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -9,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/credvault/credvault/credentials"
 	"github.com/credvault/credvault/internal/testdb"
 	"github.com/credvault/credvault/org"
 )
@@ -164,5 +166,49 @@ func TestKeysAreManagedByAdminsOnly(t *testing.T) {
 	}
 	if r := h.do("DELETE", "/api/v1/keys/key_nope", admin, nil); r.status != 404 {
 		t.Fatalf("an unknown key: %d", r.status)
+	}
+}
+
+// TestTheAuditTrailNamesEveryReadAndStaysBounded: a TOTP code read over
+// REST leaves an event naming the key, its role and the request id the
+// answer carried; events past the retention are pruned, newer ones kept.
+func TestTheAuditTrailNamesEveryReadAndStaysBounded(t *testing.T) {
+	t.Parallel()
+	h, _, orgID, admin := configured(t, testdb.Postgres)
+	created := h.do("POST", "/api/v1/credentials", admin, passwordBody("Bank"))
+	credID := created.json(t)["credential_id"].(string)
+	agent, err := h.p.Organizations.AddKey(context.Background(), orgID, org.KeyOptions{Role: org.RoleAgent})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := h.do("GET", "/api/v1/credentials/"+credID+"/totp-code", agent.APIKey, nil)
+	if r.status != 200 {
+		t.Fatalf("totp-code: %d", r.status)
+	}
+	events, err := h.p.Organizations.Audit(context.Background(), orgID, org.AuditFilter{Action: credentials.ActionTOTPCode, ActorKeyID: agent.APIKeyID})
+	if err != nil || len(events) != 1 {
+		t.Fatalf("audit: %v %+v", err, events)
+	}
+	if e := events[0]; e.TargetID != credID || e.ActorRole != "agent" || e.RequestID == "" || e.RequestID != r.header.Get("X-Request-Id") {
+		t.Fatalf("the read's event: %+v (request id %q)", e, r.header.Get("X-Request-Id"))
+	}
+
+	// An event 401 days old goes; the rest stay.
+	if _, err := testStore(h.p).SQLDB().ExecContext(context.Background(),
+		"INSERT INTO audit_events (id, organization_id, actor_key_id, action, target_id, created_at) VALUES ('evt_old', $1, 'k', 'credential.totp_code', 'c', now() - interval '401 days')", orgID); err != nil {
+		t.Fatal(err)
+	}
+	before, _ := h.p.Organizations.Audit(context.Background(), orgID, org.AuditFilter{})
+	if n := h.p.PruneAudit(context.Background(), slog.New(slog.DiscardHandler)); n != 1 {
+		t.Fatalf("pruned %d events, want 1", n)
+	}
+	after, _ := h.p.Organizations.Audit(context.Background(), orgID, org.AuditFilter{})
+	if len(after) != len(before)-1 {
+		t.Fatalf("%d events before, %d after", len(before), len(after))
+	}
+	for _, e := range after {
+		if e.EventID == "evt_old" {
+			t.Fatal("the old event stayed")
+		}
 	}
 }

@@ -16,9 +16,9 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/credvault/credvault/config"
-	"github.com/credvault/credvault/credentials"
 	"github.com/credvault/credvault/internal/httpx"
 	"github.com/credvault/credvault/org"
+	"github.com/credvault/credvault/store"
 	"github.com/credvault/credvault/vault"
 )
 
@@ -66,7 +66,8 @@ func (s *server) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 			return err
 		}
 		c.Set(principalKey, p)
-		c.SetRequest(c.Request().WithContext(credentials.WithActor(c.Request().Context(), p.KeyID)))
+		c.SetRequest(c.Request().WithContext(store.WithActor(c.Request().Context(),
+			store.Actor{KeyID: p.KeyID, Role: p.Role.String(), RequestID: c.Request().Header.Get(echo.HeaderXRequestID)})))
 		return next(c)
 	}
 }

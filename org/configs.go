@@ -413,7 +413,8 @@ func (c *Configs) Save(ctx context.Context, p Principal, in ServiceConfig) (Conf
 			reseal = append(reseal, r)
 		}
 	}
-	audit := store.AuditEvent{OrganizationID: p.OrganizationID, ActorKeyID: p.KeyID, Action: action, TargetID: row.ID, CreatedAt: now}
+	audit := auditOf(ctx, p, action, row.ID)
+	audit.CreatedAt = now
 	err = c.store.SaveAuthToken(ctx, row, reseal, audit)
 	c.vault.Invalidate(p.OrganizationID)
 	if err != nil {
@@ -453,7 +454,7 @@ func (c *Configs) Get(ctx context.Context, orgID string) (ConfigView, error) {
 // Clear removes the organization's configuration (the row is kept, not
 // valid). Clearing when none is saved succeeds.
 func (c *Configs) Clear(ctx context.Context, p Principal) error {
-	audit := store.AuditEvent{OrganizationID: p.OrganizationID, ActorKeyID: p.KeyID, Action: ActionConfigClear}
+	audit := auditOf(ctx, p, ActionConfigClear, "")
 	_, err := c.store.InvalidateAuthTokens(ctx, p.OrganizationID, TokenTypeCustomCredential, audit)
 	c.vault.Invalidate(p.OrganizationID)
 	return err

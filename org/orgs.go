@@ -360,6 +360,8 @@ type AuditView struct {
 	EventID        string    `json:"event_id"`
 	OrganizationID string    `json:"organization_id"`
 	ActorKeyID     string    `json:"actor_key_id"`
+	ActorRole      string    `json:"actor_role"`
+	RequestID      string    `json:"request_id"`
 	Action         string    `json:"action"`
 	TargetID       string    `json:"target_id"`
 	CreatedAt      time.Time `json:"created_at"`
@@ -371,28 +373,21 @@ func (o *Organizations) Audit(ctx context.Context, orgID string, f AuditFilter) 
 	if err := o.Exists(ctx, orgID); err != nil {
 		return nil, err
 	}
-	es, err := o.store.ListAuditEvents(ctx, orgID)
+	es, err := o.store.FindAuditEvents(ctx, orgID, store.AuditFilter(f))
 	if err != nil {
 		return nil, err
 	}
-	out := es[:0]
-	for _, e := range es {
-		if !f.Since.IsZero() && e.CreatedAt.Before(f.Since) {
-			break // newest first: the rest are older still
-		}
-		if f.Limit > 0 && len(out) == f.Limit {
-			break
-		}
-		out = append(out, e)
-	}
-	return auditViews(out), nil
+	return auditViews(es), nil
 }
 
-// AuditFilter narrows Audit: events at or after Since (zero: all), at
-// most Limit of them (0: all).
+// AuditFilter narrows Audit: events at or after Since (zero: all), of
+// Action and of the key ActorKeyID (each "" for all), at most Limit of
+// them (0: all).
 type AuditFilter struct {
-	Since time.Time
-	Limit int
+	Since      time.Time
+	Action     string
+	ActorKeyID string
+	Limit      int
 }
 
 // AuditPage lists a page of an organization's audit events, newest first
@@ -420,8 +415,8 @@ func (o *Organizations) AuditPage(ctx context.Context, orgID string, page, pageS
 func auditViews(es []store.AuditEvent) []AuditView {
 	out := make([]AuditView, len(es))
 	for i, e := range es {
-		out[i] = AuditView{EventID: e.ID, OrganizationID: e.OrganizationID, ActorKeyID: e.ActorKeyID, Action: e.Action,
-			TargetID: e.TargetID, CreatedAt: e.CreatedAt.UTC()}
+		out[i] = AuditView{EventID: e.ID, OrganizationID: e.OrganizationID, ActorKeyID: e.ActorKeyID, ActorRole: e.ActorRole,
+			RequestID: e.RequestID, Action: e.Action, TargetID: e.TargetID, CreatedAt: e.CreatedAt.UTC()}
 	}
 	return out
 }

@@ -86,5 +86,18 @@ const ActionDenied = "authorization.denied"
 // RecordDenial audits a request refused by p's role. It is best effort:
 // the refusal stands whether or not the event is written.
 func (o *Organizations) RecordDenial(ctx context.Context, p Principal, route string) {
-	_ = o.store.InsertAuditEvent(ctx, store.AuditEvent{OrganizationID: p.OrganizationID, ActorKeyID: p.KeyID, Action: ActionDenied, TargetID: route})
+	_ = o.store.InsertAuditEvent(ctx, auditOf(ctx, p, ActionDenied, route))
+}
+
+// auditOf is an audit event of p (with the role and request id of ctx's
+// actor when it is p).
+func auditOf(ctx context.Context, p Principal, action, target string) store.AuditEvent {
+	e := store.Event(ctx, p.OrganizationID, action, target)
+	if e.ActorKeyID != p.KeyID {
+		e.ActorKeyID, e.ActorRole, e.RequestID = p.KeyID, p.Role.String(), ""
+		if p.Role == 0 {
+			e.ActorRole = ""
+		}
+	}
+	return e
 }

@@ -22,7 +22,7 @@ type OrgStore interface {
 	ListAPIKeys(ctx context.Context, orgID string) ([]store.APIKey, error)
 	RevokeAPIKey(ctx context.Context, orgID, keyID string) error
 	TouchAPIKey(ctx context.Context, keyID string) error
-	ListAuditEvents(ctx context.Context, orgID string) ([]store.AuditEvent, error)
+	FindAuditEvents(ctx context.Context, orgID string, f store.AuditFilter) ([]store.AuditEvent, error)
 	ListAuditEventsPage(ctx context.Context, orgID string, offset, limit int) ([]store.AuditEvent, error)
 	InsertAuditEvent(ctx context.Context, e store.AuditEvent) error
 }

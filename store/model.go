@@ -86,9 +86,14 @@ type AuditEvent struct {
 	ID             string
 	OrganizationID string
 	ActorKeyID     string
-	Action         string
-	TargetID       string
-	CreatedAt      time.Time
+	// ActorRole is the acting key's role ("" for events recorded before
+	// roles existed).
+	ActorRole string
+	// RequestID is the request the action came with ("" outside one).
+	RequestID string
+	Action    string
+	TargetID  string
+	CreatedAt time.Time
 }
 
 // CredentialFilter narrows ListCredentials.
@@ -189,4 +194,16 @@ type OTPFilter struct {
 	WorkflowRunID  string
 	OTPType        string
 	Limit          int
+}
+
+// AuditFilter narrows a listing of audit events.
+type AuditFilter struct {
+	// Since, when set, keeps events at or after it.
+	Since time.Time
+	// Action, when set, keeps events of that action.
+	Action string
+	// ActorKeyID, when set, keeps events of that key.
+	ActorKeyID string
+	// Limit bounds how many are returned (0: all).
+	Limit int
 }

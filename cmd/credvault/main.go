@@ -24,7 +24,7 @@ import (
 
 	"github.com/credvault/credvault"
 	"github.com/credvault/credvault/config"
-	"github.com/credvault/credvault/credentials"
+	"github.com/credvault/credvault/store"
 )
 
 func main() {
@@ -167,7 +167,7 @@ func withPlatform(stderr io.Writer, f func(context.Context, *credvault.Platform)
 		}
 		defer p.Close()
 		// What a command changes is audited as the command line's.
-		return f(credentials.WithActor(cmd.Context(), AuditActorCLI), p)
+		return f(store.WithActor(cmd.Context(), store.Actor{KeyID: AuditActorCLI, Role: "operator"}), p)
 	}
 }
 

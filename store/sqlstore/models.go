@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"context"
 	"strings"
+	"time"
 
 	"gorm.io/gorm"
 
@@ -187,8 +188,26 @@ func (s *Store) InsertAuditEvent(ctx context.Context, e store.AuditEvent) error 
 
 // ListAuditEvents lists an organization's events, oldest first.
 func (s *Store) ListAuditEvents(ctx context.Context, orgID string) ([]store.AuditEvent, error) {
-	var es []store.AuditEvent
-	err := s.ctx(ctx).Where("organization_id = ?", orgID).Order("created_at DESC, id DESC").Find(&es).Error
+	return s.FindAuditEvents(ctx, orgID, store.AuditFilter{})
+}
+
+// FindAuditEvents lists an organization's events under f, newest first.
+func (s *Store) FindAuditEvents(ctx context.Context, orgID string, f store.AuditFilter) ([]store.AuditEvent, error) {
+	es := []store.AuditEvent{}
+	q := s.ctx(ctx).Where("organization_id = ?", orgID)
+	if !f.Since.IsZero() {
+		q = q.Where("created_at >= ?", f.Since)
+	}
+	if f.Action != "" {
+		q = q.Where("action = ?", f.Action)
+	}
+	if f.ActorKeyID != "" {
+		q = q.Where("actor_key_id = ?", f.ActorKeyID)
+	}
+	if f.Limit > 0 {
+		q = q.Limit(f.Limit)
+	}
+	err := q.Order("created_at DESC, id DESC").Find(&es).Error
 	return es, wrap("list audit events", err)
 }
 
@@ -353,4 +372,13 @@ func (s *Store) missingOrConflict(ctx context.Context, orgID, id, op string) err
 		return wrap(op, err)
 	}
 	return wrap(op, gorm.ErrDuplicatedKey)
+}
+
+// PruneAuditEvents deletes up to limit audit events older than before,
+// oldest first, and reports how many it deleted: the worker calls it in
+// batches, so no statement holds many rows.
+func (s *Store) PruneAuditEvents(ctx context.Context, before time.Time, limit int) (int64, error) {
+	res := s.ctx(ctx).Exec(`DELETE FROM audit_events WHERE id IN (SELECT id FROM audit_events WHERE created_at < ? ORDER BY created_at LIMIT ?)`,
+		before, limit)
+	return res.RowsAffected, wrap("prune audit events", res.Error)
 }
