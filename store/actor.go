@@ -14,7 +14,9 @@ type actorKey struct{}
 
 // WithActor marks ctx with the actor every audit event made under it
 // names.
-func WithActor(ctx context.Context, a Actor) context.Context { return context.WithValue(ctx, actorKey{}, a) }
+func WithActor(ctx context.Context, a Actor) context.Context {
+	return context.WithValue(ctx, actorKey{}, a)
+}
 
 // ActorOf is ctx's actor (zero when none).
 func ActorOf(ctx context.Context) Actor {

@@ -19,11 +19,11 @@ func auditCmd(out output, stderr io.Writer) *cobra.Command {
 	var f org.AuditFilter
 	var since time.Duration
 	list := &cobra.Command{
-		Use:     "list",
-		Short:   "List an organization's audit events, newest first (who changed what, when; never a secret)",
+		Use:   "list",
+		Short: "List an organization's audit events, newest first (who changed what, when; never a secret)",
 		Example: "  credvault audit list --org org_0190... --format text\n  credvault audit list --org org_0190... --since 24h --limit 50\n" +
 			"  credvault audit list --org org_0190... --action credential.totp_code --key key_0190...",
-		Args:    noArgs,
+		Args: noArgs,
 		RunE: withPlatform(stderr, func(ctx context.Context, p *credvault.Platform) error {
 			if f.Limit < 0 {
 				return usageError{"--limit must be 0 (all) or more"}
