@@ -18,10 +18,12 @@ import (
 	"github.com/credvault/credvault/migrations"
 	"github.com/credvault/credvault/org"
 	"github.com/credvault/credvault/otpcodes"
+	"github.com/credvault/credvault/problem"
 	"github.com/credvault/credvault/sealed"
 	"github.com/credvault/credvault/store/sqlstore"
 	"github.com/credvault/credvault/vault"
 	"github.com/credvault/credvault/vault/envvault"
+	"github.com/credvault/credvault/vault/netpolicy"
 )
 
 // loadKeyring applies the keyset rules: an explicit keyset wins; the
@@ -130,10 +132,47 @@ func newEnvVault(cfg config.Config) (*envvault.Vault, error) {
 	if !cfg.EnvVaultEnabled() {
 		return nil, nil
 	}
+	tlsOpts, err := envTLS(cfg)
+	if err != nil {
+		return nil, err
+	}
 	return envvault.New(cfg.CustomBaseURL, vault.NewSecret(cfg.CustomToken.Reveal()), envvault.Options{
 		AllowedHosts: cfg.AllowedHosts, Timeout: cfg.CustomTimeout, Field: config.EnvCustomBaseURL,
-		ConnsPerHost: cfg.UpstreamConnsPerHost,
+		ConnsPerHost: cfg.UpstreamConnsPerHost, TLS: tlsOpts,
 	})
+}
+
+// envTLS reads the env-configured service's CA bundle and client
+// certificate files; an error names the variable.
+func envTLS(cfg config.Config) (netpolicy.TLSOptions, error) {
+	var o netpolicy.TLSOptions
+	for _, f := range []struct {
+		env, path string
+		into      *string
+	}{
+		{config.EnvCustomCAFile, cfg.CustomCAFile, &o.CABundle},
+		{config.EnvCustomClientCertFile, cfg.CustomClientCertFile, &o.ClientCertificate},
+		{config.EnvCustomClientKeyFile, cfg.CustomClientKeyFile, &o.ClientKey},
+	} {
+		if f.path == "" {
+			continue
+		}
+		b, err := os.ReadFile(f.path)
+		if err != nil {
+			return o, fmt.Errorf("%s: cannot read %s: %w", f.env, f.path, errors.Unwrap(err))
+		}
+		*f.into = string(b)
+	}
+	if err := o.Check(""); err != nil {
+		var inv *problem.InvalidError
+		if errors.As(err, &inv) {
+			env := map[string]string{"ca_bundle": config.EnvCustomCAFile, "client_certificate": config.EnvCustomClientCertFile,
+				"client_key": config.EnvCustomClientKeyFile}[inv.Field]
+			return o, fmt.Errorf("%s: %s", env, inv.Reason)
+		}
+		return o, err
+	}
+	return o, nil
 }
 
 // sealedSets lists every place credvault's database keeps ciphertexts

@@ -45,7 +45,15 @@ const (
 	EnvDBTimeout       = "CREDVAULT_DB_TIMEOUT"
 	EnvShutdownDrain   = "CREDVAULT_SHUTDOWN_DRAIN"
 	EnvAuditRetention  = "CREDVAULT_AUDIT_RETENTION"
-	DefaultDrain       = 2 * time.Second
+	// HTTPS for credvault serve, without a terminating proxy.
+	EnvTLSCertFile = "CREDVAULT_TLS_CERT_FILE"
+	EnvTLSKeyFile  = "CREDVAULT_TLS_KEY_FILE"
+	// The env-configured service's own trust: its CA, and a client
+	// certificate for mutual TLS (PEM files).
+	EnvCustomCAFile         = "CUSTOM_CREDENTIAL_CA_FILE"
+	EnvCustomClientCertFile = "CUSTOM_CREDENTIAL_CLIENT_CERT_FILE"
+	EnvCustomClientKeyFile  = "CUSTOM_CREDENTIAL_CLIENT_KEY_FILE"
+	DefaultDrain            = 2 * time.Second
 	// The caches' and the upstream pool's defaults (the packages that use
 	// them default to the same: org, credentials, orgvault, netpolicy).
 	DefaultCacheKeys    = 100_000
@@ -149,6 +157,13 @@ type Config struct {
 	// AuditRetention is how long audit events are kept; the worker prunes
 	// older ones hourly (default 400 days, at least a day).
 	AuditRetention time.Duration
+	// TLSCertFile and TLSKeyFile make `credvault serve` serve HTTPS (both
+	// or neither; re-read on SIGHUP).
+	TLSCertFile, TLSKeyFile string
+	// CustomCAFile, CustomClientCertFile and CustomClientKeyFile are the
+	// env-configured service's CA bundle and client certificate and key
+	// (PEM files; the certificate and key go together).
+	CustomCAFile, CustomClientCertFile, CustomClientKeyFile string
 	// fromEnv says the Config came from the environment (Parse): its
 	// errors name variables; a Config built in Go gets errors naming its
 	// fields.
@@ -228,7 +243,8 @@ var fieldOf = map[string]string{
 	EnvRateCredentials: "RateCredentials", EnvRateReads: "RateReads", EnvCacheGrace: "CacheGrace", EnvOutboxLease: "OutboxLease", EnvCreateLease: "CreateLease",
 	EnvCacheKeys: "CacheKeys", EnvCacheRows: "CacheRows", EnvCacheClients: "CacheClients",
 	EnvConnsPerHost: "UpstreamConnsPerHost", EnvPprofAddr: "PprofAddr", EnvReadBack: "NoReadBack", EnvDBTimeout: "DBTimeout", EnvShutdownDrain: "ShutdownDrain",
-	EnvAuditRetention: "AuditRetention",
+	EnvAuditRetention: "AuditRetention", EnvTLSCertFile: "TLSCertFile", EnvTLSKeyFile: "TLSKeyFile",
+	EnvCustomCAFile: "CustomCAFile", EnvCustomClientCertFile: "CustomClientCertFile", EnvCustomClientKeyFile: "CustomClientKeyFile",
 }
 
 // name is how errors about c call the setting of env: the variable when c
@@ -382,6 +398,11 @@ func Parse(lookup func(string) (string, bool)) (Config, error) {
 		NoReadBack:           !p.onOff(EnvReadBack, true),
 		DBTimeout:            p.duration(EnvDBTimeout, DefaultDBTimeout),
 		AuditRetention:       p.days(EnvAuditRetention, DefaultAuditRetention),
+		TLSCertFile:          p.String(EnvTLSCertFile, ""),
+		TLSKeyFile:           p.String(EnvTLSKeyFile, ""),
+		CustomCAFile:         p.String(EnvCustomCAFile, ""),
+		CustomClientCertFile: p.String(EnvCustomClientCertFile, ""),
+		CustomClientKeyFile:  p.String(EnvCustomClientKeyFile, ""),
 		ShutdownDrain:        p.duration(EnvShutdownDrain, DefaultDrain),
 		fromEnv:              true,
 	}
@@ -395,7 +416,7 @@ func Parse(lookup func(string) (string, bool)) (Config, error) {
 // (WithDefaults) are accepted.
 func (c Config) Validate() error {
 	var errs []error
-	for _, check := range []func() []error{c.checkStorage, c.checkEnvVault, c.checkDurations, c.checkListeners, c.checkSizes, c.checkLogLevel} {
+	for _, check := range []func() []error{c.checkStorage, c.checkEnvVault, c.checkDurations, c.checkListeners, c.checkSizes, c.checkLogLevel, c.checkTLS} {
 		errs = append(errs, check()...)
 	}
 	return errors.Join(errs...)
@@ -522,6 +543,23 @@ func (c Config) checkSizes() []error {
 	}
 	if c.UpstreamConnsPerHost < 0 || c.UpstreamConnsPerHost > 4096 {
 		errs = append(errs, fmt.Errorf("%s: must be between 1 and 4096", n(EnvConnsPerHost)))
+	}
+	return errs
+}
+
+// checkTLS checks that the TLS files that go together are set together.
+func (c Config) checkTLS() []error {
+	n := c.name
+	var errs []error
+	if (c.TLSCertFile == "") != (c.TLSKeyFile == "") {
+		errs = append(errs, fmt.Errorf("%s and %s go together", n(EnvTLSCertFile), n(EnvTLSKeyFile)))
+	}
+	if (c.CustomClientCertFile == "") != (c.CustomClientKeyFile == "") {
+		errs = append(errs, fmt.Errorf("%s and %s go together", n(EnvCustomClientCertFile), n(EnvCustomClientKeyFile)))
+	}
+	if (c.CustomCAFile != "" || c.CustomClientCertFile != "") && !c.EnvVaultEnabled() {
+		errs = append(errs, fmt.Errorf("%s, %s and %s configure the env-configured service: set %s=custom with it",
+			n(EnvCustomCAFile), n(EnvCustomClientCertFile), n(EnvCustomClientKeyFile), n(EnvVaultType)))
 	}
 	return errs
 }

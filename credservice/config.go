@@ -23,6 +23,12 @@ const (
 	EnvDatabaseURL = "DATABASE_URL"
 	EnvKeysetFile  = "CREDENTIAL_SERVICE_KEYSET_FILE"
 	EnvDataDir     = "CREDENTIAL_SERVICE_DATA_DIR"
+	// EnvTLSCertFile and EnvTLSKeyFile serve HTTPS (both, or neither);
+	// EnvClientCAFile then requires client certificates signed by that CA.
+	// All three are re-read on SIGHUP.
+	EnvTLSCertFile  = "CREDENTIAL_SERVICE_TLS_CERT_FILE"
+	EnvTLSKeyFile   = "CREDENTIAL_SERVICE_TLS_KEY_FILE"
+	EnvClientCAFile = "CREDENTIAL_SERVICE_CLIENT_CA_FILE"
 )
 
 // DefaultDataDir is where the embedded database and its generated keyset
@@ -37,6 +43,8 @@ type Config struct {
 	DatabaseURL string
 	KeysetFile  string
 	DataDir     string
+	// TLSCertFile, TLSKeyFile and ClientCAFile: see EnvTLSCertFile.
+	TLSCertFile, TLSKeyFile, ClientCAFile string
 }
 
 // ConfigFromEnv reads and validates the environment through lookup.
@@ -45,7 +53,14 @@ func ConfigFromEnv(lookup func(string) (string, bool)) (Config, error) {
 	c := Config{
 		Addr: env.String(EnvAddr, "127.0.0.1:8081"), TokensFile: env.String(EnvTokensFile, ""),
 		DatabaseURL: env.Secret(EnvDatabaseURL), KeysetFile: env.String(EnvKeysetFile, ""),
-		DataDir: env.String(EnvDataDir, DefaultDataDir),
+		DataDir:     env.String(EnvDataDir, DefaultDataDir),
+		TLSCertFile: env.String(EnvTLSCertFile, ""), TLSKeyFile: env.String(EnvTLSKeyFile, ""), ClientCAFile: env.String(EnvClientCAFile, ""),
+	}
+	switch {
+	case (c.TLSCertFile == "") != (c.TLSKeyFile == ""):
+		env.Fail(fmt.Errorf("%s and %s go together", EnvTLSCertFile, EnvTLSKeyFile))
+	case c.ClientCAFile != "" && c.TLSCertFile == "":
+		env.Fail(fmt.Errorf("%s needs %s and %s: client certificates are verified over HTTPS only", EnvClientCAFile, EnvTLSCertFile, EnvTLSKeyFile))
 	}
 	tokens := env.String(EnvTokens, "")
 	switch {

@@ -7,6 +7,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/credvault/credvault/org"
+	"github.com/credvault/credvault/vault/netpolicy"
 )
 
 // ConfigService is what the configuration routes need (org.Configs).
@@ -22,8 +23,17 @@ type ConfigService interface {
 }
 
 type configBody struct {
-	APIBaseURL string `json:"api_base_url"`
-	APIToken   string `json:"api_token"`
+	APIBaseURL        string `json:"api_base_url"`
+	APIToken          string `json:"api_token"`
+	CABundle          string `json:"ca_bundle"`
+	ClientCertificate string `json:"client_certificate"`
+	ClientKey         string `json:"client_key"`
+}
+
+// serviceConfig is the body as the service takes it.
+func (b *configBody) serviceConfig() org.ServiceConfig {
+	return org.ServiceConfig{APIBaseURL: b.APIBaseURL, APIToken: secret(b.APIToken),
+		TLS: netpolicy.TLSOptions{CABundle: b.CABundle, ClientCertificate: b.ClientCertificate, ClientKey: b.ClientKey}}
 }
 
 type configRequest struct {
@@ -54,8 +64,7 @@ func (s *server) saveConfig(c echo.Context) error {
 	if req.Config == nil {
 		return echo.NewHTTPError(http.StatusBadRequest, "config: is required")
 	}
-	v, err := s.Configs.Save(c.Request().Context(), principal(c),
-		org.ServiceConfig{APIBaseURL: req.Config.APIBaseURL, APIToken: secret(req.Config.APIToken)})
+	v, err := s.Configs.Save(c.Request().Context(), principal(c), req.Config.serviceConfig())
 	if err != nil {
 		return err
 	}
@@ -99,7 +108,8 @@ func (s *server) testConfig(c echo.Context) error {
 	}
 	var in *org.ServiceConfig
 	if req.Config != nil {
-		in = &org.ServiceConfig{APIBaseURL: req.Config.APIBaseURL, APIToken: secret(req.Config.APIToken)}
+		sc := req.Config.serviceConfig()
+		in = &sc
 	}
 	mode := c.QueryParam("mode")
 	if mode != "" && mode != "roundtrip" && mode != "reachability" {

@@ -41,6 +41,11 @@ const (
 type ServiceConfig struct {
 	APIBaseURL string
 	APIToken   vault.Secret
+	// TLS is the service's own trust: a CA bundle to verify it with
+	// instead of the system roots, a client certificate and key for
+	// mutual TLS (PEM). Sealed with the token; never shown again but for
+	// the certificates' subjects, fingerprints and expiry.
+	TLS netpolicy.TLSOptions
 }
 
 // ConfigView is the saved configuration as the API shows it (Skyvern's token shape):
@@ -54,12 +59,17 @@ type ConfigView struct {
 	Token          string    `json:"token"`
 	CreatedAt      time.Time `json:"created_at"`
 	ModifiedAt     time.Time `json:"modified_at"`
+	// TLS describes the configuration's TLS options, when it has any.
+	TLS *TLSView `json:"tls,omitempty"`
 }
 
 // storedConfig is the plaintext that is encrypted into a row.
 type storedConfig struct {
-	APIBaseURL string `json:"api_base_url"`
-	APIToken   string `json:"api_token"`
+	APIBaseURL        string `json:"api_base_url"`
+	APIToken          string `json:"api_token"`
+	CABundle          string `json:"ca_bundle,omitempty"`
+	ClientCertificate string `json:"client_certificate,omitempty"`
+	ClientKey         string `json:"client_key,omitempty"`
 }
 
 // MaskToken shows at most the last four characters of a long token.
@@ -132,7 +142,8 @@ func (s *ConfigSource) decrypt(row store.AuthToken) (orgvault.Config, error) {
 	if err := json.Unmarshal(pt, &sc); err != nil {
 		return orgvault.Config{}, fmt.Errorf("configuration %s: undecodable plaintext", row.ID)
 	}
-	return orgvault.Config{ID: row.ID, BaseURL: sc.APIBaseURL, Token: vault.NewSecret(sc.APIToken)}, nil
+	return orgvault.Config{ID: row.ID, BaseURL: sc.APIBaseURL, Token: vault.NewSecret(sc.APIToken),
+		TLS: netpolicy.TLSOptions{CABundle: sc.CABundle, ClientCertificate: sc.ClientCertificate, ClientKey: sc.ClientKey}}, nil
 }
 
 // ConfigVault is what Configs needs of the organization-configured vault.
@@ -211,9 +222,15 @@ func (c *Configs) validate(in ServiceConfig) (ServiceConfig, error) {
 	case strings.IndexFunc(tok, func(r rune) bool { return r < 0x20 || r == 0x7f }) >= 0 || !utf8.ValidString(tok):
 		return in, problem.Invalid("config.api_token", "must be printable text")
 	}
+	if len(in.TLS.CABundle) > 256<<10 || len(in.TLS.ClientCertificate) > 64<<10 || len(in.TLS.ClientKey) > 64<<10 {
+		return in, problem.Invalid("config.ca_bundle", "ca_bundle must be at most 256 KiB, client_certificate and client_key at most 64 KiB each")
+	}
+	if err := in.TLS.Check("config."); err != nil {
+		return in, err
+	}
 	// Kept as typed (a trailing slash included): the URL is normalised only
 	// to compare it and to build item URLs.
-	return ServiceConfig{APIBaseURL: strings.TrimSpace(in.APIBaseURL), APIToken: vault.NewSecret(tok)}, nil
+	return ServiceConfig{APIBaseURL: strings.TrimSpace(in.APIBaseURL), APIToken: vault.NewSecret(tok), TLS: in.TLS}, nil
 }
 
 const maskPrefix = "********"
@@ -249,7 +266,12 @@ func (c *Configs) complete(ctx context.Context, orgID string, in ServiceConfig) 
 	if !sameURL(c.vault.Policy(), u.String(), saved.BaseURL) {
 		return in, problem.Invalid("config.api_token", "is required when api_base_url differs from the saved URL: the saved token is only ever sent to the URL it was saved with")
 	}
-	return c.validate(ServiceConfig{APIBaseURL: in.APIBaseURL, APIToken: saved.Token})
+	tlsOpts := in.TLS
+	if tlsOpts.IsZero() {
+		// The saved key goes with the saved token: to the same URL only.
+		tlsOpts = saved.TLS
+	}
+	return c.validate(ServiceConfig{APIBaseURL: in.APIBaseURL, APIToken: saved.Token, TLS: tlsOpts})
 }
 
 // SourceProof is what a caller sends to prove control of a saved
@@ -381,13 +403,14 @@ func (c *Configs) Save(ctx context.Context, p Principal, in ServiceConfig) (Conf
 	var same []store.AuthToken
 	for _, r := range rows {
 		saved, err := c.source.decrypt(r)
-		if err != nil || !sameURL(c.vault.Policy(), u.String(), saved.BaseURL) {
+		if err != nil || !sameURL(c.vault.Policy(), u.String(), saved.BaseURL) || saved.TLS.Identity() != cfg.TLS.Identity() {
 			continue
 		}
 		if len(same) == 0 && r.Valid && saved.BaseURL == cfg.APIBaseURL &&
-			subtle.ConstantTimeCompare([]byte(saved.Token.Reveal()), []byte(cfg.APIToken.Reveal())) == 1 {
+			subtle.ConstantTimeCompare([]byte(saved.Token.Reveal()), []byte(cfg.APIToken.Reveal())) == 1 &&
+			subtle.ConstantTimeCompare([]byte(saved.TLS.ClientKey), []byte(cfg.TLS.ClientKey)) == 1 {
 			// Unchanged: no new id, no write, nothing becomes stale.
-			return view(r, cfg.APIBaseURL, cfg.APIToken), nil
+			return view(r, cfg), nil
 		}
 		same = append(same, r)
 	}
@@ -420,22 +443,60 @@ func (c *Configs) Save(ctx context.Context, p Principal, in ServiceConfig) (Conf
 	if err != nil {
 		return ConfigView{}, err
 	}
-	return view(row, cfg.APIBaseURL, cfg.APIToken), nil
+	return view(row, cfg), nil
 }
 
 // seal encrypts a configuration for orgID's row.
 func (c *Configs) seal(orgID string, cfg ServiceConfig) ([]byte, error) {
-	pt, err := json.Marshal(storedConfig{APIBaseURL: cfg.APIBaseURL, APIToken: cfg.APIToken.Reveal()})
+	pt, err := json.Marshal(storedConfig{APIBaseURL: cfg.APIBaseURL, APIToken: cfg.APIToken.Reveal(),
+		CABundle: cfg.TLS.CABundle, ClientCertificate: cfg.TLS.ClientCertificate, ClientKey: cfg.TLS.ClientKey})
 	if err != nil {
 		return nil, err
 	}
 	return c.source.keyring.Encrypt(pt, associatedData(orgID, TokenTypeCustomCredential))
 }
 
-func view(row store.AuthToken, baseURL string, token vault.Secret) ConfigView {
-	t, _ := json.Marshal(map[string]string{"api_base_url": baseURL, "api_token": MaskToken(token)})
+func view(row store.AuthToken, cfg ServiceConfig) ConfigView {
+	t, _ := json.Marshal(map[string]string{"api_base_url": cfg.APIBaseURL, "api_token": MaskToken(cfg.APIToken)})
 	return ConfigView{ID: row.ID, OrganizationID: row.OrganizationID, TokenType: row.TokenType, Valid: row.Valid,
-		Token: string(t), CreatedAt: row.CreatedAt.UTC(), ModifiedAt: row.ModifiedAt.UTC()}
+		Token: string(t), CreatedAt: row.CreatedAt.UTC(), ModifiedAt: row.ModifiedAt.UTC(), TLS: tlsView(cfg.TLS, time.Now())}
+}
+
+// TLSView is what a configuration shows of its TLS options: the
+// certificates' subjects, issuers, fingerprints and expiry — never a PEM,
+// never the key.
+type TLSView struct {
+	CABundle          []netpolicy.CertificateInfo `json:"ca_bundle,omitempty"`
+	ClientCertificate *netpolicy.CertificateInfo  `json:"client_certificate,omitempty"`
+	// Warnings says what expires within 30 days (or has).
+	Warnings []string `json:"warnings,omitempty"`
+}
+
+func tlsView(o netpolicy.TLSOptions, now time.Time) *TLSView {
+	if o.IsZero() {
+		return nil
+	}
+	v := &TLSView{CABundle: netpolicy.DescribeAll(o.CABundle, now)}
+	if ci, ok := netpolicy.Describe(o.ClientCertificate, now); ok {
+		v.ClientCertificate = &ci
+		v.Warnings = expiryWarnings("client certificate", ci, v.Warnings)
+	}
+	for _, ci := range v.CABundle {
+		v.Warnings = expiryWarnings("CA certificate "+ci.Subject, ci, v.Warnings)
+	}
+	return v
+}
+
+// expiryWarnings adds a warning for a certificate expiring within
+// netpolicy.ExpiryWarning (or expired).
+func expiryWarnings(what string, ci netpolicy.CertificateInfo, ws []string) []string {
+	switch left := time.Until(ci.NotAfter); {
+	case left <= 0:
+		return append(ws, fmt.Sprintf("the %s expired on %s", what, ci.NotAfter.Format(time.DateOnly)))
+	case left < netpolicy.ExpiryWarning:
+		return append(ws, fmt.Sprintf("the %s expires in %d days (%s)", what, ci.DaysLeft, ci.NotAfter.Format(time.DateOnly)))
+	}
+	return ws
 }
 
 // Get returns the organization's saved configuration, masked, or
@@ -448,7 +509,7 @@ func (c *Configs) Get(ctx context.Context, orgID string) (ConfigView, error) {
 	if err != nil {
 		return ConfigView{}, err
 	}
-	return view(row, cfg.BaseURL, cfg.Token), nil
+	return view(row, ServiceConfig{APIBaseURL: cfg.BaseURL, APIToken: cfg.Token, TLS: cfg.TLS}), nil
 }
 
 // Clear removes the organization's configuration (the row is kept, not
@@ -503,7 +564,7 @@ func (c *Configs) TestConnection(ctx context.Context, orgID string, in *ServiceC
 		if err != nil {
 			return TestResult{}, err
 		}
-		cfg = orgvault.Config{BaseURL: done.APIBaseURL, Token: done.APIToken}
+		cfg = orgvault.Config{BaseURL: done.APIBaseURL, Token: done.APIToken, TLS: done.TLS}
 	}
 	client, err := c.vault.ClientFor(cfg)
 	if err != nil {

@@ -96,28 +96,52 @@ func run(log *slog.Logger) error {
 		return err
 	}
 
-	// SIGHUP re-reads CREDENTIAL_SERVICE_TOKENS_FILE: rotate tokens with
-	// no restart.
+	var tlsFiles *serve.TLSFiles
+	if cfg.TLSCertFile != "" {
+		if tlsFiles, err = serve.LoadTLSFiles(cfg.TLSCertFile, cfg.TLSKeyFile, cfg.ClientCAFile); err != nil {
+			return err
+		}
+	}
+
+	// SIGHUP re-reads CREDENTIAL_SERVICE_TOKENS_FILE and the TLS files:
+	// rotate tokens and certificates with no restart, no connection lost.
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	go func() {
 		for range hup {
-			if cfg.TokensFile == "" {
-				log.Warn("SIGHUP ignored: tokens come from CREDENTIAL_SERVICE_TOKENS, not a file")
-				continue
-			}
-			n, err := svc.ReloadTokensFile(cfg.TokensFile)
-			if err != nil {
-				log.Error("token reload failed; keeping the previous tokens", slog.String("error", err.Error()))
-				continue
-			}
-			log.Info("reloaded accepted tokens", slog.Int("count", n))
+			reload(log, svc, cfg, tlsFiles)
 		}
 	}()
 
-	log.Info("credential-service starting", slog.Int("tokens", len(cfg.Tokens)), slog.Bool("embedded_database", cfg.DatabaseURL == ""))
-	return serve.Run(ctx, log, serve.Listener{Name: "credential-service", Addr: cfg.Addr, Env: credservice.EnvAddr,
-		Handler: svc.Handler(), WriteTimeout: 30 * time.Second})
+	log.Info("credential-service starting", slog.Int("tokens", len(cfg.Tokens)), slog.Bool("embedded_database", cfg.DatabaseURL == ""),
+		slog.Bool("tls", tlsFiles != nil), slog.Bool("client_certificates_required", cfg.ClientCAFile != ""))
+	l := serve.Listener{Name: "credential-service", Addr: cfg.Addr, Env: credservice.EnvAddr, Handler: svc.Handler(), WriteTimeout: 30 * time.Second}
+	if tlsFiles != nil {
+		l.TLS = tlsFiles.Config()
+	}
+	return serve.Run(ctx, log, l)
+}
+
+// reload is SIGHUP: the tokens file and the TLS files read again; a file
+// that fails leaves what it held in use.
+func reload(log *slog.Logger, svc *credservice.Server, cfg credservice.Config, tlsFiles *serve.TLSFiles) {
+	if cfg.TokensFile != "" {
+		if n, err := svc.ReloadTokensFile(cfg.TokensFile); err != nil {
+			log.Error("token reload failed; keeping the previous tokens", slog.String("error", err.Error()))
+		} else {
+			log.Info("reloaded accepted tokens", slog.Int("count", n))
+		}
+	}
+	if tlsFiles != nil {
+		if err := tlsFiles.Reload(); err != nil {
+			log.Error("TLS reload failed; keeping the previous certificate", slog.String("error", err.Error()))
+		} else {
+			log.Info("reloaded the TLS certificate", slog.Time("not_after", tlsFiles.NotAfter()))
+		}
+	}
+	if cfg.TokensFile == "" && tlsFiles == nil {
+		log.Warn("SIGHUP ignored: tokens come from CREDENTIAL_SERVICE_TOKENS, not a file, and there is no TLS certificate to reload")
+	}
 }
 
 // keysMain runs `credential-service keys ...`: the same key lifecycle as

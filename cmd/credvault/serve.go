@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/pprof"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"syscall"
 
@@ -58,6 +59,13 @@ func runServer(ctx context.Context, noMigrate bool, stderr io.Writer) error {
 		defer unlock()
 		log.Info("embedded database", slog.String("data_dir", abs), slog.String("database", cfg.SQLitePath()))
 	}
+	var tlsFiles *serve.TLSFiles
+	if cfg.TLSCertFile != "" {
+		if tlsFiles, err = serve.LoadTLSFiles(cfg.TLSCertFile, cfg.TLSKeyFile, ""); err != nil {
+			return fmt.Errorf("%s/%s: %w", config.EnvTLSCertFile, config.EnvTLSKeyFile, err)
+		}
+		reloadOnHUP(ctx, log, tlsFiles)
+	}
 	p, err := credvault.Open(ctx, cfg, credvault.Options{Logger: log, Migrate: !noMigrate})
 	if err != nil {
 		return err
@@ -67,6 +75,9 @@ func runServer(ctx context.Context, noMigrate bool, stderr io.Writer) error {
 	// The effective configuration, once, secrets excluded (Config.LogValue).
 	log.Info("credvault starting", slog.Any("config", cfg))
 	ls := []serve.Listener{{Name: "credvault", Addr: cfg.Addr, Env: config.EnvAddr, Handler: p.Handler()}}
+	if tlsFiles != nil {
+		ls[0].TLS = tlsFiles.Config()
+	}
 	if cfg.MetricsAddr != "" {
 		mux := http.NewServeMux()
 		mux.Handle("GET /metrics", p.MetricsHandler())
@@ -105,4 +116,26 @@ func lockDataDir(dir string) (func(), error) {
 			"the embedded database serves one process. Stop the other one, or run several on PostgreSQL (%s)", dir, config.EnvDatabaseURL)
 	}
 	return func() { _ = syscall.Flock(int(f.Fd()), syscall.LOCK_UN); f.Close() }, nil
+}
+
+// reloadOnHUP re-reads the TLS certificate and key on SIGHUP: handshakes
+// from then on use the new ones; no connection is dropped.
+func reloadOnHUP(ctx context.Context, log *slog.Logger, f *serve.TLSFiles) {
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	go func() {
+		defer signal.Stop(hup)
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-hup:
+				if err := f.Reload(); err != nil {
+					log.Error("TLS reload failed; keeping the previous certificate", slog.String("error", err.Error()))
+				} else {
+					log.Info("reloaded the TLS certificate", slog.Time("not_after", f.NotAfter()))
+				}
+			}
+		}
+	}()
 }

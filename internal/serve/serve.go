@@ -7,6 +7,7 @@ package serve
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -25,6 +26,8 @@ type Listener struct {
 	Handler http.Handler
 	// WriteTimeout bounds writing an answer (default 60 s).
 	WriteTimeout time.Duration
+	// TLS, when set, serves HTTPS (TLSFiles.Config).
+	TLS *tls.Config
 }
 
 // Options tune RunWith.
@@ -63,6 +66,9 @@ func RunWith(ctx context.Context, log *slog.Logger, o Options, ls ...Listener) e
 			}
 			return fmt.Errorf("listen on %s: %w", l.Addr, err)
 		}
+		if l.TLS != nil {
+			ln = tls.NewListener(ln, l.TLS)
+		}
 		lns = append(lns, ln)
 	}
 	errc := make(chan error, len(ls))
@@ -75,7 +81,11 @@ func RunWith(ctx context.Context, log *slog.Logger, o Options, ls ...Listener) e
 		servers[i] = &http.Server{Handler: l.Handler, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
 			WriteTimeout: wt, IdleTimeout: 2 * time.Minute, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
 		go func() { errc <- servers[i].Serve(lns[i]) }()
-		log.Info(l.Name+" listening", slog.String("addr", lns[i].Addr().String()))
+		scheme := "http"
+		if l.TLS != nil {
+			scheme = "https"
+		}
+		log.Info(l.Name+" listening", slog.String("addr", lns[i].Addr().String()), slog.String("scheme", scheme))
 	}
 	var failed error
 	select {

@@ -414,6 +414,8 @@ func (c *Client) transportError(op string, err error, actx context.Context) erro
 		uaErr   x509.UnknownAuthorityError
 		hostErr x509.HostnameError
 		recErr  tls.RecordHeaderError
+		invErr  x509.CertificateInvalidError
+		alert   tls.AlertError
 	)
 	up := &vault.UpstreamError{Op: op}
 	switch {
@@ -432,8 +434,21 @@ func (c *Client) transportError(op string, err error, actx context.Context) erro
 	case errors.Is(err, syscall.ECONNRESET), errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF):
 		up.Message = fmt.Sprintf("connection to %s closed unexpectedly", c.base.Host)
 		up.Retryable = true
-	case errors.As(err, &certErr), errors.As(err, &uaErr), errors.As(err, &hostErr):
+	case errors.As(err, &uaErr) || (errors.As(err, &certErr) && errors.As(certErr.Err, &uaErr)):
+		up.Message, up.Unsent = fmt.Sprintf("TLS certificate of %s is signed by an authority this configuration does not trust: "+
+			"set ca_bundle to the CA certificate (PEM) that signed it", host), true
+	case errors.As(err, &hostErr):
+		up.Message, up.Unsent = fmt.Sprintf("TLS certificate of %s is not valid for that host name (check the URL's host, or the certificate's names)", host), true
+	case errors.As(err, &invErr) && invErr.Reason == x509.Expired:
+		up.Message, up.Unsent = fmt.Sprintf("TLS certificate of %s has expired or is not valid yet", host), true
+	case errors.As(err, &certErr), errors.As(err, &invErr):
 		up.Message, up.Unsent = fmt.Sprintf("TLS certificate of %s is not trusted", host), true
+	case errors.As(err, &alert):
+		up.Message, up.Unsent = tlsAlertMessage(host, alert), true
+	case strings.Contains(err.Error(), "remote error: tls: "):
+		// A TLS alert from the service (over TCP, crypto/tls reports it
+		// only in words).
+		up.Message, up.Unsent = tlsRemoteAlertMessage(host, err.Error()), true
 	case errors.As(err, &recErr):
 		up.Message, up.Unsent = fmt.Sprintf("TLS handshake with %s failed (is it serving plain HTTP?)", c.base.Host), true
 	default:
@@ -537,3 +552,28 @@ var (
 	_ vault.CurrentSourcer  = (*Client)(nil)
 	_ vault.SourceCreator   = (*Client)(nil)
 )
+
+// tlsAlertMessage says what a service's TLS alert means for its
+// configuration.
+func tlsAlertMessage(host string, a tls.AlertError) string {
+	switch a {
+	case 116: // certificate_required
+		return fmt.Sprintf("the service at %s requires a client certificate: set client_certificate and client_key", host)
+	case 42, 43, 44, 45, 46, 48: // bad, unsupported, revoked, expired, unknown certificate; unknown CA
+		return fmt.Sprintf("the service at %s refused credvault's client certificate (TLS alert: %s)", host, a.Error())
+	case 70: // protocol_version
+		return fmt.Sprintf("the service at %s does not speak TLS 1.2 or newer", host)
+	}
+	return fmt.Sprintf("TLS handshake with %s failed (TLS alert: %s)", host, a.Error())
+}
+
+// tlsRemoteAlertMessage reads the alert crypto/tls reported as "remote
+// error: tls: <description>".
+func tlsRemoteAlertMessage(host, msg string) string {
+	for _, a := range []tls.AlertError{116, 42, 43, 44, 45, 46, 48, 70} {
+		if strings.Contains(msg, "remote error: "+a.Error()) {
+			return tlsAlertMessage(host, a)
+		}
+	}
+	return fmt.Sprintf("TLS handshake with %s failed (the service sent a TLS alert)", host)
+}

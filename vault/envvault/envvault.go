@@ -34,6 +34,9 @@ type Options struct {
 	// ConnsPerHost caps the connections to the service when Transport is
 	// nil (netpolicy.DefaultConnsPerHost).
 	ConnsPerHost int
+	// TLS is the service's own trust (a CA bundle, a client certificate)
+	// when Transport is nil.
+	TLS netpolicy.TLSOptions
 }
 
 // Vault is the env-configured vault: a contract.Client for the
@@ -74,7 +77,9 @@ func New(baseURL string, token vault.Secret, o Options) (*Vault, error) {
 	}
 	var own *netpolicy.Transport
 	if o.Transport == nil {
-		own = netpolicy.NewSizedTransport(policy, o.ConnsPerHost)
+		if own, err = netpolicy.NewTLSTransport(policy, o.ConnsPerHost, o.TLS); err != nil {
+			return nil, err
+		}
 		o.Transport = own
 	}
 	u, err := policy.CheckURL(o.Field, baseURL)

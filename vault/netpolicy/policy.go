@@ -520,6 +520,17 @@ func NewTransport(p AddressPolicy) *Transport { return NewSizedTransport(p, 0) }
 // NewSizedTransport is NewTransport with at most connsPerHost connections
 // per service host, all of which may stay idle (0: DefaultConnsPerHost).
 func NewSizedTransport(p AddressPolicy, connsPerHost int) *Transport {
+	t, _ := NewTLSTransport(p, connsPerHost, TLSOptions{})
+	return t
+}
+
+// NewTLSTransport is NewSizedTransport for a service with its own trust
+// (a CA bundle, a client certificate); an error names the bad option.
+func NewTLSTransport(p AddressPolicy, connsPerHost int, o TLSOptions) (*Transport, error) {
+	tlsConfig, err := o.ClientConfig()
+	if err != nil {
+		return nil, err
+	}
 	if connsPerHost <= 0 {
 		connsPerHost = DefaultConnsPerHost
 	}
@@ -535,6 +546,7 @@ func NewSizedTransport(p AddressPolicy, connsPerHost int) *Transport {
 			}
 			return c, err
 		},
+		TLSClientConfig:       tlsConfig,
 		ForceAttemptHTTP2:     true,
 		MaxIdleConns:          maxIdleConns,
 		MaxIdleConnsPerHost:   connsPerHost,
@@ -544,7 +556,7 @@ func NewSizedTransport(p AddressPolicy, connsPerHost int) *Transport {
 		ExpectContinueTimeout: time.Second,
 		ResponseHeaderTimeout: 0, // bounded by the per-request context
 	}
-	return t
+	return t, nil
 }
 
 // endsInNumber reports a host that is not an IP literal but whose last

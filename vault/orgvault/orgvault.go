@@ -9,6 +9,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"sync/atomic"
 	"time"
 
 	"github.com/credvault/credvault/internal/lru"
@@ -30,6 +31,9 @@ type Config struct {
 	ID      string
 	BaseURL string
 	Token   vault.Secret
+	// TLS is the service's own trust (a CA bundle, a client certificate
+	// for mTLS); zero: the system roots, no client certificate.
+	TLS netpolicy.TLSOptions
 }
 
 // ConfigSource loads organizations' saved configurations.
@@ -99,6 +103,14 @@ type Vault struct {
 	ttl       time.Duration
 	now       func() time.Time
 	mustCheck func(age time.Duration) bool
+	// connsPerHost sizes every transport (Options.ConnsPerHost).
+	connsPerHost int
+	// pools holds a transport per TLS identity (a service's CA bundle and
+	// client certificate): connections made under one trust are reused
+	// only under the same. Evicted pools close their idle connections.
+	pools *lru.Cache[string, *pool]
+	// retired counts the connections evicted pools had opened.
+	retired atomic.Uint64
 
 	// cache holds, per organization, the client of its current source
 	// (config ""), and the client of each saved configuration its items
@@ -135,10 +147,44 @@ func New(source ConfigSource, opts Options) *Vault {
 		opts.CacheSize = DefaultCacheSize
 	}
 	transport := netpolicy.NewSizedTransport(policy, opts.ConnsPerHost)
-	return &Vault{
+	v := &Vault{
 		source: source, env: env, policy: policy, transport: transport, http: contract.NewHTTPClient(transport),
 		timeout: opts.Timeout, ttl: opts.TTL, now: opts.Now, mustCheck: opts.MustCheck, cache: lru.New[cacheKey, *contract.Client](opts.CacheSize, opts.Now, nil),
+		connsPerHost: opts.ConnsPerHost,
 	}
+	v.pools = lru.New[string, *pool](maxPools, opts.Now, func(_ string, p *pool) {
+		v.retired.Add(p.transport.ConnectionsOpened())
+		p.transport.CloseIdleConnections()
+	})
+	return v
+}
+
+// maxPools bounds the TLS identities with a transport of their own.
+const maxPools = 1024
+
+// pool is the transport and http.Client of one TLS identity.
+type pool struct {
+	transport *netpolicy.Transport
+	http      *http.Client
+}
+
+// poolFor is the transport for o: the shared one without options, else
+// o's own (made once per identity).
+func (v *Vault) poolFor(o netpolicy.TLSOptions) (*netpolicy.Transport, *http.Client, error) {
+	id := o.Identity()
+	if id == "" && o.IsZero() {
+		return v.transport, v.http, nil
+	}
+	if p, ok := v.pools.Get(id); ok {
+		return p.transport, p.http, nil
+	}
+	t, err := netpolicy.NewTLSTransport(v.policy, v.connsPerHost, o)
+	if err != nil {
+		return nil, nil, err
+	}
+	p := &pool{transport: t, http: contract.NewHTTPClient(t)}
+	v.pools.Add(id, p, 24*time.Hour)
+	return p.transport, p.http, nil
 }
 
 // Policy returns the address rules applied to organization-configured
@@ -154,7 +200,11 @@ func (v *Vault) ClientFor(cfg Config) (*contract.Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	return contract.New(u, cfg.Token, contract.Options{Transport: v.transport, HTTP: v.http, Timeout: v.timeout, Source: cfg.ID})
+	tr, hc, err := v.poolFor(cfg.TLS)
+	if err != nil {
+		return nil, err
+	}
+	return contract.New(u, cfg.Token, contract.Options{Transport: tr, HTTP: hc, Timeout: v.timeout, Source: cfg.ID})
 }
 
 // Env returns the env-configured vault, or nil.
@@ -275,11 +325,16 @@ func (v *Vault) Flush() {
 func (v *Vault) Close() {
 	v.Flush()
 	v.transport.CloseIdleConnections()
+	v.pools.Purge()
 }
 
 // ConnectionsOpened is how many connections the vault's transport has
 // opened to organizations' services.
-func (v *Vault) ConnectionsOpened() uint64 { return v.transport.ConnectionsOpened() }
+func (v *Vault) ConnectionsOpened() uint64 {
+	n := v.transport.ConnectionsOpened() + v.retired.Load()
+	v.pools.RemoveIf(func(_ string, p *pool) bool { n += p.transport.ConnectionsOpened(); return false })
+	return n
+}
 
 // Cached is how many clients are cached (at most Options.CacheSize).
 func (v *Vault) Cached() int { return v.cache.Len() }
