@@ -100,6 +100,9 @@ type Platform struct {
 	env *envvault.Vault
 	// auditRetention is how long audit events are kept.
 	auditRetention time.Duration
+	// envCertNotAfter is when the env vault's client certificate expires
+	// (zero: it has none).
+	envCertNotAfter time.Time
 	// draining turns /readyz to 503 (Drain).
 	draining atomic.Bool
 	// repl caches replicationWarnings (under replMu) since replAt.
@@ -151,7 +154,13 @@ func Open(ctx context.Context, cfg config.Config, opts Options) (*Platform, erro
 			"Give each Platform its own registry, or wrap it with prometheus.WrapRegistererWith and a distinguishing label", reg.err)
 	}
 	p.startBackground(log, cfg.CacheGrace)
-	for _, m := range p.replicationWarnings(ctx) {
+	if o, err := envTLS(cfg); err == nil && o.ClientCertificate != "" {
+		if ci, ok := netpolicy.Describe(o.ClientCertificate, time.Now()); ok {
+			p.envCertNotAfter = ci.NotAfter
+			registerCertificateExpiry(reg, ci.NotAfter)
+		}
+	}
+	for _, m := range p.warnings(ctx) {
 		log.Warn(m)
 	}
 	return p, nil
@@ -258,7 +267,7 @@ func (p *Platform) newHandler(cfg config.Config, kr *keyring.Keyring, reg promet
 		Keys:           p.Organizations,
 		Denials:        p.Organizations,
 		Ready:          func(ctx context.Context) error { return p.ready(ctx, kr) },
-		Warnings:       p.replicationWarnings,
+		Warnings:       p.warnings,
 		Registerer:     reg,
 		Gatherer:       g,
 		ConfigRate:     cfg.RateConfig,
@@ -288,6 +297,32 @@ func (p *Platform) ready(ctx context.Context, kr *keyring.Keyring) error {
 		return err
 	}
 	return canaryDecrypts(kr, stored)
+}
+
+// warnings is what /readyz lists while ready: asynchronous replication,
+// and the env-configured service's client certificate within 30 days of
+// its expiry (or past it).
+func (p *Platform) warnings(ctx context.Context) []string {
+	ws := p.replicationWarnings(ctx)
+	if at := p.envCertNotAfter; !at.IsZero() {
+		switch left := time.Until(at); {
+		case left <= 0:
+			ws = append(ws, fmt.Sprintf("the client certificate of the env-configured service (%s) expired on %s", config.EnvCustomClientCertFile, at.Format(time.DateOnly)))
+		case left < netpolicy.ExpiryWarning:
+			ws = append(ws, fmt.Sprintf("the client certificate of the env-configured service (%s) expires in %d days (%s)",
+				config.EnvCustomClientCertFile, int(left.Hours()/24), at.Format(time.DateOnly)))
+		}
+	}
+	return ws
+}
+
+// registerCertificateExpiry exports the env vault's client certificate's
+// remaining validity (credvault_env_client_certificate_expiry_seconds).
+func registerCertificateExpiry(reg prometheus.Registerer, notAfter time.Time) {
+	_ = reg.Register(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "credvault_env_client_certificate_expiry_seconds",
+		Help: "Seconds until the env-configured service's client certificate (CUSTOM_CREDENTIAL_CLIENT_CERT_FILE) expires; negative once it has.",
+	}, func() float64 { return time.Until(notAfter).Seconds() }))
 }
 
 // replicationWarnings says when the primary has a standby attached but

@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"io"
@@ -11,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/credvault/credvault"
 	"github.com/credvault/credvault/credservice"
 	"github.com/credvault/credvault/credservice/credservicetest"
 	"github.com/credvault/credvault/internal/keyring"
@@ -96,6 +98,11 @@ func TestTheWholePathOverMutualTLS(t *testing.T) {
 	mtls := map[string]string{"ca_bundle": ca.CertPEM, "client_certificate": client.CertPEM, "client_key": client.KeyPEM}
 	if code, d := test(mtls); code != 200 {
 		t.Fatalf("with both: %d %q", code, d)
+	}
+	tested := h.do("POST", "/api/v1/credentials/custom_credential/test_connection", key, tlsCfgBody(svc.base, mtls))
+	if !strings.Contains(string(tested.body), "the client certificate expires in 19 days") ||
+		!strings.Contains(string(tested.body), "the service's TLS certificate expires in 0 days") {
+		t.Fatalf("the test's warnings: %s", tested.body)
 	}
 	saved := h.do("POST", "/api/v1/credentials/custom_credential/create", key, tlsCfgBody(svc.base, mtls))
 	if saved.status != 200 {
@@ -216,5 +223,45 @@ func TestTrustIsPartOfAConfigurationsIdentity(t *testing.T) {
 		map[string]string{"ca_bundle": ca.CertPEM, "client_certificate": client.CertPEM, "client_key": client.KeyPEM}))
 	if withCert.status != 200 || withCert.json(t)["token"].(map[string]any)["id"] == first.json(t)["token"].(map[string]any)["id"] {
 		t.Fatalf("another client certificate kept the id: %s", withCert.body)
+	}
+}
+
+// TestTheOperatorsServiceOverMutualTLS: the env-configured service on its
+// own CA with client certificates, from CUSTOM_CREDENTIAL_CA_FILE and the
+// client certificate files: credentials go there over mTLS, and /readyz
+// and the metrics warn of the client certificate's near expiry.
+func TestTheOperatorsServiceOverMutualTLS(t *testing.T) {
+	t.Parallel()
+	ca := testpki.NewCA(t, "Operator CA")
+	client := ca.Client(t, "credvault", 10*24*time.Hour)
+	svc := startTLSService(t, ca, ca.Server(t, time.Now().Add(-time.Hour), 24*time.Hour), ca.CertPEM)
+	dir := t.TempDir()
+	cfg := loopbackConfig(t, testdb.SQLite)
+	cfg.VaultType, cfg.CustomBaseURL, cfg.CustomToken = "custom", svc.base, refToken
+	cfg.CustomCAFile = testpki.Write(t, dir, "ca.pem", ca.CertPEM)
+	cfg.CustomClientCertFile = testpki.Write(t, dir, "client.pem", client.CertPEM)
+	cfg.CustomClientKeyFile = testpki.Write(t, dir, "client.key", client.KeyPEM)
+	h := newHarnessWithConfig(t, cfg)
+	_, key := h.org("Acme")
+	created := h.do("POST", "/api/v1/credentials", key, secretBody("OpenAI", "prod"))
+	if created.status != 201 {
+		t.Fatalf("create through the operator's service over mTLS: %d %s", created.status, scrub(string(created.body)))
+	}
+	ready := h.do("GET", "/readyz", "", nil)
+	if ready.status != 200 || !strings.Contains(string(ready.body), "expires in 9 days") {
+		t.Fatalf("readyz: %d %s", ready.status, ready.body)
+	}
+	metrics := h.do("GET", "/metrics", "", nil)
+	if !strings.Contains(string(metrics.body), "credvault_env_client_certificate_expiry_seconds 8") {
+		t.Fatalf("the expiry metric is missing: %.300s", metrics.body)
+	}
+
+	// A key that does not match its certificate stops start-up, naming
+	// the variable.
+	bad := cfg
+	bad.CustomClientKeyFile = testpki.Write(t, dir, "other.key", ca.Client(t, "other", time.Hour).KeyPEM)
+	if _, err := credvault.Open(context.Background(), bad, credvault.Options{Migrate: true}); err == nil ||
+		!strings.Contains(err.Error(), "CUSTOM_CREDENTIAL_CLIENT_KEY_FILE") {
+		t.Fatalf("a mismatched key: %v", err)
 	}
 }

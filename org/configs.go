@@ -534,6 +534,10 @@ type TestResult struct {
 	StatusCode int        `json:"status_code"`
 	Detail     string     `json:"detail"`
 	Steps      []TestStep `json:"steps,omitempty"`
+	// Warnings says what needs attention though the test passed: a
+	// certificate (the service's, or credvault's client certificate) that
+	// expires within 30 days.
+	Warnings []string `json:"warnings,omitempty"`
 }
 
 // TestConnection checks a configuration: in, or the saved one when in is
@@ -551,7 +555,7 @@ func (c *Configs) TestConnection(ctx context.Context, orgID string, in *ServiceC
 		if errors.Is(err, vault.ErrNotConfigured) {
 			if env := c.vault.Env(); env != nil {
 				// Nothing saved: test the operator's service in use.
-				return c.test(ctx, env, roundtrip), nil
+				return c.test(ctx, env, roundtrip, netpolicy.TLSOptions{}), nil
 			}
 			return TestResult{}, problem.Invalid("config", "is required: no configuration is saved to take it from, and the operator configured no service")
 		}
@@ -570,21 +574,26 @@ func (c *Configs) TestConnection(ctx context.Context, orgID string, in *ServiceC
 	if err != nil {
 		return TestResult{}, err
 	}
-	return c.test(ctx, client, roundtrip), nil
+	return c.test(ctx, client, roundtrip, cfg.TLS), nil
 }
 
-func (c *Configs) test(ctx context.Context, client *contract.Client, roundtrip bool) TestResult {
+func (c *Configs) test(ctx context.Context, client *contract.Client, roundtrip bool, o netpolicy.TLSOptions) TestResult {
 	tctx, cancel := context.WithTimeout(ctx, c.TestTimeout)
 	defer cancel()
 	res := probe(tctx, client)
-	if !res.Success {
-		return res
+	if res.Success {
+		if res = tokenCheck(tctx, client, res); res.Success && roundtrip {
+			res = roundTrip(tctx, client, res)
+		}
 	}
-	res = tokenCheck(tctx, client, res)
-	if !res.Success || !roundtrip {
-		return res
+	now := time.Now()
+	if at, ok := client.PeerCertificateExpiry(); ok {
+		res.Warnings = expiryWarnings("service's TLS certificate", netpolicy.CertificateInfo{NotAfter: at, DaysLeft: int(at.Sub(now).Hours() / 24)}, res.Warnings)
 	}
-	return roundTrip(tctx, client, res)
+	if ci, ok := netpolicy.Describe(o.ClientCertificate, now); ok {
+		res.Warnings = expiryWarnings("client certificate", ci, res.Warnings)
+	}
+	return res
 }
 
 func probe(ctx context.Context, client *contract.Client) TestResult {

@@ -72,6 +72,16 @@ type Client struct {
 	// idempotent is set once the service has shown it honours
 	// Idempotency-Key (wire.IdempotentReplayedHeader on a create answer).
 	idempotent atomic.Bool
+	// peerNotAfter is when the certificate the service last presented
+	// expires (Unix seconds; 0 before any HTTPS answer).
+	peerNotAfter atomic.Int64
+}
+
+// PeerCertificateExpiry is when the certificate the service last
+// presented expires (false before any HTTPS answer).
+func (c *Client) PeerCertificateExpiry() (time.Time, bool) {
+	n := c.peerNotAfter.Load()
+	return time.Unix(n, 0).UTC(), n != 0
 }
 
 // HonoursIdempotency reports whether the service has answered a create
@@ -365,6 +375,9 @@ func (c *Client) doOnce(ctx context.Context, op, method string, u *url.URL, body
 		return reply{}, c.transportError(op, err, actx)
 	}
 	defer resp.Body.Close()
+	if resp.TLS != nil && len(resp.TLS.PeerCertificates) > 0 {
+		c.peerNotAfter.Store(resp.TLS.PeerCertificates[0].NotAfter.Unix())
+	}
 	r := reply{status: resp.StatusCode, contentType: resp.Header.Get("Content-Type")}
 	ok := resp.StatusCode >= 200 && resp.StatusCode <= 299
 	if method == http.MethodPost && ok && resp.Header.Get(wire.IdempotentReplayedHeader) != "" {
