@@ -25,6 +25,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -56,6 +57,7 @@ var (
 	orgCount = flag.Int("orgs", 1000, "organizations of the many-organization figures, each with its own service port (0: skip)")
 	cpuProf  = flag.String("cpuprofile", "", "write a CPU profile of credvault during a 64-connection totp-code run to this file")
 	farm     = flag.Int("farm", 0, "internal: serve the reference service on this many ports")
+	hop      = flag.String("hop", "", "internal: serve the bare hop (a Go reverse proxy adding the token) to this upstream")
 	farmDir  = flag.String("farm-dir", "", "internal: the reference service's data directory")
 	cvLog    = flag.String("credvault-log", "warn", "credvault's log level (its log goes to stderr)")
 	cvEnv    = flag.String("credvault-env", "", "extra VAR=value settings for credvault, space-separated (GOMAXPROCS=1, GOGC=200...)")
@@ -64,6 +66,13 @@ var (
 
 func main() {
 	flag.Parse()
+	if *hop != "" {
+		if err := serveHop(*hop); err != nil {
+			fmt.Fprintln(os.Stderr, "load hop:", err)
+			os.Exit(2)
+		}
+		return
+	}
 	if *farm > 0 {
 		if err := serveFarm(*farm, *farmDir); err != nil {
 			fmt.Fprintln(os.Stderr, "load farm:", err)
@@ -137,6 +146,8 @@ func serveFarm(n int, dir string) error {
 type env struct {
 	cvPID    int
 	farmPID  int
+	hopPID   int
+	nginxPID int
 	dir      string
 	dbNames  []string
 	dbURL    string
@@ -175,6 +186,9 @@ func run() (int, error) {
 	health := target{"GET", "http://" + e.cvAddr + "/healthz", ""}
 
 	fmt.Printf("load: %d rounds of %v per figure; medians over rounds\n\n", *rounds, *roundFor)
+	if err := e.bareHop(o, totp, report); err != nil {
+		return 0, err
+	}
 	fmt.Println("one organization, one keep-alive connection:")
 	d1, t1 := e.compare([]target{direct}, []target{totp}, 1)
 	printRuns("direct GET to the service", d1, "REST totp-code", t1)
@@ -259,8 +273,8 @@ type result struct {
 	connsPer1k float64
 	errors     int
 	// CPU time per request of credvault, the service and this load
-	// generator.
-	cpuCV, cpuSvc, cpuLoad time.Duration
+	// generator, and of the bare hop and nginx.
+	cpuCV, cpuSvc, cpuLoad, cpuHop, cpuNginx time.Duration
 }
 
 // compare runs ref and subject alternately, rounds times each, at c
@@ -303,7 +317,7 @@ func (e *env) attack(ts []target, c, n int) result {
 	atk := vegeta.NewAttacker(vegeta.Workers(uint64(c)), vegeta.MaxWorkers(uint64(c)), vegeta.Connections(c),
 		vegeta.MaxConnections(c), vegeta.KeepAlive(true), vegeta.Timeout(10*time.Second), vegeta.HTTP2(false))
 	before := e.connectionsOpened()
-	cv0, svc0, self0 := cpuOf(e.cvPID), cpuOf(e.farmPID), cpuOf(os.Getpid())
+	cv0, svc0, self0, hop0, ngx0 := cpuOf(e.cvPID), cpuOf(e.farmPID), cpuOf(os.Getpid()), cpuOf(e.hopPID), cpuOf(e.nginxPID)
 	var m vegeta.Metrics
 	errs := 0
 	d := *roundFor
@@ -322,12 +336,14 @@ func (e *env) attack(ts []target, c, n int) result {
 	m.Close()
 	per := func(d time.Duration) time.Duration { return d / time.Duration(max(m.Requests, 1)) }
 	cpuCV, cpuSvc, cpuLoad := per(cpuOf(e.cvPID)-cv0), per(cpuOf(e.farmPID)-svc0), per(cpuOf(os.Getpid())-self0)
+	cpuHop, cpuNginx := per(cpuOf(e.hopPID)-hop0), per(cpuOf(e.nginxPID)-ngx0)
 	opened := e.connectionsOpened() - before
 	if errs > 0 {
 		fmt.Printf("  (%d of %d answers were not 200: %v)\n", errs, m.Requests, m.StatusCodes)
 	}
 	return result{rps: m.Throughput, p50: m.Latencies.P50, p99: m.Latencies.P99, requests: m.Requests,
-		connsPer1k: 1000 * opened / float64(max(m.Requests, 1)), errors: errs, cpuCV: cpuCV, cpuSvc: cpuSvc, cpuLoad: cpuLoad}
+		connsPer1k: 1000 * opened / float64(max(m.Requests, 1)), errors: errs, cpuCV: cpuCV, cpuSvc: cpuSvc, cpuLoad: cpuLoad,
+		cpuHop: cpuHop, cpuNginx: cpuNginx}
 }
 
 func median(rs []result) result {
@@ -351,6 +367,8 @@ func median(rs []result) result {
 		cpuCV:      time.Duration(pick(func(r result) float64 { return float64(r.cpuCV) })),
 		cpuSvc:     time.Duration(pick(func(r result) float64 { return float64(r.cpuSvc) })),
 		cpuLoad:    time.Duration(pick(func(r result) float64 { return float64(r.cpuLoad) })),
+		cpuHop:     time.Duration(pick(func(r result) float64 { return float64(r.cpuHop) })),
+		cpuNginx:   time.Duration(pick(func(r result) float64 { return float64(r.cpuNginx) })),
 	}
 }
 
@@ -629,3 +647,48 @@ func (e *env) cleanup() {
 // dieWithUs makes a child process get SIGKILL when this program ends,
 // however it ends, so nothing it started outlives it.
 func dieWithUs() *syscall.SysProcAttr { return &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL} }
+
+// bareHop measures REST totp-code against the bare hops to the same item
+// of the same service: the Go reverse proxy, and nginx when installed.
+func (e *env) bareHop(o orgFixture, totp target, report func(string, float64, string, bool)) error {
+	u, err := url.Parse(o.itemURL)
+	if err != nil {
+		return err
+	}
+	upstream := u.Scheme + "://" + u.Host
+	hopAddr, err := e.startHop(upstream)
+	if err != nil {
+		return err
+	}
+	goHop := target{"GET", "http://" + hopAddr + u.Path, ""}
+	fmt.Println("against the bare hop (a Go httputil.ReverseProxy adding the token, nothing else), one connection:")
+	h1, t1 := e.compare([]target{goHop}, []target{totp}, 1)
+	printRuns("bare Go hop", h1, "REST totp-code", t1)
+	report("REST totp-code / bare Go hop, p50 at 1 connection", ratio(t1.p50, h1.p50), "≤ 1.15", ratio(t1.p50, h1.p50) <= 1.15)
+	fmt.Printf("  %-58s %6.2f×\n", "REST totp-code / bare Go hop, p99 at 1 connection", ratio(t1.p99, h1.p99))
+	fmt.Printf("against the bare Go hop, %d connections:\n", *conns)
+	hN, tN := e.compare([]target{goHop}, []target{totp}, *conns)
+	printRuns("bare Go hop", hN, "REST totp-code", tN)
+	report("throughput, REST totp-code / bare Go hop", tN.rps/hN.rps, "≥ 0.95", tN.rps/hN.rps >= 0.95)
+	fmt.Printf("  %-58s %6.2f×\n", "p99 at 64 connections, REST totp-code / bare Go hop", ratio(tN.p99, hN.p99))
+	fmt.Printf("  %-58s %6.1fµs / %.1fµs\n", "CPU per request, credvault / bare Go hop", us(tN.cpuCV), us(hN.cpuHop))
+	report("CPU per request, credvault / bare Go hop", ratio(tN.cpuCV, max(hN.cpuHop, 1)), "≤ 1.2", ratio(tN.cpuCV, max(hN.cpuHop, 1)) <= 1.2)
+
+	ngAddr, why, err := e.startNginx(upstream)
+	if err != nil {
+		return err
+	}
+	if ngAddr == "" {
+		fmt.Printf("  nginx: %s\n\n", why)
+		return nil
+	}
+	ng := target{"GET", "http://" + ngAddr + u.Path, ""}
+	n1, t1n := e.compare([]target{ng}, []target{totp}, 1)
+	printRuns("nginx proxy_pass", n1, "REST totp-code", t1n)
+	report("REST totp-code / nginx, p50 at 1 connection", ratio(t1n.p50, n1.p50), "≤ 1.3", ratio(t1n.p50, n1.p50) <= 1.3)
+	nN, tNn := e.compare([]target{ng}, []target{totp}, *conns)
+	printRuns("nginx proxy_pass", nN, "REST totp-code", tNn)
+	report("throughput, REST totp-code / nginx", tNn.rps/nN.rps, "≥ 0.8", tNn.rps/nN.rps >= 0.8)
+	fmt.Printf("  %-58s %6.1fµs / %.1fµs\n\n", "CPU per request, credvault / nginx", us(tNn.cpuCV), us(nN.cpuNginx))
+	return nil
+}
