@@ -20,6 +20,7 @@ import (
 	"log/slog"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 	"unicode"
 
@@ -110,6 +111,9 @@ type Service struct {
 	// outbox deletes the items that must go (its own state: the lease,
 	// the attempts, the run of failed ticks).
 	outbox *Outbox
+	// spool holds the audit events of secret reads served while the
+	// database was out, until the worker writes them.
+	spool auditSpool
 	// createLease is how long a recorded create is this process's.
 	createLease time.Duration
 	// noReadBack skips reading written items back (WithoutReadBack).
@@ -185,7 +189,10 @@ func New(s Storage, v vault.SourcedVault, log *slog.Logger, opts ...Option) *Ser
 		o(svc)
 	}
 	svc.rows.mustCheck = svc.rowCheck
-	svc.outbox.recover = svc.Maintenance().RecoverCreates
+	svc.outbox.recover = func(ctx context.Context) int {
+		svc.flushSpool(ctx)
+		return svc.Maintenance().RecoverCreates(ctx)
+	}
 	return svc
 }
 
@@ -478,10 +485,18 @@ func (s *Service) GetWithSecret(ctx context.Context, orgID, id string) (WithSecr
 }
 
 // recordRead audits a read that reveals or derives from a secret. The
-// secret is returned only once its read is recorded: a failure to record
-// it fails the read (a 503 while the database is out).
+// secret is returned only once its read is recorded: written, or — while
+// the database is out, when cached reads are still served — held in a
+// bounded spool the worker writes once the database is back. A read whose
+// trace can be neither written nor spooled fails (a 503).
 func (s *Service) recordRead(ctx context.Context, orgID, action, credID string) error {
-	return s.store.InsertAuditEvent(ctx, store.Event(ctx, orgID, action, credID))
+	e := store.Event(ctx, orgID, action, credID)
+	e.ID, e.CreatedAt = store.NewID("evt"), s.store.Now()
+	err := s.store.InsertAuditEvent(ctx, e)
+	if errors.Is(err, problem.ErrUnavailable) && s.spool.add(e) {
+		return nil
+	}
+	return err
 }
 
 // ListOptions select a page of credentials.
@@ -880,4 +895,52 @@ func (s *Service) TOTPCode(ctx context.Context, orgID, id string) (Code, error) 
 		return Code{}, err
 	}
 	return Code{Code: code, SecondsRemaining: rem}, nil
+}
+
+// maxSpooled bounds the audit events held while the database is out.
+const maxSpooled = 10_000
+
+// auditSpool holds audit events that could not be written yet.
+type auditSpool struct {
+	mu      sync.Mutex
+	pending []store.AuditEvent
+}
+
+// add holds e, and reports false when the spool is full.
+func (a *auditSpool) add(e store.AuditEvent) bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if len(a.pending) >= maxSpooled {
+		return false
+	}
+	a.pending = append(a.pending, e)
+	return true
+}
+
+// Spooled is how many audit events of secret reads wait for the
+// database.
+func (s *Service) Spooled() int {
+	s.spool.mu.Lock()
+	defer s.spool.mu.Unlock()
+	return len(s.spool.pending)
+}
+
+// flushSpool writes the spooled audit events, oldest first, until one
+// fails.
+func (s *Service) flushSpool(ctx context.Context) {
+	s.spool.mu.Lock()
+	pending := s.spool.pending
+	s.spool.pending = nil
+	s.spool.mu.Unlock()
+	for i, e := range pending {
+		if err := s.store.InsertAuditEvent(ctx, e); err != nil && !errors.Is(err, store.ErrConflict) {
+			s.spool.mu.Lock()
+			s.spool.pending = append(pending[i:], s.spool.pending...)
+			s.spool.mu.Unlock()
+			return
+		}
+	}
+	if len(pending) > 0 {
+		s.log.InfoContext(ctx, "wrote the audit events of secret reads served while the database was out", slog.Int("events", len(pending)))
+	}
 }

@@ -45,6 +45,8 @@ type Outbox struct {
 	mu       sync.Mutex
 	failures int
 	warned   time.Time
+	// pruned is when tombstones were last pruned (by the worker only).
+	pruned time.Time
 }
 
 func newOutbox(st Storage, v vault.SourcedVault, log *slog.Logger) *Outbox {
@@ -187,22 +189,27 @@ func (o *Outbox) attempt(ctx context.Context, d store.VaultDeletion) {
 func (o *Outbox) Run(ctx context.Context) {
 	t := time.NewTicker(outboxInterval)
 	defer t.Stop()
-	var pruned time.Time
 	for {
-		o.RunOnce(ctx)
-		// Creates left by a process that stopped, once their lease ends.
-		if o.recover != nil {
-			o.recover(ctx)
-		}
-		if now := o.store.Now(); now.Sub(pruned) > time.Hour {
-			if _, err := o.store.PruneTombstones(ctx, now.Add(-store.TombstoneRetention)); err == nil {
-				pruned = now
-			}
-		}
+		o.Tick(ctx)
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
+		}
+	}
+}
+
+// Tick is one second of the worker: the deletions due now, the service's
+// recovery hook (creates a stopped process left, spooled audit events),
+// and, hourly, the tombstones past their retention.
+func (o *Outbox) Tick(ctx context.Context) {
+	o.RunOnce(ctx)
+	if o.recover != nil {
+		o.recover(ctx)
+	}
+	if now := o.store.Now(); now.Sub(o.pruned) > time.Hour {
+		if _, err := o.store.PruneTombstones(ctx, now.Add(-store.TombstoneRetention)); err == nil {
+			o.pruned = now
 		}
 	}
 }
