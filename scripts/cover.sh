@@ -13,7 +13,7 @@ dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT
 goal() {
   case "$1" in
-    */credentials|*/store|*/org|*/otpcodes|*/vault|*/vault/*) echo 80 ;;
+    */credentials|*/store|*/store/sqlstore|*/org|*/otpcodes|*/vault|*/vault/*) echo 80 ;;
     */httpapi) echo 70 ;;
     *) echo 0 ;;
   esac

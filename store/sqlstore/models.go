@@ -17,8 +17,17 @@ func (s *Store) CreateOrganization(ctx context.Context, org store.Organization, 
 		if err := tx.ctx(ctx).Create(&org).Error; err != nil {
 			return wrap("create organization", err)
 		}
-		return wrap("create api key", tx.ctx(ctx).Create(&key).Error)
+		return wrap("create api key", tx.ctx(ctx).Create(keyRow(key)).Error)
 	})
+}
+
+// keyRow is key as inserted: a key without a role is an admin key, as
+// the column's default makes every key made before roles existed.
+func keyRow(key store.APIKey) *store.APIKey {
+	if key.Role == "" {
+		key.Role = "admin"
+	}
+	return &key
 }
 
 // GetOrganization returns the organization with id.
@@ -42,7 +51,7 @@ func (s *Store) TouchAPIKey(ctx context.Context, keyID string) error {
 
 // CreateAPIKey adds a key to an existing organization.
 func (s *Store) CreateAPIKey(ctx context.Context, key store.APIKey) error {
-	return wrap("create api key", s.ctx(ctx).Create(&key).Error)
+	return wrap("create api key", s.ctx(ctx).Create(keyRow(key)).Error)
 }
 
 // APIKeyByHash finds the key with hash, revoked or not.
