@@ -8,11 +8,15 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
+	"io"
+	"log"
 	"math/big"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"testing"
@@ -112,4 +116,29 @@ func serial(t testing.TB) *big.Int {
 		t.Fatal(err)
 	}
 	return n
+}
+
+// Serve serves h over HTTPS on a loopback port with server, requiring
+// client certificates signed by clientCA when it is not "", until t ends,
+// and returns the https:// URL of the root.
+func Serve(t testing.TB, h http.Handler, server Pair, clientCA string) string {
+	t.Helper()
+	pair, err := tls.X509KeyPair([]byte(server.CertPEM), []byte(server.KeyPEM))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := &tls.Config{Certificates: []tls.Certificate{pair}, MinVersion: tls.VersionTLS12}
+	if clientCA != "" {
+		cfg.ClientCAs = x509.NewCertPool()
+		cfg.ClientCAs.AppendCertsFromPEM([]byte(clientCA))
+		cfg.ClientAuth = tls.RequireAndVerifyClientCert
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second, ErrorLog: log.New(io.Discard, "", 0)}
+	go func() { _ = srv.Serve(tls.NewListener(ln, cfg)) }()
+	t.Cleanup(func() { srv.Close() })
+	return "https://" + ln.Addr().String()
 }

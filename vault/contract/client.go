@@ -457,11 +457,11 @@ func (c *Client) transportError(op string, err error, actx context.Context) erro
 	case errors.As(err, &certErr), errors.As(err, &invErr):
 		up.Message, up.Unsent = fmt.Sprintf("TLS certificate of %s is not trusted", host), true
 	case errors.As(err, &alert):
-		up.Message, up.Unsent = tlsAlertMessage(host, alert), true
+		up.Message, up.Unsent = tlsAlertMessage(host, alert, c.hasClientCertificate()), true
 	case strings.Contains(err.Error(), "remote error: tls: "):
 		// A TLS alert from the service (over TCP, crypto/tls reports it
 		// only in words).
-		up.Message, up.Unsent = tlsRemoteAlertMessage(host, err.Error()), true
+		up.Message, up.Unsent = tlsRemoteAlertMessage(host, err.Error(), c.hasClientCertificate()), true
 	case errors.As(err, &recErr):
 		up.Message, up.Unsent = fmt.Sprintf("TLS handshake with %s failed (is it serving plain HTTP?)", c.base.Host), true
 	default:
@@ -568,9 +568,13 @@ var (
 
 // tlsAlertMessage says what a service's TLS alert means for its
 // configuration.
-func tlsAlertMessage(host string, a tls.AlertError) string {
+func tlsAlertMessage(host string, a tls.AlertError, haveCert bool) string {
 	switch a {
 	case 116: // certificate_required
+		if haveCert {
+			// crypto/tls sends no certificate the service's CAs did not sign.
+			return fmt.Sprintf("the service at %s refused credvault's client certificate: it asks for one signed by another CA (check client_certificate)", host)
+		}
 		return fmt.Sprintf("the service at %s requires a client certificate: set client_certificate and client_key", host)
 	case 42, 43, 44, 45, 46, 48: // bad, unsupported, revoked, expired, unknown certificate; unknown CA
 		return fmt.Sprintf("the service at %s refused credvault's client certificate (TLS alert: %s)", host, a.Error())
@@ -582,11 +586,18 @@ func tlsAlertMessage(host string, a tls.AlertError) string {
 
 // tlsRemoteAlertMessage reads the alert crypto/tls reported as "remote
 // error: tls: <description>".
-func tlsRemoteAlertMessage(host, msg string) string {
+func tlsRemoteAlertMessage(host, msg string, haveCert bool) string {
 	for _, a := range []tls.AlertError{116, 42, 43, 44, 45, 46, 48, 70} {
 		if strings.Contains(msg, "remote error: "+a.Error()) {
-			return tlsAlertMessage(host, a)
+			return tlsAlertMessage(host, a, haveCert)
 		}
 	}
 	return fmt.Sprintf("TLS handshake with %s failed (the service sent a TLS alert)", host)
+}
+
+// hasClientCertificate reports whether the client's transport presents a
+// client certificate.
+func (c *Client) hasClientCertificate() bool {
+	t, ok := c.http.Transport.(*netpolicy.Transport)
+	return ok && t.TLSClientConfig != nil && len(t.TLSClientConfig.Certificates) > 0
 }

@@ -2,11 +2,15 @@ package envvault_test
 
 import (
 	"context"
+	"net/http"
 	"testing"
+	"time"
 
 	"github.com/credvault/credvault/internal/fakeservice"
+	"github.com/credvault/credvault/internal/testpki"
 	"github.com/credvault/credvault/vault"
 	"github.com/credvault/credvault/vault/envvault"
+	"github.com/credvault/credvault/vault/netpolicy"
 	"github.com/credvault/credvault/vault/vaulttest"
 )
 
@@ -39,5 +43,32 @@ func TestEnvVault(t *testing.T) {
 	}
 	if _, err := envvault.New("http://creds.example.com/x", vault.NewSecret(vaulttest.Token), envvault.Options{AllowedHosts: []string{"creds.example.com"}}); err != nil {
 		t.Fatalf("an allowed host: %v", err)
+	}
+}
+
+// The operator's service with its own trust: a bad option is refused at
+// construction, a good one reaches it over mTLS, and the vault counts
+// the connections its transport opened.
+func TestEnvVaultOverMutualTLS(t *testing.T) {
+	t.Parallel()
+	ca := testpki.NewCA(t, "Operator CA")
+	client := ca.Client(t, "credvault", time.Hour)
+	base := testpki.Serve(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = w.Write([]byte(`{"type":"secret","secret_value":"v"}`))
+	}), ca.Server(t, time.Now().Add(-time.Hour), 3*time.Hour), ca.CertPEM) + "/api"
+	if _, err := envvault.New(base, vault.NewSecret(vaulttest.Token), envvault.Options{TLS: netpolicy.TLSOptions{ClientKey: client.KeyPEM}}); err == nil {
+		t.Fatal("a key without its certificate accepted")
+	}
+	v, err := envvault.New(base, vault.NewSecret(vaulttest.Token), envvault.Options{AllowedHosts: []string{"127.0.0.1"},
+		TLS: netpolicy.TLSOptions{CABundle: ca.CertPEM, ClientCertificate: client.CertPEM, ClientKey: client.KeyPEM}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer v.Close()
+	if _, err := v.Get(context.Background(), "org", vault.ItemRef{ID: "x", Source: vault.SourceEnv}); err != nil {
+		t.Fatal(err)
+	}
+	if v.ConnectionsOpened() != 1 {
+		t.Fatalf("%d connections opened", v.ConnectionsOpened())
 	}
 }
