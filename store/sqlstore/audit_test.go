@@ -2,9 +2,12 @@ package sqlstore_test
 
 import (
 	"context"
+	"errors"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/credvault/credvault/internal/testdb"
 	"github.com/credvault/credvault/store"
 	"github.com/credvault/credvault/store/sqlstore"
 	"github.com/credvault/credvault/store/storetest"
@@ -49,4 +52,67 @@ func TestAuditFiltersAndPruning(t *testing.T) {
 			t.Fatalf("left: %+v", es)
 		}
 	})
+}
+
+// ReserveCreate records an update's create only while the row is at the
+// version it read and no other create of it is in flight.
+func TestReserveCreateRefusesRaces(t *testing.T) {
+	t.Parallel()
+	each(t, func(t *testing.T, s *sqlstore.Store) {
+		ctx := context.Background()
+		storetest.Organizations(t, s, "org_a")
+		now := s.Now()
+		if err := s.CreateCredential(ctx, store.Credential{ID: "cred_1", OrganizationID: "org_a", Name: "n", CredentialType: "secret",
+			VaultType: "custom", ItemID: "item_1", VaultSource: "env", Version: 1, CreatedAt: now, ModifiedAt: now}); err != nil {
+			t.Fatal(err)
+		}
+		lease := now.Add(time.Minute)
+		a := store.CreateAttempt{ID: "cred_1/v2", OrganizationID: "org_a", CredentialID: "cred_1", VaultSource: "env", Operation: "update",
+			Owner: "p1", LeaseUntil: &lease}
+		if err := s.ReserveCreate(ctx, a, 2); err != store.ErrCreateBusy {
+			t.Fatalf("a stale version: %v", err)
+		}
+		if err := s.ReserveCreate(ctx, a, 1); err != nil {
+			t.Fatalf("reserve: %v", err)
+		}
+		b := a
+		b.Owner = "p2"
+		if err := s.ReserveCreate(ctx, b, 1); err != store.ErrCreateBusy {
+			t.Fatalf("a second reservation while the first is in flight: %v", err)
+		}
+		c := a
+		c.ID, c.CredentialID = "cred_nope/v2", "cred_nope"
+		if err := s.ReserveCreate(ctx, c, 1); err == nil {
+			t.Fatal("a reservation for a missing credential")
+		}
+		if n, sync, err := s.Replication(ctx); err != nil || n != 0 || sync != "" {
+			t.Fatalf("replication on a lone server: %d %q %v", n, sync, err)
+		}
+		// Resealing a configuration that does not exist writes nothing.
+		tok := store.AuthToken{ID: "cfg_1", OrganizationID: "org_a", TokenType: "custom_credential_service", EncryptedToken: []byte("ct"),
+			Valid: true, CreatedAt: now, ModifiedAt: now}
+		err := s.SaveAuthToken(ctx, tok, []store.AuthToken{{ID: "cfg_nope", OrganizationID: "org_a", TokenType: tok.TokenType,
+			EncryptedToken: []byte("x"), ModifiedAt: now}}, store.AuditEvent{OrganizationID: "org_a", Action: "x"})
+		if !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("reseal of an unknown configuration: %v", err)
+		}
+		if _, err := s.ValidAuthToken(ctx, "org_a", tok.TokenType); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("the failed save left a row: %v", err)
+		}
+	})
+}
+
+// A PostgreSQL pool whose search_path names no existing schema is refused
+// at Open, saying which schema to create.
+func TestAMissingSchemaIsNamed(t *testing.T) {
+	t.Parallel()
+	u := testdb.BaseURL()
+	sep := "?"
+	if strings.Contains(u, "?") {
+		sep = "&"
+	}
+	_, err := sqlstore.Open(context.Background(), sqlstore.Options{DatabaseURL: u + sep + "search_path=no_such_schema_xyz"})
+	if err == nil || !strings.Contains(err.Error(), `CREATE SCHEMA "no_such_schema_xyz"`) {
+		t.Fatalf("open: %v", err)
+	}
 }
