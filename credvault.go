@@ -409,6 +409,7 @@ func (p *Platform) startBackground(log *slog.Logger, cacheGrace time.Duration) {
 	ready := make(chan struct{}, 1)
 	p.background.Go(func() { p.Outbox.Run(ctx) })
 	p.background.Go(func() { p.pruneAudit(ctx, log) })
+	p.background.Go(func() { p.Credentials.RunAudit(ctx) })
 	p.background.Go(func() {
 		p.st.Listen(ctx, sqlstore.ListenOptions{
 			Logger: log,

@@ -189,10 +189,7 @@ func New(s Storage, v vault.SourcedVault, log *slog.Logger, opts ...Option) *Ser
 		o(svc)
 	}
 	svc.rows.mustCheck = svc.rowCheck
-	svc.outbox.recover = func(ctx context.Context) int {
-		svc.flushSpool(ctx)
-		return svc.Maintenance().RecoverCreates(ctx)
-	}
+	svc.outbox.recover = svc.Maintenance().RecoverCreates
 	return svc
 }
 
@@ -485,18 +482,19 @@ func (s *Service) GetWithSecret(ctx context.Context, orgID, id string) (WithSecr
 }
 
 // recordRead audits a read that reveals or derives from a secret. The
-// secret is returned only once its read is recorded: written, or — while
-// the database is out, when cached reads are still served — held in a
-// bounded spool the worker writes once the database is back. A read whose
-// trace can be neither written nor spooled fails (a 503).
+// event joins the spool, which the audit writer (RunAudit) writes in
+// batches within auditFlushEvery — off the read's path, which a database
+// round trip per read would double — and which holds the events while
+// the database is out. A full spool (the database out for long, or
+// slower than the reads) takes the event synchronously, and a read whose
+// event can be neither spooled nor written fails.
 func (s *Service) recordRead(ctx context.Context, orgID, action, credID string) error {
 	e := store.Event(ctx, orgID, action, credID)
 	e.ID, e.CreatedAt = store.NewID("evt"), s.store.Now()
-	err := s.store.InsertAuditEvent(ctx, e)
-	if errors.Is(err, problem.ErrUnavailable) && s.spool.add(e) {
+	if s.spool.add(e) {
 		return nil
 	}
-	return err
+	return s.store.InsertAuditEvent(ctx, e)
 }
 
 // ListOptions select a page of credentials.
@@ -897,13 +895,59 @@ func (s *Service) TOTPCode(ctx context.Context, orgID, id string) (Code, error) 
 	return Code{Code: code, SecondsRemaining: rem}, nil
 }
 
-// maxSpooled bounds the audit events held while the database is out.
+// maxSpooled bounds the audit events waiting to be written.
 const maxSpooled = 10_000
 
-// auditSpool holds audit events that could not be written yet.
+// auditFlushEvery is how often the audit writer writes the spool: the
+// most a crash can lose of the trail of reads.
+const auditFlushEvery = 100 * time.Millisecond
+
+// auditBatch is how many events one statement writes.
+const auditBatch = 500
+
+// RunAudit writes the spooled audit events every auditFlushEvery until
+// ctx ends, then once more.
+func (s *Service) RunAudit(ctx context.Context) {
+	t := time.NewTicker(auditFlushEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+			s.FlushAudit(fctx)
+			cancel()
+			return
+		case <-t.C:
+			s.FlushAudit(ctx)
+		}
+	}
+}
+
+// auditSpool holds audit events not written yet.
 type auditSpool struct {
 	mu      sync.Mutex
 	pending []store.AuditEvent
+	// failing says the last flush failed (logged once per outage).
+	failing bool
+}
+
+func (a *auditSpool) failed(ctx context.Context, log *slog.Logger, err error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if !a.failing {
+		a.failing = true
+		log.WarnContext(ctx, "could not write the audit events of secret reads; they wait in memory (reads are refused once 10,000 wait)",
+			slog.Int("waiting", len(a.pending)), slog.String("error", err.Error()))
+	}
+}
+
+func (a *auditSpool) recovered(ctx context.Context, log *slog.Logger) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.failing {
+		a.failing = false
+		log.InfoContext(ctx, "wrote the waiting audit events of secret reads")
+	}
 }
 
 // add holds e, and reports false when the spool is full.
@@ -925,22 +969,24 @@ func (s *Service) Spooled() int {
 	return len(s.spool.pending)
 }
 
-// flushSpool writes the spooled audit events, oldest first, until one
-// fails.
-func (s *Service) flushSpool(ctx context.Context) {
+// FlushAudit writes the spooled audit events, oldest first, in batches,
+// until one fails (they wait for the next flush then).
+func (s *Service) FlushAudit(ctx context.Context) {
 	s.spool.mu.Lock()
 	pending := s.spool.pending
 	s.spool.pending = nil
 	s.spool.mu.Unlock()
-	for i, e := range pending {
-		if err := s.store.InsertAuditEvent(ctx, e); err != nil && !errors.Is(err, store.ErrConflict) {
+	for i := 0; i < len(pending); i += auditBatch {
+		batch := pending[i:min(i+auditBatch, len(pending))]
+		if err := s.store.InsertAuditEvents(ctx, batch); err != nil {
 			s.spool.mu.Lock()
 			s.spool.pending = append(pending[i:], s.spool.pending...)
 			s.spool.mu.Unlock()
+			s.spool.failed(ctx, s.log, err)
 			return
 		}
 	}
 	if len(pending) > 0 {
-		s.log.InfoContext(ctx, "wrote the audit events of secret reads served while the database was out", slog.Int("events", len(pending)))
+		s.spool.recovered(ctx, s.log)
 	}
 }

@@ -71,6 +71,7 @@ type base interface {
 	OutboxStore
 	CreateLog
 	InsertAuditEvent(ctx context.Context, e store.AuditEvent) error
+	InsertAuditEvents(ctx context.Context, es []store.AuditEvent) error
 	Now() time.Time
 }
 

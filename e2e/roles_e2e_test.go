@@ -185,6 +185,7 @@ func TestTheAuditTrailNamesEveryReadAndStaysBounded(t *testing.T) {
 	if r.status != 200 {
 		t.Fatalf("totp-code: %d", r.status)
 	}
+	h.p.Credentials.FlushAudit(context.Background()) // the writer's next tick, now
 	events, err := h.p.Organizations.Audit(context.Background(), orgID, org.AuditFilter{Action: credentials.ActionTOTPCode, ActorKeyID: agent.APIKeyID})
 	if err != nil || len(events) != 1 {
 		t.Fatalf("audit: %v %+v", err, events)

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
 
 	"github.com/credvault/credvault/migrations"
 	"github.com/credvault/credvault/store"
@@ -390,4 +391,13 @@ func (s *Store) PruneAuditEvents(ctx context.Context, before time.Time, limit in
 	res := s.ctx(ctx).Exec(`DELETE FROM audit_events WHERE id IN (SELECT id FROM audit_events WHERE created_at < ? ORDER BY created_at LIMIT ?)`,
 		before, limit)
 	return res.RowsAffected, wrap("prune audit events", res.Error)
+}
+
+// InsertAuditEvents records es in one statement; an event already
+// recorded (its id) is not recorded twice.
+func (s *Store) InsertAuditEvents(ctx context.Context, es []store.AuditEvent) error {
+	if len(es) == 0 {
+		return nil
+	}
+	return wrap("insert audit events", s.ctx(ctx).Clauses(clause.OnConflict{DoNothing: true}).Create(&es).Error)
 }
