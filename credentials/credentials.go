@@ -373,7 +373,7 @@ func (e *ItemMissingError) Error() string {
 
 // Is makes errors.Is(err, vault.ErrItemGone) true.
 func (e *ItemMissingError) Is(target error) bool {
-	return target == vault.ErrItemGone || errors.Is(vault.ErrItemGone, target)
+	return target == vault.ErrItemGone || target == problem.KindOf(vault.ErrItemGone)
 }
 
 // getItem reads a row's item through the configuration that stored it.

@@ -29,13 +29,13 @@ func serveHop(upstream string) error {
 	if err != nil {
 		return err
 	}
-	proxy := httputil.NewSingleHostReverseProxy(u)
-	proxy.Transport = &http.Transport{MaxIdleConns: 1024, MaxIdleConnsPerHost: config.DefaultConnsPerHost,
-		MaxConnsPerHost: config.DefaultConnsPerHost, IdleConnTimeout: 90 * time.Second}
-	director := proxy.Director
-	proxy.Director = func(r *http.Request) {
-		director(r)
-		r.Header.Set("Authorization", "Bearer "+svcToken)
+	proxy := &httputil.ReverseProxy{
+		Rewrite: func(r *httputil.ProxyRequest) {
+			r.SetURL(u)
+			r.Out.Header.Set("Authorization", "Bearer "+svcToken)
+		},
+		Transport: &http.Transport{MaxIdleConns: 1024, MaxIdleConnsPerHost: config.DefaultConnsPerHost,
+			MaxConnsPerHost: config.DefaultConnsPerHost, IdleConnTimeout: 90 * time.Second},
 	}
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
