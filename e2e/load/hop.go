@@ -9,7 +9,6 @@ import (
 	"net/url"
 	"os"
 	"os/exec"
-	"strings"
 	"time"
 
 	"github.com/credvault/credvault/config"
@@ -51,27 +50,9 @@ func serveHop(upstream string) error {
 // startHop starts the bare hop to upstream in a process of this program
 // and returns its address.
 func (e *env) startHop(upstream string) (string, error) {
-	self, err := os.Executable()
-	if err != nil {
-		return "", err
-	}
-	cmd := exec.Command(self, "-hop", upstream)
-	stdin, _ := cmd.StdinPipe()
-	_ = stdin // closed by cleanup's kill
-	stdout, _ := cmd.StdoutPipe()
-	cmd.Stderr = os.Stderr
-	cmd.SysProcAttr = dieWithUs()
-	if err := cmd.Start(); err != nil {
-		return "", err
-	}
-	e.procs = append(e.procs, cmd)
-	e.hopPID = cmd.Process.Pid
-	buf := make([]byte, 64)
-	n, err := stdout.Read(buf)
-	if err != nil {
-		return "", fmt.Errorf("bare hop: %w", err)
-	}
-	return strings.TrimSpace(string(buf[:n])), nil
+	pid, addr, err := e.child("bare hop", "-hop", upstream)
+	e.hopPID = pid
+	return addr, err
 }
 
 // startNginx starts Debian's nginx as a proxy_pass hop to upstream with

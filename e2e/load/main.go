@@ -526,26 +526,37 @@ func (e *env) database(ctx context.Context, name string) (string, error) {
 // startFarm starts the reference service on n ports in a process of its
 // own and returns the ports.
 func (e *env) startFarm(n int) ([]string, error) {
+	pid, line, err := e.child("reference service", "-farm", strconv.Itoa(n), "-farm-dir", filepath.Join(e.dir, "service"))
+	if err != nil {
+		return nil, err
+	}
+	e.farmPID = pid
+	return strings.Split(line, ","), nil
+}
+
+// child starts this program with args in a process of its own (killed
+// with it, and by cleanup) and returns its pid and the first line it
+// prints.
+func (e *env) child(name string, args ...string) (int, string, error) {
 	self, err := os.Executable()
 	if err != nil {
-		return nil, err
+		return 0, "", err
 	}
-	farmCmd := exec.Command(self, "-farm", strconv.Itoa(n), "-farm-dir", filepath.Join(e.dir, "service"))
-	stdin, _ := farmCmd.StdinPipe()
-	_ = stdin // closed by cleanup's kill
-	stdout, _ := farmCmd.StdoutPipe()
-	farmCmd.Stderr = os.Stderr
-	farmCmd.SysProcAttr = dieWithUs()
-	if err := farmCmd.Start(); err != nil {
-		return nil, err
+	cmd := exec.Command(self, args...)
+	stdin, _ := cmd.StdinPipe()
+	_ = stdin // it serves until stdin closes: cleanup's kill
+	stdout, _ := cmd.StdoutPipe()
+	cmd.Stderr = os.Stderr
+	cmd.SysProcAttr = dieWithUs()
+	if err := cmd.Start(); err != nil {
+		return 0, "", err
 	}
-	e.procs = append(e.procs, farmCmd)
-	e.farmPID = farmCmd.Process.Pid
+	e.procs = append(e.procs, cmd)
 	line, err := bufio.NewReader(stdout).ReadString('\n')
 	if err != nil {
-		return nil, fmt.Errorf("reference service: %w", err)
+		return 0, "", fmt.Errorf("%s: %w", name, err)
 	}
-	return strings.Split(strings.TrimSpace(line), ","), nil
+	return cmd.Process.Pid, strings.TrimSpace(line), nil
 }
 
 // startServe starts `credvault serve --no-migrate` on dbURL at addr and
