@@ -317,6 +317,15 @@ func TestCredentialsPageInChromium(t *testing.T) {
 		}
 	}
 	rows := `document.querySelectorAll('#rows tr').length`
+	// On a timeout, what this page shows (the settings page's waitFor
+	// reads elements this page does not have).
+	shows := `'list: ' + document.getElementById('list-result').innerText + ' | form: ' + document.getElementById('form-result').innerText +
+		' | key: ' + document.getElementById('key-error').innerText + ' | rows: ' + document.querySelectorAll('#rows tr').length +
+		' | names: ' + Array.from(document.querySelectorAll('#rows td.name')).map(e => e.textContent).join('|')`
+	waitFor := func(t *testing.T, ctx context.Context, what, expr string) {
+		t.Helper()
+		waitShowing(t, ctx, 15*time.Second, what, expr, shows)
+	}
 	names := `Array.from(document.querySelectorAll('#rows td.name')).map(e => e.textContent).join('|')`
 
 	do(chromedp.Navigate(h.srv.URL+"/settings/credentials"), set("api-key", key), chromedp.Click(chromedp.ID("key-use")))
