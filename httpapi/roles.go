@@ -33,10 +33,15 @@ var (
 	read         = access{org.RoleAgent, "read credentials"}
 )
 
+// route is a method and a route path under the API prefix.
+type route struct{ method, path string }
+
+func (r route) String() string { return r.method + " " + r.path }
+
 // routeAccess is every authenticated route's access, by method and path
 // under the API prefix. A route without an entry is refused to every key
 // (a test fails when a route is added without one).
-var routeAccess = map[string]access{
+var routeAccess = accessTable(map[string]access{
 	"POST /credentials/custom_credential/create":          configWrite,
 	"POST /credentials/custom_credential/test_connection": configWrite,
 	"DELETE /credentials/custom_credential":               configWrite,
@@ -75,14 +80,25 @@ var routeAccess = map[string]access{
 	"GET /credentials/bitwarden/get":        read,
 	"GET /credentials/azure_credential/get": read,
 	"POST /credentials/test-login":          testLogins,
+})
+
+// accessTable keys a table written as "METHOD /path" by route.
+func accessTable(t map[string]access) map[route]access {
+	out := make(map[route]access, len(t))
+	for k, a := range t {
+		m, p, _ := strings.Cut(k, " ")
+		out[route{m, p}] = a
+	}
+	return out
 }
 
 // apiPrefixes are where the authenticated routes are served.
 var apiPrefixes = []string{"/api/v1", "/v1"}
 
-// routeKey is method and path of c's route under its API prefix ("" for
-// the group's catch-all: no route, a 404 or 405 to come).
-func routeKey(c echo.Context) string {
+// routeOf is c's route under its API prefix (false for the group's
+// catch-all: no route, a 404 or 405 to come). It allocates nothing: it
+// runs on every request.
+func routeOf(c echo.Context) (route, bool) {
 	path := c.Path()
 	for _, p := range apiPrefixes {
 		if rest, ok := strings.CutPrefix(path, p); ok && (rest == "" || rest[0] == '/') {
@@ -91,13 +107,13 @@ func routeKey(c echo.Context) string {
 		}
 	}
 	if path == "" || path == "/" || strings.HasSuffix(path, "*") {
-		return ""
+		return route{}, false
 	}
 	method := c.Request().Method
 	if method == http.MethodHead {
 		method = http.MethodGet
 	}
-	return method + " " + strings.TrimSuffix(path, "/")
+	return route{method, strings.TrimSuffix(path, "/")}, true
 }
 
 // authorize refuses, before anything else runs, a request whose key's
@@ -105,12 +121,12 @@ func routeKey(c echo.Context) string {
 // do, audited.
 func (s *server) authorize(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		key := routeKey(c)
-		if key == "" {
+		r, ok := routeOf(c)
+		if !ok {
 			return next(c)
 		}
 		p := principal(c)
-		a, ok := routeAccess[key]
+		a, ok := routeAccess[r]
 		if !ok {
 			a = access{org.RoleAdmin + 1, "use this route"} // fail closed
 		}
@@ -118,7 +134,7 @@ func (s *server) authorize(next echo.HandlerFunc) echo.HandlerFunc {
 			return next(c)
 		}
 		if s.Denials != nil {
-			s.Denials.RecordDenial(context.WithoutCancel(c.Request().Context()), p, key)
+			s.Denials.RecordDenial(context.WithoutCancel(c.Request().Context()), p, r.String())
 		}
 		return &problem.ForbiddenError{Reason: "this API key's role (" + p.Role.String() + ") cannot " + a.what}
 	}
