@@ -13,6 +13,7 @@ import (
 	"github.com/credvault/credvault/credentials"
 	"github.com/credvault/credvault/internal/testdb"
 	"github.com/credvault/credvault/org"
+	"github.com/credvault/credvault/store"
 )
 
 // TestTheKeyARunUsesCannotRepointOrEmptyTheVault: an agent key made over
@@ -89,7 +90,7 @@ func TestTheKeyARunUsesCannotRepointOrEmptyTheVault(t *testing.T) {
 	if r := h.do("GET", "/api/v1/credentials/"+credID+"/totp-code", agent, nil); r.status != 200 {
 		t.Fatalf("the credential is gone: %d", r.status)
 	}
-	events, err := h.p.Organizations.Audit(context.Background(), orgID, org.AuditFilter{})
+	events, err := h.p.Organizations.Audit(context.Background(), orgID, store.AuditFilter{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -186,7 +187,7 @@ func TestTheAuditTrailNamesEveryReadAndStaysBounded(t *testing.T) {
 		t.Fatalf("totp-code: %d", r.status)
 	}
 	h.p.Credentials.FlushAudit(context.Background()) // the writer's next tick, now
-	events, err := h.p.Organizations.Audit(context.Background(), orgID, org.AuditFilter{Action: credentials.ActionTOTPCode, ActorKeyID: agent.APIKeyID})
+	events, err := h.p.Organizations.Audit(context.Background(), orgID, store.AuditFilter{Action: credentials.ActionTOTPCode, ActorKeyID: agent.APIKeyID})
 	if err != nil || len(events) != 1 {
 		t.Fatalf("audit: %v %+v", err, events)
 	}
@@ -199,11 +200,11 @@ func TestTheAuditTrailNamesEveryReadAndStaysBounded(t *testing.T) {
 		"INSERT INTO audit_events (id, organization_id, actor_key_id, action, target_id, created_at) VALUES ('evt_old', $1, 'k', 'credential.totp_code', 'c', now() - interval '401 days')", orgID); err != nil {
 		t.Fatal(err)
 	}
-	before, _ := h.p.Organizations.Audit(context.Background(), orgID, org.AuditFilter{})
+	before, _ := h.p.Organizations.Audit(context.Background(), orgID, store.AuditFilter{})
 	if n := h.p.PruneAudit(context.Background(), slog.New(slog.DiscardHandler)); n != 1 {
 		t.Fatalf("pruned %d events, want 1", n)
 	}
-	after, _ := h.p.Organizations.Audit(context.Background(), orgID, org.AuditFilter{})
+	after, _ := h.p.Organizations.Audit(context.Background(), orgID, store.AuditFilter{})
 	if len(after) != len(before)-1 {
 		t.Fatalf("%d events before, %d after", len(before), len(after))
 	}

@@ -123,7 +123,7 @@ func TestSavedTokenRule(t *testing.T) {
 	// The save, the re-save with the URL typed without its slash (an
 	// update of the same configuration), the clear: the unchanged re-save
 	// with the mask wrote nothing.
-	events, err := orgs.Audit(ctx, c.OrganizationID, org.AuditFilter{})
+	events, err := orgs.Audit(ctx, c.OrganizationID, store.AuditFilter{})
 	if err != nil || len(events) != 3 {
 		t.Fatalf("audit = %d events, %v, want 3", len(events), err)
 	}
@@ -182,7 +182,7 @@ func TestAConfigurationIsItsService(t *testing.T) {
 	if err != nil || cur.ID != first.ID || !strings.Contains(cur.Token, `"api_base_url":"`+a+`/"`) {
 		t.Fatalf("current = %+v %v", cur, err)
 	}
-	events, _ := orgs.Audit(ctx, c.OrganizationID, org.AuditFilter{})
+	events, _ := orgs.Audit(ctx, c.OrganizationID, store.AuditFilter{})
 	actions := map[string]int{}
 	for _, e := range events {
 		actions[e.Action]++

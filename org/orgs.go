@@ -11,11 +11,13 @@ import (
 	"strings"
 	"sync/atomic"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/credvault/credvault/internal/lru"
 	"github.com/credvault/credvault/problem"
 	"github.com/credvault/credvault/store"
+	"github.com/credvault/credvault/vault"
 )
 
 // Errors of organizations and their configurations (besides the shared
@@ -174,7 +176,12 @@ func (o *Organizations) AddKey(ctx context.Context, orgID string, opts KeyOption
 		opts.Role = RoleAdmin
 	}
 	opts.Name = strings.TrimSpace(opts.Name)
+	if err := vault.CheckText("name", opts.Name); err != nil {
+		return CreatedKey{}, err
+	}
 	switch {
+	case strings.IndexFunc(opts.Name, unicode.IsControl) >= 0:
+		return CreatedKey{}, problem.Invalid("name", "must be one line of printable text")
 	case opts.Role.String() == "none":
 		return CreatedKey{}, problem.Invalid("role", "must be admin, member or agent")
 	case utf8.RuneCountInString(opts.Name) > 200:
@@ -369,25 +376,15 @@ type AuditView struct {
 
 // Audit lists an organization's audit events, newest first (as the REST
 // route does); an unknown organization is problem.ErrNotFound, naming it.
-func (o *Organizations) Audit(ctx context.Context, orgID string, f AuditFilter) ([]AuditView, error) {
+func (o *Organizations) Audit(ctx context.Context, orgID string, f store.AuditFilter) ([]AuditView, error) {
 	if err := o.Exists(ctx, orgID); err != nil {
 		return nil, err
 	}
-	es, err := o.store.FindAuditEvents(ctx, orgID, store.AuditFilter(f))
+	es, err := o.store.FindAuditEvents(ctx, orgID, f)
 	if err != nil {
 		return nil, err
 	}
 	return auditViews(es), nil
-}
-
-// AuditFilter narrows Audit: events at or after Since (zero: all), of
-// Action and of the key ActorKeyID (each "" for all), at most Limit of
-// them (0: all).
-type AuditFilter struct {
-	Since      time.Time
-	Action     string
-	ActorKeyID string
-	Limit      int
 }
 
 // AuditPage lists a page of an organization's audit events, newest first

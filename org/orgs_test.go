@@ -11,6 +11,7 @@ import (
 	"github.com/credvault/credvault/internal/testdb"
 	"github.com/credvault/credvault/org"
 	"github.com/credvault/credvault/problem"
+	"github.com/credvault/credvault/store"
 	"github.com/credvault/credvault/vault"
 )
 
@@ -63,17 +64,17 @@ func TestOrganizationsKeysAndAudit(t *testing.T) {
 	if _, err := orgs.AuditPage(ctx, c.OrganizationID, 0, 1000); err == nil {
 		t.Fatal("an oversized audit page was accepted")
 	}
-	all, _ := orgs.Audit(ctx, c.OrganizationID, org.AuditFilter{})
+	all, _ := orgs.Audit(ctx, c.OrganizationID, store.AuditFilter{})
 	if len(all) < 3 || all[0].ActorKeyID != c.APIKeyID || all[0].CreatedAt.Before(all[len(all)-1].CreatedAt) {
 		t.Fatalf("audit, newest first: %+v", all)
 	}
-	if two, _ := orgs.Audit(ctx, c.OrganizationID, org.AuditFilter{Limit: 2}); len(two) != 2 {
+	if two, _ := orgs.Audit(ctx, c.OrganizationID, store.AuditFilter{Limit: 2}); len(two) != 2 {
 		t.Fatalf("audit --limit 2: %d", len(two))
 	}
-	if none, _ := orgs.Audit(ctx, c.OrganizationID, org.AuditFilter{Since: time.Now().Add(time.Hour)}); len(none) != 0 {
+	if none, _ := orgs.Audit(ctx, c.OrganizationID, store.AuditFilter{Since: time.Now().Add(time.Hour)}); len(none) != 0 {
 		t.Fatalf("audit since the future: %d", len(none))
 	}
-	if _, err := orgs.Audit(ctx, "org_nope", org.AuditFilter{}); !errors.Is(err, problem.ErrNotFound) || !strings.Contains(err.Error(), "org_nope") {
+	if _, err := orgs.Audit(ctx, "org_nope", store.AuditFilter{}); !errors.Is(err, problem.ErrNotFound) || !strings.Contains(err.Error(), "org_nope") {
 		t.Fatalf("audit of an unknown organization: %v", err)
 	}
 	set := org.SealedTokens(st)

@@ -52,7 +52,7 @@ func TestKeysCarryRolesAndExpire(t *testing.T) {
 	ctx := context.Background()
 	_, orgs, _, st := realConfigs(t, nil)
 	c, _ := orgs.Create(ctx, "Acme")
-	for _, bad := range []org.KeyOptions{{Role: org.Role(9)}, {Name: strings.Repeat("n", 201)}, {Expires: -time.Second},
+	for _, bad := range []org.KeyOptions{{Role: org.Role(9)}, {Name: strings.Repeat("n", 201)}, {Name: "a\x00b"}, {Name: "two\nlines"}, {Expires: -time.Second},
 		{Expires: org.MaxKeyLifetime + time.Hour}} {
 		var inv *problem.InvalidError
 		if _, err := orgs.AddKey(ctx, c.OrganizationID, bad); !errors.As(err, &inv) {
@@ -90,11 +90,11 @@ func TestKeysCarryRolesAndExpire(t *testing.T) {
 	}
 	orgs.RecordDenial(store.WithActor(ctx, store.Actor{KeyID: p.KeyID, Role: "agent", RequestID: "r1"}), p, "POST /credentials")
 	orgs.RecordDenial(ctx, org.Principal{OrganizationID: c.OrganizationID, KeyID: "key_x", Role: org.RoleMember}, "DELETE /keys/:key_id")
-	es, _ := orgs.Audit(ctx, c.OrganizationID, org.AuditFilter{Action: org.ActionDenied})
+	es, _ := orgs.Audit(ctx, c.OrganizationID, store.AuditFilter{Action: org.ActionDenied})
 	if len(es) != 2 || es[1].ActorRole != "agent" || es[1].RequestID != "r1" || es[0].ActorRole != "member" || es[0].RequestID != "" {
 		t.Fatalf("denials: %+v", es)
 	}
-	if es, _ := orgs.Audit(ctx, c.OrganizationID, org.AuditFilter{ActorKeyID: "key_x", Limit: 5}); len(es) != 1 {
+	if es, _ := orgs.Audit(ctx, c.OrganizationID, store.AuditFilter{ActorKeyID: "key_x", Limit: 5}); len(es) != 1 {
 		t.Fatalf("by key: %+v", es)
 	}
 	_ = st

@@ -9,14 +9,14 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/credvault/credvault"
-	"github.com/credvault/credvault/org"
+	"github.com/credvault/credvault/store"
 )
 
 func auditCmd(out output, stderr io.Writer) *cobra.Command {
 	cmd := &cobra.Command{Use: "audit", Short: "Show audit events", Args: noArgs, Example: "  credvault audit list --org org_0190...",
 		RunE: func(cmd *cobra.Command, _ []string) error { return cmd.Help() }}
 	var orgID string
-	var f org.AuditFilter
+	var f store.AuditFilter
 	var since time.Duration
 	list := &cobra.Command{
 		Use:   "list",
