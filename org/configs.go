@@ -267,9 +267,14 @@ func (c *Configs) complete(ctx context.Context, orgID string, in ServiceConfig) 
 		return in, problem.Invalid("config.api_token", "is required when api_base_url differs from the saved URL: the saved token is only ever sent to the URL it was saved with")
 	}
 	tlsOpts := in.TLS
-	if tlsOpts.IsZero() {
+	switch {
+	case tlsOpts.IsZero():
 		// The saved key goes with the saved token: to the same URL only.
 		tlsOpts = saved.TLS
+	case strings.TrimSpace(tlsOpts.CABundle) != strings.TrimSpace(saved.TLS.CABundle):
+		// Other roots would let whoever they trust answer for the service:
+		// the saved token goes only to the service verified as it was.
+		return in, problem.Invalid("config.api_token", "is required when ca_bundle differs from the saved one: the saved token is only ever sent to the service it was saved with, verified as it was")
 	}
 	return c.validate(ServiceConfig{APIBaseURL: in.APIBaseURL, APIToken: saved.Token, TLS: tlsOpts})
 }

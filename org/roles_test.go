@@ -131,6 +131,14 @@ func TestConfigurationsCarryTheirTrust(t *testing.T) {
 	if err != nil || again.ID != v.ID {
 		t.Fatalf("a re-save keeping the token and trust: %+v %v", again, err)
 	}
+	// Other roots with the masked token: the saved token is not sent to a
+	// service verified another way.
+	other := testpki.NewCA(t, "Someone else's CA")
+	var inv *problem.InvalidError
+	if _, err := configs.Save(ctx, p, org.ServiceConfig{APIBaseURL: in.APIBaseURL, APIToken: vault.NewSecret(org.MaskToken(in.APIToken)),
+		TLS: netpolicy.TLSOptions{CABundle: other.CertPEM}}); !errors.As(err, &inv) || inv.Field != "config.api_token" {
+		t.Fatalf("the saved token under other roots: %v", err)
+	}
 	saved, err := src.ActiveConfig(ctx, c.OrganizationID)
 	if err != nil || saved.TLS != trust {
 		t.Fatalf("the sealed trust: %v", err)
