@@ -154,10 +154,10 @@ func Open(ctx context.Context, cfg config.Config, opts Options) (*Platform, erro
 			"Give each Platform its own registry, or wrap it with prometheus.WrapRegistererWith and a distinguishing label", reg.err)
 	}
 	p.startBackground(log, cfg.CacheGrace)
-	if o, err := envTLS(cfg); err == nil && o.ClientCertificate != "" {
-		if ci, ok := netpolicy.Describe(o.ClientCertificate, time.Now()); ok {
-			p.envCertNotAfter = ci.NotAfter
-			registerCertificateExpiry(reg, ci.NotAfter)
+	if env != nil {
+		if at, ok := env.ClientCertificateExpiry(); ok {
+			p.envCertNotAfter = at
+			registerCertificateExpiry(reg, at)
 		}
 	}
 	for _, m := range p.warnings(ctx) {

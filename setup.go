@@ -146,13 +146,14 @@ func newEnvVault(cfg config.Config) (*envvault.Vault, error) {
 // certificate files; an error names the variable.
 func envTLS(cfg config.Config) (netpolicy.TLSOptions, error) {
 	var o netpolicy.TLSOptions
+	var key string
 	for _, f := range []struct {
 		env, path string
 		into      *string
 	}{
 		{config.EnvCustomCAFile, cfg.CustomCAFile, &o.CABundle},
 		{config.EnvCustomClientCertFile, cfg.CustomClientCertFile, &o.ClientCertificate},
-		{config.EnvCustomClientKeyFile, cfg.CustomClientKeyFile, &o.ClientKey},
+		{config.EnvCustomClientKeyFile, cfg.CustomClientKeyFile, &key},
 	} {
 		if f.path == "" {
 			continue
@@ -163,6 +164,7 @@ func envTLS(cfg config.Config) (netpolicy.TLSOptions, error) {
 		}
 		*f.into = string(b)
 	}
+	o.ClientKey = vault.NewSecret(key)
 	if err := o.Check(""); err != nil {
 		var inv *problem.InvalidError
 		if errors.As(err, &inv) {

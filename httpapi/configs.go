@@ -33,7 +33,7 @@ type configBody struct {
 // serviceConfig is the body as the service takes it.
 func (b *configBody) serviceConfig() org.ServiceConfig {
 	return org.ServiceConfig{APIBaseURL: b.APIBaseURL, APIToken: secret(b.APIToken),
-		TLS: netpolicy.TLSOptions{CABundle: b.CABundle, ClientCertificate: b.ClientCertificate, ClientKey: b.ClientKey}}
+		TLS: netpolicy.TLSOptions{CABundle: b.CABundle, ClientCertificate: b.ClientCertificate, ClientKey: secret(b.ClientKey)}}
 }
 
 type configRequest struct {

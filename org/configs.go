@@ -143,7 +143,7 @@ func (s *ConfigSource) decrypt(row store.AuthToken) (orgvault.Config, error) {
 		return orgvault.Config{}, fmt.Errorf("configuration %s: undecodable plaintext", row.ID)
 	}
 	return orgvault.Config{ID: row.ID, BaseURL: sc.APIBaseURL, Token: vault.NewSecret(sc.APIToken),
-		TLS: netpolicy.TLSOptions{CABundle: sc.CABundle, ClientCertificate: sc.ClientCertificate, ClientKey: sc.ClientKey}}, nil
+		TLS: netpolicy.TLSOptions{CABundle: sc.CABundle, ClientCertificate: sc.ClientCertificate, ClientKey: vault.NewSecret(sc.ClientKey)}}, nil
 }
 
 // ConfigVault is what Configs needs of the organization-configured vault.
@@ -222,7 +222,7 @@ func (c *Configs) validate(in ServiceConfig) (ServiceConfig, error) {
 	case strings.IndexFunc(tok, func(r rune) bool { return r < 0x20 || r == 0x7f }) >= 0 || !utf8.ValidString(tok):
 		return in, problem.Invalid("config.api_token", "must be printable text")
 	}
-	if len(in.TLS.CABundle) > 256<<10 || len(in.TLS.ClientCertificate) > 64<<10 || len(in.TLS.ClientKey) > 64<<10 {
+	if len(in.TLS.CABundle) > 256<<10 || len(in.TLS.ClientCertificate) > 64<<10 || len(in.TLS.ClientKey.Reveal()) > 64<<10 {
 		return in, problem.Invalid("config.ca_bundle", "ca_bundle must be at most 256 KiB, client_certificate and client_key at most 64 KiB each")
 	}
 	if err := in.TLS.Check("config."); err != nil {
@@ -413,7 +413,7 @@ func (c *Configs) Save(ctx context.Context, p Principal, in ServiceConfig) (Conf
 		}
 		if len(same) == 0 && r.Valid && saved.BaseURL == cfg.APIBaseURL &&
 			subtle.ConstantTimeCompare([]byte(saved.Token.Reveal()), []byte(cfg.APIToken.Reveal())) == 1 &&
-			subtle.ConstantTimeCompare([]byte(saved.TLS.ClientKey), []byte(cfg.TLS.ClientKey)) == 1 {
+			subtle.ConstantTimeCompare([]byte(saved.TLS.ClientKey.Reveal()), []byte(cfg.TLS.ClientKey.Reveal())) == 1 {
 			// Unchanged: no new id, no write, nothing becomes stale.
 			return view(r, cfg), nil
 		}
@@ -454,7 +454,7 @@ func (c *Configs) Save(ctx context.Context, p Principal, in ServiceConfig) (Conf
 // seal encrypts a configuration for orgID's row.
 func (c *Configs) seal(orgID string, cfg ServiceConfig) ([]byte, error) {
 	pt, err := json.Marshal(storedConfig{APIBaseURL: cfg.APIBaseURL, APIToken: cfg.APIToken.Reveal(),
-		CABundle: cfg.TLS.CABundle, ClientCertificate: cfg.TLS.ClientCertificate, ClientKey: cfg.TLS.ClientKey})
+		CABundle: cfg.TLS.CABundle, ClientCertificate: cfg.TLS.ClientCertificate, ClientKey: cfg.TLS.ClientKey.Reveal()})
 	if err != nil {
 		return nil, err
 	}

@@ -111,7 +111,7 @@ func TestConfigurationsCarryTheirTrust(t *testing.T) {
 	p := org.Principal{OrganizationID: c.OrganizationID, KeyID: c.APIKeyID, Role: org.RoleAdmin}
 	ca := testpki.NewCA(t, "Acme CA")
 	client := ca.Client(t, "credvault", 5*24*time.Hour)
-	trust := netpolicy.TLSOptions{CABundle: ca.CertPEM, ClientCertificate: client.CertPEM, ClientKey: client.KeyPEM}
+	trust := netpolicy.TLSOptions{CABundle: ca.CertPEM, ClientCertificate: client.CertPEM, ClientKey: vault.NewSecret(client.KeyPEM)}
 	in := org.ServiceConfig{APIBaseURL: "https://127.0.0.1:9/api", APIToken: vault.NewSecret("tok-0123456789abcdef"), TLS: trust}
 	if _, err := configs.Save(ctx, p, org.ServiceConfig{APIBaseURL: in.APIBaseURL, APIToken: in.APIToken,
 		TLS: netpolicy.TLSOptions{CABundle: strings.Repeat("x", 300<<10)}}); err == nil {

@@ -52,7 +52,7 @@ func TestTLSFailuresSayWhatToFix(t *testing.T) {
 		{"client certificate required", testpki.Serve(t, item, ca.Server(t, time.Now().Add(-time.Hour), 3*time.Hour), ca.CertPEM), trusting,
 			"requires a client certificate"},
 		{"client certificate refused", testpki.Serve(t, item, ca.Server(t, time.Now().Add(-time.Hour), 3*time.Hour), testpki.NewCA(t, "Other").CertPEM),
-			netpolicy.TLSOptions{CABundle: ca.CertPEM, ClientCertificate: client.CertPEM, ClientKey: client.KeyPEM}, "refused credvault's client certificate"},
+			netpolicy.TLSOptions{CABundle: ca.CertPEM, ClientCertificate: client.CertPEM, ClientKey: vault.NewSecret(client.KeyPEM)}, "refused credvault's client certificate"},
 	} {
 		_, err := get(c.base, c.o)
 		if err == nil || !strings.Contains(err.Error(), c.want) {
@@ -67,7 +67,7 @@ func TestTLSFailuresSayWhatToFix(t *testing.T) {
 		t.Fatalf("the service's certificate expiry: %v %v", at, ok)
 	}
 	mtls := testpki.Serve(t, item, ca.Server(t, time.Now().Add(-time.Hour), 3*time.Hour), ca.CertPEM)
-	if _, err := get(mtls, netpolicy.TLSOptions{CABundle: ca.CertPEM, ClientCertificate: client.CertPEM, ClientKey: client.KeyPEM}); err != nil {
+	if _, err := get(mtls, netpolicy.TLSOptions{CABundle: ca.CertPEM, ClientCertificate: client.CertPEM, ClientKey: vault.NewSecret(client.KeyPEM)}); err != nil {
 		t.Fatalf("over mTLS: %v", err)
 	}
 }

@@ -47,6 +47,15 @@ type Vault struct {
 	*contract.Client
 	// own is the transport New made (nil when the caller gave one).
 	own *netpolicy.Transport
+	// certNotAfter is when the client certificate of Options.TLS expires
+	// (zero without one).
+	certNotAfter time.Time
+}
+
+// ClientCertificateExpiry is when the client certificate credvault
+// presents to the service expires (false without one).
+func (v *Vault) ClientCertificateExpiry() (time.Time, bool) {
+	return v.certNotAfter, !v.certNotAfter.IsZero()
 }
 
 // Close closes the idle connections of the transport New made for the
@@ -90,7 +99,11 @@ func New(baseURL string, token vault.Secret, o Options) (*Vault, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Vault{Client: c, own: own}, nil
+	v := &Vault{Client: c, own: own}
+	if ci, ok := netpolicy.Describe(o.TLS.ClientCertificate, time.Now()); ok {
+		v.certNotAfter = ci.NotAfter
+	}
+	return v, nil
 }
 
 var _ vault.SourcedVault = (*Vault)(nil)

@@ -56,11 +56,11 @@ func TestEnvVaultOverMutualTLS(t *testing.T) {
 	base := testpki.Serve(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		_, _ = w.Write([]byte(`{"type":"secret","secret_value":"v"}`))
 	}), ca.Server(t, time.Now().Add(-time.Hour), 3*time.Hour), ca.CertPEM) + "/api"
-	if _, err := envvault.New(base, vault.NewSecret(vaulttest.Token), envvault.Options{TLS: netpolicy.TLSOptions{ClientKey: client.KeyPEM}}); err == nil {
+	if _, err := envvault.New(base, vault.NewSecret(vaulttest.Token), envvault.Options{TLS: netpolicy.TLSOptions{ClientKey: vault.NewSecret(client.KeyPEM)}}); err == nil {
 		t.Fatal("a key without its certificate accepted")
 	}
 	v, err := envvault.New(base, vault.NewSecret(vaulttest.Token), envvault.Options{AllowedHosts: []string{"127.0.0.1"},
-		TLS: netpolicy.TLSOptions{CABundle: ca.CertPEM, ClientCertificate: client.CertPEM, ClientKey: client.KeyPEM}})
+		TLS: netpolicy.TLSOptions{CABundle: ca.CertPEM, ClientCertificate: client.CertPEM, ClientKey: vault.NewSecret(client.KeyPEM)}})
 	if err != nil {
 		t.Fatal(err)
 	}

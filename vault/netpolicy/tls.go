@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/credvault/credvault/problem"
+	"github.com/credvault/credvault/vault"
 )
 
 // MinTLSVersion is the oldest TLS credvault speaks to a service.
@@ -25,15 +26,16 @@ type TLSOptions struct {
 	// CABundle holds the PEM certificates of the roots to trust.
 	CABundle string
 	// ClientCertificate is the PEM certificate chain credvault presents;
-	// ClientKey its PEM private key (a secret).
+	// ClientKey its PEM private key, printed redacted however it is
+	// printed.
 	ClientCertificate string
-	ClientKey         string
+	ClientKey         vault.Secret
 }
 
 // IsZero reports options that change nothing: the system roots, no client
 // certificate.
 func (o TLSOptions) IsZero() bool {
-	return o.CABundle == "" && o.ClientCertificate == "" && o.ClientKey == ""
+	return o.CABundle == "" && o.ClientCertificate == "" && o.ClientKey.IsZero()
 }
 
 // Identity names the trust the options set up (the CA bundle and the
@@ -76,16 +78,16 @@ func (o TLSOptions) config(prefix string) (*tls.Config, error) {
 		c.RootCAs = pool
 	}
 	switch {
-	case o.ClientCertificate == "" && o.ClientKey == "":
+	case o.ClientCertificate == "" && o.ClientKey.IsZero():
 	case o.ClientCertificate == "":
 		return nil, problem.Invalid(prefix+"client_certificate", "is required with client_key")
-	case o.ClientKey == "":
+	case o.ClientKey.IsZero():
 		return nil, problem.Invalid(prefix+"client_key", "is required with client_certificate")
 	default:
 		if _, err := parseCertificates(o.ClientCertificate); err != nil {
 			return nil, problem.Invalid(prefix+"client_certificate", "%v", err)
 		}
-		pair, err := tls.X509KeyPair([]byte(o.ClientCertificate), []byte(o.ClientKey))
+		pair, err := tls.X509KeyPair([]byte(o.ClientCertificate), []byte(o.ClientKey.Reveal()))
 		if err != nil {
 			return nil, problem.Invalid(prefix+"client_key", "is not a PEM private key matching client_certificate")
 		}

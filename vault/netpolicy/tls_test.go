@@ -2,13 +2,16 @@ package netpolicy_test
 
 import (
 	"crypto/tls"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/credvault/credvault/internal/testpki"
 	"github.com/credvault/credvault/problem"
+	"github.com/credvault/credvault/vault"
 	"github.com/credvault/credvault/vault/netpolicy"
 )
 
@@ -24,7 +27,7 @@ func TestTLSOptions(t *testing.T) {
 	if err != nil || c.MinVersion != tls.VersionTLS12 || c.RootCAs != nil || c.InsecureSkipVerify {
 		t.Fatalf("zero config: %+v %v", c, err)
 	}
-	full := netpolicy.TLSOptions{CABundle: ca.CertPEM, ClientCertificate: client.CertPEM, ClientKey: client.KeyPEM}
+	full := netpolicy.TLSOptions{CABundle: ca.CertPEM, ClientCertificate: client.CertPEM, ClientKey: vault.NewSecret(client.KeyPEM)}
 	c, err = full.ClientConfig()
 	if err != nil || c.RootCAs == nil || len(c.Certificates) != 1 || c.InsecureSkipVerify {
 		t.Fatalf("full config: %v", err)
@@ -40,9 +43,9 @@ func TestTLSOptions(t *testing.T) {
 		{netpolicy.TLSOptions{CABundle: client.KeyPEM}, "config.ca_bundle"},
 		{netpolicy.TLSOptions{CABundle: "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n"}, "config.ca_bundle"},
 		{netpolicy.TLSOptions{ClientCertificate: client.CertPEM}, "config.client_key"},
-		{netpolicy.TLSOptions{ClientKey: client.KeyPEM}, "config.client_certificate"},
-		{netpolicy.TLSOptions{ClientCertificate: "junk", ClientKey: client.KeyPEM}, "config.client_certificate"},
-		{netpolicy.TLSOptions{ClientCertificate: client.CertPEM, ClientKey: other.KeyPEM}, "config.client_key"},
+		{netpolicy.TLSOptions{ClientKey: vault.NewSecret(client.KeyPEM)}, "config.client_certificate"},
+		{netpolicy.TLSOptions{ClientCertificate: "junk", ClientKey: vault.NewSecret(client.KeyPEM)}, "config.client_certificate"},
+		{netpolicy.TLSOptions{ClientCertificate: client.CertPEM, ClientKey: vault.NewSecret(other.KeyPEM)}, "config.client_key"},
 	} {
 		err := c.o.Check("config.")
 		var inv *problem.InvalidError
@@ -62,5 +65,17 @@ func TestTLSOptions(t *testing.T) {
 	}
 	if all := netpolicy.DescribeAll(ca.CertPEM+client.CertPEM, time.Now()); len(all) != 2 {
 		t.Fatalf("describe all: %+v", all)
+	}
+}
+
+// The client key never prints, however the options are printed.
+func TestTLSOptionsPrintNoKey(t *testing.T) {
+	client := testpki.NewCA(t, "Test CA").Client(t, "credvault", time.Hour)
+	o := netpolicy.TLSOptions{ClientCertificate: client.CertPEM, ClientKey: vault.NewSecret(client.KeyPEM)}
+	b, _ := json.Marshal(o)
+	for _, out := range []string{fmt.Sprintf("%v", o), fmt.Sprintf("%+v", o), fmt.Sprintf("%#v", o), string(b)} {
+		if strings.Contains(out, "PRIVATE KEY") || strings.Contains(out, client.KeyPEM[40:70]) {
+			t.Fatalf("the key printed: %s", out)
+		}
 	}
 }

@@ -26,7 +26,7 @@ func TestEachTrustHasItsOwnPool(t *testing.T) {
 	p, _ := netpolicy.NewAddressPolicy([]string{"127.0.0.1"}, true)
 	v := orgvault.New(&countingSource{cfgs: map[string]orgvault.Config{}}, orgvault.Options{Policy: p, Timeout: 5 * time.Second})
 	defer v.Close()
-	trust := netpolicy.TLSOptions{CABundle: ca.CertPEM, ClientCertificate: client.CertPEM, ClientKey: client.KeyPEM}
+	trust := netpolicy.TLSOptions{CABundle: ca.CertPEM, ClientCertificate: client.CertPEM, ClientKey: vault.NewSecret(client.KeyPEM)}
 	for i := range 3 {
 		c, err := v.ClientFor(orgvault.Config{ID: "cfg", BaseURL: base, Token: vault.NewSecret(vaulttest.Token), TLS: trust})
 		if err != nil {
