@@ -248,6 +248,17 @@ func (c *Configs) complete(ctx context.Context, orgID string, in ServiceConfig) 
 	}
 	tok := strings.TrimSpace(in.APIToken.Reveal())
 	if tok != "" && !strings.HasPrefix(tok, maskPrefix) {
+		if in.TLS.IsZero() {
+			// A new token for the saved service keeps the saved trust (its
+			// CA bundle and client certificate go only to that URL): a
+			// token rotation must not drop mTLS. To drop it, clear the
+			// configuration first.
+			if saved, err := c.source.ActiveConfig(ctx, orgID); err == nil && sameURL(c.vault.Policy(), u.String(), saved.BaseURL) {
+				in.TLS = saved.TLS
+			} else if err != nil && !errors.Is(err, vault.ErrNotConfigured) {
+				return in, err
+			}
+		}
 		return c.validate(in)
 	}
 	saved, err := c.source.ActiveConfig(ctx, orgID)

@@ -139,6 +139,13 @@ func TestConfigurationsCarryTheirTrust(t *testing.T) {
 		TLS: netpolicy.TLSOptions{CABundle: other.CertPEM}}); !errors.As(err, &inv) || inv.Field != "config.api_token" {
 		t.Fatalf("the saved token under other roots: %v", err)
 	}
+	// A new token for the same URL, without TLS options (the settings page
+	// has no field for them): the trust stays.
+	rotated, err := configs.Save(ctx, p, org.ServiceConfig{APIBaseURL: in.APIBaseURL, APIToken: vault.NewSecret("tok-rotated-0123456789")})
+	if err != nil || rotated.ID != v.ID || rotated.TLS == nil || rotated.TLS.ClientCertificate == nil {
+		t.Fatalf("a token rotation without the TLS options: %+v %v", rotated.TLS, err)
+	}
+	in.APIToken = vault.NewSecret("tok-rotated-0123456789")
 	saved, err := src.ActiveConfig(ctx, c.OrganizationID)
 	if err != nil || saved.TLS != trust {
 		t.Fatalf("the sealed trust: %v", err)
