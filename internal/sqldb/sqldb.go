@@ -133,7 +133,8 @@ func RedactDSN(err error, dsn string) error {
 
 // Unavailable recognises a database that cannot be reached or cannot be
 // used for now, as opposed to a statement that failed: refused, reset or
-// closed connections, a server shutting down, starting or out of
+// closed connections (pgx's "conn closed": a connection the driver closed
+// when its server went away mid-use), a server shutting down, starting or out of
 // connections, a database dropped under the connection (PostgreSQL
 // 3D000), and an embedded database that stays locked by another process
 // beyond its busy timeout or whose file cannot be read.
@@ -150,7 +151,7 @@ func Unavailable(err error) bool {
 			return true
 		}
 		return strings.HasPrefix(pe.Code, "08")
-	case errors.As(err, &ce), errors.Is(err, driver.ErrBadConn), errors.Is(err, sql.ErrConnDone),
+	case errors.As(err, &ce), errors.Is(err, driver.ErrBadConn), errors.Is(err, sql.ErrConnDone), errors.Is(err, pgconn.ErrConnClosed),
 		errors.Is(err, syscall.ECONNREFUSED), errors.Is(err, syscall.ECONNRESET), errors.Is(err, io.ErrUnexpectedEOF):
 		return true
 	case errors.As(err, &ne) && !errors.Is(err, context.DeadlineExceeded):

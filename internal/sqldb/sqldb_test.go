@@ -3,6 +3,7 @@ package sqldb_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -48,6 +49,11 @@ func TestUnavailableKinds(t *testing.T) {
 		if got := sqldb.Unavailable(&pgconn.PgError{Code: code}); got != want {
 			t.Errorf("PostgreSQL %s: unavailable %v, want %v", code, got, want)
 		}
+	}
+	// What a failover left the pool with: a connection pgx closed when the
+	// primary went away (a 500 in the failover proof before).
+	if !sqldb.Unavailable(fmt.Errorf("update credential: %w", pgconn.ErrConnClosed)) {
+		t.Error("a connection the driver closed is unavailability")
 	}
 	if sqldb.Unavailable(errors.New("constraint failed")) || sqldb.Unavailable(nil) {
 		t.Error("a failed statement is not unavailability")
