@@ -14,7 +14,10 @@
 #   failover: acked N, lost 0, orphans 0, dangling 0, bad_5xx 0, recovery_s X
 # and exits 1 on any loss. It stops what it started by PID and removes its
 # directories (FAILOVER_KEEP=1 keeps them, with the processes' logs).
-#   scripts/failover.sh
+# --tls runs it over HTTPS: a CA made for the run, credvault serving TLS,
+# mTLS to the service, and both kinds of process rotating their
+# certificate by SIGHUP under the load (docs/RELIABILITY.md).
+#   scripts/failover.sh [--tls]
 set -euo pipefail
 cd "$(dirname "$0")/.."
-exec go run ./e2e/failover
+exec go run ./e2e/failover "$@"

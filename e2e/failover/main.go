@@ -11,8 +11,10 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -28,6 +30,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -53,7 +56,9 @@ const (
 )
 
 func main() {
-	code, err := run()
+	useTLS := flag.Bool("tls", false, "the HTTPS variant: every hop over TLS from a CA made for the run, mTLS to the service, and both processes' certificates rotated by SIGHUP under load")
+	flag.Parse()
+	code, err := run(*useTLS)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "failover:", err)
 		if code == 0 {
@@ -76,15 +81,28 @@ type env struct {
 	proxy   *tcpproxy.Proxy
 	svcCmd  *exec.Cmd
 	svcAddr string
+	trust   *trust // the HTTPS variant's PKI; nil for plain HTTP
+	client  *http.Client
+	// rotationFailed: a process did not present its new certificate
+	// after SIGHUP (the HTTPS variant).
+	rotationFailed atomic.Bool
 }
 
-func run() (int, error) {
+func run(useTLS bool) (int, error) {
 	ctx := context.Background()
 	e := &env{}
 	defer e.cleanup()
 	if err := e.setup(ctx); err != nil {
 		return 2, err
 	}
+	if useTLS {
+		t, err := newTrust(e.dir)
+		if err != nil {
+			return 2, err
+		}
+		e.trust = t
+	}
+	e.client = e.httpClient()
 	dbURL := fmt.Sprintf("postgres://postgres@127.0.0.1:%d,127.0.0.1:%d/credvault?target_session_attrs=read-write&connect_timeout=2", e.ports[0], e.ports[1])
 	keyset := filepath.Join(e.dir, "keyset.json")
 	if out, err := e.cmd(nil, filepath.Join(e.bin, "credvault"), "keys", "init", "--out", keyset).CombinedOutput(); err != nil {
@@ -104,7 +122,11 @@ func run() (int, error) {
 		return 2, err
 	}
 	e.proxy = proxy
-	base := "http://" + proxy.Addr() + credservice.Prefix
+	base := e.scheme() + "://" + proxy.Addr() + credservice.Prefix
+	configTLS := ""
+	if e.trust != nil {
+		configTLS = e.trust.configTLS()
+	}
 
 	var servers [2]*serveProc
 	for i := range servers {
@@ -120,16 +142,20 @@ func run() (int, error) {
 			return 2, fmt.Errorf("org create: %v %s", err, out)
 		}
 		keys[i] = created["api_key"]
-		body := fmt.Sprintf(`{"config":{"api_base_url":%q,"api_token":%q}}`, base, svcToken)
-		if code := post(servers[i%2].addr(), "/api/v1/credentials/custom_credential/create", keys[i], body); code != 200 {
+		body := fmt.Sprintf(`{"config":{"api_base_url":%q,"api_token":%q%s}}`, base, svcToken, configTLS)
+		if code := e.post(servers[i%2].addr(), "/api/v1/credentials/custom_credential/create", keys[i], body); code != 200 {
 			return 2, fmt.Errorf("configure org %d: HTTP %d", i, code)
 		}
 	}
 
-	ld := newLoad(keys, servers)
+	ld := newLoad(keys, servers, e.scheme())
 	go e.faults(servers, cvEnv)
-	fmt.Printf("failover: load at %d req/s for %v across %d organizations, faults injected meanwhile\n", loadRate, loadFor, orgs)
-	ld.run()
+	over := "HTTP"
+	if e.trust != nil {
+		over = "HTTPS (mTLS to the service)"
+	}
+	fmt.Printf("failover: load at %d req/s for %v across %d organizations over %s, faults injected meanwhile\n", loadRate, loadFor, orgs, over)
+	ld.run(e.tlsConfig())
 	loadEnd := time.Now()
 
 	// Converge without an operator: outbox and create recovery.
@@ -161,6 +187,10 @@ func run() (int, error) {
 	fmt.Printf("failover: %d requests; answers by status: %s\n", ld.hits, ld.codeSummary())
 	for _, p := range rep.problems {
 		fmt.Println("  ", p)
+	}
+	if e.rotationFailed.Load() {
+		fmt.Println("failover: a certificate rotation by SIGHUP failed (above)")
+		return 1, nil
 	}
 	if rep.lost+rep.orphans+rep.dangling+ld.bad5xx > 0 {
 		e.showLogs(rep.ids)
@@ -293,15 +323,19 @@ func (e *env) startService() error {
 		}
 		e.svcAddr = "127.0.0.1:" + strconv.Itoa(p)
 	}
-	c := e.cmd([]string{"CREDENTIAL_SERVICE_TOKENS=" + svcToken, "CREDENTIAL_SERVICE_ADDR=" + e.svcAddr,
-		"CREDENTIAL_SERVICE_DATA_DIR=" + e.svcDataDir()}, filepath.Join(e.bin, "credential-service"))
+	vars := []string{"CREDENTIAL_SERVICE_TOKENS=" + svcToken, "CREDENTIAL_SERVICE_ADDR=" + e.svcAddr,
+		"CREDENTIAL_SERVICE_DATA_DIR=" + e.svcDataDir()}
+	if e.trust != nil {
+		vars = append(vars, e.trust.serviceEnv()...)
+	}
+	c := e.cmd(vars, filepath.Join(e.bin, "credential-service"))
 	c.Stdout, c.Stderr = e.logs, e.logs
 	if err := c.Start(); err != nil {
 		return err
 	}
 	e.track(c)
 	e.svcCmd = c
-	return loopback.WaitHTTP("http://"+e.svcAddr+"/healthz", 30*time.Second)
+	return loopback.Wait(e.client, e.scheme()+"://"+e.svcAddr+"/healthz", 30*time.Second)
 }
 
 // serveProc is one `credvault serve` process; restart keeps its port.
@@ -327,7 +361,11 @@ func (e *env) startServe(extra []string) (*serveProc, error) {
 }
 
 func (e *env) restartServe(s *serveProc, extra []string) error {
-	c := e.cmd(append(append([]string{}, extra...), "CREDVAULT_ADDR=127.0.0.1:"+s.port), filepath.Join(e.bin, "credvault"), "serve", "--no-migrate")
+	vars := append(append([]string{}, extra...), "CREDVAULT_ADDR=127.0.0.1:"+s.port)
+	if e.trust != nil {
+		vars = append(vars, e.trust.serveEnv()...)
+	}
+	c := e.cmd(vars, filepath.Join(e.bin, "credvault"), "serve", "--no-migrate")
 	c.Stdout, c.Stderr = e.logs, e.logs
 	if err := c.Start(); err != nil {
 		return err
@@ -336,7 +374,7 @@ func (e *env) restartServe(s *serveProc, extra []string) error {
 	s.mu.Lock()
 	s.cmd = c
 	s.mu.Unlock()
-	return loopback.WaitHTTP("http://127.0.0.1:"+s.port+"/healthz", 30*time.Second)
+	return loopback.Wait(e.client, e.scheme()+"://127.0.0.1:"+s.port+"/healthz", 30*time.Second)
 }
 
 func (e *env) track(c *exec.Cmd) {
@@ -394,6 +432,29 @@ func (e *env) faults(servers [2]*serveProc, cvEnv []string) {
 	step(60*time.Second, start)
 	e.proxy.Restore()
 	say("service link restored")
+
+	if e.trust == nil {
+		return
+	}
+	step(64*time.Second, start)
+	say("new certificates for the service and both credvault processes, SIGHUP under load")
+	if err := e.trust.rotate("service", []*os.Process{e.svcCmd.Process}, []string{e.svcAddr}); err != nil {
+		say("service certificate rotation failed: %v", err)
+		e.rotationFailed.Store(true)
+	}
+	var procs []*os.Process
+	var addrs []string
+	for _, s := range servers {
+		s.mu.Lock()
+		procs = append(procs, s.cmd.Process)
+		s.mu.Unlock()
+		addrs = append(addrs, s.addr())
+	}
+	if err := e.trust.rotate("credvault", procs, addrs); err != nil {
+		say("credvault certificate rotation failed: %v", err)
+		e.rotationFailed.Store(true)
+	}
+	say("the new certificates are presented; the processes kept running")
 }
 
 // showLogs prints what the processes logged at warn and above (their
@@ -470,6 +531,7 @@ type cred struct {
 type load struct {
 	keys      []string
 	servers   [2]*serveProc
+	scheme    string
 	mu        sync.Mutex
 	creds     map[string]*cred // by credential id
 	idle      map[int][]*cred
@@ -480,8 +542,8 @@ type load struct {
 	badSample []string
 }
 
-func newLoad(keys []string, servers [2]*serveProc) *load {
-	return &load{keys: keys, servers: servers, creds: map[string]*cred{}, idle: map[int][]*cred{}, codes: map[uint16]int{}}
+func newLoad(keys []string, servers [2]*serveProc, scheme string) *load {
+	return &load{keys: keys, servers: servers, scheme: scheme, creds: map[string]*cred{}, idle: map[int][]*cred{}, codes: map[uint16]int{}}
 }
 
 var credPath = regexp.MustCompile(`/api/v1/credentials/([^/?]+)(/update)?$`)
@@ -493,12 +555,12 @@ func (l *load) target(t *vegeta.Target) error {
 	defer l.mu.Unlock()
 	l.seq++
 	org := l.seq % orgs
-	srv := l.servers[(l.seq/orgs)%2].addr()
+	srv := l.scheme + "://" + l.servers[(l.seq/orgs)%2].addr()
 	t.Header = http.Header{"x-api-key": {l.keys[org]}, "Content-Type": {"application/json"}}
 	idle := l.idle[org]
 	if len(idle) < 3 || rand.IntN(10) < 3 {
 		name := fmt.Sprintf("o%d-c%d", org, l.seq)
-		t.Method, t.URL = "POST", "http://"+srv+"/api/v1/credentials"
+		t.Method, t.URL = "POST", srv+"/api/v1/credentials"
 		t.Body = []byte(fmt.Sprintf(`{"name":%q,"credential_type":"secret","credential":{"secret_value":%q}}`, name, "sec-"+name+"-v0"))
 		return nil
 	}
@@ -507,13 +569,13 @@ func (l *load) target(t *vegeta.Target) error {
 	l.idle[org] = append(idle[:i], idle[i+1:]...)
 	switch r := rand.IntN(4); {
 	case r < 2:
-		t.Method, t.URL, t.Body = "GET", "http://"+srv+"/api/v1/credentials/"+c.id, nil
+		t.Method, t.URL, t.Body = "GET", srv+"/api/v1/credentials/"+c.id, nil
 	case r == 2:
 		c.pending = fmt.Sprintf("sec-%s-v%d", c.name, l.seq)
-		t.Method, t.URL = "POST", "http://"+srv+"/api/v1/credentials/"+c.id+"/update"
+		t.Method, t.URL = "POST", srv+"/api/v1/credentials/"+c.id+"/update"
 		t.Body = []byte(fmt.Sprintf(`{"name":%q,"credential_type":"secret","credential":{"secret_value":%q}}`, c.name, c.pending))
 	default:
-		t.Method, t.URL, t.Body = "DELETE", "http://"+srv+"/api/v1/credentials/"+c.id, nil
+		t.Method, t.URL, t.Body = "DELETE", srv+"/api/v1/credentials/"+c.id, nil
 	}
 	return nil
 }
@@ -604,8 +666,8 @@ func acceptable5xx(r *vegeta.Result) bool {
 	return false
 }
 
-func (l *load) run() {
-	atk := vegeta.NewAttacker(vegeta.Timeout(10*time.Second), vegeta.Workers(16), vegeta.KeepAlive(true))
+func (l *load) run(tc *tls.Config) {
+	atk := vegeta.NewAttacker(vegeta.Timeout(10*time.Second), vegeta.Workers(16), vegeta.KeepAlive(true), vegeta.TLSConfig(tc))
 	for r := range atk.Attack(l.target, vegeta.Rate{Freq: loadRate, Per: time.Second}, loadFor, "failover") {
 		l.record(r)
 	}
@@ -739,11 +801,11 @@ func orgOf(ctx context.Context, p *credvault.Platform, c *cred) string {
 
 // ---- helpers ---------------------------------------------------------
 
-func post(addr, path, key, body string) int {
-	req, _ := http.NewRequest("POST", "http://"+addr+path, strings.NewReader(body))
+func (e *env) post(addr, path, key, body string) int {
+	req, _ := http.NewRequest("POST", e.scheme()+"://"+addr+path, strings.NewReader(body))
 	req.Header.Set("x-api-key", key)
 	req.Header.Set("Content-Type", "application/json")
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := e.client.Do(req)
 	if err != nil {
 		return 0
 	}

@@ -33,9 +33,15 @@ func FreeAddr() (string, error) {
 
 // WaitHTTP polls url until it answers 200, for at most within.
 func WaitHTTP(url string, within time.Duration) error {
+	return Wait(http.DefaultClient, url, within)
+}
+
+// Wait polls url with c (an HTTPS client trusting a test's CA, say) until
+// it answers 200, for at most within.
+func Wait(c *http.Client, url string, within time.Duration) error {
 	deadline := time.Now().Add(within)
 	for {
-		resp, err := http.Get(url)
+		resp, err := c.Get(url)
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {

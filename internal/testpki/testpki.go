@@ -23,6 +23,13 @@ import (
 	"time"
 )
 
+// T is what the issuing functions need of a test: testing.TB has it, and
+// so does a program's own reporter (the failover proof's, which exits).
+type T interface {
+	Helper()
+	Fatal(args ...any)
+}
+
 // CA is a certificate authority for one test.
 type CA struct {
 	Cert    *x509.Certificate
@@ -37,7 +44,7 @@ type Pair struct {
 }
 
 // NewCA returns a new CA named name, valid for a day.
-func NewCA(t testing.TB, name string) *CA {
+func NewCA(t T, name string) *CA {
 	t.Helper()
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
@@ -56,7 +63,7 @@ func NewCA(t testing.TB, name string) *CA {
 
 // Server issues a server certificate for the loopback addresses, valid
 // from notBefore for lifetime.
-func (ca *CA) Server(t testing.TB, notBefore time.Time, lifetime time.Duration) Pair {
+func (ca *CA) Server(t T, notBefore time.Time, lifetime time.Duration) Pair {
 	t.Helper()
 	return ca.issue(t, &x509.Certificate{Subject: pkix.Name{CommonName: "localhost"}, DNSNames: []string{"localhost"},
 		IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1), net.IPv6loopback}, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
@@ -65,20 +72,20 @@ func (ca *CA) Server(t testing.TB, notBefore time.Time, lifetime time.Duration) 
 
 // ServerFor issues a server certificate for ip only (a name mismatch for
 // any other address).
-func (ca *CA) ServerFor(t testing.TB, ip net.IP) Pair {
+func (ca *CA) ServerFor(t T, ip net.IP) Pair {
 	t.Helper()
 	return ca.issue(t, &x509.Certificate{Subject: pkix.Name{CommonName: ip.String()}, IPAddresses: []net.IP{ip},
 		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}, NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour)})
 }
 
 // Client issues a client certificate named name, valid for lifetime.
-func (ca *CA) Client(t testing.TB, name string, lifetime time.Duration) Pair {
+func (ca *CA) Client(t T, name string, lifetime time.Duration) Pair {
 	t.Helper()
 	return ca.issue(t, &x509.Certificate{Subject: pkix.Name{CommonName: name}, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
 		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(lifetime)})
 }
 
-func (ca *CA) issue(t testing.TB, tmpl *x509.Certificate) Pair {
+func (ca *CA) issue(t T, tmpl *x509.Certificate) Pair {
 	t.Helper()
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
@@ -100,7 +107,7 @@ func (ca *CA) issue(t testing.TB, tmpl *x509.Certificate) Pair {
 
 // Write writes content to a new file named name in dir (mode 0600) and
 // returns its path.
-func Write(t testing.TB, dir, name, content string) string {
+func Write(t T, dir, name, content string) string {
 	t.Helper()
 	p := filepath.Join(dir, name)
 	if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
@@ -109,7 +116,7 @@ func Write(t testing.TB, dir, name, content string) string {
 	return p
 }
 
-func serial(t testing.TB) *big.Int {
+func serial(t T) *big.Int {
 	t.Helper()
 	n, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 120))
 	if err != nil {
