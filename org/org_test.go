@@ -278,3 +278,24 @@ func TestKeyCacheIsBounded(t *testing.T) {
 		t.Fatalf("%d keys cached, want the size 3", n)
 	}
 }
+
+// BenchmarkAuthenticateCached is what checking a known API key costs a
+// request: a SHA-256 of the key and a cache hit, no query
+// (docs/BENCHMARKS.md, "What credvault does that a proxy does not").
+func BenchmarkAuthenticateCached(b *testing.B) {
+	ctx := context.Background()
+	orgs := org.NewOrganizations(storetest.Open(b, testdb.SQLite), 0)
+	c, err := orgs.Create(ctx, "Acme")
+	if err != nil {
+		b.Fatal(err)
+	}
+	if _, err := orgs.Authenticate(ctx, c.APIKey); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := orgs.Authenticate(ctx, c.APIKey); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
