@@ -62,17 +62,68 @@ func searchTrigrams(s string) []string {
 	return out
 }
 
-// SearchKeys is the organization's search keys for the lower-cased
-// fragment s, as the PostgreSQL text[] literal ListCredentials matches
-// against credentials_search_keys (migration 00011), or "" when s has no
-// trigram (then only the LIKE applies). EXPLAIN of a search uses it.
-func SearchKeys(orgID, s string) string {
-	ts := searchTrigrams(s)
+// digitRuns are the keys of migration 00013 that every text holding the
+// fragment s holds for its numbers: each run of 5 digits inside a run of
+// 5 digits or more of s.
+func digitRuns(s string) []string {
+	var out []string
+	seen := map[string]bool{}
+	for i := 0; i < len(s); {
+		j := i
+		for j < len(s) && s[j] >= '0' && s[j] <= '9' {
+			j++
+		}
+		for k := i; k+5 <= j; k++ {
+			if g := s[k : k+5]; !seen[g] {
+				seen[g] = true
+				out = append(out, g)
+			}
+		}
+		i = max(j, i+1)
+	}
+	return out
+}
+
+// characters are the keys of migration 00013 that every text holding the
+// lower-cased fragment s holds for its characters: the printable ASCII
+// ones other than upper-case letters (PostgreSQL's lower() of the row
+// decides those, and characters beyond ASCII, not Go's).
+func characters(s string) []string {
+	var out []string
+	seen := map[byte]bool{}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c < 0x20 || c > 0x7e || (c >= 'A' && c <= 'Z') || seen[c] {
+			continue
+		}
+		seen[c] = true
+		out = append(out, s[i:i+1])
+	}
+	return out
+}
+
+// SearchLookup is how ListCredentials narrows a search for the
+// lower-cased fragment s to the organization's rows that can hold it: the
+// key function of the index to meet (credentials_search_grams of
+// migration 00013 or credentials_search_keys of 00011) and the fragment's
+// keys, prefixed with the organization, as a PostgreSQL text[] literal;
+// "" when s has no key at all (then only the LIKE applies). A fragment
+// holding a number of 5 digits or more uses its runs of 5 digits (a few
+// rows even when each of its trigrams is in thousands), any other its
+// trigrams, and one without a trigram (1 or 2 characters) its characters. EXPLAIN of a search uses it.
+func SearchLookup(orgID, s string) (fn, keys string) {
+	fn, ts := "credentials_search_grams", digitRuns(s)
 	if len(ts) == 0 {
-		return ""
+		fn, ts = "credentials_search_keys", searchTrigrams(s)
+	}
+	if len(ts) == 0 {
+		fn, ts = "credentials_search_grams", characters(s)
+	}
+	if len(ts) == 0 {
+		return "", ""
 	}
 	esc := strings.NewReplacer(`\`, `\\`, `"`, `\"`)
-	sum := md5.Sum([]byte(orgID)) // the keys' organization prefix, as migration 00011 writes it
+	sum := md5.Sum([]byte(orgID)) // the keys' organization prefix, as the migrations write it
 	prefix := hex.EncodeToString(sum[:4]) + ":"
 	var b strings.Builder
 	b.WriteByte('{')
@@ -85,5 +136,5 @@ func SearchKeys(orgID, s string) string {
 		b.WriteByte('"')
 	}
 	b.WriteByte('}')
-	return b.String()
+	return fn, b.String()
 }

@@ -66,6 +66,56 @@ func TestSearchTrigramsAreTheTextsOwn(t *testing.T) {
 	}
 }
 
+// TestSearchLookupKeysAreTheRowsOwn: for random texts (some mostly
+// digits) and fragments cut from them, every key SearchLookup asks for —
+// runs of digits, trigrams or characters — is among the keys PostgreSQL's
+// index function of that kind computes for the text, so no path of the
+// key index hides a row the LIKE would match; and each kind is taken.
+func TestSearchLookupKeysAreTheRowsOwn(t *testing.T) {
+	s := storetest.Open(t, testdb.Postgres)
+	ctx := context.Background()
+	r := rand.New(rand.NewPCG(3, 5))
+	letters := []string{"a", "b", "x", "0", "4", " ", "-", "@", "é", "\x1f", "'", `"`, `\`, "{", ","}
+	digits := []string{"1", "2", "7", "7", "7", "0", " ", "a"}
+	used := map[string]int{}
+	for i := range 600 {
+		alphabet := letters
+		if i%2 == 1 {
+			alphabet = digits
+		}
+		var b strings.Builder
+		for range 3 + r.IntN(30) {
+			b.WriteString(alphabet[r.IntN(len(alphabet))])
+		}
+		text := b.String()
+		start := r.IntN(len(text))
+		frag := strings.ToValidUTF8(text[start:start+1+r.IntN(min(12, len(text)-start))], "")
+		if frag == "" || !strings.Contains(text, frag) {
+			continue
+		}
+		fn, keys := sqlstore.SearchLookup("org_7", frag)
+		if keys == "" {
+			continue
+		}
+		used[fn]++
+		var ok bool
+		if err := s.SQLDB().QueryRowContext(ctx, "SELECT $1::text[] <@ "+fn+"('org_7', $2)", keys, text).Scan(&ok); err != nil {
+			t.Fatal(err)
+		}
+		if !ok {
+			t.Fatalf("fragment %q of %q: keys %s are not all among %s of the text", frag, text, keys, fn)
+		}
+	}
+	if used["credentials_search_grams"] < 50 || used["credentials_search_keys"] < 50 {
+		t.Fatalf("paths taken: %v", used)
+	}
+	for frag, want := range map[string]string{"site 777777": "credentials_search_grams", "q": "credentials_search_grams", "label 42": "credentials_search_keys", "7777": "credentials_search_keys"} {
+		if fn, _ := sqlstore.SearchLookup("org_7", frag); fn != want {
+			t.Errorf("SearchLookup(%q) meets %s, want %s", frag, fn, want)
+		}
+	}
+}
+
 func literal(ts []string) string {
 	q := make([]string, len(ts))
 	for i, t := range ts {
