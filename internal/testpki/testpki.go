@@ -149,3 +149,17 @@ func Serve(t testing.TB, h http.Handler, server Pair, clientCA string) string {
 	t.Cleanup(func() { srv.Close() })
 	return "https://" + ln.Addr().String()
 }
+
+// MutualTLSService serves a contract service that answers every request
+// with one secret item, over HTTPS from a new CA that also signs the
+// client certificate it requires, and returns its /api base URL, the CA
+// and that client certificate.
+func MutualTLSService(t testing.TB, caName string) (base string, ca *CA, client Pair) {
+	t.Helper()
+	ca = NewCA(t, caName)
+	client = ca.Client(t, "credvault", time.Hour)
+	base = Serve(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = w.Write([]byte(`{"type":"secret","secret_value":"v"}`))
+	}), ca.Server(t, time.Now().Add(-time.Hour), 3*time.Hour), ca.CertPEM) + "/api"
+	return base, ca, client
+}

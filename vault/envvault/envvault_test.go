@@ -2,9 +2,7 @@ package envvault_test
 
 import (
 	"context"
-	"net/http"
 	"testing"
-	"time"
 
 	"github.com/credvault/credvault/internal/fakeservice"
 	"github.com/credvault/credvault/internal/testpki"
@@ -51,11 +49,7 @@ func TestEnvVault(t *testing.T) {
 // the connections its transport opened.
 func TestEnvVaultOverMutualTLS(t *testing.T) {
 	t.Parallel()
-	ca := testpki.NewCA(t, "Operator CA")
-	client := ca.Client(t, "credvault", time.Hour)
-	base := testpki.Serve(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		_, _ = w.Write([]byte(`{"type":"secret","secret_value":"v"}`))
-	}), ca.Server(t, time.Now().Add(-time.Hour), 3*time.Hour), ca.CertPEM) + "/api"
+	base, ca, client := testpki.MutualTLSService(t, "Operator CA")
 	if _, err := envvault.New(base, vault.NewSecret(vaulttest.Token), envvault.Options{TLS: netpolicy.TLSOptions{ClientKey: vault.NewSecret(client.KeyPEM)}}); err == nil {
 		t.Fatal("a key without its certificate accepted")
 	}

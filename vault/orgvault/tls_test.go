@@ -2,7 +2,6 @@ package orgvault_test
 
 import (
 	"context"
-	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -18,11 +17,7 @@ import (
 // same trust share connections, and one without the trust is refused.
 func TestEachTrustHasItsOwnPool(t *testing.T) {
 	t.Parallel()
-	ca := testpki.NewCA(t, "Test CA")
-	client := ca.Client(t, "credvault", time.Hour)
-	base := testpki.Serve(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		_, _ = w.Write([]byte(`{"type":"secret","secret_value":"v"}`))
-	}), ca.Server(t, time.Now().Add(-time.Hour), 3*time.Hour), ca.CertPEM) + "/api"
+	base, ca, client := testpki.MutualTLSService(t, "Test CA")
 	p, _ := netpolicy.NewAddressPolicy([]string{"127.0.0.1"}, true)
 	v := orgvault.New(&countingSource{cfgs: map[string]orgvault.Config{}}, orgvault.Options{Policy: p, Timeout: 5 * time.Second})
 	defer v.Close()
