@@ -79,7 +79,9 @@ func (e *env) startNginx(upstream string) (string, string, error) {
 		return "", "", err
 	}
 	u, _ := url.Parse(upstream)
-	conf := fmt.Sprintf(`worker_processes 1;
+	// One process (no master), so /proc of its pid holds all its CPU.
+	conf := fmt.Sprintf(`master_process off;
+worker_processes 1;
 pid %[1]s/nginx.pid;
 error_log %[1]s/logs/error.log warn;
 events { worker_connections 4096; }

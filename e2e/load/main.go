@@ -55,12 +55,14 @@ var (
 	rounds   = flag.Int("rounds", 3, "interleaved rounds per figure (medians are compared)")
 	conns    = flag.Int("conns", 64, "connections of the throughput figures")
 	orgCount = flag.Int("orgs", 1000, "organizations of the many-organization figures, each with its own service port (0: skip)")
-	cpuProf  = flag.String("cpuprofile", "", "write a CPU profile of credvault during a 64-connection totp-code run to this file")
+	cpuProf  = flag.String("cpuprofile", "", "write a CPU profile of credvault during a totp-code run at -profile-conns connections to this file (an execution trace when it ends in .trace)")
+	profConn = flag.Int("profile-conns", 64, "connections of the -cpuprofile run")
 	farm     = flag.Int("farm", 0, "internal: serve the reference service on this many ports")
 	hop      = flag.String("hop", "", "internal: serve the bare hop (a Go reverse proxy adding the token) to this upstream")
 	farmDir  = flag.String("farm-dir", "", "internal: the reference service's data directory")
 	cvLog    = flag.String("credvault-log", "warn", "credvault's log level (its log goes to stderr)")
 	cvEnv    = flag.String("credvault-env", "", "extra VAR=value settings for credvault, space-separated (GOMAXPROCS=1, GOGC=200...)")
+	hopOnly  = flag.Bool("bare-hop-only", false, "measure only the figures against the bare hops (and nginx), then stop")
 	dbBase   = flag.String("database", "postgres://postgres@127.0.0.1:5432/test?sslmode=disable", "PostgreSQL server to create the throw-away database on")
 )
 
@@ -188,6 +190,9 @@ func run() (int, error) {
 	fmt.Printf("load: %d rounds of %v per figure; medians over rounds\n\n", *rounds, *roundFor)
 	if err := e.bareHop(o, totp, report); err != nil {
 		return 0, err
+	}
+	if *hopOnly {
+		return missed, nil
 	}
 	fmt.Println("one organization, one keep-alive connection:")
 	d1, t1 := e.compare([]target{direct}, []target{totp}, 1)
@@ -374,9 +379,9 @@ func median(rs []result) result {
 
 func printRuns(refName string, ref result, name string, r result) {
 	line := func(n string, r result) {
-		fmt.Printf("  %-34s %9.0f req/s   p50 %8s   p99 %8s   %7d requests   CPU per request: credvault %5.1fµs, service %5.1fµs, load %5.1fµs\n",
+		fmt.Printf("  %-34s %9.0f req/s   p50 %8s   p99 %8s   %7d requests   CPU per request: in front %5.1fµs, service %5.1fµs, load %5.1fµs\n",
 			n, r.rps, r.p50.Round(time.Microsecond), r.p99.Round(time.Microsecond), r.requests,
-			us(r.cpuCV), us(r.cpuSvc), us(r.cpuLoad))
+			us(r.cpuCV+r.cpuHop+r.cpuNginx), us(r.cpuSvc), us(r.cpuLoad))
 	}
 	line(refName, ref)
 	line(name, r)
@@ -427,13 +432,68 @@ func (e *env) connectionsOpened() float64 {
 	return 0
 }
 
+// inside is credvault's own account of its requests: the sums and counts
+// of credvault_http_request_duration_seconds for totp-code and of
+// credvault_vault_operation_duration_seconds for get (the call to the
+// service, inside the handler).
+type inside struct{ reqSum, reqN, getSum, getN float64 }
+
+func (e *env) inside() inside {
+	var in inside
+	resp, err := http.Get("http://" + e.cvAddr + "/metrics")
+	if err != nil {
+		return in
+	}
+	defer resp.Body.Close()
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	for sc.Scan() {
+		line := sc.Text()
+		name, rest, ok := strings.Cut(line, "{")
+		if !ok {
+			continue
+		}
+		labels, v, _ := strings.Cut(rest, "} ")
+		f, _ := strconv.ParseFloat(v, 64)
+		switch {
+		case name == "credvault_http_request_duration_seconds_sum" && strings.Contains(labels, "totp-code"):
+			in.reqSum += f
+		case name == "credvault_http_request_duration_seconds_count" && strings.Contains(labels, "totp-code"):
+			in.reqN += f
+		case name == "credvault_vault_operation_duration_seconds_sum" && strings.Contains(labels, `op="get"`):
+			in.getSum += f
+		case name == "credvault_vault_operation_duration_seconds_count" && strings.Contains(labels, `op="get"`):
+			in.getN += f
+		}
+	}
+	return in
+}
+
+// since prints the mean handler time of the totp-code requests since
+// before, and how much of it was the call to the service.
+func (e *env) since(before inside) {
+	now := e.inside()
+	n, g := now.reqN-before.reqN, now.getN-before.getN
+	if n <= 0 || g <= 0 {
+		return
+	}
+	req := time.Duration((now.reqSum - before.reqSum) / n * float64(time.Second))
+	get := time.Duration((now.getSum - before.getSum) / g * float64(time.Second))
+	fmt.Printf("  %-58s %8s, of which the call to the service %s: credvault's own %s\n",
+		"inside credvault, mean totp-code handler time", req.Round(time.Microsecond), get.Round(time.Microsecond), (req - get).Round(time.Microsecond))
+}
+
 // profile records credvault's CPU for one run of the 64-connection
 // totp-code load, through CREDVAULT_PPROF_ADDR.
 func (e *env) profile(t target) error {
 	secs := int(roundFor.Seconds())
 	done := make(chan error, 1)
 	go func() {
-		resp, err := http.Get(fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", e.pprof, secs))
+		kind := "profile"
+		if strings.HasSuffix(*cpuProf, ".trace") {
+			kind = "trace" // an execution trace (go tool trace)
+		}
+		resp, err := http.Get(fmt.Sprintf("http://%s/debug/pprof/%s?seconds=%d", e.pprof, kind, secs))
 		if err != nil {
 			done <- err
 			return
@@ -450,11 +510,11 @@ func (e *env) profile(t target) error {
 		}
 		done <- err
 	}()
-	e.attack([]target{t}, *conns, 0)
+	e.attack([]target{t}, *profConn, 0)
 	if err := <-done; err != nil {
 		return fmt.Errorf("cpu profile: %w", err)
 	}
-	fmt.Printf("\nload: CPU profile of credvault under %d connections of totp-code written to %s (go tool pprof -top %s)\n", *conns, *cpuProf, *cpuProf)
+	fmt.Printf("\nload: CPU profile of credvault under %d connection(s) of totp-code written to %s (go tool pprof -top %s)\n", *profConn, *cpuProf, *cpuProf)
 	return nil
 }
 
@@ -673,8 +733,10 @@ func (e *env) bareHop(o orgFixture, totp target, report func(string, float64, st
 	}
 	goHop := target{"GET", "http://" + hopAddr + u.Path, ""}
 	fmt.Println("against the bare hop (a Go httputil.ReverseProxy adding the token, nothing else), one connection:")
+	before := e.inside()
 	h1, t1 := e.compare([]target{goHop}, []target{totp}, 1)
 	printRuns("bare Go hop", h1, "REST totp-code", t1)
+	e.since(before)
 	report("REST totp-code / bare Go hop, p50 at 1 connection", ratio(t1.p50, h1.p50), "≤ 1.15", ratio(t1.p50, h1.p50) <= 1.15)
 	fmt.Printf("  %-58s %6.2f×\n", "REST totp-code / bare Go hop, p99 at 1 connection", ratio(t1.p99, h1.p99))
 	fmt.Printf("against the bare Go hop, %d connections:\n", *conns)
