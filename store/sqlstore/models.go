@@ -409,5 +409,34 @@ func (s *Store) InsertAuditEvents(ctx context.Context, es []store.AuditEvent) er
 	if len(es) == 0 {
 		return nil
 	}
+	if s.dialect == migrations.Postgres {
+		return wrap("insert audit events", s.insertAuditEventsPostgres(ctx, es))
+	}
 	return wrap("insert audit events", s.ctx(ctx).Clauses(clause.OnConflict{DoNothing: true}).Create(&es).Error)
+}
+
+// insertAuditEventsStatement inserts a batch as one array per column: the
+// same statement text for every batch size, so PostgreSQL and pgx
+// prepare it once, and no per-row reflection.
+const insertAuditEventsStatement = `INSERT INTO audit_events
+  (id, organization_id, actor_key_id, actor_role, request_id, action, target_id, created_at)
+SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::timestamptz[])
+ON CONFLICT (id) DO NOTHING`
+
+func (s *Store) insertAuditEventsPostgres(ctx context.Context, es []store.AuditEvent) error {
+	n := len(es)
+	cols := make([][]string, 7)
+	for i := range cols {
+		cols[i] = make([]string, n)
+	}
+	at := make([]time.Time, n)
+	for i, e := range es {
+		cols[0][i], cols[1][i], cols[2][i], cols[3][i] = e.ID, e.OrganizationID, e.ActorKeyID, e.ActorRole
+		cols[4][i], cols[5][i], cols[6][i], at[i] = e.RequestID, e.Action, e.TargetID, e.CreatedAt
+	}
+	// The pool (or the transaction) itself: gorm would spread each array
+	// into a list of parameters.
+	_, err := s.ctx(ctx).Statement.ConnPool.ExecContext(ctx, insertAuditEventsStatement,
+		cols[0], cols[1], cols[2], cols[3], cols[4], cols[5], cols[6], at)
+	return err
 }

@@ -62,8 +62,12 @@ type Options struct {
 // Client is the custom credential service contract for one base URL and
 // token. It implements CredentialVault (the organization id is ignored).
 type Client struct {
-	base        *url.URL
-	token       vault.Secret
+	base  *url.URL
+	token vault.Secret
+	// bearer is the Authorization value ("Bearer " and the token), made
+	// once; baseEscaped is the base URL's escaped path.
+	bearer      vault.Secret
+	baseEscaped string
 	http        *http.Client
 	timeout     time.Duration
 	maxAttempts int
@@ -114,8 +118,8 @@ func New(base *url.URL, token vault.Secret, opts Options) (*Client, error) {
 	b := *base
 	b.Path = strings.TrimRight(b.Path, "/")
 	b.RawPath = strings.TrimRight(b.RawPath, "/")
-	c := &Client{base: &b, token: token, timeout: opts.Timeout, maxAttempts: opts.MaxAttempts,
-		backoff: opts.Backoff, source: opts.Source}
+	c := &Client{base: &b, token: token, bearer: vault.NewSecret("Bearer " + token.Reveal()), baseEscaped: b.EscapedPath(),
+		timeout: opts.Timeout, maxAttempts: opts.MaxAttempts, backoff: opts.Backoff, source: opts.Source}
 	c.http = opts.HTTP
 	if c.http == nil {
 		c.http = NewHTTPClient(opts.Transport)
@@ -305,7 +309,7 @@ func (c *Client) itemURL(id string) (*url.URL, error) {
 	}
 	u := *c.base
 	u.Path = c.base.Path + "/" + id
-	u.RawPath = c.base.EscapedPath() + "/" + url.PathEscape(id)
+	u.RawPath = c.baseEscaped + "/" + url.PathEscape(id)
 	return &u, nil
 }
 
@@ -349,11 +353,15 @@ func (c *Client) doOnce(ctx context.Context, op, method string, u *url.URL, body
 	if body != nil {
 		rd = bytes.NewReader(body)
 	}
-	req, err := http.NewRequestWithContext(actx, method, u.String(), rd)
+	// The URL is already parsed (the base, checked when the client was
+	// made, and an escaped id): it is set as it is rather than printed
+	// and parsed again.
+	req, err := http.NewRequestWithContext(actx, method, "", rd)
 	if err != nil {
-		return reply{}, &vault.UpstreamError{Op: op, Message: "invalid request URL"}
+		return reply{}, &vault.UpstreamError{Op: op, Message: "invalid request"}
 	}
-	req.Header.Set("Authorization", "Bearer "+c.token.Reveal())
+	req.URL, req.Host = u, u.Host
+	req.Header = http.Header{"Authorization": {c.bearer.Reveal()}, "Accept": acceptJSON, "User-Agent": userAgent}
 	if method == http.MethodPost {
 		if key := vault.IdempotencyKey(ctx); key != "" {
 			req.Header.Set(wire.IdempotencyKeyHeader, key)
@@ -362,10 +370,8 @@ func (c *Client) doOnce(ctx context.Context, op, method string, u *url.URL, body
 			}
 		}
 	}
-	req.Header.Set("Accept", "application/json")
-	req.Header.Set("User-Agent", "credvault")
 	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
+		req.Header["Content-Type"] = acceptJSON
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {
@@ -390,7 +396,7 @@ func (c *Client) doOnce(ctx context.Context, op, method string, u *url.URL, body
 		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, MaxResponseBytes))
 		return r, nil
 	}
-	b, err := io.ReadAll(io.LimitReader(resp.Body, MaxResponseBytes+1))
+	b, err := readBody(resp)
 	if err != nil {
 		if ctx.Err() != nil {
 			return reply{}, ctx.Err()
@@ -407,6 +413,28 @@ func (c *Client) doOnce(ctx context.Context, op, method string, u *url.URL, body
 	}
 	r.body = b
 	return r, nil
+}
+
+// The constant request header values. Header values are only ever
+// replaced or appended to (which copies a full slice), so requests share
+// them.
+var (
+	acceptJSON = []string{"application/json"}
+	userAgent  = []string{"credvault"}
+)
+
+// readBody reads an answer's body, at most MaxResponseBytes+1 bytes (one
+// more tells an oversized answer): in one read of its declared length
+// when it has one within the bound, else growing as it comes.
+func readBody(resp *http.Response) ([]byte, error) {
+	if n := resp.ContentLength; n >= 0 && n <= MaxResponseBytes {
+		b := make([]byte, n)
+		if _, err := io.ReadFull(resp.Body, b); err != nil {
+			return nil, err
+		}
+		return b, nil
+	}
+	return io.ReadAll(io.LimitReader(resp.Body, MaxResponseBytes+1))
 }
 
 // isRetryableNetErr reports a transport failure worth another attempt.
