@@ -3,6 +3,7 @@ package credentials
 import (
 	"context"
 	"errors"
+	"math"
 	"strings"
 	"time"
 
@@ -22,7 +23,7 @@ type rowCache struct {
 	// mustCheck, when set, says a hit of that age is read again first
 	// (WithRevalidate).
 	mustCheck func(age time.Duration) bool
-	cache     *lru.Cache[rowKey, store.Credential]
+	cache     *lru.Cache[rowKey, packedRow]
 
 	// loads counts, per organization with a load in flight, its changes
 	// meanwhile, so a load that raced a change is not cached. An
@@ -47,15 +48,16 @@ func newRowCache(ttl time.Duration, size int) *rowCache {
 	if size <= 0 {
 		size = DefaultRowCacheSize
 	}
-	return &rowCache{ttl: ttl, cache: lru.New[rowKey, store.Credential](size, nil, nil), loads: map[string]*orgLoads{}}
+	return &rowCache{ttl: ttl, cache: lru.New[rowKey, packedRow](size, nil, nil), loads: map[string]*orgLoads{}}
 }
 
 func (c *rowCache) get(ctx context.Context, orgID, id string, load func(context.Context, string, string) (store.Credential, error)) (store.Credential, error) {
 	k := rowKey{orgID, id}
-	r, age, ok := c.cache.GetAge(k)
+	p, age, ok := c.cache.GetAge(k)
 	if !ok {
 		return c.load(ctx, k, load)
 	}
+	r := p.unpack()
 	if c.mustCheck == nil || !c.mustCheck(age) {
 		return r, nil
 	}
@@ -85,8 +87,13 @@ func (c *rowCache) load(ctx context.Context, k rowKey, load func(context.Context
 	})
 	r, err := load(ctx, orgID, id)
 	c.cache.WithLock(func() {
-		if err == nil && o.gen == gen { // not changed while we read
-			c.cache.AddLocked(k, compact(r), c.ttl)
+		if err == nil && o.gen == gen && r.ID == id && r.OrganizationID == orgID { // not changed while we read
+			if p, ok := pack(r); ok {
+				// The key is the row's own ids, inside its text: not the
+				// request's strings, which hold the whole request line.
+				u := p.unpack()
+				c.cache.AddLocked(rowKey{u.OrganizationID, u.ID}, p, c.ttl)
+			}
 		}
 		if o.loading--; o.loading == 0 {
 			delete(c.loads, orgID)
@@ -95,26 +102,83 @@ func (c *rowCache) load(ctx context.Context, k rowKey, load func(context.Context
 	return r, err
 }
 
-// compact returns r with its text columns moved into one string: a cached
-// row is then one allocation of text instead of one per column (a third
-// less memory per row, and fewer objects for the collector to trace).
-func compact(r store.Credential) store.Credential {
-	fields := [...]*string{&r.ID, &r.OrganizationID, &r.Name, &r.CredentialType, &r.VaultType, &r.ItemID, &r.VaultSource,
+// packedRow is a cached row in the least memory that gives it back
+// whole: its text columns in one string (one allocation instead of one
+// per column), their ends as offsets, and the settings a row rarely has
+// behind one pointer, nil when it has none. A row is about 150 bytes
+// here against 350 as a store.Credential, plus its text.
+type packedRow struct {
+	text       string
+	ends       [textColumns]uint16
+	settings   *rowSettings
+	version    int64
+	createdAt  time.Time
+	modifiedAt time.Time
+}
+
+const textColumns = 13
+
+// rowSettings is the rest of a row: Skyvern's optional settings and the
+// rarely set times.
+type rowSettings struct {
+	folderID, testedURL, userContext, browserProfileID *string
+	autoProfileDisabled, saveBrowserSessionIntent      *bool
+	pinSavedSessionIP, runSequentially                 bool
+	proxyLocation, proxySessionID                      *string
+	itemMissingAt, deletedAt                           *time.Time
+}
+
+// textOf lists r's text columns, in the order packedRow keeps them.
+func textOf(r *store.Credential) [textColumns]*string {
+	return [...]*string{&r.ID, &r.OrganizationID, &r.Name, &r.CredentialType, &r.VaultType, &r.ItemID, &r.VaultSource,
 		&r.Username, &r.TOTPType, &r.TOTPIdentifier, &r.CardLastFour, &r.CardBrand, &r.SecretLabel}
+}
+
+// pack returns r packed; false when its text is too long for the offsets
+// (such a row is not cached).
+func pack(r store.Credential) (packedRow, bool) {
+	fields := textOf(&r)
 	n := 0
 	for _, f := range fields {
 		n += len(*f)
 	}
+	if n > math.MaxUint16 {
+		return packedRow{}, false
+	}
 	var b strings.Builder
 	b.Grow(n)
-	for _, f := range fields {
+	p := packedRow{version: r.Version, createdAt: r.CreatedAt, modifiedAt: r.ModifiedAt}
+	for i, f := range fields {
 		b.WriteString(*f)
+		p.ends[i] = uint16(b.Len())
 	}
-	all, off := b.String(), 0
-	for _, f := range fields {
-		l := len(*f)
-		*f = all[off : off+l]
-		off += l
+	p.text = b.String()
+	st := rowSettings{folderID: r.FolderID, testedURL: r.TestedURL, userContext: r.UserContext, browserProfileID: r.BrowserProfileID,
+		autoProfileDisabled: r.AutoProfileDisabled, saveBrowserSessionIntent: r.SaveBrowserSessionIntent,
+		pinSavedSessionIP: r.PinSavedSessionIP, runSequentially: r.RunSequentially, proxyLocation: r.ProxyLocation,
+		proxySessionID: r.ProxySessionID, itemMissingAt: r.ItemMissingAt, deletedAt: r.DeletedAt}
+	if st != (rowSettings{}) {
+		p.settings = &st
+	}
+	return p, true
+}
+
+// unpack is the row p was packed from (its strings share p's text, its
+// pointers p's targets: callers copy before they change what a pointer
+// points to, as they do with any row).
+func (p packedRow) unpack() store.Credential {
+	r := store.Credential{Version: p.version, CreatedAt: p.createdAt, ModifiedAt: p.modifiedAt}
+	start := 0
+	for i, f := range textOf(&r) {
+		end := int(p.ends[i])
+		*f = p.text[start:end]
+		start = end
+	}
+	if st := p.settings; st != nil {
+		r.FolderID, r.TestedURL, r.UserContext, r.BrowserProfileID = st.folderID, st.testedURL, st.userContext, st.browserProfileID
+		r.AutoProfileDisabled, r.SaveBrowserSessionIntent = st.autoProfileDisabled, st.saveBrowserSessionIntent
+		r.PinSavedSessionIP, r.RunSequentially = st.pinSavedSessionIP, st.runSequentially
+		r.ProxyLocation, r.ProxySessionID, r.ItemMissingAt, r.DeletedAt = st.proxyLocation, st.proxySessionID, st.itemMissingAt, st.deletedAt
 	}
 	return r
 }
@@ -131,7 +195,7 @@ func (c *rowCache) drop(orgID, id string) {
 			c.cache.RemoveLocked(rowKey{orgID, id})
 			return
 		}
-		c.cache.RemoveIfLocked(func(k rowKey, _ store.Credential) bool { return k.org == orgID })
+		c.cache.RemoveIfLocked(func(k rowKey, _ packedRow) bool { return k.org == orgID })
 	})
 }
 
@@ -140,7 +204,7 @@ func (c *rowCache) flush() {
 		for _, o := range c.loads {
 			o.gen++
 		}
-		c.cache.RemoveIfLocked(func(rowKey, store.Credential) bool { return true })
+		c.cache.RemoveIfLocked(func(rowKey, packedRow) bool { return true })
 	})
 }
 

@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -103,13 +105,31 @@ func TestRowCacheConcurrentLoadsOfOneRow(t *testing.T) {
 	}
 }
 
-func TestCompactKeepsEveryColumn(t *testing.T) {
-	folder := "fld_1"
+// A packed row gives back every column, with settings and without.
+func TestPackKeepsEveryColumn(t *testing.T) {
+	folder, loc, yes := "fld_1", `"RESIDENTIAL"`, true
+	missing := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 	r := store.Credential{ID: "cred_1", OrganizationID: "org_1", Name: "Bank", CredentialType: "password", VaultType: "custom",
 		ItemID: "item", VaultSource: "cfg", Username: "u@example.com", TOTPType: "authenticator", TOTPIdentifier: "id",
-		CardLastFour: "4242", CardBrand: "visa", SecretLabel: "", FolderID: &folder, Version: 3}
-	if got := compact(r); !reflect.DeepEqual(got, r) {
-		t.Fatalf("compact changed the row:\n%+v\n%+v", got, r)
+		CardLastFour: "4242", CardBrand: "visa", SecretLabel: "", Version: 3, CreatedAt: missing, ModifiedAt: missing.Add(time.Hour)}
+	full := r
+	full.FolderID, full.ProxyLocation, full.AutoProfileDisabled, full.RunSequentially, full.ItemMissingAt = &folder, &loc, &yes, true, &missing
+	for _, want := range []store.Credential{r, full} {
+		p, ok := pack(want)
+		if !ok {
+			t.Fatal("a short row was not packed")
+		}
+		if got := p.unpack(); !reflect.DeepEqual(got, want) {
+			t.Fatalf("pack changed the row:\n%+v\n%+v", got, want)
+		}
+	}
+	if p, _ := pack(r); p.settings != nil {
+		t.Fatal("a row without settings holds a settings record")
+	}
+	long := r
+	long.Name = strings.Repeat("n", math.MaxUint16)
+	if _, ok := pack(long); ok {
+		t.Fatal("a row longer than the offsets reach was packed")
 	}
 }
 

@@ -47,6 +47,33 @@ func serveHop(upstream string) error {
 	return nil
 }
 
+// serveHello serves a bare net/http hello-world (a constant JSON body of
+// the size of the service's item answer) on a free loopback port, prints
+// the address and serves until stdin closes.
+func serveHello() error {
+	body := []byte(`{"name":"Bank","type":"password","username":"a@example.com","password":"pw","totp":"JBSWY3DPEHPK3PXP","totp_type":"authenticator"}`)
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write(body)
+	}), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 5 * time.Minute}
+	go func() { _ = srv.Serve(l) }()
+	fmt.Println(l.Addr().String())
+	_, _ = io.Copy(io.Discard, os.Stdin)
+	return nil
+}
+
+// startHello starts the hello-world in a process of this program and
+// returns its address.
+func (e *env) startHello() (string, error) {
+	pid, addr, err := e.child("hello-world", "-hello")
+	e.helloPID = pid
+	return addr, err
+}
+
 // startHop starts the bare hop to upstream in a process of this program
 // and returns its address.
 func (e *env) startHop(upstream string) (string, error) {
