@@ -6,8 +6,10 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base64"
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"math"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -103,7 +105,7 @@ type Organizations struct {
 	MustCheck func(age time.Duration) bool
 	now       func() time.Time
 
-	keys *lru.Cache[[sha256.Size]byte, Principal] // by key hash
+	keys *lru.Cache[uint64, cachedKey] // by the key hash's first 8 bytes
 	// gen counts invalidations: a lookup that raced one is not cached.
 	gen atomic.Uint64
 }
@@ -119,14 +121,40 @@ func NewOrganizations(s OrgStore, keyCacheSize int) *Organizations {
 		keyCacheSize = DefaultKeyCacheSize
 	}
 	o := &Organizations{store: s, KeyTTL: time.Minute, now: time.Now}
-	o.keys = lru.New[[sha256.Size]byte, Principal](keyCacheSize, func() time.Time { return o.now() }, nil)
+	o.keys = lru.New[uint64, cachedKey](keyCacheSize, func() time.Time { return o.now() }, nil)
 	return o
 }
+
+// cachedKey is a cached API key in the least memory: its whole hash (the
+// cache's map is keyed by its first 8 bytes only, so two keys sharing
+// them are told apart here) and its two ids in one string.
+type cachedKey struct {
+	hash    [sha256.Size]byte
+	ids     string // the organization id, then the key id
+	orgLen  uint16
+	role    Role
+	expires int64
+}
+
+func cacheKeyOf(p Principal, hash []byte) (cachedKey, bool) {
+	if len(p.OrganizationID) > math.MaxUint16 {
+		return cachedKey{}, false
+	}
+	return cachedKey{hash: [sha256.Size]byte(hash), ids: p.OrganizationID + p.KeyID, orgLen: uint16(len(p.OrganizationID)),
+		role: p.Role, expires: p.expires}, true
+}
+
+func (k cachedKey) principal() Principal {
+	return Principal{OrganizationID: k.ids[:k.orgLen], KeyID: k.ids[k.orgLen:], Role: k.role, expires: k.expires}
+}
+
+// slot is where the key with hash is cached.
+func slot(hash []byte) uint64 { return binary.LittleEndian.Uint64(hash) }
 
 // InvalidateKey drops the cached key with that id (it was revoked).
 func (o *Organizations) InvalidateKey(keyID string) {
 	o.gen.Add(1)
-	o.keys.RemoveIf(func(_ [sha256.Size]byte, p Principal) bool { return p.KeyID == keyID })
+	o.keys.RemoveIf(func(_ uint64, k cachedKey) bool { return k.principal().KeyID == keyID })
 }
 
 // FlushKeys drops every cached key.
@@ -233,10 +261,11 @@ func (o *Organizations) Authenticate(ctx context.Context, key string) (Principal
 		return Principal{}, ErrUnauthorized
 	}
 	hash := HashAPIKey(key)
-	p, age, ok := o.keys.GetAge([sha256.Size]byte(hash))
-	if !ok {
+	ck, age, ok := o.keys.GetAge(slot(hash))
+	if !ok || ck.hash != [sha256.Size]byte(hash) {
 		return o.lookup(ctx, hash)
 	}
+	p := ck.principal()
 	if p.expires != 0 && o.now().UnixNano() >= p.expires {
 		return Principal{}, ErrKeyExpired
 	}
@@ -250,7 +279,7 @@ func (o *Organizations) Authenticate(ctx context.Context, key string) (Principal
 	case errors.Is(err, problem.ErrUnavailable):
 		return p, nil // the database is out: nothing can have changed it
 	}
-	o.keys.Remove([sha256.Size]byte(hash))
+	o.keys.Remove(slot(hash)) // (another key sharing the slot would only be read again)
 	return Principal{}, err
 }
 
@@ -285,11 +314,8 @@ func (o *Organizations) lookup(ctx context.Context, hash []byte) (Principal, err
 	// cache), so recording the use here costs little.
 	_ = o.store.TouchAPIKey(ctx, k.ID)
 	o.keys.WithLock(func() {
-		if o.gen.Load() == gen { // nothing was revoked while we read
-			// The two ids share one allocation.
-			both := p.OrganizationID + p.KeyID
-			cached := Principal{OrganizationID: both[:len(p.OrganizationID)], KeyID: both[len(p.OrganizationID):], Role: p.Role, expires: p.expires}
-			o.keys.AddLocked([sha256.Size]byte(hash), cached, ttl)
+		if ck, ok := cacheKeyOf(p, hash); ok && o.gen.Load() == gen { // nothing was revoked while we read
+			o.keys.AddLocked(slot(hash), ck, ttl)
 		}
 	})
 	return p, nil

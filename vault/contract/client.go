@@ -62,10 +62,10 @@ type Options struct {
 // Client is the custom credential service contract for one base URL and
 // token. It implements CredentialVault (the organization id is ignored).
 type Client struct {
-	base  *url.URL
-	token vault.Secret
-	// bearer is the Authorization value ("Bearer " and the token), made
-	// once; baseEscaped is the base URL's escaped path.
+	base *url.URL
+	// bearer is the Authorization value, "Bearer " and the token, made
+	// once (the token is its tail); baseEscaped is the base URL's escaped
+	// path.
 	bearer      vault.Secret
 	baseEscaped string
 	http        *http.Client
@@ -118,7 +118,7 @@ func New(base *url.URL, token vault.Secret, opts Options) (*Client, error) {
 	b := *base
 	b.Path = strings.TrimRight(b.Path, "/")
 	b.RawPath = strings.TrimRight(b.RawPath, "/")
-	c := &Client{base: &b, token: token, bearer: vault.NewSecret("Bearer " + token.Reveal()), baseEscaped: b.EscapedPath(),
+	c := &Client{base: &b, bearer: vault.NewSecret("Bearer " + token.Reveal()), baseEscaped: b.EscapedPath(),
 		timeout: opts.Timeout, maxAttempts: opts.MaxAttempts, backoff: opts.Backoff, source: opts.Source}
 	c.http = opts.HTTP
 	if c.http == nil {
@@ -509,7 +509,7 @@ func isTimeout(err error) bool {
 // the answer's content type, length and at most its JSON "detail" or
 // "message" when nothing of it could be a secret (vault.ServiceDetail).
 func (c *Client) statusError(op string, r reply, secrets []string) error {
-	all := append(append([]string{c.token.Reveal()}, secrets...), wire.EchoedSecrets(r.body)...)
+	all := append(append([]string{strings.TrimPrefix(c.bearer.Reveal(), "Bearer ")}, secrets...), wire.EchoedSecrets(r.body)...)
 	ct := r.contentType
 	if len(ct) > 64 {
 		ct = ct[:64]
