@@ -71,6 +71,10 @@ func runRSS(ctx context.Context) (int, error) {
 			return 0, err
 		}
 		idle := rss(cv)
+		var idleLive float64
+		if ms, err := memStats(e.pprof); err == nil {
+			idleLive = ms["live"]
+		}
 		stop(cv)
 		keys, credIDs, err := e.fill(ctx, dbURL, base, n)
 		if err != nil {
@@ -102,6 +106,11 @@ func runRSS(ctx context.Context) (int, error) {
 			rotateFor(e, ts, *rotateLong-time.Since(start))
 			r := rss(cv)
 			fmt.Printf("    %-60s %6.1f MiB   goal ≤ %.0f MiB %s\n", fmt.Sprintf("after %v of rotating traffic", rotateLong.Round(time.Second)), r, goal, mark(r <= goal, &missed))
+		}
+		if ms, err := memStats(e.pprof); err == nil {
+			fmt.Printf("    %-60s %6.1f MiB live after the last collection, %.1f MiB heap goal, %.1f MiB free heap not returned, %.1f MiB stacks, %.1f MiB runtime\n",
+				"where it is (runtime.MemStats)", ms["live"], ms["goal"], ms["idle"], ms["stacks"], ms["runtime"])
+			fmt.Printf("    %-60s %6.0f B\n", "live heap per organization, less the idle process's", (ms["live"]-idleLive)*(1<<20)/float64(n))
 		}
 		if *heapProf != "" {
 			if err := save(fmt.Sprintf("http://%s/debug/pprof/heap", e.pprof), fmt.Sprintf("%s.%d", *heapProf, n)); err != nil {
@@ -245,6 +254,37 @@ func (e *env) fill(ctx context.Context, dbURL, base string, n int) (keys, credID
 		return nil, nil, err
 	}
 	return keys, credIDs, nil
+}
+
+// memStats reads the runtime.MemStats that /debug/pprof/heap?debug=1
+// prints, in MiB, right after the collection it asks for (gc=1): the
+// live heap, the next collection's goal, the free heap not yet returned
+// to the system, stacks and the runtime's own structures.
+func memStats(addr string) (map[string]float64, error) {
+	// A collection first, so HeapAlloc is what is live.
+	resp, err := http.Get("http://" + addr + "/debug/pprof/heap?gc=1&debug=1")
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return nil, err
+	}
+	v := map[string]float64{}
+	for _, line := range strings.Split(string(b), "\n") {
+		name, val, ok := strings.Cut(strings.TrimPrefix(line, "# "), " = ")
+		if !ok {
+			continue
+		}
+		f, err := strconv.ParseFloat(strings.Fields(val + " 0")[0], 64)
+		if err != nil {
+			continue
+		}
+		v[name] = f / (1 << 20)
+	}
+	return map[string]float64{"live": v["HeapAlloc"], "goal": v["NextGC"], "idle": v["HeapIdle"] - v["HeapReleased"],
+		"stacks": v["StackSys"], "runtime": v["MSpanSys"] + v["MCacheSys"] + v["BuckHashSys"] + v["GCSys"] + v["OtherSys"]}, nil
 }
 
 // save writes what url answers to file.
