@@ -89,10 +89,7 @@ func (c *rowCache) load(ctx context.Context, k rowKey, load func(context.Context
 	c.cache.WithLock(func() {
 		if err == nil && o.gen == gen && r.ID == id && r.OrganizationID == orgID { // not changed while we read
 			if p, ok := pack(r); ok {
-				// The key is the row's own ids, inside its text: not the
-				// request's strings, which hold the whole request line.
-				u := p.unpack()
-				c.cache.AddLocked(rowKey{u.OrganizationID, u.ID}, p, c.ttl)
+				c.cache.AddLocked(p.key(), p, c.ttl)
 			}
 		}
 		if o.loading--; o.loading == 0 {
@@ -161,6 +158,13 @@ func pack(r store.Credential) (packedRow, bool) {
 		p.settings = &st
 	}
 	return p, true
+}
+
+// key is p's cache key made of the row's own ids, inside its text: not
+// the request's strings, which hold the whole request line.
+func (p packedRow) key() rowKey {
+	// ID and OrganizationID are textOf's first two columns.
+	return rowKey{org: p.text[p.ends[0]:p.ends[1]], id: p.text[:p.ends[0]]}
 }
 
 // unpack is the row p was packed from (its strings share p's text, its

@@ -122,6 +122,9 @@ func TestPackKeepsEveryColumn(t *testing.T) {
 		if got := p.unpack(); !reflect.DeepEqual(got, want) {
 			t.Fatalf("pack changed the row:\n%+v\n%+v", got, want)
 		}
+		if k := p.key(); k != (rowKey{org: want.OrganizationID, id: want.ID}) {
+			t.Fatalf("key %+v of row %s/%s", k, want.OrganizationID, want.ID)
+		}
 	}
 	if p, _ := pack(r); p.settings != nil {
 		t.Fatal("a row without settings holds a settings record")

@@ -428,20 +428,38 @@ const clockTicks = 100
 // connectionsOpened reads credvault_upstream_connections_opened_total
 // from credvault's /metrics.
 func (e *env) connectionsOpened() float64 {
+	var opened float64
+	e.scrape(func(name, _ string, v float64) {
+		if name == "credvault_upstream_connections_opened_total" {
+			opened = v
+		}
+	})
+	return opened
+}
+
+// scrape calls fn with the name, labels and value of every sample on
+// credvault's /metrics (nothing when it does not answer).
+func (e *env) scrape(fn func(name, labels string, v float64)) {
 	resp, err := http.Get("http://" + e.cvAddr + "/metrics")
 	if err != nil {
-		return 0
+		return
 	}
 	defer resp.Body.Close()
 	sc := bufio.NewScanner(resp.Body)
 	sc.Buffer(make([]byte, 64<<10), 1<<20)
 	for sc.Scan() {
-		if v, ok := strings.CutPrefix(sc.Text(), "credvault_upstream_connections_opened_total "); ok {
-			f, _ := strconv.ParseFloat(v, 64)
-			return f
+		line := sc.Text()
+		i := strings.LastIndexByte(line, ' ') // label values may hold spaces
+		if strings.HasPrefix(line, "#") || i < 0 {
+			continue
+		}
+		series, v := line[:i], line[i+1:]
+		name, labels, _ := strings.Cut(series, "{")
+		f, err := strconv.ParseFloat(v, 64)
+		if err == nil {
+			fn(name, strings.TrimSuffix(labels, "}"), f)
 		}
 	}
-	return 0
 }
 
 // inside is credvault's own account of its requests: the sums and counts
@@ -452,21 +470,7 @@ type inside struct{ reqSum, reqN, getSum, getN float64 }
 
 func (e *env) inside() inside {
 	var in inside
-	resp, err := http.Get("http://" + e.cvAddr + "/metrics")
-	if err != nil {
-		return in
-	}
-	defer resp.Body.Close()
-	sc := bufio.NewScanner(resp.Body)
-	sc.Buffer(make([]byte, 64<<10), 1<<20)
-	for sc.Scan() {
-		line := sc.Text()
-		name, rest, ok := strings.Cut(line, "{")
-		if !ok {
-			continue
-		}
-		labels, v, _ := strings.Cut(rest, "} ")
-		f, _ := strconv.ParseFloat(v, 64)
+	e.scrape(func(name, labels string, f float64) {
 		switch {
 		case name == "credvault_http_request_duration_seconds_sum" && strings.Contains(labels, "totp-code"):
 			in.reqSum += f
@@ -477,7 +481,7 @@ func (e *env) inside() inside {
 		case name == "credvault_vault_operation_duration_seconds_count" && strings.Contains(labels, `op="get"`):
 			in.getN += f
 		}
-	}
+	})
 	return in
 }
 
