@@ -184,6 +184,9 @@ func run(useTLS bool) (int, error) {
 	}
 	fmt.Printf("failover: acked %d, lost %d, orphans %d, dangling %d, bad_5xx %d, recovery_s %.1f\n",
 		rep.acked, rep.lost, rep.orphans, rep.dangling, ld.bad5xx, recoveryS)
+	if rep.late > 0 {
+		fmt.Printf("failover: %d credentials hold the secret of an update whose answer never came, sent before the one acknowledged: it landed late, which is not a loss\n", rep.late)
+	}
 	fmt.Printf("failover: %d requests; answers by status: %s\n", ld.hits, ld.codeSummary())
 	for _, p := range rep.problems {
 		fmt.Println("  ", p)
@@ -523,9 +526,15 @@ func (e *env) cleanup() {
 type cred struct {
 	org, id, name string
 	secret        string // the acknowledged secret
-	pending       string // an update's secret whose answer never came
-	deleted       bool   // acknowledged delete
-	maybeDeleted  bool   // a delete whose answer never came
+	pending       string // the secret of the update in flight
+	// unanswered are the secrets of updates whose answer never came (or
+	// came as a 5xx): each may still land, even after a later update was
+	// acknowledged, since its request may have been held up in the
+	// server past the client's timeout.
+	unanswered   []string
+	deleted      bool     // acknowledged delete
+	maybeDeleted bool     // a delete whose answer never came
+	history      []string // what was sent and answered, for a report
 }
 
 type load struct {
@@ -602,7 +611,8 @@ func (l *load) record(r *vegeta.Result) {
 			_ = json.Unmarshal(r.Body, &v)
 			id, name := v.ID, v.Name
 			org, _ := strconv.Atoi(strings.TrimPrefix(strings.SplitN(name, "-", 2)[0], "o"))
-			c := &cred{org: fmt.Sprint(org), id: id, name: name, secret: "sec-" + name + "-v0"}
+			c := &cred{org: fmt.Sprint(org), id: id, name: name, secret: "sec-" + name + "-v0",
+				history: []string{fmt.Sprintf("created at %s", r.Timestamp.Format("15:04:05.000"))}}
 			l.creds[id] = c
 			l.idle[org] = append(l.idle[org], c)
 		}
@@ -616,6 +626,12 @@ func (l *load) record(r *vegeta.Result) {
 	if c == nil {
 		return
 	}
+	op := r.Method
+	if m[2] != "" {
+		op = "update to " + version(c.pending)
+	}
+	c.history = append(c.history, fmt.Sprintf("%s sent %s, answered %d after %v",
+		op, r.Timestamp.Format("15:04:05.000"), r.Code, r.Latency.Round(time.Millisecond)))
 	org, _ := strconv.Atoi(c.org)
 	switch {
 	case r.Method == "DELETE" && r.Code == 204:
@@ -627,6 +643,8 @@ func (l *load) record(r *vegeta.Result) {
 		c.secret, c.pending = c.pending, ""
 	case r.Method == "POST" && r.Code != 0 && r.Code < 500:
 		c.pending = "" // refused: nothing changed
+	case r.Method == "POST":
+		c.unanswered, c.pending = append(c.unanswered, c.pending), ""
 	}
 	if !c.deleted && !c.maybeDeleted {
 		l.idle[org] = append(l.idle[org], c)
@@ -675,7 +693,10 @@ func (l *load) run(tc *tls.Config) {
 
 type report struct {
 	acked, lost, orphans, dangling int
-	problems                       []string
+	// late counts credentials that hold the secret of an update whose
+	// answer never came, not the one acknowledged after it: not a loss.
+	late     int
+	problems []string
 	// ids are the items and credentials named in problems, to find in the
 	// processes' logs.
 	ids []string
@@ -770,9 +791,16 @@ func (l *load) check(ctx context.Context, st *sqlstore.Store, svcDir string, cvE
 				continue
 			}
 			s := got.Credential.Secret.Value.Reveal()
-			if s != c.secret && (c.pending == "" || s != c.pending) {
+			switch {
+			case s == c.secret:
+			case slices.Contains(c.unanswered, s):
+				// An update the client gave up on landed after all.
+				rep.late++
+			default:
 				rep.lost++
-				rep.problems = append(rep.problems, fmt.Sprintf("credential %s holds another secret than acknowledged", c.id))
+				rep.problems = append(rep.problems, fmt.Sprintf("credential %s holds another secret than acknowledged (%s, acknowledged %s); its history: %s",
+					c.id, version(s), version(c.secret), strings.Join(c.history, "; ")))
+				rep.ids = append(rep.ids, c.id)
 			}
 		}
 	}
@@ -780,6 +808,15 @@ func (l *load) check(ctx context.Context, st *sqlstore.Store, svcDir string, cvE
 		rep.problems = append(rep.problems, "bad 5xx: "+b)
 	}
 	return rep, nil
+}
+
+// version names a secret the load made by its version ("v12"), so a
+// report shows which write a credential holds without printing it.
+func version(secret string) string {
+	if i := strings.LastIndex(secret, "-v"); i >= 0 {
+		return secret[i+1:]
+	}
+	return "another value"
 }
 
 var orgIDs sync.Map // org index → organization id
