@@ -302,17 +302,17 @@ func (s *Service) createItem(ctx context.Context, t target, c vault.Credential) 
 		deleted, derr := s.store.ItemDeleted(ctx, orgID, ref.Source, ref.ID)
 		switch {
 		case derr != nil:
-			s.cleanup(ctx, orgID, ref, key, "its create could not be checked against deleted items")
+			s.cleanup(ctx, orgID, ref, key, "its create could not be checked against deleted items", nil)
 			return vault.ItemRef{}, key, derr
 		case deleted:
 			// A service replaying a key whose item is gone: pointing a row
 			// at it would lose the secret. The key is retired with it.
-			s.cleanup(ctx, orgID, ref, key, "the create's answer named an item credvault had deleted")
+			s.cleanup(ctx, orgID, ref, key, "the create's answer named an item credvault had deleted", nil)
 			return vault.ItemRef{}, key, &vault.ContractError{Op: "create",
 				Problem: "the service answered with an item credvault deleted before (a replayed Idempotency-Key); nothing was stored, retry"}
 		}
 		if err := s.readBack(ctx, orgID, ref, op, c); err != nil {
-			s.cleanup(ctx, orgID, ref, key, "the service did not store the credential whole")
+			s.cleanup(ctx, orgID, ref, key, "the service did not store the credential whole", nil)
 			return vault.ItemRef{}, key, err
 		}
 		return ref, key, nil
@@ -426,7 +426,7 @@ func (s *Service) Create(ctx context.Context, orgID string, c vault.Credential, 
 		}
 		return tx.SettleCreate(ctx, credID, s.owner)
 	}); err != nil {
-		s.cleanup(ctx, orgID, ref, credID, "credential row write failed")
+		s.cleanup(ctx, orgID, ref, credID, "credential row write failed", err)
 		return View{}, err
 	}
 	return viewOf(row), nil
@@ -784,7 +784,7 @@ func (s *Service) Update(ctx context.Context, orgID, id string, c vault.Credenti
 	})
 	s.rows.drop(orgID, id)
 	if err != nil {
-		s.cleanup(ctx, orgID, ref, key, "credential row update failed")
+		s.cleanup(ctx, orgID, ref, key, "credential row update failed", err)
 		return View{}, err
 	}
 	s.outbox.attempt(context.WithoutCancel(ctx), oldItem)

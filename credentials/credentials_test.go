@@ -336,6 +336,102 @@ func TestDatabaseOutageAfterTheCreate(t *testing.T) {
 	}
 }
 
+// lostCommit is a Storage whose next transaction's answer is lost: it is
+// committed (or rolled back, with rollback set) but its caller is told
+// the commit is unknown, as a link dying at COMMIT does; with outage set,
+// every transaction after it fails as an unreachable database does.
+type lostCommit struct {
+	credentials.Storage
+	rollback, outage bool
+	armed, down      *atomic.Bool
+}
+
+var errRolledBack = errors.New("rolled back")
+
+func (l lostCommit) Tx(ctx context.Context, fn func(tx credentials.Storage) error) error {
+	if l.down.Load() {
+		return store.ErrUnavailable
+	}
+	if !l.armed.CompareAndSwap(true, false) {
+		return l.Storage.Tx(ctx, fn)
+	}
+	err := l.Storage.Tx(ctx, func(tx credentials.Storage) error {
+		if err := fn(tx); err != nil {
+			return err
+		}
+		if l.rollback {
+			return errRolledBack
+		}
+		return nil
+	})
+	if err != nil && !errors.Is(err, errRolledBack) {
+		return err
+	}
+	l.down.Store(l.outage)
+	return fmt.Errorf("store: commit: %w (%w): conn closed", store.ErrUnavailable, store.ErrCommitUnknown)
+}
+
+// TestACreateWhoseCommitIsUnknownKeepsItsItem: a create's row write is
+// committed but its answer is lost. The item must not be deleted, or the
+// row would point at nothing (the failover proof's dangling credential):
+// with the database out, it is left to the create's recovery, which keeps
+// it (the row was written, settling the create); with the database back,
+// settling the create fails and the item is kept. When the commit was
+// not made, the recovery deletes the item once the lease ends.
+func TestACreateWhoseCommitIsUnknownKeepsItsItem(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		name             string
+		rollback, outage bool
+	}{
+		{"committed, the database out", false, true},
+		{"committed, the database back", false, false},
+		{"rolled back, the database out", true, true},
+		{"rolled back, the database back", true, false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			_, st, v := setup(t)
+			ctx := t.Context()
+			armed, down := &atomic.Bool{}, &atomic.Bool{}
+			armed.Store(true)
+			svc := credentials.New(lostCommit{credentials.Store(st), c.rollback, c.outage, armed, down}, v, nil)
+			if _, err := svc.Create(ctx, "org_a", secret("s", "v"), credentials.Patch{}); !errors.Is(err, problem.ErrUnavailable) {
+				t.Fatalf("a create whose commit is unknown = %v, want ErrUnavailable (a 503)", err)
+			}
+			down.Store(false)
+			if v.count() != 1 && (!c.rollback || c.outage) {
+				t.Fatalf("the item was deleted (%d items) before the database could say whether a row points to it", v.count())
+			}
+			exec(t, st, "UPDATE vault_creates SET lease_until = '2000-01-01 00:00:00+00:00'")
+			svc.Maintenance().RecoverCreates(ctx)
+			svc.Outbox().RunOnce(ctx)
+			dueNow(t, st)
+			svc.Outbox().RunOnce(ctx)
+			rows, err := st.ScanCredentials(ctx, "org_a", "", 10)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.rollback {
+				if len(rows) != 0 || v.count() != 0 {
+					t.Fatalf("a create that was not made left %d rows and %d items", len(rows), v.count())
+				}
+				return
+			}
+			if len(rows) != 1 {
+				t.Fatalf("%d rows, want the committed one", len(rows))
+			}
+			got, err := svc.GetWithSecret(ctx, "org_a", rows[0].ID)
+			if err != nil || got.Credential.Secret.Value.Reveal() != "v" {
+				t.Fatalf("the committed credential does not read back: %v (items %d)", err, v.count())
+			}
+			if cs, _ := st.ListCreates(ctx, "", time.Now().Add(time.Hour), 10); len(cs) != 0 {
+				t.Fatalf("the create stays recorded: %+v", cs)
+			}
+		})
+	}
+}
+
 // failingUpdate is a Storage whose next credential row update fails as a
 // locked or unreachable database does.
 type failingUpdate struct {

@@ -598,7 +598,7 @@ func (s *Service) migrateOne(ctx context.Context, r store.Credential) error {
 	})
 	s.rows.drop(r.OrganizationID, r.ID)
 	if err != nil {
-		s.cleanup(ctx, r.OrganizationID, ref, key, "credential row re-point failed")
+		s.cleanup(ctx, r.OrganizationID, ref, key, "credential row re-point failed", err)
 		return err
 	}
 	s.outbox.attempt(context.WithoutCancel(ctx), oldItem)

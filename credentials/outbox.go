@@ -95,14 +95,20 @@ func backoff(attempts int) time.Duration {
 }
 
 // cleanup deletes an item that must not outlive a failed or replaced
-// operation. The deletion is recorded first, with the settling of the
+// operation (cause: the failed row write's error, nil when none was
+// tried). The deletion is recorded first, with the settling of the
 // create that made the item (createKey) and the key's retirement, so a
 // failure — now or after a crash — is retried by the outbox worker until
 // the service confirms.
-func (s *Service) cleanup(ctx context.Context, orgID string, ref vault.ItemRef, createKey, why string) {
+func (s *Service) cleanup(ctx context.Context, orgID string, ref vault.ItemRef, createKey, why string, cause error) {
 	// A new credential's key (its id) is never sent again; an update's or
 	// migration's is, by a retry, until it is retired.
 	resent := createKey != "" && strings.Contains(createKey, "/")
+	// A row write whose commit was not confirmed may have been made: the
+	// row may point at this item. Only the database can say, in the
+	// transaction below (settling the create fails if the row write
+	// settled it) or, if it is out, in the create's recovery.
+	maybeWritten := errors.Is(cause, store.ErrCommitUnknown)
 	d := s.outbox.deletion(orgID, ref, why)
 	d.CreateKey = createKey
 	bctx := context.WithoutCancel(ctx)
@@ -113,7 +119,11 @@ func (s *Service) cleanup(ctx context.Context, orgID string, ref vault.ItemRef, 
 			return err
 		}
 		return tx.EnqueueDeletion(bctx, d)
-	}); errors.Is(err, store.ErrCreateTakenOver) {
+	}); errors.Is(err, store.ErrCreateTakenOver) && maybeWritten {
+		s.log.InfoContext(ctx, "the row write whose commit was not confirmed had been made: its item is kept",
+			slog.String("organization_id", orgID), slog.String("idempotency_key", createKey))
+		return
+	} else if errors.Is(err, store.ErrCreateTakenOver) {
 		s.log.InfoContext(ctx, "a retry or a recovery took over this create; its item is left to it",
 			slog.String("organization_id", orgID), slog.String("idempotency_key", createKey), slog.String("reason", why))
 		return
@@ -123,6 +133,13 @@ func (s *Service) cleanup(ctx context.Context, orgID string, ref vault.ItemRef, 
 		// same secret) or for reconcile to recover through the create's
 		// record, still in flight. Any other item is deleted at once; if
 		// that fails, the record is how reconcile finds it.
+		if maybeWritten {
+			s.log.WarnContext(ctx, "the row write's commit was not confirmed and the database is out; the item is left to the create's recovery, "+
+				"which keeps it if the row was written and deletes it otherwise",
+				slog.String("organization_id", orgID), slog.String("item_id", ref.ID), slog.String("stored_by", ref.Source),
+				slog.String("idempotency_key", createKey), slog.String("reason", why), slog.String("error", err.Error()))
+			return
+		}
 		if resent {
 			s.log.ErrorContext(ctx, "could not record the deletion of a vault item; it stays for a retry or `credvault reconcile --fix`",
 				slog.String("organization_id", orgID), slog.String("item_id", ref.ID), slog.String("stored_by", ref.Source),

@@ -50,6 +50,7 @@ var statusTable = map[string]struct {
 	"store.ErrConflict":        {store.ErrConflict, 409},
 	"store.ErrFolderNotFound":  {store.ErrFolderNotFound, 404},
 	"store.ErrUnavailable":     {store.ErrUnavailable, 503},
+	"store.ErrCommitUnknown":   {store.ErrCommitUnknown, 503},
 	"store.ErrCreateTakenOver": {store.ErrCreateTakenOver, 409},
 	"store.ErrCreateBusy":      {store.ErrCreateBusy, 409},
 

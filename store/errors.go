@@ -22,6 +22,12 @@ var (
 	// reset, shutting down, too many connections): temporary, worth a
 	// retry.
 	ErrUnavailable = problem.Kind("the database is unreachable", problem.ErrUnavailable)
+	// ErrCommitUnknown means a transaction's COMMIT was sent but its
+	// answer never came (the link or the server went away): the change
+	// may or may not have been made. It comes with ErrUnavailable. Whoever
+	// undoes work after a failed write must not assume the write failed:
+	// it asks the database again once it answers.
+	ErrCommitUnknown = problem.Kind("the database did not confirm the commit, so the change may have been made", problem.ErrUnavailable)
 )
 
 // Create attempt states.

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"gorm.io/gorm"
 
@@ -141,14 +142,38 @@ func (s *Store) Tx(ctx context.Context, fn func(tx *Store) error) error {
 		ctx, cancel = context.WithTimeout(ctx, 3*s.stmtTimeout)
 		defer cancel()
 	}
+	_, nested := s.db.Statement.ConnPool.(gorm.TxCommitter)
+	committing := false
 	err := s.db.WithContext(ctx).Transaction(func(gtx *gorm.DB) error {
-		return fn(&Store{db: gtx, dialect: s.dialect, now: s.now, dsn: s.dsn, channel: s.channel, origin: s.origin, borrowed: s.borrowed,
-			stmtTimeout: s.stmtTimeout})
+		if err := fn(&Store{db: gtx, dialect: s.dialect, now: s.now, dsn: s.dsn, channel: s.channel, origin: s.origin, borrowed: s.borrowed,
+			stmtTimeout: s.stmtTimeout}); err != nil {
+			return err
+		}
+		committing = true
+		return nil
 	})
-	if err != nil && errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, store.ErrUnavailable) {
+	switch {
+	case err == nil:
+		return nil
+	case committing && !nested && commitUnknown(s.dialect, err):
+		return fmt.Errorf("store: commit: %w (%w): %w", store.ErrUnavailable, store.ErrCommitUnknown, err)
+	case committing || errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, store.ErrUnavailable):
 		return wrap("transaction", err)
 	}
 	return err
+}
+
+// commitUnknown reports whether a failed COMMIT may have been made: on
+// PostgreSQL, unless the server answered it with an error of its own (a
+// serialization failure, a deferred constraint), which rolls back. A lost
+// link, a deadline or a server shutting down leaves it unknown. SQLite
+// commits in this process: its error is its answer.
+func commitUnknown(d migrations.Dialect, err error) bool {
+	if d != migrations.Postgres {
+		return false
+	}
+	var pe *pgconn.PgError
+	return !errors.As(err, &pe) || sqldb.Unavailable(err)
 }
 
 // Now is the store's clock (UTC, microsecond precision, as both databases
