@@ -18,6 +18,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"syscall"
@@ -69,6 +70,9 @@ type Client struct {
 	bearer      vault.Secret
 	baseEscaped string
 	http        *http.Client
+	// direct is http's transport when it is a netpolicy.Transport (every
+	// owner's): requests then take its direct path (doDirect).
+	direct      *netpolicy.Transport
 	timeout     time.Duration
 	maxAttempts int
 	backoff     time.Duration
@@ -124,6 +128,7 @@ func New(base *url.URL, token vault.Secret, opts Options) (*Client, error) {
 	if c.http == nil {
 		c.http = NewHTTPClient(opts.Transport)
 	}
+	c.direct, _ = c.http.Transport.(*netpolicy.Transport)
 	return c, nil
 }
 
@@ -347,6 +352,9 @@ func (c *Client) do(ctx context.Context, op, method string, u *url.URL, body []b
 }
 
 func (c *Client) doOnce(ctx context.Context, op, method string, u *url.URL, body []byte, secrets []string) (reply, error) {
+	if c.direct != nil {
+		return c.doDirect(ctx, op, method, u, body)
+	}
 	actx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
 	var rd io.Reader
@@ -413,6 +421,98 @@ func (c *Client) doOnce(ctx context.Context, op, method string, u *url.URL, body
 	}
 	r.body = b
 	return r, nil
+}
+
+// maxRedirects bounds the redirects one request follows.
+const maxRedirects = 5
+
+var errTooManyRedirects = errors.New("too many redirects")
+
+// doDirect is doOnce over the transport's direct path
+// (netpolicy.Transport.Exchange): the same request, written and read on
+// this goroutine. Redirects are followed as the http.Client would
+// (checkRedirect: within the origin, at most five).
+func (c *Client) doDirect(ctx context.Context, op, method string, u *url.URL, body []byte) (reply, error) {
+	var fields [6]netpolicy.Field
+	hdr := append(fields[:0], netpolicy.Field{Name: "Authorization", Value: c.bearer.Reveal()},
+		netpolicy.Field{Name: "Accept", Value: acceptJSON[0]}, netpolicy.Field{Name: "User-Agent", Value: userAgent[0]})
+	if method == http.MethodPost {
+		if key := vault.IdempotencyKey(ctx); key != "" {
+			hdr = append(hdr, netpolicy.Field{Name: wire.IdempotencyKeyHeader, Value: key})
+			if recovering(ctx) {
+				hdr = append(hdr, netpolicy.Field{Name: wire.IdempotencyRecoverHeader, Value: "true"})
+			}
+		}
+	}
+	if body != nil {
+		hdr = append(hdr, netpolicy.Field{Name: "Content-Type", Value: acceptJSON[0]})
+	}
+	x := netpolicy.Exchange{Method: method, URL: u, Header: hdr, Body: body,
+		Deadline: time.Now().Add(c.timeout), MaxBody: MaxResponseBytes,
+		StatusOnly: method == http.MethodDelete || op == opProbe}
+	var a netpolicy.Answer
+	for redirects := 0; ; redirects++ {
+		var err error
+		if a, err = c.direct.Exchange(ctx, &x); err != nil {
+			if ctx.Err() != nil {
+				return reply{}, ctx.Err()
+			}
+			return reply{}, c.transportError(op, err, ctx)
+		}
+		loc := a.Header.Get("Location")
+		if loc == "" || !redirectStatus(a.Status) {
+			break
+		}
+		next, err := x.URL.Parse(loc)
+		switch {
+		case redirects >= maxRedirects:
+			err = errTooManyRedirects
+		case err != nil:
+		case !strings.EqualFold(next.Scheme, u.Scheme) || !strings.EqualFold(next.Host, u.Host):
+			err = errCrossOriginRedirect
+		}
+		if err != nil {
+			return reply{}, c.transportError(op, err, ctx)
+		}
+		x.URL = next
+		if a.Status != http.StatusTemporaryRedirect && a.Status != http.StatusPermanentRedirect {
+			// 301, 302 and 303 are followed with a GET, without the body.
+			x.Method, x.Body = http.MethodGet, nil
+			x.Header = slices.DeleteFunc(x.Header, func(f netpolicy.Field) bool { return f.Name == "Content-Type" })
+		}
+	}
+	if !a.PeerNotAfter.IsZero() {
+		c.peerNotAfter.Store(a.PeerNotAfter.Unix())
+	}
+	r := reply{status: a.Status, contentType: a.Header.Get("Content-Type")}
+	ok := r.ok()
+	if x.Method == http.MethodPost && ok && a.Header.Get(wire.IdempotentReplayedHeader) != "" {
+		c.idempotent.Store(true)
+	}
+	if ok && (x.Method == http.MethodDelete || op == opProbe) {
+		// Only the status matters: a 2xx delete happened whatever its
+		// body (however large, or cut off).
+		return r, nil
+	}
+	if len(a.Body) > MaxResponseBytes {
+		if !ok {
+			// An error answer: its status is what matters.
+			r.body = a.Body[:MaxResponseBytes]
+			return r, nil
+		}
+		return r, &vault.ContractError{Op: op, Problem: "the answer is larger than 1 MiB"}
+	}
+	r.body = a.Body
+	return r, nil
+}
+
+// redirectStatus reports the statuses an http.Client follows.
+func redirectStatus(s int) bool {
+	switch s {
+	case http.StatusMovedPermanently, http.StatusFound, http.StatusSeeOther, http.StatusTemporaryRedirect, http.StatusPermanentRedirect:
+		return true
+	}
+	return false
 }
 
 // The constant request header values. Header values are only ever

@@ -8,6 +8,7 @@ package netpolicy
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -484,10 +485,16 @@ func (p AddressPolicy) CheckDial(host string, ap netip.AddrPort) error {
 
 // Transport is one owner's keep-alive transport to credential services:
 // an http.Transport that counts the connections it opens
-// (credvault_upstream_connections_opened_total sums its owners').
+// (credvault_upstream_connections_opened_total sums its owners'), and the
+// direct path (Exchange) over the same dialer, trust and limits.
 type Transport struct {
 	*http.Transport
 	opened atomic.Uint64
+	// perHost caps each host's connections on the direct path; h1TLS is
+	// the TLS configuration, offering HTTP/1.1 only.
+	perHost int
+	h1TLS   *tls.Config
+	pool    directPool
 }
 
 // ConnectionsOpened is how many connections t has opened.
@@ -536,7 +543,11 @@ func NewTLSTransport(p AddressPolicy, connsPerHost int, o TLSOptions) (*Transpor
 	}
 	d := &net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}
 	dial := p.DialContext(d)
-	t := &Transport{}
+	t := &Transport{perHost: connsPerHost, h1TLS: &tls.Config{}}
+	if tlsConfig != nil {
+		t.h1TLS = tlsConfig.Clone()
+	}
+	t.h1TLS.NextProtos = []string{"http/1.1"}
 	t.Transport = &http.Transport{
 		Proxy: nil,
 		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
