@@ -105,6 +105,27 @@ func TestRowCacheConcurrentLoadsOfOneRow(t *testing.T) {
 	}
 }
 
+// TestRowCacheSlotIsCheckedAgainstTheRow: the cache is keyed by a hash,
+// so a row found in a request's slot is served only if it is that row:
+// another organization's row sharing the slot is never served.
+func TestRowCacheSlotIsCheckedAgainstTheRow(t *testing.T) {
+	c := newRowCache(time.Hour, 10)
+	other, _ := pack(store.Credential{ID: "cred_2", OrganizationID: "org_b", Name: "theirs"})
+	c.cache.Add(c.slot("org_a", "cred_1"), other, time.Hour)
+	loads := 0
+	got, err := c.get(context.Background(), "org_a", "cred_1", func(_ context.Context, org, id string) (store.Credential, error) {
+		loads++
+		return store.Credential{ID: id, OrganizationID: org, Name: "mine"}, nil
+	})
+	if err != nil || got.Name != "mine" || loads != 1 {
+		t.Fatalf("a slot holding another row served %+v (%d loads, %v)", got, loads, err)
+	}
+	c.drop("org_a", "cred_1")
+	if c.cache.Len() != 0 {
+		t.Fatal("a dropped row stays cached")
+	}
+}
+
 // A packed row gives back every column, with settings and without.
 func TestPackKeepsEveryColumn(t *testing.T) {
 	folder, loc, yes := "fld_1", `"RESIDENTIAL"`, true
@@ -122,8 +143,25 @@ func TestPackKeepsEveryColumn(t *testing.T) {
 		if got := p.unpack(); !reflect.DeepEqual(got, want) {
 			t.Fatalf("pack changed the row:\n%+v\n%+v", got, want)
 		}
-		if k := p.key(); k != (rowKey{org: want.OrganizationID, id: want.ID}) {
-			t.Fatalf("key %+v of row %s/%s", k, want.OrganizationID, want.ID)
+		if p.org() != want.OrganizationID || p.id() != want.ID {
+			t.Fatalf("ids %s/%s of row %s/%s", p.org(), p.id(), want.OrganizationID, want.ID)
+		}
+	}
+	// Times keep their location and nanoseconds, the zero time stays zero.
+	for _, times := range [][2]time.Time{{{}, {}}, {missing.In(time.Local), missing.Add(time.Nanosecond).In(time.Local)},
+		{missing.In(time.FixedZone("X", 3600)), {}}} {
+		want := r
+		want.CreatedAt, want.ModifiedAt = times[0], times[1]
+		want.ModifiedAt = want.ModifiedAt.In(want.CreatedAt.Location())
+		if times[1].IsZero() {
+			want.ModifiedAt = time.Time{}
+		}
+		p, ok := pack(want)
+		if !ok {
+			t.Fatalf("times %v were not packed", times)
+		}
+		if got := p.unpack(); !reflect.DeepEqual(got, want) {
+			t.Fatalf("pack changed the times:\n%#v\n%#v", got.CreatedAt, want.CreatedAt)
 		}
 	}
 	if p, _ := pack(r); p.settings != nil {
