@@ -45,9 +45,6 @@ type Principal struct {
 	KeyID          string
 	// Role is what the key may do.
 	Role Role
-	// expires is when the key stops working, in Unix nanoseconds (0:
-	// never).
-	expires int64
 }
 
 // ErrKeyExpired is a key past its expiry: a 401 saying so.
@@ -125,27 +122,31 @@ func NewOrganizations(s OrgStore, keyCacheSize int) *Organizations {
 	return o
 }
 
-// cachedKey is a cached API key in the least memory: its whole hash (the
-// cache's map is keyed by its first 8 bytes only, so two keys sharing
-// them are told apart here) and its two ids in one string.
+// cachedKey is a cached API key in the least memory (a cache entry of
+// 96 bytes, plus its ids): the rest of its hash (the cache's map is keyed
+// by the first 8 bytes, so two keys sharing them are told apart here)
+// and its two ids in one string. A key's expiry is its entry's: the
+// entry's time to live ends when the key does (lookup).
 type cachedKey struct {
-	hash    [sha256.Size]byte
-	ids     string // the organization id, then the key id
-	orgLen  uint16
-	role    Role
-	expires int64
+	rest   [sha256.Size - 8]byte
+	ids    string // the organization id, then the key id
+	orgLen uint16
+	role   Role
 }
 
 func cacheKeyOf(p Principal, hash []byte) (cachedKey, bool) {
 	if len(p.OrganizationID) > math.MaxUint16 {
 		return cachedKey{}, false
 	}
-	return cachedKey{hash: [sha256.Size]byte(hash), ids: p.OrganizationID + p.KeyID, orgLen: uint16(len(p.OrganizationID)),
-		role: p.Role, expires: p.expires}, true
+	return cachedKey{rest: [sha256.Size - 8]byte(hash[8:]), ids: p.OrganizationID + p.KeyID, orgLen: uint16(len(p.OrganizationID)),
+		role: p.Role}, true
 }
 
+// is reports whether k is the key with hash, found in hash's slot.
+func (k cachedKey) is(hash []byte) bool { return k.rest == [sha256.Size - 8]byte(hash[8:]) }
+
 func (k cachedKey) principal() Principal {
-	return Principal{OrganizationID: k.ids[:k.orgLen], KeyID: k.ids[k.orgLen:], Role: k.role, expires: k.expires}
+	return Principal{OrganizationID: k.ids[:k.orgLen], KeyID: k.ids[k.orgLen:], Role: k.role}
 }
 
 // slot is where the key with hash is cached.
@@ -262,13 +263,10 @@ func (o *Organizations) Authenticate(ctx context.Context, key string) (Principal
 	}
 	hash := HashAPIKey(key)
 	ck, age, ok := o.keys.GetAge(slot(hash))
-	if !ok || ck.hash != [sha256.Size]byte(hash) {
+	if !ok || !ck.is(hash) {
 		return o.lookup(ctx, hash)
 	}
 	p := ck.principal()
-	if p.expires != 0 && o.now().UnixNano() >= p.expires {
-		return Principal{}, ErrKeyExpired
-	}
 	if o.MustCheck == nil || !o.MustCheck(age) {
 		return p, nil
 	}
@@ -307,8 +305,8 @@ func (o *Organizations) lookup(ctx context.Context, hash []byte) (Principal, err
 		if left <= 0 {
 			return Principal{}, ErrKeyExpired
 		}
-		p.expires = k.ExpiresAt.UnixNano()
-		ttl = min(ttl, left)
+		ttl = min(ttl, left) // a cached key expires with the key
+
 	}
 	// A lookup happens about once a minute per key and process (the
 	// cache), so recording the use here costs little.
