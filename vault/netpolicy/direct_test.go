@@ -109,6 +109,29 @@ func TestExchangeKeepsOneConnection(t *testing.T) {
 	}
 }
 
+// A connection idle past the deadline of the exchange that used it is
+// still reused: an idle connection keeps no deadline (with it, the
+// liveness peek failed and every exchange after a pause longer than the
+// timeout dialled anew).
+func TestExchangeReusesAConnectionIdlePastItsDeadline(t *testing.T) {
+	s := newRawServer(t, func(_ int64, _ *http.Request, w io.Writer) bool {
+		_, _ = io.WriteString(w, okAnswer)
+		return true
+	})
+	tr := transport(t, 0)
+	x := exchange(http.MethodGet, s.url, 30*time.Millisecond)
+	if _, err := tr.Exchange(context.Background(), x); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(time.Until(x.Deadline) + 20*time.Millisecond) // let the first exchange's deadline pass
+	if _, err := tr.Exchange(context.Background(), exchange(http.MethodGet, s.url, 5*time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	if n := tr.ConnectionsOpened(); n != 1 {
+		t.Fatalf("%d connections opened, want 1", n)
+	}
+}
+
 // Every body framing net/http's parser knows: chunked, read-until-close
 // (the connection is then not reused), after a 103; a body over MaxBody
 // is cut at MaxBody+1 bytes and its connection closed.
