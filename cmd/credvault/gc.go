@@ -11,10 +11,12 @@ import (
 // collection, at least, under `credvault serve`: a small heap (one busy
 // organization) then collects a few times a second instead of tens, and a
 // large one (the caches of many organizations) grows by gcMinPercent
-// (30 %) rather than Go's 100 %.
+// (20 %) rather than Go's 100 %: its resident memory is about its live
+// heap plus that share, and what it costs in collections is measured in
+// docs/BENCHMARKS.md (the load program's memory run).
 const (
 	gcHeadroom   = 8 << 20
-	gcMinPercent = 30
+	gcMinPercent = 20
 	gcMaxPercent = 400
 )
 
