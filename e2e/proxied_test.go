@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"net/url"
 	"testing"
 
 	"github.com/credvault/credvault/config"
@@ -31,17 +30,8 @@ func newProxied(t *testing.T, name string, tweak func(*config.Config)) *proxied 
 	t.Helper()
 	cfg := testConfig(t, testdb.Postgres)
 	direct := cfg.DatabaseURL.Reveal()
-	u, err := url.Parse(direct)
-	if err != nil {
-		t.Fatal(err)
-	}
-	proxy, err := tcpproxy.New(u.Host)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { proxy.Close() })
-	u.Host = proxy.Addr()
-	cfg.DatabaseURL = config.SecretURL(u.String())
+	viaProxy, proxy := testdb.ThroughProxy(t, direct)
+	cfg.DatabaseURL = config.SecretURL(viaProxy)
 	cfg.AllowedHosts = []string{"127.0.0.1"}
 	if tweak != nil {
 		tweak(&cfg)

@@ -18,6 +18,7 @@ import (
 
 	"github.com/credvault/credvault/config"
 	"github.com/credvault/credvault/internal/keyring"
+	"github.com/credvault/credvault/internal/tcpproxy"
 	"github.com/credvault/credvault/migrations"
 )
 
@@ -158,4 +159,22 @@ func Config(t testing.TB, kind Kind) config.Config {
 		cfg.Keyset = config.Secret(b)
 	}
 	return cfg
+}
+
+// ThroughProxy puts a TCP proxy the test can cut, refuse or black-hole in
+// front of rawURL's host, and returns rawURL through it. The proxy is
+// closed when t ends.
+func ThroughProxy(t testing.TB, rawURL string) (string, *tcpproxy.Proxy) {
+	t.Helper()
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		t.Fatalf("testdb: %v", err)
+	}
+	proxy, err := tcpproxy.New(u.Host)
+	if err != nil {
+		t.Fatalf("testdb: %v", err)
+	}
+	t.Cleanup(func() { proxy.Close() })
+	u.Host = proxy.Addr()
+	return u.String(), proxy
 }

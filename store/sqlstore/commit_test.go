@@ -2,10 +2,8 @@ package sqlstore_test
 
 import (
 	"errors"
-	"net/url"
 	"testing"
 
-	"github.com/credvault/credvault/internal/tcpproxy"
 	"github.com/credvault/credvault/internal/testdb"
 	"github.com/credvault/credvault/store"
 	"github.com/credvault/credvault/store/sqlstore"
@@ -20,17 +18,8 @@ import (
 func TestACommitWithoutAnAnswerIsUnknown(t *testing.T) {
 	t.Parallel()
 	ctx := t.Context()
-	u, err := url.Parse(testdb.PostgresURL(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	proxy, err := tcpproxy.New(u.Host)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { proxy.Close() })
-	u.Host = proxy.Addr()
-	st, err := sqlstore.Open(ctx, sqlstore.Options{DatabaseURL: u.String(), MaxOpenConns: 2})
+	dbURL, proxy := testdb.ThroughProxy(t, testdb.PostgresURL(t))
+	st, err := sqlstore.Open(ctx, sqlstore.Options{DatabaseURL: dbURL, MaxOpenConns: 2})
 	if err != nil {
 		t.Fatal(err)
 	}
