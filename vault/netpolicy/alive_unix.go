@@ -22,11 +22,12 @@ func alive(c net.Conn) bool {
 	}
 	open := false
 	var b [1]byte
-	err = rc.Read(func(fd uintptr) bool {
-		n, _, err := syscall.Recvfrom(int(fd), b[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
-		_ = n
+	// Control, not Read: the peek never blocks, and Read would first
+	// refuse a connection whose last exchange's deadline has passed while
+	// it waited idle (every connection idle longer than the timeout).
+	err = rc.Control(func(fd uintptr) {
+		_, _, err := syscall.Recvfrom(int(fd), b[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
 		open = err == syscall.EAGAIN || err == syscall.EWOULDBLOCK
-		return true
 	})
 	return err == nil && open
 }

@@ -106,10 +106,7 @@ func (t *Transport) Exchange(ctx context.Context, x *Exchange) (Answer, error) {
 		}
 		a, keep, wrote, err := pc.exchange(ctx, x)
 		if err == nil {
-			// An idle connection keeps no deadline: this exchange's would
-			// pass while it waits, and the next one's liveness peek would
-			// find a dead connection in a live one.
-			if keep && pc.c.SetDeadline(time.Time{}) == nil {
+			if keep {
 				t.pool.put(h, pc)
 			} else {
 				pc.close()

@@ -110,9 +110,9 @@ func TestExchangeKeepsOneConnection(t *testing.T) {
 }
 
 // A connection idle past the deadline of the exchange that used it is
-// still reused: an idle connection keeps no deadline (with it, the
-// liveness peek failed and every exchange after a pause longer than the
-// timeout dialled anew).
+// still reused: the liveness peek ignores that deadline (honouring it, it
+// found every connection idle longer than the timeout dead, and the
+// exchange after such a pause dialled anew).
 func TestExchangeReusesAConnectionIdlePastItsDeadline(t *testing.T) {
 	s := newRawServer(t, func(_ int64, _ *http.Request, w io.Writer) bool {
 		_, _ = io.WriteString(w, okAnswer)
