@@ -182,7 +182,7 @@ func pack(r store.Credential) (packedRow, bool) {
 	var okC, okM bool
 	p.created, okC = packTime(r.CreatedAt)
 	p.modified, okM = packTime(r.ModifiedAt)
-	if !okC || !okM || (!r.ModifiedAt.IsZero() && r.ModifiedAt.Location() != p.loc) || (r.CreatedAt.IsZero() && !r.ModifiedAt.IsZero()) {
+	if !okC || !okM || (!r.ModifiedAt.IsZero() && r.ModifiedAt.Location() != p.loc) {
 		return packedRow{}, false
 	}
 	for i, f := range fields {

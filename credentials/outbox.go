@@ -120,7 +120,7 @@ func (s *Service) cleanup(ctx context.Context, orgID string, ref vault.ItemRef, 
 		}
 		return tx.EnqueueDeletion(bctx, d)
 	}); errors.Is(err, store.ErrCreateTakenOver) && maybeWritten {
-		s.log.InfoContext(ctx, "the row write whose commit was not confirmed had been made: its item is kept",
+		s.log.InfoContext(ctx, "the row write whose commit was not confirmed had been made, or a recovery took its create over: its item is kept",
 			slog.String("organization_id", orgID), slog.String("idempotency_key", createKey))
 		return
 	} else if errors.Is(err, store.ErrCreateTakenOver) {

@@ -289,11 +289,12 @@ func memStats(addr string) (map[string]float64, error) {
 		if err != nil {
 			continue
 		}
-		v[name] = f / (1 << 20)
+		v[name] = f
 	}
-	return map[string]float64{"live": v["HeapAlloc"], "goal": v["NextGC"], "idle": v["HeapIdle"] - v["HeapReleased"],
-		"stacks": v["StackSys"], "runtime": v["MSpanSys"] + v["MCacheSys"] + v["BuckHashSys"] + v["GCSys"] + v["OtherSys"],
-		"gc_cpu": v["GCCPUFraction"] * (1 << 20), "gcs": v["NumGC"] * (1 << 20)}, nil
+	const mib = 1 << 20 // the sizes in MiB; the collector's share and count as they are
+	return map[string]float64{"live": v["HeapAlloc"] / mib, "goal": v["NextGC"] / mib, "idle": (v["HeapIdle"] - v["HeapReleased"]) / mib,
+		"stacks": v["StackSys"] / mib, "runtime": (v["MSpanSys"] + v["MCacheSys"] + v["BuckHashSys"] + v["GCSys"] + v["OtherSys"]) / mib,
+		"gc_cpu": v["GCCPUFraction"], "gcs": v["NumGC"]}, nil
 }
 
 // save writes what url answers to file.

@@ -142,7 +142,9 @@ func (s *Store) Tx(ctx context.Context, fn func(tx *Store) error) error {
 		ctx, cancel = context.WithTimeout(ctx, 3*s.stmtTimeout)
 		defer cancel()
 	}
-	_, nested := s.db.Statement.ConnPool.(gorm.TxCommitter)
+	// committing says fn succeeded, so an error is COMMIT's (gorm's
+	// nested transactions are savepoints that commit nothing: fn's error
+	// is theirs).
 	committing := false
 	err := s.db.WithContext(ctx).Transaction(func(gtx *gorm.DB) error {
 		if err := fn(&Store{db: gtx, dialect: s.dialect, now: s.now, dsn: s.dsn, channel: s.channel, origin: s.origin, borrowed: s.borrowed,
@@ -155,7 +157,7 @@ func (s *Store) Tx(ctx context.Context, fn func(tx *Store) error) error {
 	switch {
 	case err == nil:
 		return nil
-	case committing && !nested && commitUnknown(s.dialect, err):
+	case committing && commitUnknown(s.dialect, err):
 		return fmt.Errorf("store: commit: %w (%w): %w", store.ErrUnavailable, store.ErrCommitUnknown, err)
 	case committing || errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, store.ErrUnavailable):
 		return wrap("transaction", err)
